@@ -1,0 +1,34 @@
+#pragma once
+// Subcommands register themselves here (one Cmd*.cpp file each), so the `nurec` binary grows by
+// adding a file, not by editing a central list.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace nurec::app {
+
+struct CommandSpec {
+  std::string name;
+  std::string description;
+  int order;  // position in `nurec --help` (pipeline order)
+  // Adds options to the subcommand and returns the function that runs it (exit code).
+  std::function<std::function<int()>(CLI::App&)> setup;
+};
+
+std::vector<CommandSpec>& commandRegistry();
+
+struct CommandRegistrar {
+  explicit CommandRegistrar(CommandSpec spec) { commandRegistry().push_back(std::move(spec)); }
+};
+
+// Options shared by many subcommands.
+struct CommonOptions {
+  int threads = 0;  // 0 = all cores
+  bool quiet = false;
+};
+CommonOptions& commonOptions();
+void addThreadsOption(CLI::App& cmd);
+
+}  // namespace nurec::app

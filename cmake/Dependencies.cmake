@@ -1,0 +1,46 @@
+# All third-party dependencies, found once. Debian 12 packages; see docs/../toolchain notes.
+find_package(HDF5 REQUIRED COMPONENTS C CXX)
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(TBB REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(Threads REQUIRED)
+
+# HDF5: one interface target with the C and C++ libraries.
+add_library(nurec_hdf5 INTERFACE)
+if(TARGET hdf5::hdf5_cpp)
+  target_link_libraries(nurec_hdf5 INTERFACE hdf5::hdf5_cpp hdf5::hdf5)
+else()
+  target_include_directories(nurec_hdf5 SYSTEM INTERFACE ${HDF5_INCLUDE_DIRS})
+  target_link_libraries(nurec_hdf5 INTERFACE ${HDF5_LIBRARIES} ${HDF5_CXX_LIBRARIES})
+endif()
+
+# HepMC3 3.1.2 ships no imported target and no version file.
+find_package(HepMC3 REQUIRED)
+add_library(nurec_hepmc3 INTERFACE)
+target_include_directories(nurec_hepmc3 SYSTEM INTERFACE ${HEPMC3_INCLUDE_DIR})
+target_link_libraries(nurec_hepmc3 INTERFACE ${HEPMC3_LIB})
+
+# FastJet has neither a CMake config nor a .pc file: ask fastjet-config for the prefix.
+find_program(FASTJET_CONFIG fastjet-config REQUIRED)
+execute_process(COMMAND ${FASTJET_CONFIG} --prefix OUTPUT_VARIABLE FASTJET_PREFIX OUTPUT_STRIP_TRAILING_WHITESPACE)
+find_path(FASTJET_INCLUDE_DIR fastjet/ClusterSequence.hh HINTS ${FASTJET_PREFIX}/include REQUIRED)
+find_library(FASTJET_LIB fastjet HINTS ${FASTJET_PREFIX}/lib REQUIRED)
+find_library(FASTJET_TOOLS_LIB fastjettools HINTS ${FASTJET_PREFIX}/lib REQUIRED)
+add_library(nurec_fastjet INTERFACE)
+target_include_directories(nurec_fastjet SYSTEM INTERFACE ${FASTJET_INCLUDE_DIR})
+target_link_libraries(nurec_fastjet INTERFACE ${FASTJET_TOOLS_LIB} ${FASTJET_LIB})
+
+if(NUREC_WITH_TORCH)
+  find_package(Torch REQUIRED)
+endif()
+if(NUREC_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(NUREC_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED)
+endif()

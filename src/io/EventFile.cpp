@@ -1,0 +1,278 @@
+#include "io/EventFile.hpp"
+
+#include <H5Cpp.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+
+#include "core/Error.hpp"
+
+namespace nurec::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// HDF5 prints its own error stack on failure; we turn failures into one clear message instead.
+void silenceHdf5() {
+  static const bool once = [] {
+    H5::Exception::dontPrint();
+    return true;
+  }();
+  (void)once;
+}
+
+const H5::PredType& memType(DType t) {
+  switch (t) {
+    case DType::F64: return H5::PredType::NATIVE_DOUBLE;
+    case DType::F32: return H5::PredType::NATIVE_FLOAT;
+    case DType::I8: return H5::PredType::NATIVE_INT8;
+    case DType::U8: return H5::PredType::NATIVE_UINT8;
+    case DType::I32: return H5::PredType::NATIVE_INT32;
+    case DType::I64: return H5::PredType::NATIVE_INT64;
+  }
+  return H5::PredType::NATIVE_DOUBLE;
+}
+
+// Little-endian on-disk types, so files are the same on every machine.
+const H5::PredType& fileType(DType t) {
+  switch (t) {
+    case DType::F64: return H5::PredType::IEEE_F64LE;
+    case DType::F32: return H5::PredType::IEEE_F32LE;
+    case DType::I8: return H5::PredType::STD_I8LE;
+    case DType::U8: return H5::PredType::STD_U8LE;
+    case DType::I32: return H5::PredType::STD_I32LE;
+    case DType::I64: return H5::PredType::STD_I64LE;
+  }
+  return H5::PredType::IEEE_F64LE;
+}
+
+bool dtypeOf(const H5::DataSet& ds, DType& out) {
+  const H5T_class_t cls = ds.getTypeClass();
+  if (cls == H5T_FLOAT) {
+    const size_t size = ds.getFloatType().getSize();
+    if (size == 8) out = DType::F64;
+    else if (size == 4) out = DType::F32;
+    else return false;
+    return true;
+  }
+  if (cls == H5T_INTEGER) {
+    const H5::IntType it = ds.getIntType();
+    const bool isSigned = it.getSign() != H5T_SGN_NONE;
+    switch (it.getSize()) {
+      case 1: out = isSigned ? DType::I8 : DType::U8; return true;
+      case 4: if (!isSigned) return false; out = DType::I32; return true;
+      case 8: if (!isSigned) return false; out = DType::I64; return true;
+      default: return false;
+    }
+  }
+  return false;
+}
+
+void createGroups(H5::H5File& file, const std::string& datasetPath) {
+  std::size_t pos = 1;
+  while ((pos = datasetPath.find('/', pos)) != std::string::npos) {
+    const std::string group = datasetPath.substr(0, pos);
+    if (!file.nameExists(group)) file.createGroup(group);
+    ++pos;
+  }
+}
+
+void writeAttribute(H5::H5File& file, const std::string& name, const AttributeValue& v) {
+  H5::DataSpace scalar(H5S_SCALAR);
+  if (file.attrExists(name)) file.removeAttr(name);
+  if (auto* s = std::get_if<std::string>(&v)) {
+    H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+    type.setCset(H5T_CSET_UTF8);
+    file.createAttribute(name, type, scalar).write(type, *s);
+  } else if (auto* d = std::get_if<double>(&v)) {
+    file.createAttribute(name, H5::PredType::IEEE_F64LE, scalar).write(H5::PredType::NATIVE_DOUBLE, d);
+  } else if (auto* i = std::get_if<std::int64_t>(&v)) {
+    file.createAttribute(name, H5::PredType::STD_I64LE, scalar).write(H5::PredType::NATIVE_INT64, i);
+  }
+}
+
+void writeColumn(H5::H5File& file, const std::string& name, const Column& col, std::size_t n) {
+  createGroups(file, name);
+  std::vector<hsize_t> dims{static_cast<hsize_t>(n)};
+  for (auto d : col.rowShape) dims.push_back(static_cast<hsize_t>(d));
+  H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
+  H5::DSetCreatPropList props;
+  const bool empty = std::any_of(dims.begin(), dims.end(), [](hsize_t d) { return d == 0; });
+  if (!empty) {
+    // Chunks of whole rows, about 256 KiB, for compression and partial reads by row range.
+    const std::size_t rowBytes = std::max<std::size_t>(1, col.rowSize() * H5Tget_size(memType(col.dtype()).getId()));
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = std::clamp<hsize_t>(static_cast<hsize_t>((256 * 1024) / rowBytes), 1, dims[0]);
+    props.setChunk(static_cast<int>(chunk.size()), chunk.data());
+    props.setShuffle();
+    props.setDeflate(4);
+  }
+  H5::DataSet ds = file.createDataSet(name, fileType(col.dtype()), space, props);
+  if (!empty) {
+    std::visit([&](const auto& v) { ds.write(v.data(), memType(col.dtype())); }, col.values);
+  }
+}
+
+// Recursively lists the datasets below a group.
+void listDatasets(const H5::Group& group, const std::string& prefix, std::vector<std::string>& out) {
+  const hsize_t n = group.getNumObjs();
+  for (hsize_t i = 0; i < n; ++i) {
+    const std::string name = group.getObjnameByIdx(i);
+    const std::string full = prefix + "/" + name;
+    const H5G_obj_t type = group.getObjTypeByIdx(i);
+    if (type == H5G_GROUP) listDatasets(group.openGroup(name), full, out);
+    else if (type == H5G_DATASET) out.push_back(full);
+  }
+}
+
+AttributeValue readAttribute(const H5::Attribute& attr) {
+  const H5T_class_t cls = attr.getTypeClass();
+  if (cls == H5T_STRING) {
+    std::string s;
+    attr.read(attr.getStrType(), s);
+    return s;
+  }
+  if (cls == H5T_FLOAT) {
+    double d = 0;
+    attr.read(H5::PredType::NATIVE_DOUBLE, &d);
+    return d;
+  }
+  if (cls == H5T_INTEGER) {
+    std::int64_t i = 0;
+    attr.read(H5::PredType::NATIVE_INT64, &i);
+    return i;
+  }
+  return std::string("<unsupported attribute type>");
+}
+
+}  // namespace
+
+EventTable readEventFile(const std::string& path) {
+  silenceHdf5();
+  if (!fs::exists(path)) throw InputError(fmt::format("{}: no such file", path));
+  if (fs::is_directory(path)) throw InputError(fmt::format("{}: is a directory, expected an HDF5 event file", path));
+  std::string stage = "opening the file";
+  std::string dataset;
+  try {
+    if (!H5::H5File::isHdf5(path)) {
+      throw InputError(fmt::format("{}: not an HDF5 file (expected a nurec event file, schema '{}')",
+                                   path, kSchemaName));
+    }
+    H5::H5File file(path, H5F_ACC_RDONLY);
+    stage = "reading the file attributes";
+    std::map<std::string, AttributeValue> attrs;
+    const int nAttrs = file.getNumAttrs();
+    for (int i = 0; i < nAttrs; ++i) {
+      H5::Attribute a = file.openAttribute(static_cast<unsigned>(i));
+      attrs[a.getName()] = readAttribute(a);
+    }
+    auto schemaIt = attrs.find("nurec_schema");
+    if (schemaIt == attrs.end() || !std::holds_alternative<std::string>(schemaIt->second)) {
+      throw InputError(fmt::format("{}: attribute 'nurec_schema' is missing: not a nurec event file "
+                                   "(expected nurec_schema = \"{}\")", path, kSchemaName));
+    }
+    if (std::get<std::string>(schemaIt->second) != kSchemaName) {
+      throw InputError(fmt::format("{}: nurec_schema is \"{}\", expected \"{}\"", path,
+                                   std::get<std::string>(schemaIt->second), kSchemaName));
+    }
+    auto versionIt = attrs.find("schema_version");
+    if (versionIt == attrs.end() || !std::holds_alternative<std::int64_t>(versionIt->second)) {
+      throw InputError(fmt::format("{}: integer attribute 'schema_version' is missing (expected {})",
+                                   path, kSchemaVersion));
+    }
+    if (std::get<std::int64_t>(versionIt->second) != kSchemaVersion) {
+      throw InputError(fmt::format("{}: schema_version is {}, this nurec reads version {}", path,
+                                   std::get<std::int64_t>(versionIt->second), kSchemaVersion));
+    }
+    auto nIt = attrs.find("n_events");
+    if (nIt == attrs.end() || !std::holds_alternative<std::int64_t>(nIt->second) ||
+        std::get<std::int64_t>(nIt->second) < 0) {
+      throw InputError(fmt::format("{}: integer attribute 'n_events' is missing or negative", path));
+    }
+    const auto nEvents = static_cast<std::size_t>(std::get<std::int64_t>(nIt->second));
+    EventTable table(nEvents);
+    table.setSource(path);
+    for (auto& [k, v] : attrs) table.setAttribute(k, v);
+
+    std::vector<std::string> names;
+    stage = "listing the datasets";
+    listDatasets(file.openGroup("/"), "", names);
+    for (const auto& name : names) {
+      dataset = name;
+      stage = "reading dataset " + name;
+      H5::DataSet ds = file.openDataSet(name);
+      DType dtype{};
+      if (!dtypeOf(ds, dtype)) {
+        throw InputError(fmt::format("{}: dataset {} has an unsupported element type (expected f8, "
+                                     "f4, i1, u1, i4 or i8)", path, name));
+      }
+      H5::DataSpace space = ds.getSpace();
+      const int rank = space.getSimpleExtentNdims();
+      if (rank < 1) throw InputError(fmt::format("{}: dataset {} is a scalar, expected one row per event", path, name));
+      std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+      space.getSimpleExtentDims(dims.data());
+      if (dims[0] != nEvents) {
+        throw InputError(fmt::format("{}: dataset {} has {} rows, but n_events = {}", path, name,
+                                     dims[0], nEvents));
+      }
+      Column col;
+      std::size_t total = nEvents;
+      for (int d = 1; d < rank; ++d) {
+        col.rowShape.push_back(static_cast<std::size_t>(dims[static_cast<std::size_t>(d)]));
+        total *= col.rowShape.back();
+      }
+      auto readAs = [&](auto tag) {
+        std::vector<decltype(tag)> v(total);
+        if (total > 0) ds.read(v.data(), memType(dtype));
+        col.values = std::move(v);
+      };
+      switch (dtype) {
+        case DType::F64: readAs(double{}); break;
+        case DType::F32: readAs(float{}); break;
+        case DType::I8: readAs(std::int8_t{}); break;
+        case DType::U8: readAs(std::uint8_t{}); break;
+        case DType::I32: readAs(std::int32_t{}); break;
+        case DType::I64: readAs(std::int64_t{}); break;
+      }
+      std::vector<std::size_t> shape = col.rowShape;
+      std::visit([&](auto& v) { table.set(name, shape, std::move(v)); }, col.values);
+    }
+    return table;
+  } catch (const H5::Exception& e) {
+    throw InputError(fmt::format("{}: HDF5 error while {} (truncated or corrupt file?): {}", path,
+                                 stage, e.getDetailMsg()));
+  }
+}
+
+void writeEventFile(const std::string& path, const EventTable& table) {
+  silenceHdf5();
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    {
+      H5::H5File file(tmp, H5F_ACC_TRUNC);
+      for (const auto& [name, value] : table.attributes()) writeAttribute(file, name, value);
+      writeAttribute(file, "nurec_schema", std::string(kSchemaName));
+      writeAttribute(file, "schema_version", kSchemaVersion);
+      writeAttribute(file, "n_events", static_cast<std::int64_t>(table.nEvents()));
+      for (const auto& [name, col] : table.columns()) writeColumn(file, name, col, table.nEvents());
+      file.close();
+    }
+    fs::rename(tmp, target);
+  } catch (const H5::Exception& e) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw Error(fmt::format("{}: HDF5 error while writing: {}", path, e.getDetailMsg()));
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+}
+
+}  // namespace nurec::io

@@ -1,0 +1,66 @@
+#pragma once
+// Conversion between the physics structs of core/Event.hpp and the columns of the event file.
+// Dataset names and shapes are those of docs/data-format.md; change both together.
+#include <vector>
+
+#include "core/Event.hpp"
+#include "io/EventTable.hpp"
+
+namespace nurec::io {
+
+namespace ds {
+inline constexpr const char* weight = "/weight";
+inline constexpr const char* bosonP4 = "/truth/boson_p4";
+inline constexpr const char* tauP4 = "/truth/tau_p4";
+inline constexpr const char* visP4 = "/truth/vis_p4";
+inline constexpr const char* nuP4 = "/truth/nu_p4";
+inline constexpr const char* decayMode = "/truth/decay_mode";
+inline constexpr const char* chargedPiP4 = "/truth/charged_pi_p4";
+inline constexpr const char* neutralPiP4 = "/truth/neutral_pi_p4";
+inline constexpr const char* productsP4 = "/truth/products_p4";    // extension (N,2,M,4)
+inline constexpr const char* productsPdg = "/truth/products_pdg";  // extension (N,2,M) i4
+inline constexpr const char* recoilP4 = "/truth/recoil_p4";        // extension (N,R,4)
+inline constexpr const char* recoilPdg = "/truth/recoil_pdg";      // extension (N,R) i4
+inline constexpr const char* spinB = "/truth/spin_b";              // extension (N,2,3)
+inline constexpr const char* spinC = "/truth/spin_c";              // extension (N,3,3)
+inline constexpr const char* recoTauP4 = "/reco/tau_p4";
+inline constexpr const char* recoTauType = "/reco/tau_type";
+inline constexpr const char* recoChargedP4 = "/reco/charged_p4";
+inline constexpr const char* recoNeutralP4 = "/reco/neutral_p4";
+inline constexpr const char* recoMet = "/reco/met";
+inline constexpr const char* recoSumEt = "/reco/sum_et";           // extension (N)
+inline constexpr const char* recoJetsP4 = "/reco/jets_p4";
+inline constexpr const char* recoNJets = "/reco/n_jets";
+inline constexpr const char* recoChannel = "/reco/channel";
+inline constexpr const char* recoPassTrigger = "/reco/pass_trigger";
+inline constexpr const char* recoPassSr = "/reco/pass_sr";
+inline constexpr const char* recoParticles = "/reco/particles";
+inline constexpr const char* recoParticlesMask = "/reco/particles_mask";
+}  // namespace ds
+
+// /nu/<method>/... dataset names.
+std::string nuP4Name(const std::string& method);
+std::string nuCandidatesName(const std::string& method);
+std::string nuStatusName(const std::string& method);
+// Methods present in the table (names of the /nu/<method>/p4 datasets), sorted.
+std::vector<std::string> nuMethods(const EventTable& table);
+
+// Writes /weight and the /truth group (replacing any existing truth columns).
+void putTruth(EventTable& table, const std::vector<TruthEvent>& events);
+// Reads /weight and /truth; the extension datasets are optional (empty products, recoil, spin
+// when absent). Throws InputError naming the dataset on a missing column or wrong shape.
+std::vector<TruthEvent> getTruth(const EventTable& table);
+
+// Writes the /reco group except the ML point cloud (see detector/ParticleCloud.hpp).
+void putReco(EventTable& table, const std::vector<RecoEvent>& events);
+std::vector<RecoEvent> getReco(const EventTable& table);
+
+// Per-event neutrino estimates of one method: p4 (N,2,4) and status (N).
+struct NuEstimate {
+  std::vector<std::array<FourVector, 2>> p4;
+  std::vector<std::int8_t> status;
+};
+void putNu(EventTable& table, const std::string& method, const NuEstimate& nu);
+NuEstimate getNu(const EventTable& table, const std::string& method);
+
+}  // namespace nurec::io
