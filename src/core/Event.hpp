@@ -53,6 +53,13 @@ struct TruthEvent {
   // Final-state particles not from the taus (initial-state radiation, underlying event).
   // /truth/recoil_p4, /truth/recoil_pdg.
   std::vector<Particle> recoil;
+  // The individual neutrinos of each tau decay (1 for hadronic, 2 for leptonic decays); their sum
+  // is `neutrinos`. /truth/neutrinos_each_p4, /truth/neutrinos_each_pdg (extension).
+  std::array<std::vector<Particle>, 2> tauNeutrinos;
+  // Incoming partons of the hard process: PDG ids (beam A, beam B) and momentum fractions.
+  // /truth/parton_pdg (N,2) i4, /truth/parton_x (N,2) f8 (extension).
+  std::array<int, 2> partonPdg{0, 0};
+  std::array<double, 2> partonX{0, 0};
   // Analytic spin state of the pair at this event's phase-space point. /truth/spin_b, /truth/spin_c.
   SpinState spin;
 };

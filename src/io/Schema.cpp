@@ -69,6 +69,9 @@ void putTruth(EventTable& table, const std::vector<TruthEvent>& events) {
   }
   std::vector<double> products(n * 2 * maxProducts * 4, 0.0), recoil(n * maxRecoil * 4, 0.0);
   std::vector<std::int32_t> productsPdg(n * 2 * maxProducts, 0), recoilPdg(n * maxRecoil, 0);
+  constexpr std::size_t kMaxNeutrinos = 2;
+  std::vector<double> nuEach(n * 2 * kMaxNeutrinos * 4, 0.0), partonX(2 * n);
+  std::vector<std::int32_t> nuEachPdg(n * 2 * kMaxNeutrinos, 0), partonPdg(2 * n);
   std::vector<double> spinB, spinC;
   spinB.reserve(6 * n);
   spinC.reserve(9 * n);
@@ -84,6 +87,17 @@ void putTruth(EventTable& table, const std::vector<TruthEvent>& events) {
         std::copy(a.begin(), a.end(), products.begin() + static_cast<std::ptrdiff_t>(slot * 4));
         productsPdg[slot] = ev.tauProducts[t][j].pdgId;
       }
+    }
+    for (int t = 0; t < 2; ++t) {
+      if (ev.tauNeutrinos[t].size() > kMaxNeutrinos) throw Error("internal: more than 2 neutrinos in a tau decay");
+      for (std::size_t j = 0; j < ev.tauNeutrinos[t].size(); ++j) {
+        const std::size_t slot = (i * 2 + t) * kMaxNeutrinos + j;
+        const auto a = ev.tauNeutrinos[t][j].p4.toArray();
+        std::copy(a.begin(), a.end(), nuEach.begin() + static_cast<std::ptrdiff_t>(slot * 4));
+        nuEachPdg[slot] = ev.tauNeutrinos[t][j].pdgId;
+      }
+      partonPdg[i * 2 + t] = ev.partonPdg[t];
+      partonX[i * 2 + t] = ev.partonX[t];
     }
     for (std::size_t j = 0; j < ev.recoil.size(); ++j) {
       const std::size_t slot = i * maxRecoil + j;
@@ -107,6 +121,10 @@ void putTruth(EventTable& table, const std::vector<TruthEvent>& events) {
   table.set(ds::productsPdg, {2, maxProducts}, std::move(productsPdg));
   table.set(ds::recoilP4, {maxRecoil, 4}, std::move(recoil));
   table.set(ds::recoilPdg, {maxRecoil}, std::move(recoilPdg));
+  table.set(ds::neutrinosEachP4, {2, kMaxNeutrinos, 4}, std::move(nuEach));
+  table.set(ds::neutrinosEachPdg, {2, kMaxNeutrinos}, std::move(nuEachPdg));
+  table.set(ds::partonPdg, {2}, std::move(partonPdg));
+  table.set(ds::partonX, {2}, std::move(partonX));
   table.set(ds::spinB, {2, 3}, std::move(spinB));
   table.set(ds::spinC, {3, 3}, std::move(spinC));
 }
@@ -155,6 +173,25 @@ std::vector<TruthEvent> getTruth(const EventTable& table) {
       for (std::size_t j = 0; j < r; ++j) {
         const std::size_t slot = i * r + j;
         if (pdg[slot] != 0) events[i].recoil.push_back({get4(p4, slot * 4), pdg[slot]});
+      }
+  }
+  if (table.has(ds::neutrinosEachP4) && table.has(ds::neutrinosEachPdg)) {
+    const auto p4 = table.get<double>(ds::neutrinosEachP4, {2, 2, 4});
+    const auto pdg = table.get<std::int32_t>(ds::neutrinosEachPdg, {2, 2});
+    for (std::size_t i = 0; i < n; ++i)
+      for (int t = 0; t < 2; ++t)
+        for (std::size_t j = 0; j < 2; ++j) {
+          const std::size_t slot = (i * 2 + t) * 2 + j;
+          if (pdg[slot] != 0) events[i].tauNeutrinos[t].push_back({get4(p4, slot * 4), pdg[slot]});
+        }
+  }
+  if (table.has(ds::partonPdg) && table.has(ds::partonX)) {
+    const auto pdg = table.get<std::int32_t>(ds::partonPdg, {2});
+    const auto x = table.get<double>(ds::partonX, {2});
+    for (std::size_t i = 0; i < n; ++i)
+      for (int t = 0; t < 2; ++t) {
+        events[i].partonPdg[t] = pdg[i * 2 + t];
+        events[i].partonX[t] = x[i * 2 + t];
       }
   }
   if (table.has(ds::spinB) && table.has(ds::spinC)) {

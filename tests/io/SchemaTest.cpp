@@ -24,6 +24,11 @@ TruthEvent makeTruth(int i) {
   }
   ev.tauProducts[0].push_back({{1, 0, 0, 5}, 111});
   for (int j = 0; j < i; ++j) ev.recoil.push_back({{1.0 * j, 0, 0, 1.0 * j + 1}, 211});
+  ev.tauNeutrinos[0].push_back({{5, 1, 2, 20}, -16});
+  ev.tauNeutrinos[1].push_back({{2, 1, 1, 8}, 16});
+  ev.tauNeutrinos[1].push_back({{3, 0, 1, 12}, -14});
+  ev.partonPdg = {2, -2};
+  ev.partonX = {0.01, 0.02};
   ev.spin.bPlus = {0.1, 0.2, 0.3};
   ev.spin.bMinus = {0.4, 0.5, 0.6};
   ev.spin.c = {{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}};
@@ -50,6 +55,11 @@ TEST(Schema, TruthRoundTripThroughFile) {
     EXPECT_EQ(back[i].tauProducts[0][1].pdgId, 111);
     EXPECT_EQ(back[i].recoil.size(), events[i].recoil.size());
     EXPECT_EQ(back[i].spin.c[2][1], 8);
+    ASSERT_EQ(back[i].tauNeutrinos[1].size(), 2u);
+    EXPECT_EQ(back[i].tauNeutrinos[1][1].pdgId, -14);
+    EXPECT_EQ(back[i].tauNeutrinos[1][1].p4.e, 12);
+    EXPECT_EQ(back[i].partonPdg[1], -2);
+    EXPECT_EQ(back[i].partonX[1], 0.02);
     EXPECT_EQ(back[i].spin.bMinus[2], 0.6);
   }
 }
