@@ -1,0 +1,81 @@
+#pragma once
+// Spin analysers of each tau from an event file (physics.md sections 2 and 6), in the helicity
+// basis {k, r, n} of the pair, reached lab -> pair -> tau rest frame (core/HelicityBasis.hpp).
+//   pi:     the pi direction, kappa = 1
+//   rho:    the polarimeter vector h(pi+-, pi0, nu) (section 6 formula), kappa = 1; or the visible
+//           (pi pi0) direction with kappa(m) = (m_tau^2 - 2m^2)/(m_tau^2 + 2m^2)
+//   lepton: the lepton direction, kappa = -1/3, or per event kappa(x) = -(2x - 1)/(3 - 2x) with
+//           x = 2E_l/m_tau in the tau rest frame; at truth level optionally the nubar_l (tau-) /
+//           nu_l (tau+) direction with kappa = 1.
+// Method "truth" uses /truth (tau_p4, charged/neutral pi, products, neutrinos); any other method M
+// uses tau = /reco/tau_p4 + /nu/M/p4, the track /reco/charged_p4 and the pi0 cluster
+// /reco/neutral_p4. kappa is always in the tau- convention (alpha+ = -kappa+, alpha- = +kappa-).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/Event.hpp"
+#include "core/HelicityBasis.hpp"
+#include "io/EventTable.hpp"
+#include "quantum/Estimators.hpp"
+
+namespace nurec::quantum {
+
+enum class LeptonAnalyser { Direction, DirectionEnergy, Neutrino };
+enum class RhoAnalyser { Polarimeter, VisibleDirection };
+LeptonAnalyser parseLeptonAnalyser(const std::string& s);  // "direction", "energy", "neutrino"
+RhoAnalyser parseRhoAnalyser(const std::string& s);        // "polarimeter", "visible"
+
+struct AnalyserConfig {
+  std::string method = "truth";
+  LeptonAnalyser lepton = LeptonAnalyser::DirectionEnergy;
+  RhoAnalyser rho = RhoAnalyser::Polarimeter;
+  // Use only events with /reco/pass_sr = 1 when the file has a /reco group.
+  bool requireSignalRegion = true;
+  // Optional override of the neutrinos (systematics: a re-sampled diffusion candidate per event).
+  // When non-empty, it replaces /nu/<method>/p4 (size = number of events).
+  std::vector<std::array<FourVector, 2>> neutrinoOverride;
+  void validate() const;
+};
+
+struct TauAnalyser {
+  Vec3 x{};
+  double kappa = 0;  // 0: no analyser
+};
+
+// One tau's analysers (tauIndex 0 = tau+, 1 = tau-). Four-vectors in the lab.
+TauAnalyser pionAnalyser(const HelicityBasis& basis, int tauIndex, const FourVector& pion);
+// h = m [2(q.N) q - q^2 N]/[2(q.N)(q.P) - q^2 (N.P)] in the tau rest frame, q = pi+- - pi0,
+// N = nu, P = (m, 0); normalised to unit length (exactly 1 for true kinematics). m is the mass
+// of tau = charged + neutral + nu (the reconstructed tau mass at reco level).
+TauAnalyser rhoPolarimeterAnalyser(const HelicityBasis& basis, int tauIndex,
+                                   const FourVector& charged, const FourVector& neutral,
+                                   const FourVector& nu);
+TauAnalyser rhoVisibleAnalyser(const HelicityBasis& basis, int tauIndex, const FourVector& visible);
+TauAnalyser leptonAnalyser(const HelicityBasis& basis, int tauIndex, const FourVector& lepton,
+                           bool energyDependent);
+TauAnalyser neutrinoAnalyser(const HelicityBasis& basis, int tauIndex, const FourVector& nu);
+// Analysis channel of a pair of truth decay modes (None for ll and "other").
+Channel channelOfModes(DecayMode plus, DecayMode minus);
+
+struct AnalyserSet {
+  std::vector<AnalyserEvent> events;  // events with analysers for both taus
+  std::size_t nInput = 0;             // rows of the file
+  std::size_t nSelected = 0;          // after the signal-region requirement
+  std::size_t nFailed = 0;            // reconstruction status != 0 or unusable tau momenta
+  std::size_t nNoAnalyser = 0;        // channel without analysers (other decays, ll)
+  std::string method;
+};
+
+// Throws InputError (naming the file and dataset) on missing datasets; ConfigError on a bad config.
+AnalyserSet buildAnalysers(const io::EventTable& table, const AnalyserConfig& config);
+
+// The per-event neutrinos of one diffusion candidate k (massless, from /nu/M/candidates (N,K,2,3)),
+// or of a random candidate per event (k < 0: Rng(seed, row, streams::quantum)).
+std::vector<std::array<FourVector, 2>> candidateNeutrinos(const io::EventTable& table,
+                                                          const std::string& method, int k,
+                                                          std::uint64_t seed);
+int numCandidates(const io::EventTable& table, const std::string& method);  // 0 when absent
+
+}  // namespace nurec::quantum
