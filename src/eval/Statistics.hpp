@@ -1,0 +1,27 @@
+#pragma once
+// Small statistics helpers shared by the metrics (docs/metrics.md).
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace nurec::eval {
+
+// Standard normal density and cumulative distribution.
+double normalPdf(double z);
+double normalCdf(double z);
+
+// Quantile of a sorted sample, linear interpolation between order statistics
+// (type 7 of Hyndman & Fan, numpy's default): q in [0, 1]. NaN for an empty sample.
+double quantileSorted(std::span<const double> sorted, double q);
+// Copies, sorts and returns the quantile.
+double quantile(std::span<const double> values, double q);
+double median(std::span<const double> values);
+
+// The finite entries of values, in order.
+std::vector<double> finiteValues(std::span<const double> values);
+
+// Mean and sample standard deviation (n - 1); NaN when undefined. NaN entries are skipped.
+double meanOf(std::span<const double> values);
+double standardDeviationOf(std::span<const double> values);
+
+}  // namespace nurec::eval
