@@ -62,13 +62,7 @@ TauAnalyser pionAnalyser(const HelicityBasis& basis, int tauIndex, const FourVec
   return {componentsOf(basis, p.vec()), 1.0};
 }
 
-TauAnalyser rhoPolarimeterAnalyser(const HelicityBasis& basis, int tauIndex,
-                                   const FourVector& charged, const FourVector& neutral,
-                                   const FourVector& nu) {
-  // physics.md section 6: all four-vectors in the tau rest frame.
-  const FourVector pc = basis.toTauRestFrame(charged, tauIndex);
-  const FourVector pn = basis.toTauRestFrame(neutral, tauIndex);
-  const FourVector nn = basis.toTauRestFrame(nu, tauIndex);
+Vector3 rhoPolarimeter(const FourVector& pc, const FourVector& pn, const FourVector& nn) {
   const double mTauHere = (pc + pn + nn).m();
   if (!(mTauHere > 0)) return {};
   const FourVector q = pc - pn;
@@ -76,7 +70,16 @@ TauAnalyser rhoPolarimeterAnalyser(const HelicityBasis& basis, int tauIndex,
   const double qN = q.dot(nn), q2 = q.m2();
   const double den = 2 * qN * q.dot(tauRest) - q2 * nn.dot(tauRest);
   if (!(std::abs(den) > 0)) return {};
-  const Vector3 h = (q.vec() * (2 * qN) - nn.vec() * q2) * (mTauHere / den);
+  return (q.vec() * (2 * qN) - nn.vec() * q2) * (mTauHere / den);
+}
+
+TauAnalyser rhoPolarimeterAnalyser(const HelicityBasis& basis, int tauIndex,
+                                   const FourVector& charged, const FourVector& neutral,
+                                   const FourVector& nu) {
+  // physics.md section 6: all four-vectors in the tau rest frame.
+  const Vector3 h =
+      rhoPolarimeter(basis.toTauRestFrame(charged, tauIndex),
+                     basis.toTauRestFrame(neutral, tauIndex), basis.toTauRestFrame(nu, tauIndex));
   if (!(h.mag() > 0) || !std::isfinite(h.mag())) return {};
   return {componentsOf(basis, h), 1.0};
 }
