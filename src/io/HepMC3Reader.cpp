@@ -1,0 +1,476 @@
+#include "io/HepMC3Reader.hpp"
+
+#include <HepMC3/GenCrossSection.h>
+#include <HepMC3/GenEvent.h>
+#include <HepMC3/GenParticle.h>
+#include <HepMC3/GenPdfInfo.h>
+#include <HepMC3/GenVertex.h>
+#include <HepMC3/ReaderAscii.h>
+#include <HepMC3/Setup.h>
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <istream>
+#include <sstream>
+#include <streambuf>
+
+#include "core/Error.hpp"
+#include "core/Units.hpp"
+
+namespace nurec::io {
+
+const char* hepmc3StatusName(HepMC3Status s) {
+  switch (s) {
+    case HepMC3Status::Ok:
+      return "ok";
+    case HepMC3Status::NoTauPair:
+      return "no tau pair";
+    case HepMC3Status::UndecayedTau:
+      return "undecayed tau";
+    case HepMC3Status::BadMomentum:
+      return "NaN/inf momentum";
+    case HepMC3Status::BadTauDecay:
+      return "bad tau decay";
+    case HepMC3Status::IncompleteEvent:
+      return "incomplete event";
+  }
+  return "?";
+}
+
+int pdgThreeCharge(int pdgId) {
+  // Quarks d u s c b t (in units of e/3), indexed by the PDG quark digit.
+  static constexpr int quark[7] = {0, -1, 2, -1, 2, -1, 2};
+  const int sign = pdgId < 0 ? -1 : 1;
+  const int a = std::abs(pdgId);
+  if (a >= 1000000000) return sign * 3 * ((a / 10000) % 1000);  // nucleus 10LZZZAAAI
+  if (a <= 6) return sign * quark[a];
+  switch (a) {
+    case 11:
+    case 13:
+    case 15:
+    case 17:
+      return -3 * sign;  // charged leptons
+    case 24:
+    case 37:
+      return 3 * sign;  // W+, H+
+    default:
+      break;
+  }
+  if (a < 100) return 0;  // neutrinos, gluon, photon, Z, h, ...
+  const int code = a % 10000;
+  const int q1 = (code / 1000) % 10, q2 = (code / 100) % 10, q3 = (code / 10) % 10;
+  if (q1 > 6 || q2 > 6 || q3 > 6 || q3 == 0) return 0;
+  int charge;
+  if (q1 == 0) {
+    // Meson q2 q3bar; when the heavier quark q2 is down-type the particle is q3 q2bar.
+    charge = quark[q2] - quark[q3];
+    if (q2 % 2 == 1) charge = -charge;
+  } else {
+    charge = quark[q1] + quark[q2] + quark[q3];  // baryon
+  }
+  return sign * charge;
+}
+
+namespace {
+
+using HepMC3::ConstGenParticlePtr;
+using HepMC3::GenEvent;
+
+// A std::streambuf over zlib's gzFile (which reads plain files transparently), one line at a
+// time, that watches the lines HepMC3 itself is lenient about: the units line (HepMC3 3.1.2
+// replaces an unknown unit by GEV with only a printed message) and the event line "E n nv np",
+// whose counts reveal an event cut short by a truncated file.
+class GzLineBuffer : public std::streambuf {
+ public:
+  explicit GzLineBuffer(const std::string& path) : path_(path) {
+    file_ = gzopen(path.c_str(), "rb");
+    if (!file_) throw InputError(fmt::format("{}: cannot open the HepMC3 file", path));
+    gzbuffer(file_, 1 << 17);
+    buffer_.resize(1 << 16);
+  }
+  ~GzLineBuffer() override {
+    if (file_) gzclose(file_);
+  }
+  GzLineBuffer(const GzLineBuffer&) = delete;
+  GzLineBuffer& operator=(const GzLineBuffer&) = delete;
+
+  struct Header {
+    long long number = 0;
+    std::size_t vertices = 0, particles = 0;
+  };
+  std::deque<Header> headers;  // event lines seen and not yet matched with an event
+  std::string error;           // a fatal problem (unknown unit, corrupt gzip data)
+  bool truncatedGzip = false;
+  std::size_t lineNumber = 0;
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    if (!error.empty() || eof_) return traits_type::eof();
+    char* data = buffer_.data();
+    if (!gzgets(file_, data, static_cast<int>(buffer_.size()))) {
+      eof_ = true;
+      int code = Z_OK;
+      const char* msg = gzerror(file_, &code);
+      if (code == Z_BUF_ERROR)
+        truncatedGzip = true;
+      else if (code != Z_OK && code != Z_STREAM_END)
+        error = fmt::format("corrupt compressed data ({})", msg ? msg : "zlib error");
+      return traits_type::eof();
+    }
+    const std::size_t len = std::strlen(data);
+    if (atLineStart_) inspect(data, len);
+    atLineStart_ = len > 0 && data[len - 1] == '\n';
+    if (atLineStart_) ++lineNumber;
+    setg(data, data, data + len);
+    if (!error.empty()) return traits_type::eof();
+    return len ? traits_type::to_int_type(*data) : traits_type::eof();
+  }
+
+ private:
+  void inspect(const char* line, std::size_t len) {
+    if (len < 2 || line[1] != ' ') return;
+    if (line[0] == 'E') {
+      Header h;
+      std::istringstream in(std::string(line + 2, len - 2));
+      if (in >> h.number >> h.vertices >> h.particles) headers.push_back(h);
+    } else if (line[0] == 'U') {
+      std::istringstream in(std::string(line + 2, len - 2));
+      std::string momentum, length;
+      in >> momentum >> length;
+      if (momentum != "GEV" && momentum != "MEV") {
+        error = fmt::format("line {}: unknown momentum unit '{}' (expected GEV or MEV)",
+                            lineNumber + 1, momentum);
+      } else if (length != "MM" && length != "CM") {
+        error = fmt::format("line {}: unknown length unit '{}' (expected MM or CM)", lineNumber + 1,
+                            length);
+      }
+    }
+  }
+
+  std::string path_;
+  gzFile file_ = nullptr;
+  std::vector<char> buffer_;
+  bool atLineStart_ = true;
+  bool eof_ = false;
+};
+
+// The first non-empty line must be a HepMC3 ASCII header.
+void checkHeader(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw InputError(fmt::format("{}: cannot open the HepMC3 file", path));
+  char line[256];
+  std::string first;
+  for (int i = 0; i < 20 && gzgets(f, line, sizeof line); ++i) {
+    first = line;
+    while (!first.empty() && (first.back() == '\n' || first.back() == '\r' || first.back() == ' '))
+      first.pop_back();
+    if (!first.empty()) break;
+  }
+  gzclose(f);
+  if (first.rfind("HepMC::IO_GenEvent", 0) == 0) {
+    throw InputError(
+        fmt::format("{}: this is a HepMC2 file (IO_GenEvent); convert it to HepMC3 "
+                    "ASCII (e.g. with HepMC3's convert_example) first",
+                    path));
+  }
+  if (first.rfind("HepMC::Version", 0) != 0 && first.rfind("HepMC::Asciiv3", 0) != 0) {
+    throw InputError(
+        fmt::format("{}: not a HepMC3 ASCII file (first line '{}', expected "
+                    "'HepMC::Version ...' or 'HepMC::Asciiv3-START_EVENT_LISTING')",
+                    path, first.substr(0, 60)));
+  }
+}
+
+bool finiteMomentum(const HepMC3::FourVector& p) {
+  return std::isfinite(p.px()) && std::isfinite(p.py()) && std::isfinite(p.pz()) &&
+         std::isfinite(p.e());
+}
+
+FourVector toFourVector(const HepMC3::FourVector& p) {
+  return {p.px(), p.py(), p.pz(), p.e()};
+}
+
+bool isTau(const ConstGenParticlePtr& p) {
+  return std::abs(p->pid()) == pdg::tau;
+}
+
+bool isFinal(const ConstGenParticlePtr& p) {
+  return !p->end_vertex() || p->end_vertex()->particles_out().empty();
+}
+
+// The decaying copy of a tau line: it has a decay vertex and no tau among its products.
+bool isDecayingTau(const ConstGenParticlePtr& p) {
+  if (!isTau(p) || isFinal(p)) return false;
+  for (const auto& child : p->end_vertex()->particles_out())
+    if (child->pid() == p->pid()) return false;
+  return true;
+}
+
+// The first copy of a tau line (walking up through copies of the same particle).
+ConstGenParticlePtr firstCopy(ConstGenParticlePtr p) {
+  for (int guard = 0; guard < 1000; ++guard) {
+    const auto v = p->production_vertex();
+    if (!v) break;
+    ConstGenParticlePtr mother;
+    for (const auto& m : v->particles_in())
+      if (m->pid() == p->pid()) mother = m;
+    if (!mother) break;
+    p = mother;
+  }
+  return p;
+}
+
+struct TauDecay {
+  std::vector<Particle> visible;  // final state (pi0 kept whole)
+  std::vector<Particle> neutrinos;
+  bool cyclic = false;
+};
+
+// Walks the decay tree below `p`: final-state particles and pi0s are products; everything else
+// (rho, a1, W, K*, omega, eta, K0S, copies, ...) is followed to its own products. Every particle
+// reached is marked in `fromTau` (by HepMC3 id) so that it is not counted as recoil.
+void collectProducts(const ConstGenParticlePtr& p, TauDecay& out, std::vector<char>& fromTau,
+                     int depth) {
+  const auto id = static_cast<std::size_t>(p->id());
+  if (id < fromTau.size()) {
+    if (fromTau[id] && depth > 0) return;  // reached twice (a malformed record)
+    fromTau[id] = 1;
+  }
+  if (depth > 200) {
+    out.cyclic = true;
+    return;
+  }
+  const int pid = p->pid();
+  const bool final = isFinal(p);
+  if (pid == pdg::piZero || final) {
+    const Particle part{toFourVector(p->momentum()), pid};
+    if (pdg::isNeutrino(pid))
+      out.neutrinos.push_back(part);
+    else
+      out.visible.push_back(part);
+    if (pid == pdg::piZero && !final) {  // mark the pi0's photons as tau descendants too
+      for (const auto& child : p->end_vertex()->particles_out()) {
+        TauDecay ignored;
+        collectProducts(child, ignored, fromTau, depth + 1);
+      }
+    }
+    return;
+  }
+  for (const auto& child : p->end_vertex()->particles_out())
+    collectProducts(child, out, fromTau, depth + 1);
+}
+
+DecayMode classify(const TauDecay& d, FourVector& chargedPion, FourVector& neutralPion) {
+  int nElectron = 0, nMuon = 0, nChargedPion = 0, nPi0 = 0, nOtherHadron = 0;
+  for (const auto& p : d.visible) {
+    const int a = std::abs(p.pdgId);
+    if (a == pdg::electron)
+      ++nElectron;
+    else if (a == pdg::muon)
+      ++nMuon;
+    else if (a == pdg::piPlus) {
+      ++nChargedPion;
+      chargedPion = p.p4;
+    } else if (a == pdg::piZero) {
+      ++nPi0;
+      neutralPion = p.p4;
+    } else if (a != pdg::photon) {
+      ++nOtherHadron;  // K, K0L, p, ...; photons are QED radiation and do not change the mode
+    }
+  }
+  const int nNu = static_cast<int>(d.neutrinos.size());
+  const int nHadrons = nChargedPion + nPi0 + nOtherHadron;
+  if (nHadrons == 0 && nNu == 2 && nElectron + nMuon == 1)
+    return nElectron ? DecayMode::Electron : DecayMode::Muon;
+  if (nElectron + nMuon == 0 && nOtherHadron == 0 && nChargedPion == 1 && nNu == 1) {
+    if (nPi0 == 0) return DecayMode::Pi;
+    if (nPi0 == 1) return DecayMode::Rho;
+  }
+  return DecayMode::Other;
+}
+
+struct EventResult {
+  TruthEvent truth;
+  HepMC3Status status = HepMC3Status::Ok;
+};
+
+EventResult convert(const GenEvent& evt) {
+  EventResult r;
+  auto& truth = r.truth;
+  const auto& particles = evt.particles();
+  for (const auto& p : particles) {
+    if (!finiteMomentum(p->momentum())) {
+      r.status = HepMC3Status::BadMomentum;
+      return r;
+    }
+  }
+  std::vector<char> fromTau(particles.size() + 2, 0);
+  ConstGenParticlePtr tau[2];  // [0] tau+ (pid -15), [1] tau- (pid 15)
+  bool undecayed = false;
+  for (const auto& p : particles) {
+    if (!isTau(p)) continue;
+    if (isFinal(p)) {
+      undecayed = true;
+      continue;
+    }
+    if (!isDecayingTau(p)) continue;
+    const int slot = p->pid() < 0 ? 0 : 1;
+    // Several decaying taus of one sign (taus from hadron decays): keep the hardest.
+    if (!tau[slot] || p->momentum().perp() > tau[slot]->momentum().perp()) tau[slot] = p;
+  }
+  if (!tau[0] || !tau[1])
+    r.status = undecayed ? HepMC3Status::UndecayedTau : HepMC3Status::NoTauPair;
+  if (r.status == HepMC3Status::Ok) {
+    for (int t = 0; t < 2; ++t) {
+      TauDecay d;
+      for (const auto& child : tau[t]->end_vertex()->particles_out())
+        collectProducts(child, d, fromTau, 1);
+      bool hasNuTau = false;
+      for (const auto& nu : d.neutrinos) hasNuTau |= std::abs(nu.pdgId) == pdg::nuTau;
+      if (d.cyclic || !hasNuTau) {
+        r.status = HepMC3Status::BadTauDecay;
+        break;
+      }
+      truth.tau[t] = toFourVector(tau[t]->momentum());
+      truth.decayMode[t] = classify(d, truth.chargedPion[t], truth.neutralPion[t]);
+      if (truth.decayMode[t] != DecayMode::Pi && truth.decayMode[t] != DecayMode::Rho)
+        truth.chargedPion[t] = truth.neutralPion[t] = FourVector{};
+      if (truth.decayMode[t] == DecayMode::Pi) truth.neutralPion[t] = FourVector{};
+      for (const auto& v : d.visible) truth.visible[t] += v.p4;
+      for (const auto& nu : d.neutrinos) truth.neutrinos[t] += nu.p4;
+      // The schema keeps at most 2 individual neutrinos: the nu_tau first, then the hardest other
+      // (a third one only appears in rare "other" decays through K -> l nu); the sum has all.
+      std::stable_sort(
+          d.neutrinos.begin(), d.neutrinos.end(), [](const Particle& a, const Particle& b) {
+            const bool ta = std::abs(a.pdgId) == pdg::nuTau, tb = std::abs(b.pdgId) == pdg::nuTau;
+            if (ta != tb) return ta;
+            return a.p4.e > b.p4.e;
+          });
+      if (d.neutrinos.size() > 2) d.neutrinos.resize(2);
+      truth.tauNeutrinos[t] = std::move(d.neutrinos);
+      truth.tauProducts[t] = std::move(d.visible);
+    }
+  }
+  if (r.status != HepMC3Status::Ok) {
+    // Keep the row (counted, status recorded) with no tau content; all final-state particles are
+    // recoil, so jets and MET of the event are still defined.
+    truth = TruthEvent{};
+    std::fill(fromTau.begin(), fromTau.end(), 0);
+  } else {
+    truth.boson =
+        toFourVector(firstCopy(tau[0])->momentum()) + toFourVector(firstCopy(tau[1])->momentum());
+  }
+  for (const auto& p : particles) {
+    if (p->status() != 1 || !isFinal(p)) continue;
+    const auto id = static_cast<std::size_t>(p->id());
+    if (id < fromTau.size() && fromTau[id]) continue;
+    truth.recoil.push_back({toFourVector(p->momentum()), p->pid()});
+  }
+  if (const auto pdf = evt.pdf_info()) {
+    for (int b = 0; b < 2; ++b) {
+      truth.partonPdg[b] = pdf->parton_id[b];
+      truth.partonX[b] = std::isfinite(pdf->x[b]) ? pdf->x[b] : 0.0;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents) {
+  if (!std::filesystem::exists(path)) throw InputError(fmt::format("{}: no such file", path));
+  checkHeader(path);
+  HepMC3::Setup::set_print_warnings(false);
+  HepMC3::Setup::set_print_errors(false);
+  GzLineBuffer buffer(path);
+  std::istream stream(&buffer);
+  HepMC3::ReaderAscii reader(stream);
+  HepMC3Input in;
+  std::vector<double> nominalWeights;
+  bool firstEvent = true;
+  while (maxEvents == 0 || in.events.size() < maxEvents) {
+    GenEvent evt(HepMC3::Units::GEV, HepMC3::Units::MM);
+    const bool ok = reader.read_event(evt);
+    if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
+    if (!ok || reader.failed()) {
+      // ReaderAscii reports the end of the stream as a failure; an event started before it is
+      // still in evt.
+      if (evt.particles().empty()) break;
+    }
+    if (evt.particles().empty() && evt.vertices().empty()) {
+      if (reader.failed()) break;
+      continue;
+    }
+    if (evt.momentum_unit() == HepMC3::Units::MEV) {
+      in.convertedFromMeV = true;
+      evt.set_units(HepMC3::Units::GEV, evt.length_unit());
+    }
+    // Match the event with its header line to detect an event cut short.
+    HepMC3Status truncated = HepMC3Status::Ok;
+    while (!buffer.headers.empty() && buffer.headers.front().number != evt.event_number())
+      buffer.headers.pop_front();
+    if (!buffer.headers.empty()) {
+      const auto h = buffer.headers.front();
+      buffer.headers.pop_front();
+      if (evt.particles().size() < h.particles || evt.vertices().size() < h.vertices)
+        truncated = HepMC3Status::IncompleteEvent;
+    }
+    EventResult r;
+    if (truncated == HepMC3Status::Ok) {
+      r = convert(evt);
+    } else {
+      r.status = truncated;
+    }
+    double w = evt.weights().empty() ? 1.0 : evt.weights().front();
+    if (!std::isfinite(w)) {
+      w = 0;
+      r.status = HepMC3Status::BadMomentum;
+      r.truth = TruthEvent{};
+    }
+    r.truth.weightPb = w;
+    nominalWeights.push_back(w);
+    in.sumOfWeights += w;
+    if (firstEvent) {
+      firstEvent = false;
+      FourVector beams;
+      int nBeams = 0;
+      for (const auto& p : evt.particles())
+        if (p->status() == 4 && finiteMomentum(p->momentum())) {
+          beams += toFourVector(p->momentum());
+          ++nBeams;
+        }
+      if (nBeams == 2) in.sqrtSGeV = beams.m();
+    }
+    if (const auto cs = evt.cross_section()) {
+      std::string text;
+      cs->to_string(text);
+      std::istringstream csIn(text);
+      double xs = 0, err = 0;
+      if (csIn >> xs >> err && std::isfinite(xs) && xs > 0) {
+        in.crossSectionPb = xs;
+        in.crossSectionErrorPb = std::isfinite(err) ? err : 0;
+        in.hasCrossSection = true;
+      }
+    }
+    in.eventNumbers.push_back(evt.event_number());
+    in.status.push_back(r.status);
+    ++in.statusCounts[static_cast<std::size_t>(r.status)];
+    in.events.push_back(std::move(r.truth));
+    if (!ok || reader.failed()) break;
+  }
+  if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
+  if (in.events.empty()) throw InputError(fmt::format("{}: no events in the HepMC3 file", path));
+  // Normalisation (units of the schema's /weight: pb per event).
+  if (in.hasCrossSection && in.sumOfWeights != 0) {
+    for (std::size_t i = 0; i < in.events.size(); ++i)
+      in.events[i].weightPb = in.crossSectionPb * nominalWeights[i] / in.sumOfWeights;
+  }
+  return in;
+}
+
+}  // namespace nurec::io

@@ -1,0 +1,56 @@
+#pragma once
+// Reading HepMC3 ASCII event records (Pythia 8, MadGraph+Pythia, Herwig), plain or gzip-compressed,
+// into nurec truth events (docs/detector.md "HepMC3 input").
+//
+// Per event: the two decaying taus (the last copy of each tau line, i.e. the one whose decay has no
+// tau among its products), their visible decay products (following intermediate resonances such as
+// rho, a1, W and hadron decays down to the final state, except that a pi0 is kept as one pi0),
+// their neutrinos, the decay mode (0 pi, 1 rho, 2 e, 3 mu, 4 other), and as recoil every
+// final-state particle that does not descend from the two taus.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/Event.hpp"
+
+namespace nurec::io {
+
+// Per-event status of a HepMC3 record (stored as /truth/input_status by `nurec simulate`).
+enum class HepMC3Status : std::int8_t {
+  Ok = 0,
+  NoTauPair = 1,        // not exactly one decaying tau+ and one tau- found
+  UndecayedTau = 2,     // a tau of the pair has no decay vertex (status 1)
+  BadMomentum = 3,      // NaN or infinite momentum somewhere in the record
+  BadTauDecay = 4,      // a tau decay without a tau neutrino or with more than 2 neutrinos
+  IncompleteEvent = 5,  // fewer particles/vertices than the event header announces
+};
+inline constexpr int kNumHepMC3Status = 6;
+const char* hepmc3StatusName(HepMC3Status s);
+
+struct HepMC3Input {
+  std::vector<TruthEvent> events;    // one per record, truth zeroed when status != Ok
+  std::vector<HepMC3Status> status;  // per record
+  std::vector<std::int64_t> eventNumbers;
+  double sqrtSGeV = 0;        // from the beam particles of the first record (0 if none)
+  double crossSectionPb = 0;  // last GenCrossSection in the file (0 if none)
+  double crossSectionErrorPb = 0;
+  bool hasCrossSection = false;
+  double sumOfWeights = 0;        // sum of the generator's nominal event weights
+  bool convertedFromMeV = false;  // momentum unit MEV was converted to GeV
+  // Counts per status (index = status value).
+  std::vector<std::size_t> statusCounts = std::vector<std::size_t>(kNumHepMC3Status, 0);
+};
+
+// Reads every event of an ASCII HepMC3 file (gzip is detected from the content). Event weights:
+// weightPb = sigma_pb * w_i / sum_j w_j when the file carries a cross section, so that sum(weight)
+// x luminosity is a yield; otherwise the nominal generator weight w_i is stored unchanged.
+// Throws InputError naming the file on a missing/unreadable file, something that is not HepMC3,
+// an unknown momentum or length unit, or a record that ends inside an event (truncated file);
+// per-event problems (no tau pair, NaN momenta) are a status instead, and counted.
+HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents = 0);
+
+// Three times the electric charge of a particle from its PDG id (leptons, quarks, bosons, mesons,
+// baryons and nuclei by the PDG numbering scheme); 0 for unknown ids.
+int pdgThreeCharge(int pdgId);
+
+}  // namespace nurec::io

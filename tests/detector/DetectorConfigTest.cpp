@@ -1,0 +1,86 @@
+// DetectorConfig: defaults = physics.md section 10, YAML card round trip, clear errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "common/TempDir.hpp"
+#include "core/Error.hpp"
+#include "detector/DetectorConfig.hpp"
+
+using namespace nurec;
+using namespace nurec::detector;
+
+TEST(DetectorConfig, DefaultsAreTheAtlasCardValues) {
+  const DetectorConfig c;
+  EXPECT_NO_THROW(c.validate());
+  // Tracking efficiency step functions (physics.md section 10).
+  EXPECT_EQ(c.pionTrackEfficiency(0.05, 0.0), 0.0);
+  EXPECT_EQ(c.pionTrackEfficiency(0.5, 1.0), 0.70);
+  EXPECT_EQ(c.pionTrackEfficiency(5, 1.0), 0.95);
+  EXPECT_EQ(c.pionTrackEfficiency(5, 2.0), 0.85);
+  EXPECT_EQ(c.pionTrackEfficiency(5, 2.6), 0.0);
+  EXPECT_EQ(c.electronTrackEfficiency(50, 0.5), 0.95);
+  EXPECT_EQ(c.electronTrackEfficiency(150, 0.5), 0.99);
+  EXPECT_EQ(c.electronTrackEfficiency(150, 2.0), 0.90);
+  EXPECT_EQ(c.muonTrackEfficiency(0.5, 2.0), 0.70);
+  EXPECT_EQ(c.muonTrackEfficiency(30, 2.0), 0.98);
+  // sigma(pT)/pT = sqrt(a^2 + (b pT)^2).
+  EXPECT_NEAR(c.pionTrackResolution.relative(100, 0.2), std::hypot(0.06, 0.13), 1e-12);
+  EXPECT_NEAR(c.pionTrackResolution.relative(100, 2.0), std::hypot(0.25, 0.31), 1e-12);
+  EXPECT_NEAR(c.muonTrackResolution.relative(100, 1.0), std::hypot(0.015, 0.015), 1e-12);
+  // ECAL 10.1 %/sqrt(E) (+) 0.17 %; HCAL barrel with the 1.59 GeV noise term.
+  EXPECT_NEAR(c.ecal.sigma(100), std::sqrt(0.17 * 0.17 + 0.101 * 0.101 * 100), 1e-12);
+  EXPECT_NEAR(c.hcalBarrel.sigma(50),
+              std::sqrt(std::pow(0.0302 * 50, 2) + 0.5205 * 0.5205 * 50 + 1.59 * 1.59), 1e-12);
+  EXPECT_EQ(c.jetRadius, 0.4);
+  EXPECT_EQ(c.jetPtMinGeV, 20);
+  EXPECT_EQ(c.metResolutionK, 0.5);
+  EXPECT_EQ(c.diTauLeadPtGeV, 35);
+  EXPECT_EQ(c.singleMuonPtGeV, 26);
+  EXPECT_EQ(c.electronEtaMax, 2.47);
+}
+
+TEST(DetectorConfig, YamlRoundTripAndShippedCard) {
+  DetectorConfig c;
+  c.metResolutionK = 0.7;
+  c.requireOppositeCharge = false;
+  c.pionTrackResolution.a[2] = 0.3;
+  const DetectorConfig back = detectorConfigFromYaml(c.toYaml(), "test");
+  EXPECT_EQ(back.toYaml(), c.toYaml());
+  EXPECT_EQ(back.metResolutionK, 0.7);
+  EXPECT_FALSE(back.requireOppositeCharge);
+  EXPECT_EQ(back.pionTrackResolution.a[2], 0.3);
+  // The shipped card holds exactly the defaults.
+  const DetectorConfig card =
+      loadDetectorConfig(std::string(NUREC_SOURCE_DIR) + "/configs/detector_atlas.yaml");
+  EXPECT_EQ(card.toYaml(), DetectorConfig{}.toYaml());
+  // A partial card changes only what it names.
+  const DetectorConfig partial = detectorConfigFromYaml("jets:\n  pt_min_gev: 30\n", "partial");
+  EXPECT_EQ(partial.jetPtMinGeV, 30);
+  EXPECT_EQ(partial.jetRadius, 0.4);
+}
+
+TEST(DetectorConfig, ClearErrors) {
+  auto message = [](const std::string& yaml) {
+    try {
+      detectorConfigFromYaml(yaml, "card.yaml");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("jets:\n  ptmin: 30\n").find("unknown key 'jets.ptmin'"), std::string::npos);
+  EXPECT_NE(message("jets:\n  pt_min_gev: fast\n").find("expected a number"), std::string::npos);
+  EXPECT_NE(message("taus:\n  tag_eff_1prong: 1.5\n").find("[0, 1]"), std::string::npos);
+  EXPECT_NE(message("jets: [1, 2\n").find("not valid YAML"), std::string::npos);
+  EXPECT_NE(message("triggers:\n  ditau_lead_pt_gev: 20\n").find("ditau_lead_pt_gev"),
+            std::string::npos);
+  EXPECT_THROW(loadDetectorConfig("/nonexistent/card.yaml"), ConfigError);
+  DetectorConfig bad;
+  bad.ecal.stochastic = -0.1;
+  EXPECT_THROW(bad.validate(), ConfigError);
+  bad = DetectorConfig{};
+  bad.jetRadius = std::nan("");
+  EXPECT_THROW(bad.validate(), ConfigError);
+}
