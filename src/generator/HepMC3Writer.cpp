@@ -1,0 +1,187 @@
+#include "generator/HepMC3Writer.hpp"
+
+#include <HepMC3/GenCrossSection.h>
+#include <HepMC3/GenEvent.h>
+#include <HepMC3/GenParticle.h>
+#include <HepMC3/GenRunInfo.h>
+#include <HepMC3/GenVertex.h>
+#include <HepMC3/WriterAscii.h>
+#include <fmt/format.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <streambuf>
+
+#include "core/Error.hpp"
+#include "core/Units.hpp"
+#include "nurec/Version.hpp"
+
+namespace nurec::generator {
+
+namespace {
+
+// std::streambuf writing through zlib's gzFile.
+class GzStreamBuf : public std::streambuf {
+ public:
+  explicit GzStreamBuf(const std::string& path) : file_(gzopen(path.c_str(), "wb6")) {
+    setp(buffer_, buffer_ + sizeof(buffer_));
+  }
+  ~GzStreamBuf() override { close(); }
+  bool ok() const { return file_ != nullptr && !failed_; }
+  bool close() {
+    if (!file_) return !failed_;
+    sync();
+    if (gzclose(file_) != Z_OK) failed_ = true;
+    file_ = nullptr;
+    return !failed_;
+  }
+
+ protected:
+  int overflow(int ch) override {
+    if (flushBuffer() < 0) return traits_type::eof();
+    if (ch != traits_type::eof()) {
+      *pptr() = static_cast<char>(ch);
+      pbump(1);
+    }
+    return ch == traits_type::eof() ? 0 : ch;
+  }
+  int sync() override { return flushBuffer() < 0 ? -1 : 0; }
+
+ private:
+  int flushBuffer() {
+    const int n = static_cast<int>(pptr() - pbase());
+    if (n > 0 && file_) {
+      if (gzwrite(file_, pbase(), static_cast<unsigned>(n)) != n) {
+        failed_ = true;
+        return -1;
+      }
+    }
+    pbump(-n);
+    return n;
+  }
+  gzFile file_;
+  bool failed_ = false;
+  char buffer_[1 << 16];
+};
+
+HepMC3::FourVector hv(const FourVector& v) {
+  return {v.px, v.py, v.pz, v.e};
+}
+
+HepMC3::GenParticlePtr particle(const FourVector& v, int pdgId, int status) {
+  return std::make_shared<HepMC3::GenParticle>(hv(v), pdgId, status);
+}
+
+void fillEvent(HepMC3::GenEvent& evt, const TruthEvent& ev, double sqrtS) {
+  const double eBeam = sqrtS / 2;
+  auto beamA = particle({0, 0, eBeam, eBeam}, pdg::proton, 4);
+  auto beamB = particle({0, 0, -eBeam, eBeam}, pdg::proton, 4);
+  const double pa = ev.partonX[0] * eBeam, pb = ev.partonX[1] * eBeam;
+  auto partonA = particle({0, 0, pa, pa}, ev.partonPdg[0], 21);
+  auto partonB = particle({0, 0, -pb, pb}, ev.partonPdg[1], 21);
+  auto vA = std::make_shared<HepMC3::GenVertex>();
+  vA->add_particle_in(beamA);
+  vA->add_particle_out(partonA);
+  auto vB = std::make_shared<HepMC3::GenVertex>();
+  vB->add_particle_in(beamB);
+  vB->add_particle_out(partonB);
+  auto hard = std::make_shared<HepMC3::GenVertex>();
+  hard->add_particle_in(partonA);
+  hard->add_particle_in(partonB);
+  auto boson = particle(ev.boson, pdg::Z, 22);
+  boson->set_generated_mass(ev.boson.m());
+  hard->add_particle_out(boson);
+  for (const auto& p : ev.recoil) hard->add_particle_out(particle(p.p4, p.pdgId, 1));
+  auto vZ = std::make_shared<HepMC3::GenVertex>();
+  vZ->add_particle_in(boson);
+  evt.add_vertex(vA);
+  evt.add_vertex(vB);
+  evt.add_vertex(hard);
+  evt.add_vertex(vZ);
+  for (int t = 0; t < 2; ++t) {
+    auto tau = particle(ev.tau[t], t == 0 ? -pdg::tau : pdg::tau, 2);  // index 0 = tau+
+    tau->set_generated_mass(constants::mTau);
+    vZ->add_particle_out(tau);
+    auto vTau = std::make_shared<HepMC3::GenVertex>();
+    vTau->add_particle_in(tau);
+    for (const auto& p : ev.tauProducts[t]) vTau->add_particle_out(particle(p.p4, p.pdgId, 1));
+    for (const auto& p : ev.tauNeutrinos[t]) vTau->add_particle_out(particle(p.p4, p.pdgId, 1));
+    evt.add_vertex(vTau);
+  }
+}
+
+}  // namespace
+
+void writeHepMC3(const std::string& path, const std::vector<TruthEvent>& events, double sqrtS,
+                 double crossSectionPb, double crossSectionErrPb) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  if (target.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+  }
+  const std::string tmp = path + fmt::format(".tmp-{}", ::getpid());
+  const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  std::unique_ptr<GzStreamBuf> gzBuf;
+  std::ofstream plain;
+  std::unique_ptr<std::ostream> out;
+  if (gz) {
+    gzBuf = std::make_unique<GzStreamBuf>(tmp);
+    if (!gzBuf->ok()) throw InputError(fmt::format("{}: cannot open for writing", path));
+    out = std::make_unique<std::ostream>(gzBuf.get());
+  } else {
+    plain.open(tmp, std::ios::out | std::ios::trunc);
+    if (!plain) throw InputError(fmt::format("{}: cannot open for writing", path));
+  }
+  std::ostream& os = gz ? *out : plain;
+  bool ok = true;
+  {
+    auto run = std::make_shared<HepMC3::GenRunInfo>();
+    run->set_weight_names({"Default"});
+    HepMC3::GenRunInfo::ToolInfo tool;
+    tool.name = "nurec";
+    tool.version = kVersion;
+    tool.description =
+        "embedded pp -> Z/gamma* -> tau tau generator (LO, CTEQ5L, exact spin correlations)";
+    run->tools().push_back(tool);
+    HepMC3::WriterAscii writer(os, run);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      HepMC3::GenEvent evt(run, HepMC3::Units::GEV, HepMC3::Units::MM);
+      evt.set_event_number(static_cast<int>(i));
+      fillEvent(evt, events[i], sqrtS);
+      evt.weights() = {events[i].weightPb};
+      auto cs = std::make_shared<HepMC3::GenCrossSection>();
+      evt.set_cross_section(cs);
+      cs->set_cross_section(crossSectionPb, crossSectionErrPb, static_cast<long>(events.size()),
+                            static_cast<long>(events.size()));
+      writer.write_event(evt);
+      if (writer.failed()) {
+        ok = false;
+        break;
+      }
+    }
+    writer.close();
+  }
+  os.flush();
+  if (gz)
+    ok = gzBuf->close() && ok;
+  else {
+    plain.close();
+    ok = ok && !plain.fail();
+  }
+  std::error_code ec;
+  if (!ok) {
+    fs::remove(tmp, ec);
+    throw InputError(fmt::format("{}: writing the HepMC3 file failed (disk full?)", path));
+  }
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw InputError(fmt::format("{}: cannot rename the temporary file into place", path));
+  }
+}
+
+}  // namespace nurec::generator

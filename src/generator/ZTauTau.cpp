@@ -1,0 +1,320 @@
+#include "generator/ZTauTau.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "core/Error.hpp"
+#include "core/Parallel.hpp"
+#include "core/Progress.hpp"
+#include "core/Units.hpp"
+#include "io/Schema.hpp"
+#include "nurec/Version.hpp"
+
+namespace nurec::generator {
+
+namespace {
+constexpr double kPi = constants::pi;
+// The pilot run that finds w_max uses its own streams, independent of the run seed, so that
+// w_max (and hence the unweighting) depends on the configuration only.
+constexpr std::uint64_t kPilotSeed = 0x5A54415554415550ull;
+constexpr std::uint64_t kPilotStream = 0x47454E50494C4F54ull;
+
+void perpendiculars(const Vector3& a, Vector3& e1, Vector3& e2) {
+  const Vector3 trial = std::abs(a.x) < 0.6 ? Vector3{1, 0, 0} : Vector3{0, 1, 0};
+  e1 = (trial - a * trial.dot(a)).unit();
+  e2 = a.cross(e1);
+}
+}  // namespace
+
+void ZTauTauConfig::validate() const {
+  require(std::isfinite(sqrtS) && sqrtS > 0,
+          fmt::format("generator: sqrt_s must be > 0 GeV (got {})", sqrtS));
+  require(massMinGeV > 2 * constants::mTau,
+          fmt::format("generator: the mass window must start above 2 m_tau = {} GeV (got {})",
+                      2 * constants::mTau, massMinGeV));
+  require(massMaxGeV > massMinGeV,
+          fmt::format("generator: empty mass window {},{} GeV (need low < high)", massMinGeV,
+                      massMaxGeV));
+  require(massMaxGeV < sqrtS,
+          fmt::format("generator: the mass window ({} GeV) exceeds sqrt_s ({} GeV)", massMaxGeV,
+                      sqrtS));
+  require(nEvents > 0, "generator: the number of events must be > 0");
+  require(minVisiblePtGeV >= 0 && minLeadingVisiblePtGeV >= 0 && maxVisibleAbsEta >= 0,
+          "generator: generator-level cuts must be >= 0 (0 = off)");
+  require(breitWignerShare >= 0 && breitWignerShare <= 1,
+          "generator: breit_wigner_share must be in [0, 1]");
+  require(pilotPoints >= 1000, "generator: pilot_points must be >= 1000");
+  require(maxWeightSafety >= 1, "generator: max_weight_safety must be >= 1");
+  require(maxAttemptsPerEvent >= 1, "generator: max_attempts_per_event must be >= 1");
+  require(std::any_of(allowedDecayModes.begin(), allowedDecayModes.end(), [](bool b) { return b; }),
+          "generator: at least one tau decay mode must be allowed");
+  recoil.validate();
+}
+
+std::string ZTauTauConfig::toYaml() const {
+  std::string y;
+  y += "process: ztautau\n";
+  y += "pdf: CTEQ5L\n";
+  y += fmt::format("sqrt_s: {}\n", sqrtS);
+  y += fmt::format("mass_window: [{}, {}]\n", massMinGeV, massMaxGeV);
+  y += fmt::format("seed: {}\n", seed);
+  y += fmt::format("events: {}\n", nEvents);
+  y += "cuts:\n";
+  y += fmt::format("  min_visible_pt: {}\n", minVisiblePtGeV);
+  y += fmt::format("  min_leading_visible_pt: {}\n", minLeadingVisiblePtGeV);
+  y += fmt::format("  max_visible_abs_eta: {}\n", maxVisibleAbsEta);
+  y += "decay_modes: [";
+  {
+    bool first = true;
+    for (int m = 0; m < 5; ++m) {
+      if (!allowedDecayModes[m]) continue;
+      y += fmt::format("{}{}", first ? "" : ", ", decayModeName(static_cast<DecayMode>(m)));
+      first = false;
+    }
+  }
+  y += "]\n";
+  y += "recoil:\n";
+  y += fmt::format("  enabled: {}\n", recoil.enabled);
+  y += fmt::format("  pt0: {}\n", recoil.pt0GeV);
+  y += fmt::format("  power: {}\n", recoil.power);
+  y += fmt::format("  pt_max: {}\n", recoil.ptMaxGeV);
+  y += fmt::format("  two_jet_probability: {}\n", recoil.twoJetProbability);
+  y += fmt::format("  jet_rapidity_spread: {}\n", recoil.jetRapiditySpread);
+  y += fmt::format("  jet_mass_fraction: [{}, {}]\n", recoil.jetMassFractionMin,
+                   recoil.jetMassFractionMax);
+  y += fmt::format("  hadrons_per_log_energy: {}\n", recoil.hadronsPerLogEnergy);
+  y += fmt::format("  max_hadrons_per_jet: {}\n", recoil.maxHadronsPerJet);
+  y += fmt::format("  ue_mean_particles: {}\n", recoil.ueMeanParticles);
+  y += fmt::format("  ue_pt_mean: {}\n", recoil.uePtMeanGeV);
+  y += fmt::format("  ue_max_abs_eta: {}\n", recoil.ueMaxAbsEta);
+  y += "sampling:\n";
+  y += fmt::format("  breit_wigner_share: {}\n", breitWignerShare);
+  y += fmt::format("  pilot_points: {}\n", pilotPoints);
+  y += fmt::format("  max_weight_safety: {}\n", maxWeightSafety);
+  y += fmt::format("  max_attempts_per_event: {}\n", maxAttemptsPerEvent);
+  return y;
+}
+
+ZTauTauGenerator::ZTauTauGenerator(const ZTauTauConfig& config)
+    : config_(config), process_(config.sqrtS), recoil_(config.recoil) {
+  config_.validate();
+  double allowed = 0;
+  for (int m = 0; m < 5; ++m)
+    allowed += config_.allowedDecayModes[m] ? kTauBranchingFractions[m] : 0;
+  for (int m = 0; m < 5; ++m)
+    modeFractions_[m] = config_.allowedDecayModes[m] ? kTauBranchingFractions[m] / allowed : 0;
+  branchingFactor_ = allowed * allowed;
+  const double mz = constants::mZ, gz = constants::gammaZ;
+  uLo_ = std::atan((config_.massMinGeV * config_.massMinGeV - mz * mz) / (mz * gz));
+  uHi_ = std::atan((config_.massMaxGeV * config_.massMaxGeV - mz * mz) / (mz * gz));
+  double wMax = 0;
+  for (std::size_t j = 0; j < config_.pilotPoints; ++j) {
+    Rng rng(kPilotSeed, j, kPilotStream);
+    wMax = std::max(wMax, sampleHardPoint(rng).weight);
+  }
+  if (!(wMax > 0)) throw ConfigError("generator: the cross section vanishes in the mass window");
+  maxWeight_ = wMax * config_.maxWeightSafety;
+}
+
+double ZTauTauGenerator::massDensity(double m) const {
+  const double mz = constants::mZ, gz = constants::gammaZ;
+  const double d = m * m - mz * mz;
+  const double gBw = 2 * m * mz * gz / ((uHi_ - uLo_) * (d * d + mz * mz * gz * gz));
+  const double gPow = 1.0 / (m * m * (1.0 / config_.massMinGeV - 1.0 / config_.massMaxGeV));
+  return config_.breitWignerShare * gBw + (1 - config_.breitWignerShare) * gPow;
+}
+
+ZTauTauGenerator::HardPoint ZTauTauGenerator::sampleHardPoint(Rng& rng) const {
+  // m: Breit-Wigner in m^2 (share f) or 1/m^2 (photon-like); y uniform in the kinematic range;
+  // cos(theta) uniform. Weight = d3sigma/(dm dy dc) / (g(m) g(y) g(c)).
+  HardPoint hp;
+  const double u = rng.uniform(), v = rng.uniform();
+  if (u < config_.breitWignerShare) {
+    const double mz = constants::mZ, gz = constants::gammaZ;
+    hp.m = std::sqrt(mz * mz + mz * gz * std::tan(uLo_ + (uHi_ - uLo_) * v));
+  } else {
+    const double a = 1.0 / config_.massMinGeV, b = 1.0 / config_.massMaxGeV;
+    hp.m = 1.0 / (a - v * (a - b));
+  }
+  hp.m = std::clamp(hp.m, config_.massMinGeV, config_.massMaxGeV);
+  const double yMax = std::log(config_.sqrtS / hp.m);
+  hp.y = yMax * (2 * rng.uniform() - 1);
+  hp.c = 2 * rng.uniform() - 1;
+  const double d3 = process_.evaluate(hp.m, hp.y, hp.c, false).d3SigmaPbPerGeV;
+  hp.weight = d3 / (massDensity(hp.m) * (0.5 / yMax) * 0.5);
+  return hp;
+}
+
+bool ZTauTauGenerator::passesCuts(const TruthEvent& ev) const {
+  const double pt0 = ev.visible[0].pt(), pt1 = ev.visible[1].pt();
+  if (config_.minVisiblePtGeV > 0 && std::min(pt0, pt1) < config_.minVisiblePtGeV) return false;
+  if (config_.minLeadingVisiblePtGeV > 0 && std::max(pt0, pt1) < config_.minLeadingVisiblePtGeV)
+    return false;
+  if (config_.maxVisibleAbsEta > 0 && (std::abs(ev.visible[0].eta()) > config_.maxVisibleAbsEta ||
+                                       std::abs(ev.visible[1].eta()) > config_.maxVisibleAbsEta))
+    return false;
+  return true;
+}
+
+TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters) const {
+  Rng rng(config_.seed, index, streams::generator);
+  for (std::size_t attempt = 0; attempt < config_.maxAttemptsPerEvent; ++attempt) {
+    // 1. Unweighted hard-process point (m, y, c).
+    HardPoint hp;
+    while (true) {
+      hp = sampleHardPoint(rng);
+      ++counters.hardTrials;
+      counters.sumWeight += hp.weight;
+      counters.sumWeight2 += hp.weight * hp.weight;
+      if (rng.uniform() * maxWeight_ < hp.weight) break;
+    }
+    if (hp.weight > maxWeight_) ++counters.overweights;
+    ++counters.hardAccepted;
+    const HadronicPoint full = process_.evaluate(hp.m, hp.y, hp.c, true);
+    TruthEvent ev;
+    // Incoming partons: one (flavour, direction) term with probability proportional to its weight.
+    {
+      double pick = rng.uniform() * full.d3SigmaPbPerGeV;
+      int flavour = 5, fromB = 1;
+      for (int q = 0; q < 5 && pick >= 0; ++q)
+        for (int dir = 0; dir < 2; ++dir) {
+          pick -= full.termPbPerGeV[q][dir];
+          if (pick < 0) {
+            flavour = q + 1;
+            fromB = dir;
+            break;
+          }
+        }
+      ev.partonPdg =
+          fromB ? std::array<int, 2>{-flavour, flavour} : std::array<int, 2>{flavour, -flavour};
+      ev.partonX = {full.x1, full.x2};
+    }
+    // Spin state at this phase-space point: the luminosity-weighted mixture of all initial states.
+    ev.spin = full.spin.state();
+    // 2. Pair four-momentum: mass m, rapidity y, pT from the recoil model.
+    const double pt = recoil_.samplePairPt(rng);
+    const double phi = 2 * kPi * rng.uniform();
+    const double mt = std::sqrt(hp.m * hp.m + pt * pt);
+    const FourVector pair{pt * std::cos(phi), pt * std::sin(phi), mt * std::sinh(hp.y),
+                          mt * std::cosh(hp.y)};
+    ev.boson = pair;
+    // 3. Helicity basis in the pair frame (physics.md section 2): p = +z beam boosted into the pair
+    // frame; the tau- direction k at cos(theta) = c to p, uniform azimuth.
+    const Vector3 p = FourVector(0, 0, 1, 1).inRestFrameOf(pair).vec().unit();
+    Vector3 e1, e2;
+    perpendiculars(p, e1, e2);
+    const double sinTheta = std::sqrt(std::max(0.0, 1 - hp.c * hp.c));
+    const double phiK = 2 * kPi * rng.uniform();
+    const Vector3 k = p * hp.c + (e1 * std::cos(phiK) + e2 * std::sin(phiK)) * sinTheta;
+    const Vector3 r = sinTheta > 1e-12 ? (p - k * hp.c) / sinTheta : e1;
+    const Vector3 n = k.cross(r);
+    const double pStar =
+        std::sqrt(std::max(0.0, hp.m * hp.m / 4 - constants::mTau * constants::mTau));
+    const std::array<FourVector, 2> tauPair = {
+        FourVector::fromMomentumMass(-k * pStar, constants::mTau),
+        FourVector::fromMomentumMass(k * pStar, constants::mTau)};
+    const Vector3 pairBeta = pair.boostVector();
+    for (int t = 0; t < 2; ++t) ev.tau[t] = tauPair[t].boosted(pairBeta);
+    // 4. Decays with the correlated spin density matrix; tau rest -> pair -> lab.
+    const std::array<DecayMode, 2> modes = {TauDecayer::sampleMode(modeFractions_, rng),
+                                            TauDecayer::sampleMode(modeFractions_, rng)};
+    std::array<TauDecay, 2> decays;
+    counters.decayTrials += decayer_.decayPair(ev.spin, modes, k, r, n, rng, decays);
+    for (int t = 0; t < 2; ++t) {
+      const TauDecay& d = decays[t];
+      const Vector3 tauBeta = tauPair[t].boostVector();
+      auto toLab = [&](const FourVector& v) { return v.boosted(tauBeta).boosted(pairBeta); };
+      ev.decayMode[t] = d.mode;
+      ev.tauProducts[t].reserve(d.nVisible);
+      for (int j = 0; j < d.nVisible; ++j) {
+        const FourVector lab = toLab(d.visible[j].p4);
+        ev.tauProducts[t].push_back({lab, d.visible[j].pdgId});
+        ev.visible[t] += lab;
+        if (j == d.chargedPionIndex) ev.chargedPion[t] = lab;
+        if (j == d.neutralPionIndex) ev.neutralPion[t] = lab;
+      }
+      for (int j = 0; j < d.nNeutrinos; ++j) {
+        const FourVector lab = toLab(d.neutrinos[j].p4);
+        ev.tauNeutrinos[t].push_back({lab, d.neutrinos[j].pdgId});
+        ev.neutrinos[t] += lab;
+      }
+    }
+    // 5. Recoil jets and underlying event, balancing the pair in the transverse plane.
+    recoil_.makeRecoil(pair.px, pair.py, hp.y, rng, ev.recoil);
+    if (passesCuts(ev)) return ev;
+  }
+  throw ConfigError(fmt::format(
+      "generator: the generator-level cuts rejected {} events in a row (event {}); loosen them",
+      config_.maxAttemptsPerEvent, index));
+}
+
+GeneratedSample generateZTauTauEvents(const ZTauTauConfig& config, int threads, bool showProgress) {
+  const auto start = std::chrono::steady_clock::now();
+  const ZTauTauGenerator gen(config);
+  const std::size_t n = config.nEvents;
+  GeneratedSample out;
+  out.events.resize(n);
+  std::vector<EventCounters> counters(n);
+  {
+    Progress progress("generate", n, showProgress);
+    parallelFor(n, threads, [&](std::size_t i) {
+      out.events[i] = gen.generate(i, counters[i]);
+      progress.advance();
+    });
+    progress.finish();
+  }
+  GenerationSummary& s = out.summary;
+  double sumW = 0, sumW2 = 0;
+  for (const auto& c : counters) {  // event order: independent of the thread count
+    s.hardTrials += c.hardTrials;
+    s.hardAccepted += c.hardAccepted;
+    s.overweightEvents += c.overweights;
+    s.decayTrials += c.decayTrials;
+    sumW += c.sumWeight;
+    sumW2 += c.sumWeight2;
+  }
+  s.events = n;
+  s.maxWeightPb = gen.maxWeightPb();
+  const double nt = static_cast<double>(s.hardTrials);
+  s.totalCrossSectionPb = sumW / nt;
+  s.totalCrossSectionErrPb =
+      std::sqrt(std::max(0.0, sumW2 / nt - s.totalCrossSectionPb * s.totalCrossSectionPb) / nt);
+  const double na = static_cast<double>(s.hardAccepted);
+  s.acceptance = static_cast<double>(n) / na;
+  s.acceptanceErr = std::sqrt(s.acceptance * (1 - s.acceptance) / na);
+  s.branchingFactor = gen.branchingFactor();
+  s.crossSectionPb = s.totalCrossSectionPb * s.branchingFactor * s.acceptance;
+  const double relSigma = s.totalCrossSectionErrPb / s.totalCrossSectionPb;
+  const double relAcc = s.acceptanceErr / s.acceptance;
+  s.crossSectionErrPb = s.crossSectionPb * std::sqrt(relSigma * relSigma + relAcc * relAcc);
+  const double w = s.crossSectionPb / static_cast<double>(n);
+  for (auto& ev : out.events) ev.weightPb = w;
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+io::EventTable makeTruthTable(const GeneratedSample& sample, const ZTauTauConfig& config) {
+  io::EventTable table(sample.events.size());
+  io::putTruth(table, sample.events);
+  const auto& s = sample.summary;
+  table.setAttribute("seed", static_cast<std::int64_t>(config.seed));
+  table.setAttribute("sqrt_s", config.sqrtS);
+  table.setAttribute("cross_section_pb", s.crossSectionPb);
+  table.setAttribute("cross_section_err_pb", s.crossSectionErrPb);
+  table.setAttribute("cross_section_window_pb", s.totalCrossSectionPb);
+  table.setAttribute("generator_acceptance", s.acceptance);
+  table.setAttribute("branching_factor", s.branchingFactor);
+  table.setAttribute("process", std::string("ztautau"));
+  table.setAttribute("config", config.toYaml());
+  table.setAttribute("producer", std::string(kProducer));
+  return table;
+}
+
+io::EventTable generateZTauTau(const ZTauTauConfig& config, int threads, bool showProgress) {
+  return makeTruthTable(generateZTauTauEvents(config, threads, showProgress), config);
+}
+
+}  // namespace nurec::generator
