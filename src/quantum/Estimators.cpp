@@ -89,8 +89,8 @@ SpinEstimate estimateSpin(const std::vector<AnalyserEvent>& events) {
   return estimateSpin(events, std::vector<double>(events.size(), 1.0));
 }
 
-SpinEstimate estimateSpin(const std::vector<AnalyserEvent>& events,
-                          const std::vector<double>& mult) {
+SpinEstimate estimateSpin(const std::vector<AnalyserEvent>& events, const std::vector<double>& mult,
+                          bool withCovariance) {
   if (mult.size() != events.size())
     throw Error("internal: estimateSpin multiplicity size mismatch");
   Sums s;
@@ -117,7 +117,7 @@ SpinEstimate estimateSpin(const std::vector<AnalyserEvent>& events,
   out.errorAnalytic = fromVector(var.cwiseMax(0.0).cwiseSqrt());
   // Sandwich covariance: psi_e,a = g_e (f_a(e) - theta_a d_a(e)) / D_a.
   SpinCovariance cov = SpinCovariance::Zero();
-  for (std::size_t e = 0; e < events.size(); ++e) {
+  for (std::size_t e = 0; withCovariance && e < events.size(); ++e) {
     if (mult[e] == 0) continue;
     const auto& ev = events[e];
     const double g = ev.weight, kp = ev.kappaPlus, km = ev.kappaMinus, w = kp * km;
@@ -227,7 +227,7 @@ SpinMeasurementResult measure(const std::vector<AnalyserEvent>& events,
     std::vector<double> mult(n, 0.0);
     for (std::size_t i = 0; i < n; ++i) mult[rng.below(n)] += 1;
     try {
-      thetas[r] = toVector(estimateSpin(events, mult).value);
+      thetas[r] = toVector(estimateSpin(events, mult, false).value);
     } catch (const InputError&) {
       thetas[r] = theta;  // a replica without usable events (tiny samples only)
     }
@@ -271,7 +271,8 @@ std::vector<double> permutationNull(const std::vector<AnalyserEvent>& events,
       shuffled[i].xMinus = events[perm[i]].xMinus;
       shuffled[i].kappaMinus = events[perm[i]].kappaMinus;
     }
-    out[r] = it->compute(estimateSpin(shuffled).value);
+    out[r] =
+        it->compute(estimateSpin(shuffled, std::vector<double>(shuffled.size(), 1.0), false).value);
   });
   return out;
 }

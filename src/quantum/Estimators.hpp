@@ -56,8 +56,9 @@ struct SpinEstimate {
 SpinEstimate estimateSpin(const std::vector<AnalyserEvent>& events);
 // Estimate with per-event multiplicities (bootstrap) or extra weights (re-weighting); mult.size()
 // must equal events.size().
-SpinEstimate estimateSpin(const std::vector<AnalyserEvent>& events,
-                          const std::vector<double>& mult);
+// withCovariance = false skips the sandwich covariance (fast path for re-weighting, bootstrap).
+SpinEstimate estimateSpin(const std::vector<AnalyserEvent>& events, const std::vector<double>& mult,
+                          bool withCovariance = true);
 
 // The derived observables of physics.md section 7, computed from a spin state.
 struct ObservableDefinition {
