@@ -7,10 +7,13 @@
 #include <HepMC3/GenVertex.h>
 #include <HepMC3/ReaderAscii.h>
 #include <HepMC3/Setup.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -159,20 +162,53 @@ class GzLineBuffer : public std::streambuf {
   bool eof_ = false;
 };
 
-// The first non-empty line must be a HepMC3 ASCII header.
+// HepMC3 3.1.2's ReaderAscii printf()s to stdout on a count mismatch ("%zu vs %i expected"),
+// whatever its print settings; the reader detects that case itself, so stdout is pointed at
+// /dev/null while it runs (reading happens on the calling thread, which prints nothing meanwhile).
+class StdoutSilencer {
+ public:
+  StdoutSilencer() {
+    std::fflush(stdout);
+    saved_ = ::dup(STDOUT_FILENO);
+    const int devNull = ::open("/dev/null", O_WRONLY);
+    if (saved_ >= 0 && devNull >= 0) ::dup2(devNull, STDOUT_FILENO);
+    if (devNull >= 0) ::close(devNull);
+  }
+  ~StdoutSilencer() {
+    std::fflush(stdout);
+    if (saved_ >= 0) {
+      ::dup2(saved_, STDOUT_FILENO);
+      ::close(saved_);
+    }
+  }
+  StdoutSilencer(const StdoutSilencer&) = delete;
+  StdoutSilencer& operator=(const StdoutSilencer&) = delete;
+
+ private:
+  int saved_ = -1;
+};
+
+// The first non-empty lines must be a HepMC3 ASCII header.
 void checkHeader(const std::string& path) {
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) throw InputError(fmt::format("{}: cannot open the HepMC3 file", path));
   char line[256];
-  std::string first;
+  std::string first, second;
   for (int i = 0; i < 20 && gzgets(f, line, sizeof line); ++i) {
-    first = line;
-    while (!first.empty() && (first.back() == '\n' || first.back() == '\r' || first.back() == ' '))
-      first.pop_back();
-    if (!first.empty()) break;
+    std::string text = line;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+      text.pop_back();
+    if (text.empty()) continue;
+    if (first.empty()) {
+      first = text;
+    } else {
+      second = text;
+      break;
+    }
   }
   gzclose(f);
-  if (first.rfind("HepMC::IO_GenEvent", 0) == 0) {
+  if (first.rfind("HepMC::IO_GenEvent", 0) == 0 || second.rfind("HepMC::IO_GenEvent", 0) == 0 ||
+      first.rfind("HepMC::Version 2", 0) == 0) {
     throw InputError(
         fmt::format("{}: this is a HepMC2 file (IO_GenEvent); convert it to HepMC3 "
                     "ASCII (e.g. with HepMC3's convert_example) first",
@@ -387,33 +423,49 @@ HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents) {
   checkHeader(path);
   HepMC3::Setup::set_print_warnings(false);
   HepMC3::Setup::set_print_errors(false);
+  HepMC3::Setup::set_debug_level(-1);
+  const StdoutSilencer silence;
   GzLineBuffer buffer(path);
   std::istream stream(&buffer);
   HepMC3::ReaderAscii reader(stream);
   HepMC3Input in;
   std::vector<double> nominalWeights;
   bool firstEvent = true;
+  auto addIncomplete = [&](long long number) {
+    in.events.emplace_back();
+    in.status.push_back(HepMC3Status::IncompleteEvent);
+    in.eventNumbers.push_back(number);
+    ++in.statusCounts[static_cast<std::size_t>(HepMC3Status::IncompleteEvent)];
+    nominalWeights.push_back(0);
+  };
+  int failuresInARow = 0;
   while (maxEvents == 0 || in.events.size() < maxEvents) {
     GenEvent evt(HepMC3::Units::GEV, HepMC3::Units::MM);
     const bool ok = reader.read_event(evt);
     if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
-    if (!ok || reader.failed()) {
-      // ReaderAscii reports the end of the stream as a failure; an event started before it is
-      // still in evt.
-      if (evt.particles().empty()) break;
-    }
-    if (evt.particles().empty() && evt.vertices().empty()) {
-      if (reader.failed()) break;
+    if (evt.particles().empty()) {
+      // ReaderAscii clears an event whose lines fail to parse (a cut or corrupt record) and
+      // reports the end of the stream as a failure. An event line seen but not delivered is a
+      // record lost: keep a row for it with status IncompleteEvent (weight 0).
+      const bool atEnd = reader.failed() || buffer.truncatedGzip;
+      while (buffer.headers.size() > (atEnd ? 0u : 1u)) {
+        addIncomplete(buffer.headers.front().number);
+        buffer.headers.pop_front();
+      }
+      if (atEnd || ++failuresInARow > 1000) break;
       continue;
     }
+    failuresInARow = 0;
     if (evt.momentum_unit() == HepMC3::Units::MEV) {
       in.convertedFromMeV = true;
       evt.set_units(HepMC3::Units::GEV, evt.length_unit());
     }
     // Match the event with its header line to detect an event cut short.
     HepMC3Status truncated = HepMC3Status::Ok;
-    while (!buffer.headers.empty() && buffer.headers.front().number != evt.event_number())
+    while (!buffer.headers.empty() && buffer.headers.front().number != evt.event_number()) {
+      addIncomplete(buffer.headers.front().number);
       buffer.headers.pop_front();
+    }
     if (!buffer.headers.empty()) {
       const auto h = buffer.headers.front();
       buffer.headers.pop_front();
@@ -461,7 +513,10 @@ HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents) {
     in.status.push_back(r.status);
     ++in.statusCounts[static_cast<std::size_t>(r.status)];
     in.events.push_back(std::move(r.truth));
-    if (!ok || reader.failed()) break;
+    if (!ok && reader.failed()) break;
+  }
+  if (reader.failed() && (maxEvents == 0 || in.events.size() < maxEvents)) {
+    for (const auto& h : buffer.headers) addIncomplete(h.number);
   }
   if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
   if (in.events.empty()) throw InputError(fmt::format("{}: no events in the HepMC3 file", path));

@@ -1,1 +1,441 @@
+// HepMC3 reader on hand-made records that mimic real generators (Pythia-like copies, photons
+// radiated by the tau line and inside the decay, rho/a1/W intermediates, pi0 -> gamma gamma),
+// plus bad input: unknown units, truncated and garbage files, NaN momenta.
+#include <HepMC3/GenCrossSection.h>
+#include <HepMC3/GenEvent.h>
+#include <HepMC3/GenParticle.h>
+#include <HepMC3/GenPdfInfo.h>
+#include <HepMC3/GenVertex.h>
+#include <HepMC3/WriterAscii.h>
+#include <gtest/gtest.h>
+#include <zlib.h>
 
+#include <fstream>
+#include <sstream>
+
+#include "common/TempDir.hpp"
+#include "core/Error.hpp"
+#include "core/Units.hpp"
+#include "detector/DetectorSimulation.hpp"
+#include "io/HepMC3Reader.hpp"
+#include "io/Schema.hpp"
+
+using namespace nurec;
+using nurec::io::HepMC3Status;
+
+namespace {
+
+using HepMC3::GenParticlePtr;
+
+HepMC3::FourVector massive(double px, double py, double pz, double m) {
+  return {px, py, pz, std::sqrt(px * px + py * py + pz * pz + m * m)};
+}
+HepMC3::FourVector sum(const std::vector<GenParticlePtr>& ps) {
+  HepMC3::FourVector s;
+  for (const auto& p : ps) s += p->momentum();
+  return s;
+}
+FourVector nv(const HepMC3::FourVector& p) {
+  return {p.px(), p.py(), p.pz(), p.e()};
+}
+
+// Builds one record: particles hang below their mother through a vertex made on demand.
+struct Record {
+  HepMC3::GenEvent evt{HepMC3::Units::GEV, HepMC3::Units::MM};
+  GenParticlePtr make(int pid, const HepMC3::FourVector& p, int status) {
+    return std::make_shared<HepMC3::GenParticle>(p, pid, status);
+  }
+  // Attaches `children` to the decay vertex of `mothers` (created if needed).
+  void decay(const std::vector<GenParticlePtr>& mothers,
+             const std::vector<GenParticlePtr>& children) {
+    auto v = std::make_shared<HepMC3::GenVertex>();
+    for (const auto& m : mothers) v->add_particle_in(m);
+    for (const auto& c : children) v->add_particle_out(c);
+    evt.add_vertex(v);
+  }
+  // A copy of p (same momentum) with a new status, as a shower or recoil step writes it.
+  GenParticlePtr copy(const GenParticlePtr& p, int status) {
+    auto c = make(p->pid(), p->momentum(), status);
+    decay({p}, {c});
+    return c;
+  }
+};
+
+// Beams, partons and a hard vertex q qbar -> Z + g; returns the Z and fills the recoil of the
+// event (gluon jet and beam remnants, 5 final-state particles).
+GenParticlePtr hardProcess(Record& r, const HepMC3::FourVector& zMomentum) {
+  auto b1 = r.make(2212, {0, 0, 6500, 6500}, 4), b2 = r.make(2212, {0, 0, -6500, 6500}, 4);
+  auto q = r.make(2, {0, 0, 130, 130}, 21), qbar = r.make(-2, {0, 0, -65, 65}, 21);
+  r.decay({b1}, {q, r.make(2101, {0.3, 0.1, 6000, 6000.001}, 1)});
+  r.decay({b2}, {qbar, r.make(2203, {-0.2, 0.1, -6300, 6300.001}, 1)});
+  const HepMC3::FourVector g =
+      HepMC3::FourVector(0, 0, 65, 0) - zMomentum + HepMC3::FourVector(0, 0, 0, 195);
+  auto z = r.make(23, zMomentum, 22), gluon = r.make(21, g, 23);
+  r.decay({q, qbar}, {z, gluon});
+  // The gluon "hadronises" into three pions.
+  const HepMC3::FourVector third(g.px() / 3, g.py() / 3, g.pz() / 3, g.e() / 3);
+  r.decay({gluon}, {r.make(211, third, 1), r.make(-211, third, 1), r.make(111, third, 1)});
+  return r.copy(z, 44);  // recoil copy of the Z
+}
+
+struct Expected {
+  FourVector tauPlusVisible, tauMinusVisible, tauMinusNu, tauMinusLast, boson, fsrPhoton;
+};
+
+// Event 1 (Pythia-like): Z -> tau+ tau-; tau- radiates a photon (QED shower), is copied, then
+// decays to nu rho-, rho- -> pi- pi0, pi0 -> gamma gamma; tau+ -> nubar pi+ gamma (radiation in
+// the decay).
+Record piRhoRecord(Expected& x) {
+  Record r;
+  auto piPlus = r.make(211, massive(20, 5, 10, constants::mPiCharged), 1);
+  auto gammaDecay = r.make(22, {2, 0.5, 1, std::sqrt(4 + 0.25 + 1)}, 1);
+  auto nubar = r.make(-16, {10, 2, 6, std::sqrt(100 + 4 + 36)}, 1);
+  auto piMinus = r.make(-211, massive(-15, -3, -8, constants::mPiCharged), 1);
+  auto g1 = r.make(22, {-6, -1, -3, std::sqrt(36 + 1 + 9)}, 1);
+  auto g2 = r.make(22, {-5, -2, -2, std::sqrt(25 + 4 + 4)}, 1);
+  auto nu = r.make(16, {-9, -1, -4, std::sqrt(81 + 1 + 16)}, 1);
+  auto fsr = r.make(22, {-1, 0.5, -0.5, std::sqrt(1 + 0.25 + 0.25)}, 1);
+  const auto pi0Momentum = g1->momentum() + g2->momentum();
+  const auto rhoMomentum = piMinus->momentum() + pi0Momentum;
+  const auto tauMinusLast = rhoMomentum + nu->momentum();
+  const auto tauMinusFirst = tauMinusLast + fsr->momentum();
+  const auto tauPlus = sum({piPlus, gammaDecay, nubar});
+  auto z = hardProcess(r, tauPlus + tauMinusFirst);
+  auto tp = r.make(-15, tauPlus, 23), tm = r.make(15, tauMinusFirst, 23);
+  r.decay({z}, {tp, tm});
+  auto tm51 = r.make(15, tauMinusLast, 51);
+  r.decay({tm}, {tm51, fsr});
+  auto tm2 = r.copy(tm51, 2);
+  auto rho = r.make(-213, rhoMomentum, 2);
+  r.decay({tm2}, {nu, rho});
+  auto pi0 = r.make(111, pi0Momentum, 2);
+  r.decay({rho}, {piMinus, pi0});
+  r.decay({pi0}, {g1, g2});
+  auto tp2 = r.copy(tp, 2);
+  r.decay({tp2}, {nubar, piPlus, gammaDecay});
+  x.tauPlusVisible = nv(piPlus->momentum() + gammaDecay->momentum());
+  x.tauMinusVisible = nv(piMinus->momentum() + pi0Momentum);
+  x.tauMinusNu = nv(nu->momentum());
+  x.tauMinusLast = nv(tauMinusLast);
+  x.boson = nv(tauPlus + tauMinusFirst);
+  x.fsrPhoton = nv(fsr->momentum());
+  auto pdf = std::make_shared<HepMC3::GenPdfInfo>();
+  pdf->set(2, -2, 0.01, 0.005, 91.0, 0.5, 0.6);
+  r.evt.set_pdf_info(pdf);
+  return r;
+}
+
+// Event 2 (MadGraph-like): tau- -> nu_tau W-, W- -> e- nubar_e, the e- radiates a photon;
+// tau+ -> nubar a1+, a1+ -> rho0 pi+, rho0 -> pi+ pi- (3 prongs: "other").
+Record leptonRecord() {
+  Record r;
+  auto e = r.make(11, massive(-20, 1, -5, constants::mElectron), 2);
+  auto e1 = r.make(11, massive(-18, 1, -4.5, constants::mElectron), 1);
+  auto eGamma = r.make(22, {-2, 0, -0.5, std::sqrt(4 + 0.25)}, 1);
+  auto nubarE = r.make(-12, {-5, 0, -2, std::sqrt(29.0)}, 1);
+  auto nuTau = r.make(16, {-6, 1, -1, std::sqrt(38.0)}, 1);
+  auto w = r.make(-24, e->momentum() + nubarE->momentum(), 2);
+  auto p1 = r.make(211, massive(10, 1, 3, constants::mPiCharged), 1);
+  auto p2 = r.make(211, massive(8, -1, 2, constants::mPiCharged), 1);
+  auto p3 = r.make(-211, massive(6, 0, 1, constants::mPiCharged), 1);
+  auto nubarTau = r.make(-16, {7, 0, 2, std::sqrt(53.0)}, 1);
+  const auto tauMinus = w->momentum() + nuTau->momentum();
+  const auto rho0 = p2->momentum() + p3->momentum();
+  const auto a1 = rho0 + p1->momentum();
+  const auto tauPlus = a1 + nubarTau->momentum();
+  auto z = hardProcess(r, tauPlus + tauMinus);
+  auto tp = r.make(-15, tauPlus, 2), tm = r.make(15, tauMinus, 2);
+  r.decay({z}, {tp, tm});
+  r.decay({tm}, {nuTau, w});
+  r.decay({w}, {e, nubarE});
+  r.decay({e}, {e1, eGamma});
+  auto a1p = r.make(20213, a1, 2), rho = r.make(113, rho0, 2);
+  r.decay({tp}, {nubarTau, a1p});
+  r.decay({a1p}, {rho, p1});
+  r.decay({rho}, {p2, p3});
+  return r;
+}
+
+// Event 3: Z -> mu+ mu- (no tau pair). Event 4: taus left undecayed (status 1).
+Record muonPairRecord() {
+  Record r;
+  auto m1 = r.make(13, massive(30, 2, 5, constants::mMuon), 1);
+  auto m2 = r.make(-13, massive(-28, -1, 9, constants::mMuon), 1);
+  auto z = hardProcess(r, m1->momentum() + m2->momentum());
+  r.decay({z}, {m1, m2});
+  return r;
+}
+Record undecayedRecord() {
+  Record r;
+  auto t1 = r.make(15, massive(30, 2, 5, constants::mTau), 1);
+  auto t2 = r.make(-15, massive(-28, -1, 9, constants::mTau), 1);
+  auto z = hardProcess(r, t1->momentum() + t2->momentum());
+  r.decay({z}, {t1, t2});
+  return r;
+}
+
+// Event 5 (Herwig-like, pi0 left stable): tau- -> nu pi- pi0 pi0 ("other"); tau+ -> nubar K+.
+Record otherRecord() {
+  Record r;
+  auto pim = r.make(-211, massive(-10, 0, 1, constants::mPiCharged), 1);
+  auto pi0a = r.make(111, massive(-6, 1, 0, constants::mPiNeutral), 1);
+  auto pi0b = r.make(111, massive(-5, -1, 1, constants::mPiNeutral), 1);
+  auto nu = r.make(16, {-4, 0, 0, 4}, 1);
+  auto k = r.make(321, massive(15, 2, 3, 0.4937), 1);
+  auto nubar = r.make(-16, {5, 1, 1, std::sqrt(27.0)}, 1);
+  const auto tm = sum({pim, pi0a, pi0b, nu}), tp = sum({k, nubar});
+  auto z = hardProcess(r, tm + tp);
+  auto tauM = r.make(15, tm, 2), tauP = r.make(-15, tp, 2);
+  r.decay({z}, {tauP, tauM});
+  r.decay({tauM}, {nu, pim, pi0a, pi0b});
+  r.decay({tauP}, {nubar, k});
+  return r;
+}
+
+struct Sample {
+  std::string path;
+  Expected expected;
+};
+
+Sample writeSample(const TempDir& dir, const std::string& name, bool mev = false) {
+  Sample s;
+  s.path = dir.file(name);
+  HepMC3::WriterAscii writer(s.path);
+  std::vector<Record> records;
+  records.push_back(piRhoRecord(s.expected));
+  records.push_back(leptonRecord());
+  records.push_back(muonPairRecord());
+  records.push_back(undecayedRecord());
+  records.push_back(otherRecord());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto& evt = records[i].evt;
+    evt.set_event_number(static_cast<int>(i) + 1);
+    evt.weights() = {i == 1 ? 3.0 : 1.0};
+    auto cs = std::make_shared<HepMC3::GenCrossSection>();
+    cs->set_cross_section(1500.0, 3.0);
+    evt.set_cross_section(cs);
+    if (mev) evt.set_units(HepMC3::Units::MEV, HepMC3::Units::MM);
+    writer.write_event(evt);
+  }
+  writer.close();
+  return s;
+}
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+void writeText(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+void writeGzip(const std::string& path, const std::string& text) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(f);
+}
+
+void expectNear(const FourVector& a, const FourVector& b, double tol = 1e-9) {
+  EXPECT_NEAR(a.px, b.px, tol);
+  EXPECT_NEAR(a.py, b.py, tol);
+  EXPECT_NEAR(a.pz, b.pz, tol);
+  EXPECT_NEAR(a.e, b.e, tol);
+}
+
+void checkSample(const io::HepMC3Input& in, const Expected& x, double tol = 1e-9) {
+  ASSERT_EQ(in.events.size(), 5u);
+  EXPECT_EQ(in.status[0], HepMC3Status::Ok);
+  EXPECT_EQ(in.status[1], HepMC3Status::Ok);
+  EXPECT_EQ(in.status[2], HepMC3Status::NoTauPair);
+  EXPECT_EQ(in.status[3], HepMC3Status::UndecayedTau);
+  EXPECT_EQ(in.status[4], HepMC3Status::Ok);
+  EXPECT_EQ(in.statusCounts[0], 3u);
+  EXPECT_EQ(in.statusCounts[1], 1u);
+  EXPECT_EQ(in.statusCounts[2], 1u);
+  EXPECT_NEAR(in.sqrtSGeV, 13000, 1e-6 * 13000);
+  EXPECT_TRUE(in.hasCrossSection);
+  EXPECT_NEAR(in.crossSectionPb, 1500, 1e-9);
+  // Weights: sigma x w_i / sum w (w = 1, 3, 1, 1, 1).
+  EXPECT_NEAR(in.events[0].weightPb, 1500.0 / 7, 1e-9);
+  EXPECT_NEAR(in.events[1].weightPb, 1500.0 * 3 / 7, 1e-9);
+
+  // Event 1: tau+ -> pi+ (+ photon radiated in the decay), tau- -> rho- through copies.
+  const TruthEvent& e1 = in.events[0];
+  EXPECT_EQ(e1.decayMode[0], DecayMode::Pi);
+  EXPECT_EQ(e1.decayMode[1], DecayMode::Rho);
+  expectNear(e1.visible[0], x.tauPlusVisible, tol);
+  expectNear(e1.visible[1], x.tauMinusVisible, tol);
+  expectNear(e1.neutrinos[1], x.tauMinusNu, tol);
+  expectNear(e1.tau[1], x.tauMinusLast, tol);  // the last copy, after the photon
+  expectNear(e1.boson, x.boson, tol);          // the first copies: the Z
+  ASSERT_EQ(e1.tauProducts[0].size(), 2u);     // pi+, photon
+  ASSERT_EQ(e1.tauProducts[1].size(), 2u);     // pi-, pi0 (kept whole, not its photons)
+  EXPECT_EQ(e1.tauProducts[1][1].pdgId, 111);
+  EXPECT_EQ(e1.tauNeutrinos[1].size(), 1u);
+  EXPECT_EQ(e1.tauNeutrinos[1][0].pdgId, 16);
+  EXPECT_NEAR(e1.chargedPion[0].px, 20, tol);
+  EXPECT_NEAR(e1.neutralPion[1].px, -11, tol);
+  EXPECT_EQ(e1.neutralPion[0], FourVector{});
+  // Recoil: 2 beam remnants, 3 pions of the gluon, and the photon radiated by the tau- line.
+  ASSERT_EQ(e1.recoil.size(), 6u);
+  bool hasFsr = false;
+  for (const auto& p : e1.recoil)
+    hasFsr |= p.pdgId == 22 && std::abs(p.p4.px - x.fsrPhoton.px) < tol;
+  EXPECT_TRUE(hasFsr);
+  EXPECT_EQ(e1.partonPdg[0], 2);
+  EXPECT_EQ(e1.partonPdg[1], -2);
+  EXPECT_NEAR(e1.partonX[1], 0.005, 1e-12);
+
+  // Event 2: electron through a W and a radiating copy; 3-prong a1 is "other".
+  const TruthEvent& e2 = in.events[1];
+  EXPECT_EQ(e2.decayMode[1], DecayMode::Electron);
+  EXPECT_EQ(e2.decayMode[0], DecayMode::Other);
+  EXPECT_EQ(e2.tauNeutrinos[1].size(), 2u);
+  EXPECT_EQ(std::abs(e2.tauNeutrinos[1][0].pdgId), 16);  // nu_tau first
+  EXPECT_EQ(e2.tauProducts[1].size(), 2u);               // e-, photon
+  EXPECT_EQ(e2.tauProducts[0].size(), 3u);               // three charged pions
+  EXPECT_NEAR(e2.visible[1].px, -20, tol);
+  EXPECT_EQ(e2.chargedPion[0], FourVector{});
+  EXPECT_EQ(e2.recoil.size(), 5u);
+
+  // Events 3, 4: no (decaying) tau pair; kept, counted, all final-state particles are recoil.
+  EXPECT_EQ(in.events[2].recoil.size(), 7u);
+  EXPECT_EQ(in.events[2].tau[0], FourVector{});
+  EXPECT_EQ(in.events[3].recoil.size(), 7u);
+
+  // Event 5: pi- 2pi0 is "other", tau -> K nu is "other".
+  EXPECT_EQ(in.events[4].decayMode[1], DecayMode::Other);
+  EXPECT_EQ(in.events[4].decayMode[0], DecayMode::Other);
+  EXPECT_EQ(in.events[4].tauProducts[1].size(), 3u);
+}
+
+}  // namespace
+
+TEST(HepMC3Reader, PdgCharges) {
+  EXPECT_EQ(io::pdgThreeCharge(211), 3);
+  EXPECT_EQ(io::pdgThreeCharge(-211), -3);
+  EXPECT_EQ(io::pdgThreeCharge(321), 3);
+  EXPECT_EQ(io::pdgThreeCharge(-321), -3);
+  EXPECT_EQ(io::pdgThreeCharge(111), 0);
+  EXPECT_EQ(io::pdgThreeCharge(130), 0);
+  EXPECT_EQ(io::pdgThreeCharge(310), 0);
+  EXPECT_EQ(io::pdgThreeCharge(11), -3);
+  EXPECT_EQ(io::pdgThreeCharge(-13), 3);
+  EXPECT_EQ(io::pdgThreeCharge(2212), 3);
+  EXPECT_EQ(io::pdgThreeCharge(2112), 0);
+  EXPECT_EQ(io::pdgThreeCharge(3222), 3);
+  EXPECT_EQ(io::pdgThreeCharge(3312), -3);
+  EXPECT_EQ(io::pdgThreeCharge(411), 3);
+  EXPECT_EQ(io::pdgThreeCharge(521), 3);
+  EXPECT_EQ(io::pdgThreeCharge(-511), 0);
+  EXPECT_EQ(io::pdgThreeCharge(22), 0);
+  EXPECT_EQ(io::pdgThreeCharge(2), 2);
+  EXPECT_EQ(io::pdgThreeCharge(1000010020), 3);  // deuteron
+}
+
+TEST(HepMC3Reader, GeneratorLikeRecordsPlainAndGzip) {
+  TempDir dir;
+  const Sample s = writeSample(dir, "events.hepmc3");
+  checkSample(io::readHepMC3(s.path), s.expected);
+  writeGzip(dir.file("events.hepmc3.gz"), readText(s.path));
+  checkSample(io::readHepMC3(dir.file("events.hepmc3.gz")), s.expected);
+  EXPECT_EQ(io::readHepMC3(s.path, 2).events.size(), 2u);
+}
+
+TEST(HepMC3Reader, MevUnitsAreConverted) {
+  TempDir dir;
+  const Sample s = writeSample(dir, "mev.hepmc3", true);
+  ASSERT_NE(readText(s.path).find("U MEV MM"), std::string::npos);
+  const auto in = io::readHepMC3(s.path);
+  EXPECT_TRUE(in.convertedFromMeV);
+  checkSample(in, s.expected, 1e-6);
+}
+
+TEST(HepMC3Reader, BadInputGivesClearErrorsOrCountedStatus) {
+  TempDir dir;
+  const Sample s = writeSample(dir, "good.hepmc3");
+  const std::string text = readText(s.path);
+  auto errorOf = [&](const std::string& name, const std::string& content) {
+    writeText(dir.file(name), content);
+    try {
+      io::readHepMC3(dir.file(name));
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // Unknown momentum unit (HepMC3 itself would silently assume GEV).
+  std::string keV = text;
+  keV.replace(keV.find("U GEV MM"), 8, "U KEV MM");
+  EXPECT_NE(errorOf("kev.hepmc3", keV).find("unknown momentum unit 'KEV'"), std::string::npos);
+  std::string inch = text;
+  inch.replace(inch.find("U GEV MM"), 8, "U GEV IN");
+  EXPECT_NE(errorOf("inch.hepmc3", inch).find("unknown length unit"), std::string::npos);
+  // Garbage, empty, HepMC2, a header without events, a missing file.
+  EXPECT_NE(errorOf("garbage.hepmc3", "\x89PNG\r\n\x1a\n garbage \x01\x02")
+                .find("not a HepMC3 ASCII file"),
+            std::string::npos);
+  EXPECT_NE(errorOf("empty.hepmc3", "").find("not a HepMC3 ASCII file"), std::string::npos);
+  EXPECT_NE(errorOf("v2.hepmc", "HepMC::Version 2.06.09\nHepMC::IO_GenEvent-START_EVENT_LISTING\n")
+                .find("HepMC2"),
+            std::string::npos);
+  EXPECT_NE(errorOf("noevents.hepmc3",
+                    "HepMC::Version 3.01.02\nHepMC::Asciiv3-START_EVENT_LISTING\nnot an event\n")
+                .find("no events"),
+            std::string::npos);
+  EXPECT_THROW(io::readHepMC3(dir.file("missing.hepmc3")), InputError);
+
+  // NaN momentum in event 2: that event gets a status, the others are read.
+  std::string nan = text;
+  const std::size_t e2 = nan.find("\nE 2 ");
+  const std::size_t p = nan.find("\nP ", e2);
+  // P id mother pid px ...: replace px (the 5th field) by nan.
+  std::size_t field = p + 1;
+  for (int i = 0; i < 4; ++i) field = nan.find(' ', field) + 1;
+  nan.replace(field, nan.find(' ', field) - field, "nan");
+  writeText(dir.file("nan.hepmc3"), nan);
+  const auto withNan = io::readHepMC3(dir.file("nan.hepmc3"));
+  ASSERT_EQ(withNan.events.size(), 5u);
+  EXPECT_EQ(withNan.status[1], HepMC3Status::BadMomentum);
+  EXPECT_EQ(withNan.status[0], HepMC3Status::Ok);
+  EXPECT_EQ(withNan.statusCounts[static_cast<int>(HepMC3Status::BadMomentum)], 1u);
+  EXPECT_TRUE(withNan.events[1].recoil.empty());
+
+  // Truncated inside event 5 (plain and gzip): events 1-4 intact, the last one counted as
+  // incomplete (never a crash).
+  const std::size_t e5 = text.find("\nE 5 ");
+  const std::string cut = text.substr(0, e5 + (text.size() - e5) / 2);
+  writeText(dir.file("cut.hepmc3"), cut);
+  writeGzip(dir.file("cut.hepmc3.gz"), cut);
+  for (const char* name : {"cut.hepmc3", "cut.hepmc3.gz"}) {
+    const auto in = io::readHepMC3(dir.file(name));
+    ASSERT_EQ(in.events.size(), 5u) << name;
+    EXPECT_EQ(in.status[0], HepMC3Status::Ok) << name;
+    EXPECT_EQ(in.status[4], HepMC3Status::IncompleteEvent) << name;
+    EXPECT_EQ(in.statusCounts[static_cast<int>(HepMC3Status::IncompleteEvent)], 1u) << name;
+  }
+  // A gzip stream cut in the middle of its compressed bytes.
+  writeGzip(dir.file("whole.gz"), text);
+  const std::string gz = readText(dir.file("whole.gz"));
+  writeText(dir.file("cutbytes.hepmc3.gz"), gz.substr(0, gz.size() * 2 / 3));
+  const auto partial = io::readHepMC3(dir.file("cutbytes.hepmc3.gz"));
+  ASSERT_GE(partial.events.size(), 1u);
+  ASSERT_LE(partial.events.size(), 5u);
+  EXPECT_EQ(partial.status[0], HepMC3Status::Ok);
+  EXPECT_EQ(partial.status.back(), HepMC3Status::IncompleteEvent);
+}
+
+TEST(HepMC3Reader, DetectorRunsOnReadEvents) {
+  TempDir dir;
+  const Sample s = writeSample(dir, "events.hepmc3");
+  const auto in = io::readHepMC3(s.path);
+  io::EventTable table(in.events.size());
+  io::putTruth(table, in.events);
+  detector::simulateDetector(table, detector::DetectorConfig{}, 1, 1);
+  const auto reco = io::getReco(table);
+  ASSERT_EQ(reco.size(), 5u);
+  // No tau pair: no candidates, but MET is defined.
+  EXPECT_EQ(reco[2].channel, Channel::None);
+  EXPECT_TRUE(std::isfinite(reco[2].metX));
+}
