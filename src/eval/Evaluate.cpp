@@ -1,0 +1,387 @@
+#include "eval/Evaluate.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "core/Error.hpp"
+#include "core/Event.hpp"
+#include "core/FourVector.hpp"
+#include "core/Parallel.hpp"
+#include "core/Progress.hpp"
+#include "core/Random.hpp"
+#include "io/Schema.hpp"
+
+namespace nurec::eval {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+QuantityValues quantitiesOf(const FourVector& tauPlus, const FourVector& tauMinus) {
+  return {tauPlus.px,  tauPlus.py,  tauPlus.pz,
+          tauPlus.e,   tauMinus.px, tauMinus.py,
+          tauMinus.pz, tauMinus.e,  (tauPlus + tauMinus).m()};
+}
+
+bool allFinite(const double* v, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(v[i])) return false;
+  return true;
+}
+
+FourVector at(const std::vector<double>& col, std::size_t row, int tau) {
+  return FourVector::fromArray(col.data() + row * 8 + tau * 4);
+}
+
+}  // namespace
+
+const char* selectionName(EventSelection s) {
+  switch (s) {
+    case EventSelection::SignalRegion:
+      return "signal_region";
+    case EventSelection::AnyChannel:
+      return "any_channel";
+    case EventSelection::All:
+      return "all";
+  }
+  return "?";
+}
+
+EventSelection selectionFromName(const std::string& name) {
+  if (name == "signal_region" || name == "sr") return EventSelection::SignalRegion;
+  if (name == "any_channel" || name == "channel") return EventSelection::AnyChannel;
+  if (name == "all") return EventSelection::All;
+  throw ConfigError("unknown event selection '" + name +
+                    "' (expected signal_region, any_channel or all)");
+}
+
+void EvaluateConfig::validate() const {
+  hwhm.validate();
+  require(exampleEvents >= 0 && exampleEvents <= 16, "exampleEvents must be in 0..16");
+  require(threads >= 0, "threads must not be negative");
+  for (const auto& m : methods) require(!m.empty(), "empty method name");
+}
+
+const char* quantityKey(int q) {
+  static const char* keys[] = {"tau_plus_px",  "tau_plus_py",  "tau_plus_pz",
+                               "tau_plus_e",   "tau_minus_px", "tau_minus_py",
+                               "tau_minus_pz", "tau_minus_e",  "m_tautau"};
+  return keys[q];
+}
+const char* quantityLabel(int q) {
+  static const char* labels[] = {"τ⁺ px", "τ⁺ py", "τ⁺ pz", "τ⁺ E", "τ⁻ px",
+                                 "τ⁻ py", "τ⁻ pz", "τ⁻ E",  "m_ττ"};
+  return labels[q];
+}
+const char* quantityUnitLabel(int q) {
+  static const char* labels[] = {"p_x(τ^+) [GeV]", "p_y(τ^+) [GeV]", "p_z(τ^+) [GeV]",
+                                 "E(τ^+) [GeV]",   "p_x(τ^-) [GeV]", "p_y(τ^-) [GeV]",
+                                 "p_z(τ^-) [GeV]", "E(τ^-) [GeV]",   "m_{ττ} [GeV]"};
+  return labels[q];
+}
+const char* neutrinoComponentKey(int c) {
+  static const char* keys[] = {"nu_plus_px",  "nu_plus_py",  "nu_plus_pz",
+                               "nu_minus_px", "nu_minus_py", "nu_minus_pz"};
+  return keys[c];
+}
+const char* neutrinoComponentLabel(int c) {
+  static const char* labels[] = {"ν⁺ px", "ν⁺ py", "ν⁺ pz", "ν⁻ px", "ν⁻ py", "ν⁻ pz"};
+  return labels[c];
+}
+
+double MethodResult::failedFraction() const {
+  return events == 0 ? kNaN : static_cast<double>(failed) / static_cast<double>(events);
+}
+
+EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& config) {
+  config.validate();
+  const auto start = std::chrono::steady_clock::now();
+  EvaluationResult res;
+  res.config = config;
+  if (res.config.source.empty()) res.config.source = table.source();
+  res.eventsInFile = table.nEvents();
+  const std::size_t n = table.nEvents();
+  const std::string file = table.source().empty() ? "the event table" : table.source();
+
+  // Inputs every method needs.
+  const auto truthTau = table.get<double>(io::ds::tauP4, {2, 4});
+  const auto recoTau = table.get<double>(io::ds::recoTauP4, {2, 4});
+  const auto channel = table.get<std::int8_t>(io::ds::recoChannel, {});
+  std::vector<std::uint8_t> passSr;
+  if (config.selection == EventSelection::SignalRegion) {
+    if (!table.has(io::ds::recoPassSr))
+      throw InputError(
+          fmt::format("{}: dataset {} is missing; it is needed for the signal-region "
+                      "selection (use --selection any_channel or all otherwise)",
+                      file, io::ds::recoPassSr));
+    passSr = table.get<std::uint8_t>(io::ds::recoPassSr, {});
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    bool keep = true;
+    if (config.selection == EventSelection::SignalRegion)
+      keep = passSr[i] != 0;
+    else if (config.selection == EventSelection::AnyChannel)
+      keep = channel[i] >= 0;
+    if (keep) res.rows.push_back(i);
+  }
+  for (std::size_t r : res.rows) {
+    res.channel.push_back(channel[r]);
+    res.truth.push_back(quantitiesOf(at(truthTau, r, 0), at(truthTau, r, 1)));
+  }
+  const std::size_t nSel = res.rows.size();
+
+  // Methods.
+  std::vector<std::string> available = io::nuMethods(table);
+  std::vector<std::string> wanted = config.methods.empty() ? available : config.methods;
+  for (const auto& m : wanted) {
+    if (m == kVisibleMethod) continue;
+    if (std::find(available.begin(), available.end(), m) == available.end())
+      throw ConfigError(fmt::format(
+          "method '{}' not found in {} (it has: {})", m, file,
+          available.empty() ? std::string("none") : fmt::format("{}", fmt::join(available, ", "))));
+  }
+  if (config.visibleBaseline ||
+      std::find(wanted.begin(), wanted.end(), kVisibleMethod) != wanted.end()) {
+    res.methods.push_back(kVisibleMethod);
+  }
+  for (const auto& m : wanted)
+    if (m != kVisibleMethod) res.methods.push_back(m);
+  if (available.empty())
+    res.notes.push_back(
+        "The file holds no /nu/<method> group: only the visible-only baseline "
+        "is evaluated.");
+
+  for (const auto& m : res.methods) {
+    MethodValues mv;
+    mv.method = m;
+    mv.reco.resize(nSel);
+    mv.ok.assign(nSel, 1);
+    if (m == kVisibleMethod) {
+      for (std::size_t s = 0; s < nSel; ++s)
+        mv.reco[s] = quantitiesOf(at(recoTau, res.rows[s], 0), at(recoTau, res.rows[s], 1));
+    } else {
+      const auto nu = table.get<double>(io::nuP4Name(m), {2, 4}, /*requireFinite=*/false);
+      std::vector<std::int8_t> status;
+      if (table.has(io::nuStatusName(m))) {
+        status = table.get<std::int8_t>(io::nuStatusName(m), {});
+      } else {
+        res.notes.push_back(
+            fmt::format("{} has no {}: events with finite neutrinos count as "
+                        "successful.",
+                        m, io::nuStatusName(m)));
+      }
+      for (std::size_t s = 0; s < nSel; ++s) {
+        const std::size_t r = res.rows[s];
+        const bool finite = allFinite(nu.data() + r * 8, 8);
+        mv.ok[s] = finite && (status.empty() || status[r] == 0);
+        mv.reco[s] =
+            mv.ok[s]
+                ? quantitiesOf(at(recoTau, r, 0) + at(nu, r, 0), at(recoTau, r, 1) + at(nu, r, 1))
+                : QuantityValues{kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN};
+      }
+    }
+    res.values.push_back(std::move(mv));
+  }
+
+  // Groups: all channels, then each channel that has selected events.
+  std::vector<std::vector<std::size_t>> members;
+  {
+    GroupResult all;
+    all.key = "all";
+    all.label = "all channels";
+    res.groups.push_back(all);
+    std::vector<std::size_t> idx(nSel);
+    for (std::size_t s = 0; s < nSel; ++s) idx[s] = s;
+    members.push_back(std::move(idx));
+  }
+  for (int c = 0; c < kNumChannels; ++c) {
+    std::vector<std::size_t> idx;
+    for (std::size_t s = 0; s < nSel; ++s)
+      if (res.channel[s] == c) idx.push_back(s);
+    if (idx.empty()) continue;
+    GroupResult g;
+    g.key = channelName(static_cast<Channel>(c));
+    g.label = channelLabel(static_cast<Channel>(c));
+    res.groups.push_back(g);
+    members.push_back(std::move(idx));
+  }
+  const std::size_t nGroups = res.groups.size(), nMethods = res.methods.size();
+  for (std::size_t g = 0; g < nGroups; ++g) {
+    res.groups[g].events = members[g].size();
+    res.groups[g].methods.resize(nMethods);
+    for (std::size_t m = 0; m < nMethods; ++m) {
+      MethodResult& mr = res.groups[g].methods[m];
+      mr.method = res.methods[m];
+      mr.events = members[g].size();
+      for (std::size_t s : members[g]) mr.failed += res.values[m].ok[s] ? 0 : 1;
+    }
+  }
+
+  // One task per (group, method, quantity); each has its own bootstrap salt, so the numbers do not
+  // depend on the thread count.
+  const std::size_t nTasks = nGroups * nMethods * kNumQuantities;
+  Progress progress("evaluate", nTasks);
+  parallelFor(nTasks, config.threads, [&](std::size_t task) {
+    const std::size_t q = task % kNumQuantities;
+    const std::size_t m = (task / kNumQuantities) % nMethods;
+    const std::size_t g = task / (kNumQuantities * nMethods);
+    std::vector<double> residual, truthValues, recoValues;
+    for (std::size_t s : members[g]) {
+      if (!res.values[m].ok[s]) continue;
+      const double reco = res.values[m].reco[s][q], truth = res.truth[s][q];
+      residual.push_back(relativeResidual(reco, truth));
+      if (std::isfinite(reco) && std::isfinite(truth)) {
+        truthValues.push_back(truth);
+        recoValues.push_back(reco);
+      }
+    }
+    QuantityResult& qr = res.groups[g].methods[m].quantities[q];
+    qr.resolution = summarizeResiduals(residual, config.hwhm, splitmix64(task + 1));
+    qr.distances = distributionDistances(truthValues, recoValues);
+    progress.advance();
+  });
+  progress.finish();
+  for (auto& g : res.groups) {
+    for (auto& mr : g.methods) {
+      double sum = 0;
+      for (int q = 0; q < kNumTauComponents; ++q) {
+        mr.tauSum += mr.quantities[q].distances;
+        sum += mr.quantities[q].resolution.hwhm;
+      }
+      mr.meanTauHwhm = sum / kNumTauComponents;  // NaN propagates
+    }
+  }
+
+  // Separate mass estimators (/nu/<method>/mtautau), e.g. MMC's most likely mass.
+  for (const auto& m : res.methods) {
+    const std::string name = "/nu/" + m + "/mtautau";
+    if (m == kVisibleMethod || !table.has(name)) continue;
+    const auto mass = table.get<double>(name, {}, false);
+    const std::size_t mi = static_cast<std::size_t>(
+        std::find(res.methods.begin(), res.methods.end(), m) - res.methods.begin());
+    MassEstimatorResult me;
+    me.method = m;
+    for (std::size_t g = 0; g < nGroups; ++g) {
+      std::vector<double> residual;
+      std::size_t failed = 0;
+      for (std::size_t s : members[g]) {
+        const double v = mass[res.rows[s]];
+        if (!res.values[mi].ok[s] || !std::isfinite(v) || v <= 0) {
+          ++failed;
+          continue;
+        }
+        residual.push_back(relativeResidual(v, res.truth[s][kMassIndex]));
+      }
+      me.perGroup.push_back(summarizeResiduals(residual, config.hwhm, splitmix64(nTasks + g + 1)));
+      me.failedPerGroup.push_back(failed);
+    }
+    res.massEstimators.push_back(std::move(me));
+  }
+
+  // Calibration and examples for methods with candidates.
+  const bool haveTruthNu = table.has(io::ds::nuP4);
+  for (std::size_t mi = 0; mi < nMethods; ++mi) {
+    const std::string& m = res.methods[mi];
+    if (m == kVisibleMethod || !table.has(io::nuCandidatesName(m))) continue;
+    if (!haveTruthNu) {
+      res.notes.push_back(
+          fmt::format("Calibration of the {} candidates skipped: the file has no "
+                      "{}.",
+                      m, io::ds::nuP4));
+      continue;
+    }
+    const io::Column& col = table.column(io::nuCandidatesName(m));
+    if (col.rowShape.size() != 3 || col.rowShape[1] != 2 || col.rowShape[2] != 3 ||
+        col.rowShape[0] < 2)
+      throw InputError(fmt::format("{}: dataset {} must have shape (N, K, 2, 3) with K >= 2", file,
+                                   io::nuCandidatesName(m)));
+    const std::size_t k = col.rowShape[0];
+    const auto cand = table.get<double>(io::nuCandidatesName(m), {k, 2, 3}, false);
+    const auto truthNu = table.get<double>(io::ds::nuP4, {2, 4});
+    CalibrationResult cal;
+    cal.method = m;
+    cal.k = k;
+    std::vector<std::size_t> used;
+    for (std::size_t s = 0; s < nSel; ++s)
+      if (res.values[mi].ok[s]) used.push_back(s);
+    for (int c = 0; c < 6; ++c) {
+      const int tau = c / 3, comp = c % 3;
+      std::vector<double> x, y;
+      x.reserve(used.size() * k);
+      for (std::size_t s : used) {
+        const std::size_t r = res.rows[s];
+        y.push_back(truthNu[r * 8 + tau * 4 + comp]);
+        for (std::size_t j = 0; j < k; ++j) x.push_back(cand[r * k * 6 + j * 6 + tau * 3 + comp]);
+      }
+      ComponentCalibration& cc = cal.components[c];
+      cc.events = y.size();
+      if (y.empty()) {
+        cc.ranks.assign(k + 1, 0);
+        cc.coverageOuter = cc.coverageInner = cc.crps = kNaN;
+        continue;
+      }
+      const CandidateSample sample{x, y, k};
+      cc.ranks = rankHistogram(sample);
+      cc.coverageOuter = coverage(sample, 1, k);
+      cc.coverageInner = k >= 4 ? coverage(sample, 2, k - 1) : kNaN;
+      cc.crps = meanCrps(sample);
+    }
+    if (res.examples.empty() && config.exampleEvents > 0) {
+      res.examplesMethod = m;
+      // The first successful events of each channel in turn, so several channels are shown.
+      std::vector<std::size_t> picks;
+      for (std::size_t g = 1;
+           g < nGroups && picks.size() < static_cast<std::size_t>(config.exampleEvents); ++g) {
+        for (std::size_t s : members[g]) {
+          if (res.values[mi].ok[s]) {
+            picks.push_back(s);
+            break;
+          }
+        }
+      }
+      for (std::size_t s : used) {
+        if (picks.size() >= static_cast<std::size_t>(config.exampleEvents)) break;
+        if (std::find(picks.begin(), picks.end(), s) == picks.end()) picks.push_back(s);
+      }
+      std::map<std::string, std::vector<double>> nuCache;
+      for (std::size_t s : picks) {
+        const std::size_t r = res.rows[s];
+        CandidateExample ex;
+        ex.row = r;
+        ex.channel =
+            res.channel[s] >= 0 ? channelLabel(static_cast<Channel>(res.channel[s])) : "none";
+        for (std::size_t j = 0; j < k; ++j) {
+          std::array<double, 6> v{};
+          for (int c = 0; c < 6; ++c) v[c] = cand[r * k * 6 + j * 6 + c];
+          ex.candidates.push_back(v);
+        }
+        for (int c = 0; c < 6; ++c) ex.truth[c] = truthNu[r * 8 + (c / 3) * 4 + c % 3];
+        for (const auto& other : res.methods) {
+          if (other == kVisibleMethod) continue;
+          if (!nuCache.count(other))
+            nuCache[other] = table.get<double>(io::nuP4Name(other), {2, 4}, false);
+          const auto& nu = nuCache[other];
+          std::array<double, 6> v{};
+          for (int c = 0; c < 6; ++c) v[c] = nu[r * 8 + (c / 3) * 4 + c % 3];
+          const std::size_t oi = static_cast<std::size_t>(
+              std::find(res.methods.begin(), res.methods.end(), other) - res.methods.begin());
+          if (res.values[oi].ok[s]) ex.estimates.emplace_back(other, v);
+        }
+        res.examples.push_back(std::move(ex));
+      }
+    }
+    res.calibration.push_back(std::move(cal));
+  }
+  if (nSel == 0)
+    res.notes.push_back(
+        fmt::format("No event passes the selection ({}).", selectionName(config.selection)));
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return res;
+}
+
+}  // namespace nurec::eval

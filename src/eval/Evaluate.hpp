@@ -1,0 +1,156 @@
+#pragma once
+// `nurec evaluate`: resolution tables, distribution distances and calibration for every neutrino
+// reconstruction method in an event file, per analysis channel and overall, and the report
+// (Markdown, JSON, PNG/SVG plots). Metric definitions: docs/metrics.md; report keys:
+// docs/evaluate.md.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "eval/Calibration.hpp"
+#include "eval/Distances.hpp"
+#include "eval/Resolution.hpp"
+#include "io/EventTable.hpp"
+
+namespace nurec::eval {
+
+// Which events enter the evaluation.
+enum class EventSelection {
+  SignalRegion,  // /reco/pass_sr == 1 (the default; the analysis phase space)
+  AnyChannel,    // /reco/channel >= 0 (e.g. a training preselection)
+  All            // every event
+};
+const char* selectionName(EventSelection s);                // "signal_region", "any_channel", "all"
+EventSelection selectionFromName(const std::string& name);  // throws ConfigError
+
+struct EvaluateConfig {
+  EventSelection selection = EventSelection::SignalRegion;
+  std::vector<std::string> methods;  // empty: every /nu/<method>/p4 in the file
+  bool visibleBaseline = true;       // add "visible": the visible taus alone, no neutrinos
+  bool plots = true;                 // PNG + SVG through gnuplot
+  int exampleEvents = 4;             // events shown in the candidate-spread plot
+  int threads = 0;                   // 0 = all cores
+  HwhmConfig hwhm;
+  std::string title = "Neutrino reconstruction: evaluation";
+  std::string source;  // shown in the report (input file)
+  void validate() const;
+};
+
+// The nine evaluated quantities: tau+ px, py, pz, E; tau- px, py, pz, E; m_tautau.
+inline constexpr int kNumQuantities = 9;
+inline constexpr int kNumTauComponents = 8;
+inline constexpr int kMassIndex = 8;
+const char* quantityKey(int q);        // "tau_plus_px", ..., "m_tautau" (JSON keys)
+const char* quantityLabel(int q);      // "τ⁺ px", ..., "m_ττ" (Markdown)
+const char* quantityUnitLabel(int q);  // gnuplot enhanced text with units, "p_x(τ^+) [GeV]"
+using QuantityValues = std::array<double, kNumQuantities>;
+
+// The visible-only baseline's method name.
+inline constexpr const char* kVisibleMethod = "visible";
+
+struct QuantityResult {
+  ResolutionSummary resolution;     // of the relative residuals
+  DistributionDistances distances;  // reconstructed vs true distribution
+};
+
+struct MethodResult {
+  std::string method;
+  std::size_t events = 0;  // selected events in the group
+  std::size_t failed = 0;  // status != 0 or non-finite neutrinos
+  double failedFraction() const;
+  std::array<QuantityResult, kNumQuantities> quantities;
+  DistributionDistances tauSum;  // summed over the 8 tau components
+  double meanTauHwhm = 0;        // mean HWHM of the 8 tau components (NaN if one is missing)
+};
+
+// All channels together ("all") or one analysis channel.
+struct GroupResult {
+  std::string key;    // "all" or channelName ("pipi", ...)
+  std::string label;  // "all channels" or channelLabel ("ππ", ...)
+  std::size_t events = 0;
+  std::vector<MethodResult> methods;  // same order as EvaluationResult::methods
+};
+
+// A separate di-tau mass estimator stored as /nu/<method>/mtautau (e.g. MMC's MLM mass).
+struct MassEstimatorResult {
+  std::string method;
+  std::vector<ResolutionSummary> perGroup;  // same order as EvaluationResult::groups
+  std::vector<std::size_t> failedPerGroup;
+};
+
+struct ComponentCalibration {
+  std::vector<std::size_t> ranks;  // K + 1 counts
+  double coverageOuter = 0;        // (x_(1), x_(K)), calibrated (K - 1)/(K + 1)
+  double coverageInner = 0;        // (x_(2), x_(K-1)), calibrated (K - 3)/(K + 1)
+  double crps = 0;                 // GeV
+  std::size_t events = 0;
+};
+// Calibration of the candidates of one method over the selected events (all channels).
+struct CalibrationResult {
+  std::string method;
+  std::size_t k = 0;
+  std::array<ComponentCalibration, 6> components;  // nu+ px, py, pz, nu- px, py, pz
+};
+const char* neutrinoComponentKey(int c);    // "nu_plus_px", ...
+const char* neutrinoComponentLabel(int c);  // "ν⁺ px", ...
+
+// Candidates of a few events, for the spread plot.
+struct CandidateExample {
+  std::size_t row = 0;  // event index in the file
+  std::string channel;  // label
+  std::vector<std::array<double, 6>> candidates;
+  std::array<double, 6> truth{};
+  std::vector<std::pair<std::string, std::array<double, 6>>> estimates;  // method point estimates
+};
+
+// Per selected event: the truth and every method's reconstructed quantities (for plots).
+struct MethodValues {
+  std::string method;
+  std::vector<QuantityValues> reco;
+  std::vector<std::uint8_t> ok;  // 1 if the method succeeded on the event
+};
+
+struct EvaluationResult {
+  EvaluateConfig config;
+  std::size_t eventsInFile = 0;
+  std::vector<std::size_t> rows;  // selected events (file row indices)
+  std::vector<int> channel;       // per selected event, -1 .. 6
+  std::vector<QuantityValues> truth;
+  std::vector<std::string> methods;  // evaluated, visible baseline first if present
+  std::vector<MethodValues> values;  // same order as methods
+  std::vector<GroupResult> groups;   // groups[0] = all channels, then channels with events
+  std::vector<MassEstimatorResult> massEstimators;
+  std::vector<CalibrationResult> calibration;
+  std::vector<CandidateExample> examples;
+  std::string examplesMethod;
+  std::vector<std::string> notes;  // said in the report (skipped parts and why)
+  double seconds = 0;
+};
+
+// Computes everything. Throws InputError naming the file and dataset if a needed column
+// (/truth/tau_p4, /reco/tau_p4, /reco/channel, /reco/pass_sr for the signal region, the methods'
+// /nu/<method>/p4) is missing or malformed, and ConfigError for an unknown requested method.
+EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& config);
+
+// Writes outDir/README.md (tables and embedded plots), outDir/metrics.json and the plots
+// (outDir/*.png, *.svg; data and gnuplot scripts in outDir/data/).
+void writeReport(const EvaluationResult& result, const std::string& outDir);
+
+// evaluate + writeReport (used by `nurec evaluate` and `nurec demo`).
+void evaluateToReport(const io::EventTable& table, const EvaluateConfig& config,
+                      const std::string& outDir);
+
+// Markdown tables for embedding elsewhere (the demo's README): the overall resolution summary and
+// the per-channel summary. Plot paths are relative to the report directory.
+std::string summaryMarkdown(const EvaluationResult& result);
+std::string channelMarkdown(const EvaluationResult& result);
+// A few lines for the terminal.
+std::string terminalSummary(const EvaluationResult& result);
+// The images writeReport produces (file stems, without extension), with a caption each.
+std::vector<std::pair<std::string, std::string>> reportFigures(const EvaluationResult& result);
+
+// The repository the binary was built from (for shipped models and configs).
+std::string sourceDirectory();
+
+}  // namespace nurec::eval

@@ -1,0 +1,670 @@
+// The evaluation report: README.md (Markdown tables and the plots), metrics.json (docs/evaluate.md)
+// and the gnuplot figures.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/Error.hpp"
+#include "eval/Evaluate.hpp"
+#include "eval/Plot.hpp"
+#include "eval/Statistics.hpp"
+#include "nurec/Version.hpp"
+
+namespace nurec::eval {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string num(double v, int precision = 3) {
+  if (!std::isfinite(v)) return "—";
+  return fmt::format("{:.{}f}", v, precision);
+}
+std::string pm(double v, double e, int precision = 3) {
+  if (!std::isfinite(v)) return "—";
+  if (!std::isfinite(e)) return num(v, precision);
+  return fmt::format("{:.{}f} ± {:.{}f}", v, precision, e, precision);
+}
+std::string percent(double f) {
+  if (!std::isfinite(f)) return "—";
+  return fmt::format("{:.1f} %", 100 * f);
+}
+// Appends " text |" (a Markdown table cell).
+void cell(std::string& out, const std::string& text) {
+  out += ' ';
+  out += text;
+  out += " |";
+}
+json jnum(double v) {
+  return std::isfinite(v) ? json(v) : json(nullptr);
+}
+
+std::string methodLabel(const std::string& m) {
+  return m == kVisibleMethod ? "visible only (no ν)" : m;
+}
+
+// ---------------------------------------------------------------- Markdown tables
+
+std::string resolutionTable(const EvaluationResult& r, const GroupResult& g, bool bias) {
+  std::string out = "| method |";
+  std::string rule = "|---|";
+  for (int q = 0; q < kNumQuantities; ++q) {
+    out += fmt::format(" {} |", quantityLabel(q));
+    rule += "---|";
+  }
+  out += "\n" + rule + "\n";
+  for (const auto& mr : g.methods) {
+    out += "| " + methodLabel(mr.method) + " |";
+    for (int q = 0; q < kNumQuantities; ++q) {
+      const auto& res = mr.quantities[q].resolution;
+      cell(out, bias ? pm(res.medianBias, res.medianBiasError) : pm(res.hwhm, res.hwhmError));
+    }
+    out += "\n";
+  }
+  (void)r;
+  return out;
+}
+
+std::string distanceTable(const GroupResult& g, double DistributionDistances::*field,
+                          int precision) {
+  std::string out = "| method |", rule = "|---|";
+  for (int q = 0; q < kNumQuantities; ++q) {
+    out += fmt::format(" {} |", quantityLabel(q));
+    rule += "---|";
+  }
+  out += " Σ τ components |\n" + rule + "---|\n";
+  for (const auto& mr : g.methods) {
+    out += "| " + methodLabel(mr.method) + " |";
+    for (int q = 0; q < kNumQuantities; ++q)
+      cell(out, num(mr.quantities[q].distances.*field, precision));
+    cell(out, num(mr.tauSum.*field, precision));
+    out += "\n";
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- figures
+
+std::string histogramRow(double x, const std::vector<double>& values) {
+  std::string line = fmt::format("{:.6g}", x);
+  for (double v : values) line += fmt::format(" {:.6g}", v);
+  return line + "\n";
+}
+
+// Normalised histograms (probability density) of relative residuals in [-1, 1], one column per
+// (quantity, method): column 2 + q * nMethods + m.
+Figure residualFigure(const EvaluationResult& r, bool mass) {
+  const std::size_t nM = r.methods.size();
+  constexpr int kBins = 100;
+  constexpr double lo = -1, hi = 1, w = (hi - lo) / kBins;
+  std::vector<std::vector<double>> cols(kNumQuantities * nM, std::vector<double>(kBins, 0.0));
+  for (std::size_t m = 0; m < nM; ++m) {
+    for (int q = 0; q < kNumQuantities; ++q) {
+      std::size_t used = 0;
+      auto& h = cols[q * nM + m];
+      for (std::size_t s = 0; s < r.rows.size(); ++s) {
+        if (!r.values[m].ok[s]) continue;
+        const double res = relativeResidual(r.values[m].reco[s][q], r.truth[s][q]);
+        if (!std::isfinite(res)) continue;
+        ++used;
+        const int b = static_cast<int>(std::floor((res - lo) / w));
+        if (b >= 0 && b < kBins) h[b] += 1;
+      }
+      for (double& v : h) v = used ? v / (static_cast<double>(used) * w) : 0;
+    }
+  }
+  std::string data = "# bin centre, then density per (quantity, method)\n";
+  for (int b = 0; b < kBins; ++b) {
+    std::vector<double> row;
+    for (const auto& c : cols) row.push_back(c[b]);
+    data += histogramRow(lo + (b + 0.5) * w, row);
+  }
+  Figure f;
+  f.name = mass ? "residuals_mtautau" : "residuals_tau";
+  const std::string dat = f.name + ".dat";
+  f.dataFiles = {{dat, data}};
+  std::ostringstream s;
+  s << "set style fill transparent solid 0.15 noborder\nset grid lc rgb '#dddddd'\n"
+       "set xrange [-1:1]\nset yrange [0:*]\nset xtics 0.5\nset mxtics 5\n";
+  auto panel = [&](int q, bool key, const std::string& title) {
+    s << "set title " << gnuplotQuote(title) << "\n";
+    s << "set xlabel '(reco − true) / true'\nset ylabel 'probability density'\n";
+    if (key)
+      s << "set key top left box opaque samplen 2 font ',9'\n";
+    else
+      s << "unset key\n";
+    s << "plot ";
+    for (std::size_t m = 0; m < nM; ++m) {
+      const std::size_t col = 2 + q * nM + m;
+      s << (m ? ", " : "") << "'data/" << dat << "' u 1:" << col << " w histeps lw 2 lc rgb '"
+        << plotColour(m) << "' t " << gnuplotQuote(methodLabel(r.methods[m])) << " noenhanced";
+    }
+    s << "\n";
+  };
+  const std::string where =
+      fmt::format("{}, {} events", r.groups.empty() ? "" : r.groups[0].label, r.rows.size());
+  if (mass) {
+    panel(kMassIndex, true, "Relative residual of m_{ττ} — " + where);
+  } else {
+    f.widthPx = 1800;
+    f.heightPx = 850;
+    s << "set multiplot layout 2,4 title "
+      << gnuplotQuote("Relative residuals of the reconstructed τ momenta — " + where)
+      << " font ',15'\n";
+    static const char* names[] = {"p_x(τ^+)", "p_y(τ^+)", "p_z(τ^+)", "E(τ^+)",
+                                  "p_x(τ^-)", "p_y(τ^-)", "p_z(τ^-)", "E(τ^-)"};
+    for (int q = 0; q < kNumTauComponents; ++q) panel(q, q == 0, names[q]);
+    s << "unset multiplot\n";
+  }
+  f.body = s.str();
+  return f;
+}
+
+// Range covering the central part of the truth distribution of quantity q.
+std::pair<double, double> truthRange(const EvaluationResult& r, int q, double lowerQ, double upperQ,
+                                     double pad) {
+  std::vector<double> v;
+  for (const auto& t : r.truth)
+    if (std::isfinite(t[q])) v.push_back(t[q]);
+  if (v.empty()) return {0, 1};
+  std::sort(v.begin(), v.end());
+  double lo = quantileSorted(v, lowerQ), hi = quantileSorted(v, upperQ);
+  if (!(hi > lo)) hi = lo + 1;
+  const double span = hi - lo;
+  return {lo - pad * span, hi + pad * span};
+}
+
+Figure massFigure(const EvaluationResult& r) {
+  const std::size_t nM = r.methods.size();
+  auto [lo, hi] = truthRange(r, kMassIndex, 0.0, 0.99, 0.0);
+  lo = 0;
+  hi = std::max(1.3 * hi, 1.0);
+  hi = std::ceil(hi / 10) * 10;
+  constexpr int kBins = 80;
+  const double w = (hi - lo) / kBins;
+  std::vector<std::vector<double>> cols(nM + 1, std::vector<double>(kBins, 0.0));
+  auto fill = [&](std::vector<double>& h, double v) {
+    const int b = static_cast<int>(std::floor((v - lo) / w));
+    if (std::isfinite(v) && b >= 0 && b < kBins) h[b] += 1;
+  };
+  for (std::size_t s = 0; s < r.rows.size(); ++s) {
+    fill(cols[0], r.truth[s][kMassIndex]);
+    for (std::size_t m = 0; m < nM; ++m)
+      if (r.values[m].ok[s]) fill(cols[m + 1], r.values[m].reco[s][kMassIndex]);
+  }
+  std::string data = "# m_tautau bin centre [GeV], events: truth, then per method\n";
+  for (int b = 0; b < kBins; ++b) {
+    std::vector<double> row;
+    for (const auto& c : cols) row.push_back(c[b]);
+    data += histogramRow(lo + (b + 0.5) * w, row);
+  }
+  Figure f;
+  f.name = "mtautau";
+  f.dataFiles = {{"mtautau.dat", data}};
+  std::ostringstream s;
+  s << "set title "
+    << gnuplotQuote(fmt::format("Di-τ mass: truth and reconstructed — {}, {} events",
+                                r.groups.empty() ? "" : r.groups[0].label, r.rows.size()))
+    << "\n";
+  s << "set xlabel 'm_{ττ} [GeV]'\nset ylabel "
+    << gnuplotQuote(fmt::format("events / {:.3g} GeV", w))
+    << "\nset grid lc rgb '#dddddd'\nset key top right box opaque\n";
+  s << fmt::format("set xrange [{}:{}]\nset yrange [0:*]\nset style fill solid 0.35 noborder\n", lo,
+                   hi);
+  s << fmt::format("plot 'data/mtautau.dat' u 1:2:({}) w boxes lc rgb '#999999' t 'truth'", w);
+  for (std::size_t m = 0; m < nM; ++m)
+    s << ", 'data/mtautau.dat' u 1:" << m + 3 << " w histeps lw 2 lc rgb '" << plotColour(m)
+      << "' t " << gnuplotQuote(methodLabel(r.methods[m])) << " noenhanced";
+  s << "\n";
+  f.body = s.str();
+  return f;
+}
+
+// 2-D histograms truth vs reconstructed for m_tautau and E(tau+), one figure per method.
+Figure truthVsRecoFigure(const EvaluationResult& r, std::size_t m) {
+  Figure f;
+  f.name = "truth_vs_reco_" + r.methods[m];
+  f.widthPx = 1500;
+  f.heightPx = 680;
+  std::ostringstream s;
+  s << "set multiplot layout 1,2 title "
+    << gnuplotQuote(fmt::format("Reconstructed vs true — {} ({}, {} events)",
+                                methodLabel(r.methods[m]),
+                                r.groups.empty() ? "" : r.groups[0].label, r.rows.size()))
+    << " noenhanced font ',14'\n";
+  s << "set view map\nset size ratio -1\nset logscale cb\nset cblabel 'events'\n"
+       "set palette defined (0 '#f7fbff', 1 '#6baed6', 2 '#08519c', 3 '#08306b')\n"
+       "unset key\nset grid front lc rgb '#cccccc'\n";
+  constexpr int kBins = 60;
+  for (int q : {kMassIndex, 3}) {
+    auto [lo, hi] = truthRange(r, q, 0.005, 0.995, 0.15);
+    if (q == kMassIndex) lo = std::max(lo, 0.0);
+    const double w = (hi - lo) / kBins;
+    std::vector<double> h(kBins * kBins, 0.0);
+    for (std::size_t e = 0; e < r.rows.size(); ++e) {
+      if (!r.values[m].ok[e]) continue;
+      const double x = r.truth[e][q], y = r.values[m].reco[e][q];
+      const int bx = static_cast<int>(std::floor((x - lo) / w));
+      const int by = static_cast<int>(std::floor((y - lo) / w));
+      if (bx >= 0 && bx < kBins && by >= 0 && by < kBins) h[bx * kBins + by] += 1;
+    }
+    std::string data = "# true, reconstructed (bin centres) [GeV], events (NaN = empty)\n";
+    for (int bx = 0; bx < kBins; ++bx) {
+      for (int by = 0; by < kBins; ++by) {
+        const double c = h[bx * kBins + by];
+        data += fmt::format("{:.6g} {:.6g} {}\n", lo + (bx + 0.5) * w, lo + (by + 0.5) * w,
+                            c > 0 ? fmt::format("{}", c) : std::string("NaN"));
+      }
+      data += "\n";
+    }
+    const std::string file = fmt::format("{}_{}.dat", f.name, quantityKey(q));
+    f.dataFiles.emplace_back(file, data);
+    const std::string label = quantityUnitLabel(q);
+    s << "set title " << gnuplotQuote(label) << "\n";
+    s << "set xlabel " << gnuplotQuote("true " + label) << "\nset ylabel "
+      << gnuplotQuote("reconstructed " + label) << "\n";
+    s << fmt::format("set xrange [{0}:{1}]\nset yrange [{0}:{1}]\n", lo, hi);
+    s << "plot 'data/" << file << "' u 1:2:3 w image, x w l lc rgb '#D55E00' dt 2 lw 1.5\n";
+  }
+  s << "unset multiplot\n";
+  f.body = s.str();
+  return f;
+}
+
+// The K candidates of a few events, per neutrino component, with the truth and point estimates.
+Figure candidateFigure(const EvaluationResult& r) {
+  Figure f;
+  f.name = "candidates_" + r.examplesMethod;
+  const std::size_t n = r.examples.size();
+  const std::size_t rows = (n + 1) / 2;
+  f.widthPx = 1500;
+  f.heightPx = static_cast<int>(420 * rows + 60);
+  std::ostringstream s;
+  s << "set multiplot layout " << rows << ",2 title "
+    << gnuplotQuote(fmt::format("Spread of the {} neutrino candidates (K = {}) in example events",
+                                r.examplesMethod,
+                                r.examples.empty() ? 0 : r.examples[0].candidates.size()))
+    << " noenhanced font ',14'\n";
+  s << "set xrange [0.5:6.5]\nset xtics ('ν^+ p_x' 1, 'ν^+ p_y' 2, 'ν^+ p_z' 3, 'ν^- p_x' 4, "
+       "'ν^- p_y' 5, 'ν^- p_z' 6)\nset ylabel 'momentum [GeV]'\nset grid ytics lc rgb '#dddddd'\n"
+       "set key outside right top font ',9' samplen 1\n";
+  for (std::size_t e = 0; e < n; ++e) {
+    const auto& ex = r.examples[e];
+    const std::size_t k = ex.candidates.size();
+    std::string cand = "# component (jittered), candidate value [GeV]\n";
+    for (std::size_t j = 0; j < k; ++j)
+      for (int c = 0; c < 6; ++c) {
+        const double jitter = k > 1 ? (static_cast<double>(j) / (k - 1) - 0.5) * 0.3 : 0.0;
+        cand += fmt::format("{:.4f} {:.6g}\n", c + 1 + jitter, ex.candidates[j][c]);
+      }
+    std::string truth = "# component, true value [GeV]\n";
+    for (int c = 0; c < 6; ++c) truth += fmt::format("{} {:.6g}\n", c + 1, ex.truth[c]);
+    std::string est = "# component, one column per method estimate [GeV]\n";
+    for (int c = 0; c < 6; ++c) {
+      std::vector<double> row;
+      for (const auto& [name, v] : ex.estimates) row.push_back(v[c]);
+      est += histogramRow(c + 1, row);
+    }
+    const std::string base = fmt::format("{}_event{}", f.name, ex.row);
+    f.dataFiles.emplace_back(base + "_candidates.dat", cand);
+    f.dataFiles.emplace_back(base + "_truth.dat", truth);
+    f.dataFiles.emplace_back(base + "_estimates.dat", est);
+    s << "set title " << gnuplotQuote(fmt::format("event {} ({})", ex.row, ex.channel)) << "\n";
+    s << "plot 'data/" << base
+      << "_candidates.dat' u 1:2 w p pt 7 ps 0.6 lc rgb '#888888' t 'candidates'";
+    for (std::size_t m = 0; m < ex.estimates.size(); ++m) {
+      const std::size_t mi = static_cast<std::size_t>(
+          std::find(r.methods.begin(), r.methods.end(), ex.estimates[m].first) - r.methods.begin());
+      s << ", 'data/" << base << "_estimates.dat' u ($1+0.22):" << m + 2
+        << " w p pt 9 ps 1.4 lc rgb '" << plotColour(mi) << "' t "
+        << gnuplotQuote(ex.estimates[m].first) << " noenhanced";
+    }
+    s << ", 'data/" << base
+      << "_truth.dat' u 1:2 w p pt 3 ps 2.2 lw 2 lc rgb '#000000' t 'truth'\n";
+  }
+  s << "unset multiplot\n";
+  f.body = s.str();
+  return f;
+}
+
+Figure calibrationFigure(const CalibrationResult& cal) {
+  Figure f;
+  f.name = "calibration_" + cal.method;
+  f.widthPx = 1500;
+  f.heightPx = 800;
+  std::ostringstream s;
+  s << "set multiplot layout 2,3 title "
+    << gnuplotQuote(fmt::format("Rank histograms of the true neutrino momentum among the {} {} "
+                                "candidates (flat = calibrated)",
+                                cal.k, cal.method))
+    << " noenhanced font ',14'\n";
+  s << "set style fill solid 0.6 noborder\nset boxwidth 0.8\nset grid ytics lc rgb '#dddddd'\n"
+       "set xlabel 'rank of the truth (candidates below it)'\nset ylabel 'fraction of events'\n"
+       "unset key\n";
+  double top = 1.5 / (cal.k + 1.0);  // common y range so the panels compare at a glance
+  for (const auto& cc : cal.components)
+    for (std::size_t rank : cc.ranks)
+      if (cc.events) top = std::max(top, 1.1 * static_cast<double>(rank) / cc.events);
+  s << fmt::format("set xrange [-0.7:{}]\nset yrange [0:{:.4g}]\n", cal.k + 0.7, top);
+  static const char* titles[] = {"ν^+ p_x", "ν^+ p_y", "ν^+ p_z", "ν^- p_x", "ν^- p_y", "ν^- p_z"};
+  for (int c = 0; c < 6; ++c) {
+    const auto& cc = cal.components[c];
+    std::string data = "# rank, fraction of events\n";
+    for (std::size_t i = 0; i < cc.ranks.size(); ++i)
+      data += fmt::format("{} {:.6g}\n", i,
+                          cc.events ? static_cast<double>(cc.ranks[i]) / cc.events : 0.0);
+    const std::string file = fmt::format("{}_{}.dat", f.name, neutrinoComponentKey(c));
+    f.dataFiles.emplace_back(file, data);
+    s << "set title "
+      << gnuplotQuote(fmt::format("{}  (coverage min–max {:.3f}, expected {:.3f})", titles[c],
+                                  cc.coverageOuter, (cal.k - 1.0) / (cal.k + 1.0)))
+      << "\n";
+    s << "plot 'data/" << file << "' u 1:2 w boxes lc rgb '#0072B2', "
+      << fmt::format("{} w l lc rgb '#D55E00' dt 2 lw 2", 1.0 / (cal.k + 1)) << "\n";
+  }
+  s << "unset multiplot\n";
+  f.body = s.str();
+  return f;
+}
+
+std::vector<Figure> allFigures(const EvaluationResult& r) {
+  std::vector<Figure> out;
+  if (r.rows.empty()) return out;
+  out.push_back(residualFigure(r, false));
+  out.push_back(residualFigure(r, true));
+  out.push_back(massFigure(r));
+  for (std::size_t m = 0; m < r.methods.size(); ++m) out.push_back(truthVsRecoFigure(r, m));
+  if (!r.examples.empty()) out.push_back(candidateFigure(r));
+  for (const auto& cal : r.calibration) out.push_back(calibrationFigure(cal));
+  return out;
+}
+
+// ---------------------------------------------------------------- JSON
+
+json distancesJson(const DistributionDistances& d) {
+  return {{"w1", jnum(d.wasserstein1)}, {"energy", jnum(d.energy)}, {"ks", jnum(d.ks)},
+          {"kl64", jnum(d.kl64)},       {"kl128", jnum(d.kl128)},   {"kl256", jnum(d.kl256)}};
+}
+
+json resolutionJson(const ResolutionSummary& s) {
+  return {{"entries", s.entries},
+          {"hwhm", jnum(s.hwhm)},
+          {"hwhm_error", jnum(s.hwhmError)},
+          {"mode", jnum(s.mode)},
+          {"median_bias", jnum(s.medianBias)},
+          {"median_bias_error", jnum(s.medianBiasError)}};
+}
+
+json toJson(const EvaluationResult& r) {
+  json j;
+  j["schema"] = "nurec-evaluate";
+  j["schema_version"] = 1;
+  j["producer"] = std::string(kProducer);
+  j["source"] = r.config.source;
+  j["selection"] = selectionName(r.config.selection);
+  j["events_in_file"] = r.eventsInFile;
+  j["events_selected"] = r.rows.size();
+  j["methods"] = r.methods;
+  j["hwhm_config"] = {{"bandwidth_factor", r.config.hwhm.bandwidthFactor},
+                      {"bins_per_bandwidth", r.config.hwhm.binsPerBandwidth},
+                      {"range_in_robust_sigma", r.config.hwhm.rangeInRobustSigma},
+                      {"min_entries", r.config.hwhm.minEntries},
+                      {"bootstrap_samples", r.config.hwhm.bootstrapSamples},
+                      {"seed", r.config.hwhm.seed}};
+  json groups = json::array();
+  for (std::size_t gi = 0; gi < r.groups.size(); ++gi) {
+    const auto& g = r.groups[gi];
+    json jg;
+    jg["key"] = g.key;
+    jg["label"] = g.label;
+    jg["events"] = g.events;
+    json methods = json::object();
+    for (const auto& mr : g.methods) {
+      json jm;
+      jm["events"] = mr.events;
+      jm["failed"] = mr.failed;
+      jm["failed_fraction"] = jnum(mr.failedFraction());
+      jm["mean_tau_hwhm"] = jnum(mr.meanTauHwhm);
+      json quantities = json::object();
+      for (int q = 0; q < kNumQuantities; ++q) {
+        json jq = resolutionJson(mr.quantities[q].resolution);
+        jq.update(distancesJson(mr.quantities[q].distances));
+        quantities[quantityKey(q)] = jq;
+      }
+      jm["quantities"] = quantities;
+      jm["distances_tau_sum"] = distancesJson(mr.tauSum);
+      methods[mr.method] = jm;
+    }
+    jg["methods"] = methods;
+    json masses = json::object();
+    for (const auto& me : r.massEstimators) {
+      json jme = resolutionJson(me.perGroup[gi]);
+      jme["failed"] = me.failedPerGroup[gi];
+      masses[me.method] = jme;
+    }
+    if (!masses.empty()) jg["mass_estimators"] = masses;
+    groups.push_back(jg);
+  }
+  j["groups"] = groups;
+  json cal = json::object();
+  for (const auto& c : r.calibration) {
+    json jc;
+    jc["k"] = c.k;
+    json comps = json::object();
+    for (int i = 0; i < 6; ++i) {
+      const auto& cc = c.components[i];
+      comps[neutrinoComponentKey(i)] = {{"events", cc.events},
+                                        {"ranks", cc.ranks},
+                                        {"coverage_outer", jnum(cc.coverageOuter)},
+                                        {"coverage_inner", jnum(cc.coverageInner)},
+                                        {"crps", jnum(cc.crps)}};
+    }
+    jc["components"] = comps;
+    jc["coverage_outer_expected"] = (c.k - 1.0) / (c.k + 1.0);
+    jc["coverage_inner_expected"] = c.k >= 4 ? json((c.k - 3.0) / (c.k + 1.0)) : json(nullptr);
+    cal[c.method] = jc;
+  }
+  j["calibration"] = cal;
+  j["notes"] = r.notes;
+  return j;
+}
+
+void writeText(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << text;
+    if (!out) throw Error("cannot write " + path.string());
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+std::string summaryMarkdown(const EvaluationResult& r) {
+  if (r.groups.empty()) return "No events selected.\n";
+  const GroupResult& g = r.groups[0];
+  std::string out =
+      "| method | failed | mean HWHM of τ px, py, pz, E | HWHM m_ττ | median bias m_ττ | Σ W1 "
+      "[GeV] | "
+      "Σ KS | Σ KL (128 bins) |\n|---|---|---|---|---|---|---|---|\n";
+  for (const auto& mr : g.methods) {
+    const auto& m = mr.quantities[kMassIndex].resolution;
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", methodLabel(mr.method),
+                       percent(mr.failedFraction()), num(mr.meanTauHwhm), pm(m.hwhm, m.hwhmError),
+                       pm(m.medianBias, m.medianBiasError), num(mr.tauSum.wasserstein1, 2),
+                       num(mr.tauSum.ks), num(mr.tauSum.kl128));
+  }
+  return out;
+}
+
+std::string channelMarkdown(const EvaluationResult& r) {
+  std::string out;
+  auto table = [&](const std::string& title, auto value) {
+    out += "**" + title + "**\n\n| channel | events |";
+    std::string rule = "|---|---|";
+    for (const auto& m : r.methods) {
+      cell(out, methodLabel(m));
+      rule += "---|";
+    }
+    out += "\n" + rule + "\n";
+    for (const auto& g : r.groups) {
+      out += fmt::format("| {} | {} |", g.label, g.events);
+      for (const auto& mr : g.methods) cell(out, value(mr));
+      out += "\n";
+    }
+    out += "\n";
+  };
+  table("Mean HWHM of the τ momentum components (px, py, pz, E of τ⁺ and τ⁻)",
+        [](const MethodResult& m) { return num(m.meanTauHwhm); });
+  table("HWHM of m_ττ", [](const MethodResult& m) {
+    return pm(m.quantities[kMassIndex].resolution.hwhm,
+              m.quantities[kMassIndex].resolution.hwhmError);
+  });
+  table("Median bias of m_ττ", [](const MethodResult& m) {
+    return pm(m.quantities[kMassIndex].resolution.medianBias,
+              m.quantities[kMassIndex].resolution.medianBiasError);
+  });
+  table("Failed events", [](const MethodResult& m) { return percent(m.failedFraction()); });
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> reportFigures(const EvaluationResult& r) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (r.rows.empty()) return out;
+  out.emplace_back("residuals_tau",
+                   "Relative residuals of the τ⁺ and τ⁻ momentum components, all methods.");
+  out.emplace_back("residuals_mtautau", "Relative residual of the di-τ mass.");
+  out.emplace_back("mtautau", "Di-τ mass: truth (grey) and each method.");
+  for (const auto& m : r.methods)
+    out.emplace_back("truth_vs_reco_" + m,
+                     "Reconstructed vs true m_ττ and E(τ⁺): " + methodLabel(m) + ".");
+  if (!r.examples.empty())
+    out.emplace_back("candidates_" + r.examplesMethod,
+                     "Spread of the " + r.examplesMethod +
+                         " candidates in example events (grey), truth (black cross) and the point "
+                         "estimates of the methods.");
+  for (const auto& c : r.calibration)
+    out.emplace_back("calibration_" + c.method,
+                     "Rank histograms of the truth among the " + c.method + " candidates.");
+  return out;
+}
+
+std::string terminalSummary(const EvaluationResult& r) {
+  std::string out;
+  if (r.groups.empty()) return "no events selected\n";
+  out += fmt::format("{:<12} {:>8} {:>12} {:>12} {:>12}\n", "method", "failed", "<HWHM tau>",
+                     "HWHM m_tt", "bias m_tt");
+  for (const auto& mr : r.groups[0].methods) {
+    const auto& m = mr.quantities[kMassIndex].resolution;
+    out +=
+        fmt::format("{:<12} {:>8} {:>12} {:>12} {:>12}\n", mr.method, percent(mr.failedFraction()),
+                    num(mr.meanTauHwhm), num(m.hwhm), num(m.medianBias));
+  }
+  return out;
+}
+
+void writeReport(const EvaluationResult& r, const std::string& outDir) {
+  const fs::path dir(outDir);
+  fs::create_directories(dir);
+  std::vector<std::string> notes = r.notes;
+  bool plotsDone = false;
+  if (r.config.plots && !r.rows.empty()) {
+    for (const Figure& f : allFigures(r)) renderFigure(dir.string(), f);
+    plotsDone = true;
+  } else if (!r.config.plots) {
+    notes.push_back("Plots were not requested (--no-plots).");
+  }
+
+  std::ostringstream md;
+  md << "# " << r.config.title << "\n\n";
+  md << fmt::format(
+      "Input: `{}` · selection: {} · {} of {} events selected · methods: {} · "
+      "{}\n\n",
+      r.config.source.empty() ? "(in memory)" : r.config.source, selectionName(r.config.selection),
+      r.rows.size(), r.eventsInFile, fmt::join(r.methods, ", "), kProducer);
+  md << "Residuals are relative, (reco − true)/true, of the τ four-momenta (visible τ + the "
+        "method's neutrinos) and of m_ττ. HWHM = half width at half maximum of the residual "
+        "distribution; errors are bootstrap standard deviations. All definitions (peak finding, "
+        "binning, empty bins, uncertainties): docs/metrics.md of the nurec repository. Machine-"
+        "readable numbers: [metrics.json](metrics.json) (keys in docs/evaluate.md).\n\n";
+  for (const auto& n : notes) md << "> **Note.** " << n << "\n\n";
+  md << "## Summary (" << (r.groups.empty() ? "" : r.groups[0].label) << ")\n\n"
+     << summaryMarkdown(r) << "\n";
+  if (!r.groups.empty()) {
+    const GroupResult& g = r.groups[0];
+    md << "## Resolution: HWHM of the relative residuals (" << g.label << ")\n\n"
+       << resolutionTable(r, g, false) << "\n";
+    md << "## Median bias of the relative residuals (" << g.label << ")\n\n"
+       << resolutionTable(r, g, true) << "\n";
+    md << "## Per channel\n\n" << channelMarkdown(r);
+    md << "## Distances between the reconstructed and the true distributions (" << g.label
+       << ")\n\nSame events for both (those the method did not fail on). W1 and energy distance "
+          "in GeV; KS and KL dimensionless (KL(truth ‖ reco) in nats).\n\n";
+    md << "**1-D Wasserstein distance W1 [GeV]**\n\n"
+       << distanceTable(g, &DistributionDistances::wasserstein1, 2) << "\n";
+    md << "**Energy distance [GeV^½]**\n\n"
+       << distanceTable(g, &DistributionDistances::energy, 3) << "\n";
+    md << "**Kolmogorov–Smirnov statistic**\n\n"
+       << distanceTable(g, &DistributionDistances::ks, 3) << "\n";
+    md << "**KL divergence, 64 bins**\n\n"
+       << distanceTable(g, &DistributionDistances::kl64, 4) << "\n";
+    md << "**KL divergence, 128 bins**\n\n"
+       << distanceTable(g, &DistributionDistances::kl128, 4) << "\n";
+    md << "**KL divergence, 256 bins**\n\n"
+       << distanceTable(g, &DistributionDistances::kl256, 4) << "\n";
+  }
+  if (!r.massEstimators.empty()) {
+    md << "## Dedicated di-τ mass estimators (/nu/<method>/mtautau)\n\nThe tables above compute "
+          "m_ττ from each method's neutrino four-vectors; some methods also store their own mass "
+          "estimate, evaluated here.\n\n| method | group | events used | HWHM m_ττ | median bias "
+          "|\n|---|---|---|---|---|\n";
+    for (const auto& me : r.massEstimators)
+      for (std::size_t g = 0; g < r.groups.size(); ++g)
+        md << fmt::format("| {} | {} | {} | {} | {} |\n", me.method, r.groups[g].label,
+                          me.perGroup[g].entries, pm(me.perGroup[g].hwhm, me.perGroup[g].hwhmError),
+                          pm(me.perGroup[g].medianBias, me.perGroup[g].medianBiasError));
+    md << "\n";
+  }
+  for (const auto& c : r.calibration) {
+    md << fmt::format("## Calibration of the {} candidates (K = {}, ml.md section 7)\n\n", c.method,
+                      c.k);
+    md << fmt::format(
+        "Calibrated candidates give coverage {:.3f} for (min, max) and {} for "
+        "(x₍₂₎, x₍K−1₎), and a flat rank histogram. CRPS in GeV (lower is better).\n\n",
+        (c.k - 1.0) / (c.k + 1.0),
+        c.k >= 4 ? fmt::format("{:.3f}", (c.k - 3.0) / (c.k + 1.0)) : "—");
+    md << "| component | events | coverage (min, max) | coverage (x₍₂₎, x₍K−1₎) | rank 0 | rank K "
+          "| CRPS [GeV] |\n|---|---|---|---|---|---|---|\n";
+    for (int i = 0; i < 6; ++i) {
+      const auto& cc = c.components[i];
+      const double n = static_cast<double>(cc.events);
+      md << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", neutrinoComponentLabel(i),
+                        cc.events, num(cc.coverageOuter), num(cc.coverageInner),
+                        cc.events ? num(cc.ranks.front() / n) : "—",
+                        cc.events ? num(cc.ranks.back() / n) : "—", num(cc.crps, 2));
+    }
+    md << fmt::format("\nExpected fraction per rank if calibrated: {:.3f}.\n\n", 1.0 / (c.k + 1));
+  }
+  if (plotsDone) {
+    md << "## Plots\n\nEach plot exists as PNG and SVG; its data and gnuplot script are in "
+          "[data/](data/).\n\n";
+    for (const auto& [stem, caption] : reportFigures(r))
+      md << fmt::format("### {}\n\n![{}]({}.png)\n\n[SVG]({}.svg)\n\n", caption, stem, stem, stem);
+  }
+  writeText(dir / "README.md", md.str());
+  writeText(dir / "metrics.json", toJson(r).dump(2) + "\n");
+}
+
+void evaluateToReport(const io::EventTable& table, const EvaluateConfig& config,
+                      const std::string& outDir) {
+  writeReport(evaluate(table, config), outDir);
+}
+
+}  // namespace nurec::eval
