@@ -148,6 +148,14 @@ ZTauTauGenerator::HardPoint ZTauTauGenerator::sampleHardPoint(Rng& rng) const {
   return hp;
 }
 
+bool ZTauTauGenerator::tausCanPassCuts(const TruthEvent& ev) const {
+  const double pt0 = ev.tau[0].pt() + constants::mTau, pt1 = ev.tau[1].pt() + constants::mTau;
+  if (config_.minVisiblePtGeV > 0 && std::min(pt0, pt1) < config_.minVisiblePtGeV) return false;
+  if (config_.minLeadingVisiblePtGeV > 0 && std::max(pt0, pt1) < config_.minLeadingVisiblePtGeV)
+    return false;
+  return true;
+}
+
 bool ZTauTauGenerator::passesCuts(const TruthEvent& ev) const {
   const double pt0 = ev.visible[0].pt(), pt1 = ev.visible[1].pt();
   if (config_.minVisiblePtGeV > 0 && std::min(pt0, pt1) < config_.minVisiblePtGeV) return false;
@@ -218,6 +226,9 @@ TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters
         FourVector::fromMomentumMass(k * pStar, constants::mTau)};
     const Vector3 pairBeta = pair.boostVector();
     for (int t = 0; t < 2; ++t) ev.tau[t] = tauPair[t].boosted(pairBeta);
+    // Early exit for the pT cuts: a visible tau has pT < pT(tau) + m_tau (the neutrino system has
+    // at most m_tau/2 momentum in the tau rest frame, and a boost cannot reverse more than that).
+    if (!tausCanPassCuts(ev)) continue;
     // 4. Decays with the correlated spin density matrix; tau rest -> pair -> lab.
     const std::array<DecayMode, 2> modes = {TauDecayer::sampleMode(modeFractions_, rng),
                                             TauDecayer::sampleMode(modeFractions_, rng)};
@@ -242,9 +253,10 @@ TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters
         ev.neutrinos[t] += lab;
       }
     }
+    if (!passesCuts(ev)) continue;
     // 5. Recoil jets and underlying event, balancing the pair in the transverse plane.
     recoil_.makeRecoil(pair.px, pair.py, hp.y, rng, ev.recoil);
-    if (passesCuts(ev)) return ev;
+    return ev;
   }
   throw ConfigError(fmt::format(
       "generator: the generator-level cuts rejected {} events in a row (event {}); loosen them",

@@ -86,7 +86,9 @@ class ZTauTauGenerator {
   HardPoint sampleHardPoint(Rng& rng) const;
   double massDensity(double m) const;  // g(m), normalised on the window
 
+  // Generator-level cuts on the visible taus; tausCanPassCuts is a necessary condition on the taus.
   bool passesCuts(const TruthEvent& ev) const;
+  bool tausCanPassCuts(const TruthEvent& ev) const;
 
  private:
   ZTauTauConfig config_;
