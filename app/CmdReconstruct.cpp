@@ -1,0 +1,167 @@
+// `nurec reconstruct events.h5 --method collinear|mmc|fastmtt|diffusion --out nu.h5`: neutrino
+// reconstruction; the output holds everything of the input plus /nu/<method>/ (docs/reco.md).
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "app/Command.hpp"
+#include "core/Error.hpp"
+#include "io/EventFile.hpp"
+#include "io/Schema.hpp"
+#include "nurec/Version.hpp"
+#include "reco/Reconstruct.hpp"
+#ifdef NUREC_ML_AVAILABLE
+#include "ml/Api.hpp"
+#endif
+
+namespace nurec::app {
+namespace {
+
+struct ReconstructOptions {
+  std::string input, output, method;
+  std::uint64_t seed = 1;
+  // MMC
+  std::string mmcPdfs, mmcScan = "random", mmcEstimator = "mlm", mmcWeight = "kinematic";
+  int mmcPoints = reco::MmcConfig{}.points;
+  bool mmcTauProbability = false;
+  double metK = reco::MetResolutionModel{}.stochasticTermSqrtGeV;
+  double metFloor = reco::MetResolutionModel{}.floorGeV;
+  // FastMTT
+  int fastMttGrid = reco::FastMttConfig{}.gridPoints;
+  // Collinear
+  double minAbsSinDphi = reco::CollinearConfig{}.minAbsSinDeltaPhi;
+  // Diffusion (src/ml)
+  std::string model, sampler, selection = "median";
+  int candidates = 10, steps = 0;
+};
+
+int runReconstruct(const ReconstructOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  io::EventTable table = io::readEventFile(o.input);
+  const int threads = commonOptions().threads;
+  if (o.method == "diffusion") {
+#ifdef NUREC_ML_AVAILABLE
+    ml::DiffusionReconstructOptions d;
+    d.modelDir = o.model;
+    d.candidates = o.candidates;
+    d.steps = o.steps;
+    d.sampler = o.sampler;
+    d.selection = o.selection;
+    d.seed = o.seed;
+    d.threads = threads;
+    if (d.modelDir.empty()) throw ConfigError("reconstruct --method diffusion needs --model DIR");
+    ml::reconstructDiffusion(table, d);
+#else
+    throw ConfigError(
+        "reconstruct --method diffusion: this nurec was built without the ML library (LibTorch "
+        "not found or NUREC_WITH_TORCH=OFF); rebuild with LibTorch, or use collinear, mmc or "
+        "fastmtt");
+#endif
+  } else {
+    reco::ClassicalRecoConfig c;
+    c.seed = o.seed;
+    c.progress = !commonOptions().quiet;
+    c.collinear.minAbsSinDeltaPhi = o.minAbsSinDphi;
+    c.mmc.pdfPath = o.mmcPdfs;
+    c.mmc.points = o.mmcPoints;
+    c.mmc.useTauProbability = o.mmcTauProbability;
+    c.mmc.met.stochasticTermSqrtGeV = o.metK;
+    c.mmc.met.floorGeV = o.metFloor;
+    c.fastMtt.met = c.mmc.met;
+    c.fastMtt.gridPoints = o.fastMttGrid;
+    if (o.mmcWeight == "angle-table") c.mmc.weight = reco::MmcWeight::AngleTable;
+    if (o.mmcScan == "markov") c.mmc.scan = reco::MmcScan::Markov;
+    if (o.mmcEstimator == "maxw") c.mmc.massEstimator = reco::MmcMassEstimator::Maxw;
+    if (o.mmcEstimator == "mlnu3p") c.mmc.massEstimator = reco::MmcMassEstimator::Mlnu3p;
+    reco::reconstructClassical(table, o.method, c, threads);
+  }
+  table.setAttribute("producer", std::string(kProducer));
+  io::writeEventFile(o.output, table);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Summary: counts per status code.
+  const auto status = table.get<std::int8_t>(io::nuStatusName(o.method), {});
+  std::map<int, std::int64_t> counts;
+  for (const auto s : status) ++counts[s];
+  std::string parts;
+  for (const auto& [code, count] : counts) {
+    const char* name = (o.method != "diffusion" && code >= 0 && code < reco::kNumStatusCodes)
+                           ? reco::statusName(static_cast<reco::RecoStatus>(code))
+                           : "status";
+    parts += fmt::format("{}{} {} ({})", parts.empty() ? "" : ", ", count, name, code);
+  }
+  const std::int64_t ok = counts.count(0) ? counts[0] : 0;
+  std::printf("reconstruct %s: %zu events, %lld ok, %lld failed [%s] in %.1f s -> %s\n",
+              o.method.c_str(), table.nEvents(), static_cast<long long>(ok),
+              static_cast<long long>(static_cast<std::int64_t>(table.nEvents()) - ok),
+              parts.c_str(), seconds, o.output.c_str());
+  return 0;
+}
+
+std::function<int()> setupReconstruct(CLI::App& cmd) {
+  auto o = std::make_shared<ReconstructOptions>();
+  cmd.footer(
+      "Methods (physics.md section 9, docs/reco.md):\n"
+      "  collinear  neutrinos parallel to the visible taus and alone making the MET; fails for\n"
+      "             taus back to back in phi (status 3) or an energy fraction x outside (0,1] (4)\n"
+      "  mmc        Missing Mass Calculator: scans the neutrino azimuths, m_nunu of leptonic taus\n"
+      "             and the MET within its resolution, weights each solution (decay phase space,\n"
+      "             P(m_nunu) from the shipped likelihood table; or the paper's angle table\n"
+      "             P(dtheta | p_tau, type)); m_tautau = mode of the weighted\n"
+      "             histogram (MLM), neutrinos from the modes of their momentum components\n"
+      "             (MLNU3P); no solution in the scan = status 5\n"
+      "  fastmtt    likelihood in the energy fractions (x1, x2) on a grid: MET transfer function\n"
+      "             times the decay x-distributions; status 6 if it vanishes everywhere\n"
+      "  diffusion  the conditional diffusion model (needs --model, built with LibTorch)\n"
+      "Writes /nu/<method>/p4 (N,2,4), /nu/<method>/status (N; 0 ok, 1 no channel, 2 invalid\n"
+      "input, 3-6 as above) and /nu/<method>/mtautau; failed events have zero four-vectors.\n"
+      "MET resolution: sigma = max(floor, k sqrt(sum E_T)) per component.");
+  cmd.add_option("events", o->input, "Input event file with a /reco group (nurec simulate)")
+      ->required();
+  cmd.add_option("--method", o->method, "collinear, mmc, fastmtt or diffusion")
+      ->required()
+      ->check(CLI::IsMember({"collinear", "mmc", "fastmtt", "diffusion"}));
+  cmd.add_option("--out", o->output, "Output event file (input + /nu/<method>)")->required();
+  cmd.add_option("--seed", o->seed,
+                 "Run seed of the per-event random streams (MMC scan, diffusion)");
+  addThreadsOption(cmd);
+  cmd.add_option("--mmc-pdfs", o->mmcPdfs,
+                 "MMC likelihood table (default: the shipped data/mmc/mmc_pdfs_v1.json)");
+  cmd.add_option("--mmc-points", o->mmcPoints, "MMC scan points (or Markov steps) per event")
+      ->check(CLI::Range(1, 100000000));
+  cmd.add_option("--mmc-scan", o->mmcScan, "MMC scan: random (independent points) or markov")
+      ->check(CLI::IsMember({"random", "markov"}));
+  cmd.add_option("--mmc-estimator", o->mmcEstimator,
+                 "m_tautau written by MMC: mlm (mode of weighted histogram), maxw (highest-weight "
+                 "solution) or mlnu3p (mass of the MLNU3P neutrinos)")
+      ->check(CLI::IsMember({"mlm", "maxw", "mlnu3p"}));
+  cmd.add_option("--mmc-weight", o->mmcWeight,
+                 "MMC solution weight: kinematic (decay phase space, flat in x; default) or "
+                 "angle-table (the MMC paper's P(dtheta | p_tau, type) from the table)")
+      ->check(CLI::IsMember({"kinematic", "angle-table"}));
+  cmd.add_flag("--mmc-tau-probability", o->mmcTauProbability,
+               "angle-table weight: also multiply by the decay x-distribution f(x) (physics.md 6)");
+  cmd.add_option("--met-k", o->metK, "MET resolution stochastic term k [GeV^1/2]");
+  cmd.add_option("--met-floor", o->metFloor, "MET resolution floor [GeV]");
+  cmd.add_option("--fastmtt-grid", o->fastMttGrid, "FastMTT grid points per x axis");
+  cmd.add_option(
+      "--min-abs-sin-dphi", o->minAbsSinDphi,
+      "Collinear: minimum |sin dphi(vis1, vis2)| before an event counts as back to back");
+  cmd.add_option("--model", o->model, "Diffusion: model directory (nurec train, or models/<name>)");
+  cmd.add_option("--candidates", o->candidates, "Diffusion: samples per event")
+      ->check(CLI::Range(1, 10000));
+  cmd.add_option("--steps", o->steps, "Diffusion: sampler steps (0 = the model's default)");
+  cmd.add_option("--sampler", o->sampler, "Diffusion: ddim or dpm++2m (default: the model's)");
+  cmd.add_option("--selection", o->selection,
+                 "Diffusion: how the best estimate is chosen from the candidates");
+  return [o] { return runReconstruct(*o); };
+}
+
+const CommandRegistrar registrar({"reconstruct",
+                                  "Reconstruct the neutrinos: collinear, MMC, FastMTT or diffusion",
+                                  40, setupReconstruct});
+
+}  // namespace
+}  // namespace nurec::app

@@ -1,0 +1,267 @@
+// reco_study: resolution and speed of the classical neutrino reconstructions (docs/reco.md).
+//
+//   reco_study quality --events sim.h5            per-channel HWHM tables (signal region)
+//   reco_study speed   --events sim.h5            events/s of each method, MMC/collinear ratio
+//   reco_study effort  --events sim.h5            MMC resolution and speed vs scan points
+// Without --events a constructed sample (reco/ConstructedEvents.hpp) with MET noise is used.
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "core/Parallel.hpp"
+#include "core/Random.hpp"
+#include "io/EventFile.hpp"
+#include "io/Schema.hpp"
+#include "reco/ConstructedEvents.hpp"
+#include "reco/Mode.hpp"
+#include "reco/Reconstruct.hpp"
+
+using namespace nurec;
+using namespace nurec::reco;
+
+namespace {
+
+struct Sample {
+  std::vector<TruthEvent> truth;
+  std::vector<RecoEvent> reco;
+};
+
+Sample loadSample(const std::string& path, std::size_t constructed, double metNoise, bool srOnly,
+                  std::size_t maxEvents) {
+  Sample s;
+  if (path.empty()) {
+    ConstructedEventsConfig c;
+    c.metNoiseGeV = metNoise;
+    c.sumEtGeV = metNoise > 0 ? std::pow(metNoise / 0.5, 2) : 0;  // consistent k = 0.5 model
+    c.visibleResolution = 0.03;
+    c.minVisiblePtGeV = 20;
+    c.bosonWidthGeV = constants::gammaZ;
+    for (auto& e : constructEvents(c, constructed, 77)) {
+      s.truth.push_back(e.truth);
+      s.reco.push_back(e.reco);
+    }
+    return s;
+  }
+  const io::EventTable table = io::readEventFile(path);
+  const auto truth = io::getTruth(table);
+  const auto reco = io::getReco(table);
+  for (std::size_t i = 0; i < reco.size() && s.reco.size() < maxEvents; ++i) {
+    if (srOnly && !reco[i].passSr) continue;
+    if (reco[i].channel == Channel::None) continue;
+    s.truth.push_back(truth[i]);
+    s.reco.push_back(reco[i]);
+  }
+  return s;
+}
+
+std::shared_ptr<const AngularPdfTable> loadPdfs(const std::string& path) {
+  return std::make_shared<const AngularPdfTable>(
+      AngularPdfTable::load(path.empty() ? defaultPdfPath() : path));
+}
+
+struct Output {
+  std::vector<RecoStatus> status;
+  std::vector<std::array<FourVector, 2>> nu;
+  std::vector<double> mtt;
+  double seconds = 0;
+};
+
+Output runMethod(const std::string& method, const Sample& s, const ClassicalRecoConfig& c,
+                 std::shared_ptr<const AngularPdfTable> pdfs, int threads) {
+  const std::size_t n = s.reco.size();
+  Output o;
+  o.status.assign(n, RecoStatus::NotReconstructed);
+  o.nu.assign(n, {});
+  o.mtt.assign(n, 0);
+  const auto start = std::chrono::steady_clock::now();
+  if (method == "collinear") {
+    const CollinearReconstructor r(c.collinear);
+    parallelFor(n, threads, [&](std::size_t i) {
+      const auto x = r.reconstruct(s.reco[i]);
+      o.status[i] = x.status;
+      o.nu[i] = x.nu;
+      o.mtt[i] = x.mTauTau;
+    });
+  } else if (method == "fastmtt") {
+    const FastMttReconstructor r(c.fastMtt);
+    parallelFor(n, threads, [&](std::size_t i) {
+      const auto x = r.reconstruct(s.reco[i]);
+      o.status[i] = x.status;
+      o.nu[i] = x.nu;
+      o.mtt[i] = x.mTauTau;
+    });
+  } else {
+    const MmcReconstructor r(c.mmc, pdfs);
+    parallelFor(n, threads, [&](std::size_t i) {
+      Rng rng(c.seed, i, streams::reco);
+      const auto x = r.reconstruct(s.reco[i], rng);
+      o.status[i] = x.status;
+      o.nu[i] = x.nu;
+      o.mtt[i] = x.mTauTau;
+    });
+  }
+  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return o;
+}
+
+struct Resolution {
+  std::size_t events = 0, ok = 0;
+  double massPeak = 0, massHwhm = 0, massMedian = 0;
+  std::array<double, 4> tauHwhm{};  // px, py, pz, E
+};
+
+Resolution resolution(const Sample& s, const Output& o, int channel) {
+  Resolution r;
+  std::vector<double> dm, mratio;
+  std::array<std::vector<double>, 4> dc;
+  for (std::size_t i = 0; i < s.reco.size(); ++i) {
+    if (channel >= 0 && static_cast<int>(s.reco[i].channel) != channel) continue;
+    ++r.events;
+    if (o.status[i] != RecoStatus::Ok) continue;
+    ++r.ok;
+    const double mTrue = (s.truth[i].tau[0] + s.truth[i].tau[1]).m();
+    dm.push_back(o.mtt[i] / mTrue - 1);
+    mratio.push_back(o.mtt[i] / mTrue);
+    for (int t = 0; t < 2; ++t) {
+      const FourVector tau = s.reco[i].tau[t] + o.nu[i][t];
+      const FourVector& tr = s.truth[i].tau[t];
+      const double reco[4] = {tau.px, tau.py, tau.pz, tau.e};
+      const double truth[4] = {tr.px, tr.py, tr.pz, tr.e};
+      for (int k = 0; k < 4; ++k) dc[k].push_back((reco[k] - truth[k]) / truth[k]);
+    }
+  }
+  r.massHwhm = halfWidthHalfMaximum(dm);
+  r.massPeak = histogramPeak(dm);
+  std::sort(mratio.begin(), mratio.end());
+  r.massMedian = mratio.empty() ? 0 : mratio[mratio.size() / 2];
+  for (int k = 0; k < 4; ++k) r.tauHwhm[k] = halfWidthHalfMaximum(dc[k]);
+  return r;
+}
+
+const char* kChannelNames[7] = {"ππ", "eπ", "μπ", "πρ", "eρ", "μρ", "ρρ"};
+
+void printQuality(const Sample& s, const std::map<std::string, Output>& outputs) {
+  for (const auto& [method, o] : outputs) {
+    std::printf("\n#### %s (%.0f events/s on this run)\n\n", method.c_str(),
+                s.reco.size() / o.seconds);
+    std::printf(
+        "| channel | events | ok %% | m peak | m median | HWHM m | HWHM px | HWHM py | HWHM pz | "
+        "HWHM E |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int ch = 0; ch <= 7; ++ch) {
+      const int channel = ch == 7 ? -1 : ch;
+      const Resolution r = resolution(s, o, channel);
+      if (r.events == 0) continue;
+      std::printf(
+          "| %s | %zu | %.1f | %+.3f | %.3f | %.1f %% | %.1f %% | %.1f %% | %.1f %% | %.1f %% |\n",
+          channel < 0 ? "all" : kChannelNames[channel], r.events, 100.0 * r.ok / r.events,
+          r.massPeak, r.massMedian, 100 * r.massHwhm, 100 * r.tauHwhm[0], 100 * r.tauHwhm[1],
+          100 * r.tauHwhm[2], 100 * r.tauHwhm[3]);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"reco_study: resolution and speed of the classical neutrino reconstructions"};
+  std::string mode = "quality", events, pdfs, methods = "collinear,mmc,fastmtt";
+  std::size_t constructed = 4000, maxEvents = 1000000;
+  double metNoise = 8;
+  int threads = 1, points = MmcConfig{}.points;
+  bool srOnly = true, scaled = false, tauProb = false, markov = false, noMassProb = false;
+  std::string out;
+  int channel = -1;
+  app.add_option("mode", mode, "quality, speed, effort, or write (a constructed event file)")
+      ->check(CLI::IsMember({"quality", "speed", "effort", "write"}));
+  app.add_option("--out", out, "write: output event file");
+  app.add_option("--channel", channel, "write: -2 all decay modes, -1 seven channels, 0..6 one");
+  app.add_option("--events", events, "Event file with /truth and /reco (else constructed events)");
+  app.add_option("--constructed", constructed, "Constructed events when no --events");
+  app.add_option("--met-noise", metNoise, "Constructed events: MET noise per component [GeV]");
+  app.add_option("--max-events", maxEvents, "Use at most this many events");
+  app.add_option("--pdfs", pdfs, "MMC likelihood table (default: shipped)");
+  app.add_option("--methods", methods, "Comma-separated methods (quality)");
+  app.add_option("--threads", threads, "Threads");
+  app.add_option("--points", points, "MMC scan points");
+  app.add_flag("!--all-events", srOnly, "Use all reconstructed events, not only the signal region");
+  app.add_flag("--scaled-angle", scaled, "MMC: weight with P(u|p) instead of P(dtheta|p)");
+  app.add_flag("--tau-probability", tauProb, "MMC: weight with f(x)");
+  bool angleTable = false;
+  app.add_flag("--angle-table", angleTable,
+               "MMC: the paper's angle-table weight (default kinematic)");
+  app.add_flag("--no-mass-probability", noMassProb, "MMC: no P(m_nunu) weight");
+  app.add_flag("--markov", markov, "MMC: Markov-chain scan");
+  std::string estimator = "mlm";
+  app.add_option("--estimator", estimator, "MMC mass estimator: mlm, maxw, mlnu3p");
+  CLI11_PARSE(app, argc, argv);
+
+  if (mode == "write") {
+    ConstructedEventsConfig cc;
+    cc.channel = channel;
+    cc.metNoiseGeV = metNoise;
+    cc.bosonWidthGeV = constants::gammaZ;
+    io::EventTable t = constructedTable(constructEvents(cc, constructed, 5));
+    t.setAttribute("producer", std::string("reco_study write (constructed events)"));
+    io::writeEventFile(out, t);
+    std::printf("wrote %zu constructed events to %s\n", constructed, out.c_str());
+    return 0;
+  }
+  const Sample s = loadSample(events, constructed, metNoise, srOnly, maxEvents);
+  const auto table = loadPdfs(pdfs);
+  ClassicalRecoConfig c;
+  c.mmc.points = points;
+  c.mmc.scaledAngleWeight = scaled;
+  if (angleTable) c.mmc.weight = MmcWeight::AngleTable;
+  c.mmc.useTauProbability = tauProb;
+  c.mmc.useMassProbability = !noMassProb;
+  if (markov) c.mmc.scan = MmcScan::Markov;
+  if (estimator == "maxw") c.mmc.massEstimator = MmcMassEstimator::Maxw;
+  if (estimator == "mlnu3p") c.mmc.massEstimator = MmcMassEstimator::Mlnu3p;
+  c.mmc.pdfPath = pdfs;
+  std::printf("sample: %s, %zu events%s; MMC: %s\n",
+              events.empty() ? "constructed" : events.c_str(), s.reco.size(),
+              srOnly && !events.empty() ? " (signal region)" : "", c.mmc.describe().c_str());
+  if (mode == "quality") {
+    std::map<std::string, Output> outputs;
+    std::size_t pos = 0;
+    while (pos <= methods.size()) {
+      const std::size_t comma = std::min(methods.find(',', pos), methods.size());
+      const std::string m = methods.substr(pos, comma - pos);
+      if (!m.empty()) outputs[m] = runMethod(m, s, c, table, threads);
+      pos = comma + 1;
+    }
+    printQuality(s, outputs);
+  } else if (mode == "speed") {
+    for (const int t : {1, 2}) {
+      std::map<std::string, double> rate;
+      for (const std::string m : {"collinear", "fastmtt", "mmc"}) {
+        const Output o = runMethod(m, s, c, table, t);
+        rate[m] = s.reco.size() / o.seconds;
+        std::printf("threads %d  %-10s %12.0f events/s  (%.3f ms/event/thread)\n", t, m.c_str(),
+                    rate[m], 1e3 * t / rate[m]);
+      }
+      std::printf("threads %d  ratio mmc/collinear = %.2e, fastmtt/collinear = %.2e\n", t,
+                  rate["mmc"] / rate["collinear"], rate["fastmtt"] / rate["collinear"]);
+    }
+  } else {
+    std::printf(
+        "| points | events/s (%d thr) | ok %% | m median | HWHM m | HWHM px | HWHM pz | HWHM E |\n",
+        threads);
+    std::printf("|---|---|---|---|---|---|---|---|\n");
+    for (const int p : {250, 500, 1000, 2000, 4000, 8000, 16000}) {
+      c.mmc.points = p;
+      const Output o = runMethod("mmc", s, c, table, threads);
+      const Resolution r = resolution(s, o, -1);
+      std::printf("| %d | %.0f | %.1f | %.3f | %.1f %% | %.1f %% | %.1f %% | %.1f %% |\n", p,
+                  s.reco.size() / o.seconds, 100.0 * r.ok / r.events, r.massMedian,
+                  100 * r.massHwhm, 100 * r.tauHwhm[0], 100 * r.tauHwhm[2], 100 * r.tauHwhm[3]);
+    }
+  }
+  return 0;
+}

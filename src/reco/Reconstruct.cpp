@@ -1,0 +1,98 @@
+#include "reco/Reconstruct.hpp"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "core/Error.hpp"
+#include "core/Parallel.hpp"
+#include "core/Progress.hpp"
+#include "core/Random.hpp"
+#include "io/Schema.hpp"
+
+namespace nurec::reco {
+
+void ClassicalRecoConfig::validate() const {
+  collinear.validate();
+  mmc.validate();
+  fastMtt.validate();
+}
+
+std::string mtautauName(const std::string& method) {
+  return "/nu/" + method + "/mtautau";
+}
+
+void reconstructClassical(io::EventTable& table, const std::string& method,
+                          const ClassicalRecoConfig& config, int threads) {
+  config.validate();
+  if (method != "collinear" && method != "mmc" && method != "fastmtt") {
+    throw ConfigError(
+        fmt::format("reconstructClassical: unknown method '{}' (expected collinear, "
+                    "mmc or fastmtt)",
+                    method));
+  }
+  const std::vector<RecoEvent> events = io::getReco(table);
+  const std::size_t n = events.size();
+  io::NuEstimate nu;
+  nu.p4.assign(n, {});
+  nu.status.assign(n, static_cast<std::int8_t>(RecoStatus::NotReconstructed));
+  std::vector<double> mtt(n, 0.0);
+  Progress progress("reconstruct " + method, n, config.progress);
+  auto store = [&](std::size_t i, RecoStatus s, const std::array<FourVector, 2>& p, double m) {
+    nu.status[i] = static_cast<std::int8_t>(s);
+    if (s == RecoStatus::Ok) {
+      nu.p4[i] = p;
+      mtt[i] = m;
+    }
+  };
+  std::string describe;
+  if (method == "collinear") {
+    const CollinearReconstructor reco(config.collinear);
+    describe = fmt::format("min_abs_sin_dphi={} max_x={}", config.collinear.minAbsSinDeltaPhi,
+                           config.collinear.maxX);
+    parallelFor(n, threads, [&](std::size_t i) {
+      const CollinearResult r = reco.reconstruct(events[i]);
+      store(i, r.status, r.nu, r.mTauTau);
+      progress.advance();
+    });
+  } else if (method == "fastmtt") {
+    const FastMttReconstructor reco(config.fastMtt);
+    describe = config.fastMtt.describe();
+    parallelFor(n, threads, [&](std::size_t i) {
+      const FastMttResult r = reco.reconstruct(events[i]);
+      store(i, r.status, r.nu, r.mTauTau);
+      progress.advance();
+    });
+  } else {
+    const std::string path = config.mmc.pdfPath.empty() ? defaultPdfPath() : config.mmc.pdfPath;
+    auto pdfs = std::make_shared<const AngularPdfTable>(AngularPdfTable::load(path));
+    const MmcReconstructor reco(config.mmc, pdfs);
+    describe = config.mmc.describe() + " seed=" + std::to_string(config.seed);
+    parallelFor(n, threads, [&](std::size_t i) {
+      Rng rng(config.seed, i, streams::reco);
+      const MmcResult r = reco.reconstruct(events[i], rng);
+      store(i, r.status, r.nu, r.mTauTau);
+      progress.advance();
+    });
+  }
+  progress.finish();
+  io::putNu(table, method, nu);
+  table.set(mtautauName(method), {}, std::move(mtt));
+  table.setAttribute("reco_" + method + "_config", describe);
+}
+
+std::array<std::int64_t, kNumStatusCodes> statusCounts(const io::EventTable& table,
+                                                       const std::string& method) {
+  std::array<std::int64_t, kNumStatusCodes> counts{};
+  const auto status = table.get<std::int8_t>(io::nuStatusName(method), {});
+  for (const auto s : status) {
+    if (s < 0 || s >= kNumStatusCodes) {
+      throw InputError(fmt::format("{}: dataset {} holds unknown status {}", table.source(),
+                                   io::nuStatusName(method), static_cast<int>(s)));
+    }
+    ++counts[s];
+  }
+  return counts;
+}
+
+}  // namespace nurec::reco

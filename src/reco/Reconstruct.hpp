@@ -1,0 +1,38 @@
+#pragma once
+// Classical neutrino reconstruction of a whole event table (`nurec reconstruct`, `nurec demo`).
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "io/EventTable.hpp"
+#include "reco/Collinear.hpp"
+#include "reco/FastMtt.hpp"
+#include "reco/Mmc.hpp"
+#include "reco/Status.hpp"
+
+namespace nurec::reco {
+
+struct ClassicalRecoConfig {
+  CollinearConfig collinear;
+  MmcConfig mmc;
+  FastMttConfig fastMtt;
+  std::uint64_t seed = 1;  // MMC random scan: Rng(seed, event index, streams::reco)
+  bool progress = true;    // progress bar on stderr
+  void validate() const;
+};
+
+// Reads /reco (io::getReco; NaN or malformed input throws InputError naming the dataset),
+// reconstructs every event with method "collinear", "mmc" or "fastmtt" and writes
+// /nu/<method>/p4 (N,2,4), /nu/<method>/status (N, i1; RecoStatus) and /nu/<method>/mtautau
+// (N, f8; 0 for failed events). The configuration is recorded in the table attribute
+// reco_<method>_config. Results do not depend on `threads` (0 = all cores).
+void reconstructClassical(io::EventTable& table, const std::string& method,
+                          const ClassicalRecoConfig& config, int threads);
+
+// Counts of each RecoStatus in /nu/<method>/status.
+std::array<std::int64_t, kNumStatusCodes> statusCounts(const io::EventTable& table,
+                                                       const std::string& method);
+
+std::string mtautauName(const std::string& method);  // "/nu/<method>/mtautau"
+
+}  // namespace nurec::reco
