@@ -158,7 +158,7 @@ void writeHepMC3(const std::string& path, const std::vector<TruthEvent>& events,
       cs->set_cross_section(crossSectionPb, crossSectionErrPb, static_cast<long>(events.size()),
                             static_cast<long>(events.size()));
       writer.write_event(evt);
-      if (writer.failed()) {
+      if (!os) {  // WriterAscii::failed() looks at its own file only, not at a given stream
         ok = false;
         break;
       }
@@ -169,8 +169,12 @@ void writeHepMC3(const std::string& path, const std::vector<TruthEvent>& events,
   if (gz)
     ok = gzBuf->close() && ok;
   else {
-    plain.close();
+    // WriterAscii::close() already closes a std::ofstream it was given.
     ok = ok && !plain.fail();
+    if (plain.is_open()) {
+      plain.close();
+      ok = ok && !plain.fail();
+    }
   }
   std::error_code ec;
   if (!ok) {
