@@ -101,6 +101,7 @@ std::vector<Field> fields(DetectorConfig& c) {
   num({"taus", "track_pt_min_gev"}, c.tauTrackPtMinGeV);
   num({"taus", "pi0_cluster_et_min_gev"}, c.pi0ClusterEtMinGeV);
   num({"taus", "pi0_cluster_efficiency"}, c.pi0ClusterEfficiency);
+  num({"taus", "multi_pi0_resolved_probability"}, c.multiPi0ResolvedProbability);
   num({"taus", "fake_pi0_probability"}, c.fakePi0Probability);
   num({"taus", "fake_pi0_fraction_min"}, c.fakePi0FractionMin);
   num({"taus", "fake_pi0_fraction_max"}, c.fakePi0FractionMax);
@@ -195,8 +196,9 @@ void DetectorConfig::validate() const {
   hcalBarrel.validate("calorimeter.hcal_barrel");
   hcalEndcap.validate("calorimeter.hcal_endcap");
   hcalForward.validate("calorimeter.hcal_forward");
-  for (double p : {electronIdEffCentral, electronIdEffForward, muonIdEffCentral, muonIdEffForward,
-                   tauTagEff1Prong, pi0ClusterEfficiency, fakePi0Probability})
+  for (double p :
+       {electronIdEffCentral, electronIdEffForward, muonIdEffCentral, muonIdEffForward,
+        tauTagEff1Prong, pi0ClusterEfficiency, fakePi0Probability, multiPi0ResolvedProbability})
     require(probability(p), "detector config: efficiencies and probabilities must lie in [0, 1]");
   for (double x :
        {leptonIdPtMinGeV, isolationPtMinGeV, tauPtMinGeV, tauTrackPtMinGeV, pi0ClusterEtMinGeV,

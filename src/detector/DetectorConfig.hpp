@@ -83,6 +83,11 @@ struct DetectorConfig {
   // A lost cluster turns a rho into a pi; a pi 2pi0 decay becomes a rho.
   double pi0ClusterEtMinGeV = 1.5;
   double pi0ClusterEfficiency = 0.95;
+  // A decay with two or more pi0s (h+- 2pi0, "1pXn") is recognised as such, and so leaves the
+  // pi/rho channels, with this probability (a modelling choice: ATLAS' decay-mode classification
+  // separates 1pXn from 1p1n about half of the time); otherwise its pi0s merge into one cluster
+  // and it is reconstructed as a rho.
+  double multiPi0ResolvedProbability = 0.5;
   // A fake pi0 cluster split off the charged pion's shower: with this probability per 1-prong
   // tau without a real cluster, a cluster carrying a fraction U(min, max) of the pion energy
   // appears next to the track (the track keeps its momentum): a pi becomes a rho.

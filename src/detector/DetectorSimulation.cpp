@@ -237,11 +237,13 @@ class EventSimulator {
     std::size_t leadTrack = products.size();
     FourVector emSum;
     bool hasEm = false;
+    int nPi0 = 0;
     for (std::size_t j = 0; j < products.size(); ++j) {
       const auto& p = products[j];
       if (isNeutralEm(p.pdgId)) {
         emSum += p.p4;
         hasEm = true;
+        nPi0 += p.pdgId == pdg::piZero ? 1 : 0;
         continue;
       }
       if (isNeutrino(p.pdgId) || chargeOf(p.pdgId) == 0) continue;
@@ -255,6 +257,8 @@ class EventSimulator {
     // Multi-prong taus belong to no analysis channel: their products go to the soft term.
     if (nProngs > 1) return false;
     if (rng_.uniform() >= c_.tauTagEff1Prong) return false;
+    // h+- 2pi0 recognised as such (1pXn): no analysis channel.
+    if (nPi0 >= 2 && rng_.uniform() < c_.multiPi0ResolvedProbability) return false;
     const auto& pion = products[leadTrack];
     const double absEta = std::abs(pion.p4.eta());
     const double s = c_.pionTrackResolution.relative(pion.p4.pt(), absEta);

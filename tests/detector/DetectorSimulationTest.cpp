@@ -36,6 +36,7 @@ DetectorConfig perfectDetector() {
   c.electronIdEffCentral = c.electronIdEffForward = c.muonIdEffCentral = c.muonIdEffForward = 1;
   c.tauTagEff1Prong = c.pi0ClusterEfficiency = 1;
   c.fakePi0Probability = 0;
+  c.multiPi0ResolvedProbability = 0;
   c.metResolutionK = 0;
   return c;
 }
@@ -241,7 +242,31 @@ TEST(Detector, RhoClusterResolutionLostAndMergedPi0) {
     // E_T(pi0) = 1 GeV with sigma(E) ~ 0.1 GeV: essentially always below 1.5 GeV.
     expectFraction(pi, reco, 1 - c.fakePi0Probability, "soft pi0 lost");
   }
-  // (c) pi 2pi0 ("other"): both pi0s merge into ONE cluster -> reconstructed as rho.
+  // (c) pi 2pi0 ("other"): recognised as 1pXn (no channel) with probability 0.5, otherwise
+  // both pi0s merge into ONE cluster -> reconstructed as rho.
+  {
+    TruthEvent ev;
+    addRho(ev, 0, 25, 10, 0.1, 0.0);
+    ev.tauProducts[0].push_back(
+        {test::ptEtaPhiM(8, 0.12, 0.08, constants::mPiNeutral), pdg::piZero});
+    addRho(ev, 1, 25, 10, 0.1, 3.0);
+    ev.tauProducts[1].push_back(
+        {test::ptEtaPhiM(8, 0.12, 3.08, constants::mPiNeutral), pdg::piZero});
+    int rho = 0, none = 0;
+    for (int i = 0; i < n; ++i) {
+      Rng rng(kSeed, i, streams::detector);
+      const auto r = sim.simulate(ev, rng).reco;
+      rho += r.tauType[0] == RecoTauType::Rho ? 1 : 0;
+      none += r.tauType[0] == RecoTauType::None ? 1 : 0;
+    }
+    expectFraction(none, n, c.multiPi0ResolvedProbability, "pi 2pi0 recognised as 1pXn");
+    // The merged cluster is found (0.95) or replaced by a fake (0.05 x 0.08).
+    expectFraction(
+        rho, n,
+        (1 - c.multiPi0ResolvedProbability) *
+            (c.pi0ClusterEfficiency + (1 - c.pi0ClusterEfficiency) * c.fakePi0Probability),
+        "pi 2pi0 reconstructed as rho");
+  }
   {
     TruthEvent ev;
     addRho(ev, 0, 25, 10, 0.1, 0.0);
