@@ -412,6 +412,26 @@ EventResult convert(const GenEvent& evt) {
       truth.partonPdg[b] = pdf->parton_id[b];
       truth.partonX[b] = std::isfinite(pdf->x[b]) ? pdf->x[b] : 0.0;
     }
+  } else {
+    // No PDF record: the incoming partons of the hard process (status 21 as in Pythia 8), beam A
+    // (+z) first, x = E(parton) / E(beam on that side).
+    ConstGenParticlePtr parton[2], beam[2];
+    int nPartons = 0;
+    for (const auto& p : particles) {
+      const int side = p->momentum().pz() >= 0 ? 0 : 1;
+      if (p->status() == 4) beam[side] = p;
+      if (p->status() == 21) {
+        ++nPartons;
+        parton[side] = p;
+      }
+    }
+    if (nPartons == 2 && parton[0] && parton[1]) {
+      for (int b = 0; b < 2; ++b) {
+        truth.partonPdg[b] = parton[b]->pid();
+        if (beam[b] && beam[b]->momentum().e() > 0)
+          truth.partonX[b] = parton[b]->momentum().e() / beam[b]->momentum().e();
+      }
+    }
   }
   return r;
 }
