@@ -9,15 +9,15 @@
 namespace nurec::ml {
 
 struct DiffusionReconstructOptions {
-  std::string modelDir;            // a directory written by `nurec train` (or models/<name>)
-  int candidates = 10;             // K samples per event
-  int steps = 0;                   // sampler steps; 0 = the model's default
-  std::string sampler;             // "ddim" or "dpm++2m"; empty = the model's default
-  double eta = -1;                 // DDIM eta; < 0 = the model's default
+  std::string modelDir;              // a directory written by `nurec train` (or models/<name>)
+  int candidates = 10;               // K samples per event
+  int steps = 0;                     // sampler steps; 0 = the model's default
+  std::string sampler;               // "ddim" or "dpm++2m"; empty = the model's default
+  double eta = -1;                   // DDIM eta; < 0 = the model's default
   std::string selection = "median";  // how one best estimate is chosen from the K candidates
-  std::uint64_t seed = 1;          // per-event noise streams are seeded by (seed, event index)
-  int threads = 0;                 // 0 = all cores
-  int batchEvents = 512;           // events per encoder/sampler batch
+  std::uint64_t seed = 1;            // per-event noise streams are seeded by (seed, event index)
+  int threads = 0;                   // 0 = all cores
+  int batchEvents = 512;             // events per encoder/sampler batch
 };
 
 // Samples neutrino candidates for every event of the table that has a reconstructed channel and

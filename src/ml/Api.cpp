@@ -1,0 +1,170 @@
+// reconstructDiffusion (ml/Api.hpp): encoder once per event, K candidates batched as rows, a
+// precomputed sampler grid and time-embedding table, per-event noise streams (ml.md sections 3, 5,
+// 7, 8).
+#include "ml/Api.hpp"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "core/Error.hpp"
+#include "core/Progress.hpp"
+#include "core/Random.hpp"
+#include "io/Schema.hpp"
+#include "ml/Calibration.hpp"
+#include "ml/Features.hpp"
+#include "ml/Net.hpp"
+#include "ml/Sampler.hpp"
+
+namespace nurec::ml {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::int8_t kStatusOk = 0, kStatusNoChannel = 1, kStatusNonFinite = 2;
+
+struct ModelSet {
+  std::map<int, LoadedModel> perChannel;  // channel -> model (key -1: one shared model)
+};
+
+ModelSet loadModels(const std::string& dir) {
+  ModelSet s;
+  if (fs::exists(fs::path(dir) / "model.pt")) {
+    s.perChannel.emplace(-1, loadModelDir(dir));
+    return s;
+  }
+  for (int c = 0; c < kNumChannels; ++c) {
+    const fs::path sub = fs::path(dir) / ("channel_" + std::to_string(c));
+    if (fs::exists(sub / "model.pt")) s.perChannel.emplace(c, loadModelDir(sub.string()));
+  }
+  if (s.perChannel.empty()) {
+    throw InputError("model directory '" + dir +
+                     "' holds no model (expected model.pt + config.yaml from `nurec train`, or "
+                     "channel_<c>/ subdirectories of a per-channel training)");
+  }
+  return s;
+}
+
+}  // namespace
+
+void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptions& options) {
+  require(options.candidates >= 1, "diffusion: --candidates must be >= 1");
+  require(options.steps >= 0, "diffusion: --steps must be >= 0");
+  require(options.batchEvents >= 1, "diffusion: batch size must be >= 1");
+  const SelectionRule rule = selectionRuleFromName(options.selection);
+  if (options.threads > 0) at::set_num_threads(options.threads);
+  ModelSet models = loadModels(options.modelDir);
+
+  const std::size_t N = table.nEvents();
+  const std::int64_t K = options.candidates;
+  std::vector<double> p4(N * 8, 0.0);
+  std::vector<float> cand(N * K * 6, 0.0f);
+  std::vector<std::int8_t> status(N, kStatusNoChannel);
+  const std::vector<std::size_t> allRows = selectRows(table, false, {});
+
+  Progress progress("diffusion", allRows.size());
+  torch::InferenceMode guard;
+  for (auto& [modelChannel, lm] : models.perChannel) {
+    std::vector<std::size_t> rows;
+    if (modelChannel < 0) {
+      rows = allRows;
+    } else {
+      rows = selectRows(table, false, {modelChannel});
+    }
+    if (rows.empty()) continue;
+    const DiffusionConfig& cfg = lm.config;
+    const SamplerKind kind =
+        samplerKindFromName(options.sampler.empty() ? cfg.sampler.name : options.sampler);
+    const int steps = options.steps > 0 ? options.steps : cfg.sampler.steps;
+    const double eta = options.eta >= 0 ? options.eta : cfg.sampler.eta;
+    const BoundedCosineSchedule schedule(cfg.schedule.lambdaMin, cfg.schedule.lambdaMax);
+    const SamplerGrid grid = makeSamplerGrid(schedule, kind, steps, eta);
+    DiffusionNet& net = lm.net;
+    // Time-embedding table, once per (model, grid): N x W.
+    torch::Tensor tgrid = torch::empty({steps});
+    for (int i = 0; i < steps; ++i) tgrid[i] = grid.steps[i].t;
+    const torch::Tensor tembTable = net->timeEmbedding(tgrid);
+    const torch::Tensor yMean = net->yMean(), yStd = net->yStd();
+    const EventData ed = buildEventData(table, rows, cfg.train.azimuth == "canonical", false);
+
+    for (std::size_t b0 = 0; b0 < ed.n; b0 += static_cast<std::size_t>(options.batchEvents)) {
+      const std::size_t nb = std::min<std::size_t>(options.batchEvents, ed.n - b0);
+      const auto B = static_cast<std::int64_t>(nb);
+      torch::Tensor x = torch::from_blob(const_cast<float*>(&ed.x[b0 * kNumSlots * kNumFeatures]),
+                                         {B, kNumSlots, kNumFeatures})
+                            .clone();
+      torch::Tensor mask = torch::from_blob(const_cast<std::uint8_t*>(&ed.mask[b0 * kNumSlots]),
+                                            {B, kNumSlots}, torch::kUInt8)
+                               .to(torch::kBool);
+      torch::Tensor ch =
+          torch::from_blob(const_cast<std::int64_t*>(&ed.channel[b0]), {B}, torch::kInt64).clone();
+      const torch::Tensor condBase = net->encode(x, mask, ch);  // once per event
+      const VelocityFn fn = [&](const torch::Tensor& z, int step) {
+        return net->velocity(condBase, tembTable[step].unsqueeze(0), z);
+      };
+      std::vector<std::uint64_t> ids(nb);
+      for (std::size_t i = 0; i < nb; ++i) ids[i] = ed.row[b0 + i];
+      const torch::Tensor z = sampleCandidates(grid, fn, ids, K, kNumTargets, options.seed);
+      const torch::Tensor zs = z.contiguous();  // normalised units (medoid distance)
+      const torch::Tensor y = (z * yStd + yMean).to(torch::kFloat64).contiguous();
+      const float* zp = zs.data_ptr<float>();
+      const double* yp = y.data_ptr<double>();
+      for (std::size_t i = 0; i < nb; ++i) {
+        const std::size_t e = b0 + i, row = ed.row[e];
+        const double c = std::cos(-ed.rotation[e]), s = std::sin(-ed.rotation[e]);
+        std::vector<double> cands(K * 6), scaled(K * 6);
+        bool finite = true;
+        for (std::int64_t k = 0; k < K; ++k) {
+          for (int t = 0; t < 2; ++t) {
+            const double* q = &yp[(i * K + k) * 6 + 3 * t];
+            const double pv = ed.visP[e * 2 + t];
+            const double px = q[0] * pv, py = q[1] * pv, pz = q[2] * pv;
+            double* o = &cands[k * 6 + 3 * t];
+            o[0] = c * px - s * py;  // back to the lab frame (canonical option)
+            o[1] = s * px + c * py;
+            o[2] = pz;
+            for (int j = 0; j < 3; ++j) finite = finite && std::isfinite(o[j]);
+          }
+          for (int j = 0; j < 6; ++j) scaled[k * 6 + j] = zp[(i * K + k) * 6 + j];
+        }
+        if (!finite) {
+          status[row] = kStatusNonFinite;
+          continue;
+        }
+        std::array<double, 8> vis{};
+        for (int j = 0; j < 8; ++j) vis[j] = ed.visP4[e * 8 + j];
+        const float* xe = &ed.x[e * kNumSlots * kNumFeatures];
+        auto isLepton = [&](int slot) {
+          const float* f = xe + slot * kNumFeatures;
+          return f[feat::typeE] > 0.5f || f[feat::typeMu] > 0.5f;
+        };
+        const std::array<bool, 2> leptonic{isLepton(0), isLepton(2)};
+        Rng pickRng(options.seed, row, streams::ml + 1);
+        const auto best = selectCandidate(rule, cands, scaled, vis, leptonic, pickRng.uniform());
+        for (int t = 0; t < 2; ++t) {
+          const double* q = &best[3 * t];
+          double* o = &p4[row * 8 + 4 * t];
+          o[0] = q[0];
+          o[1] = q[1];
+          o[2] = q[2];
+          o[3] = std::sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2]);  // massless nu system
+        }
+        for (std::int64_t j = 0; j < K * 6; ++j)
+          cand[row * K * 6 + j] = static_cast<float>(cands[j]);
+        status[row] = kStatusOk;
+      }
+      progress.advance(nb);
+    }
+  }
+  progress.finish();
+  table.set(io::nuP4Name("diffusion"), {2, 4}, std::move(p4));
+  table.set(io::nuCandidatesName("diffusion"), {static_cast<std::size_t>(K), 2, 3},
+            std::move(cand));
+  table.set(io::nuStatusName("diffusion"), {}, std::move(status));
+}
+
+}  // namespace nurec::ml

@@ -1,0 +1,121 @@
+#include "ml/Calibration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/Error.hpp"
+#include "core/Units.hpp"
+
+namespace nurec::ml {
+
+SelectionRule selectionRuleFromName(const std::string& name) {
+  if (name == "random") return SelectionRule::Random;
+  if (name == "median") return SelectionRule::Median;
+  if (name == "medoid") return SelectionRule::Medoid;
+  if (name == "tau-mass" || name == "taumass" || name == "tau_mass") return SelectionRule::TauMass;
+  throw ConfigError("unknown selection rule '" + name +
+                    "' (expected random, median, medoid or tau-mass)");
+}
+
+double tauMassReco(const double* vis4, const double* nu3) {
+  const double eNu = std::sqrt(nu3[0] * nu3[0] + nu3[1] * nu3[1] + nu3[2] * nu3[2]);
+  const double e = vis4[3] + eNu;
+  const double px = vis4[0] + nu3[0], py = vis4[1] + nu3[1], pz = vis4[2] + nu3[2];
+  const double m2 = e * e - px * px - py * py - pz * pz;
+  return m2 >= 0 ? std::sqrt(m2) : -std::sqrt(-m2);
+}
+
+std::array<double, 6> selectCandidate(SelectionRule rule, const std::vector<double>& candidates,
+                                      const std::vector<double>& scaled,
+                                      const std::array<double, 8>& visP4,
+                                      const std::array<bool, 2>& leptonic, double random) {
+  const std::size_t K = candidates.size() / 6;
+  std::array<double, 6> out{};
+  auto pick = [&](std::size_t k) {
+    for (int c = 0; c < 6; ++c) out[c] = candidates[k * 6 + c];
+  };
+  switch (rule) {
+    case SelectionRule::Random:
+      pick(std::min(K - 1, static_cast<std::size_t>(random * static_cast<double>(K))));
+      break;
+    case SelectionRule::Median: {
+      std::vector<double> col(K);
+      for (int c = 0; c < 6; ++c) {
+        for (std::size_t k = 0; k < K; ++k) col[k] = candidates[k * 6 + c];
+        std::sort(col.begin(), col.end());
+        out[c] = K % 2 ? col[K / 2] : 0.5 * (col[K / 2 - 1] + col[K / 2]);
+      }
+      break;
+    }
+    case SelectionRule::Medoid: {
+      std::size_t best = 0;
+      double bestSum = std::numeric_limits<double>::infinity();
+      for (std::size_t k = 0; k < K; ++k) {
+        double sum = 0;
+        for (std::size_t l = 0; l < K; ++l) {
+          double d2 = 0;
+          for (int c = 0; c < 6; ++c) {
+            const double d = scaled[k * 6 + c] - scaled[l * 6 + c];
+            d2 += d * d;
+          }
+          sum += std::sqrt(d2);
+        }
+        if (sum < bestSum) {
+          bestSum = sum;
+          best = k;
+        }
+      }
+      pick(best);
+      break;
+    }
+    case SelectionRule::TauMass: {
+      std::size_t best = 0;
+      double bestCost = std::numeric_limits<double>::infinity();
+      for (std::size_t k = 0; k < K; ++k) {
+        double cost = 0;
+        for (int t = 0; t < 2; ++t) {
+          const double m = tauMassReco(&visP4[4 * t], &candidates[k * 6 + 3 * t]);
+          const double dm = m - constants::mTau;
+          // Leptonic decays: E = |p| underestimates the nu-nu energy, so m_reco is a lower
+          // bound of the true mass: penalise only m_reco > m_tau (ml.md section 7).
+          cost += leptonic[t] ? std::max(0.0, dm) : std::abs(dm);
+        }
+        if (cost < bestCost) {
+          bestCost = cost;
+          best = k;
+        }
+      }
+      pick(best);
+      break;
+    }
+  }
+  return out;
+}
+
+double crpsEnsemble(const std::vector<double>& x, double y) {
+  const std::size_t K = x.size();
+  if (K < 2) throw ConfigError("crpsEnsemble: need at least 2 samples");
+  double a = 0, b = 0;
+  for (std::size_t k = 0; k < K; ++k) {
+    a += std::abs(x[k] - y);
+    for (std::size_t l = 0; l < K; ++l) b += std::abs(x[k] - x[l]);
+  }
+  const double dk = static_cast<double>(K);
+  return a / dk - b / (2 * dk * (dk - 1));
+}
+
+double crpsGaussian(double m, double s, double y) {
+  const double z = (y - m) / s;
+  const double Phi = 0.5 * std::erfc(-z / std::sqrt(2.0));
+  const double phi = std::exp(-0.5 * z * z) / std::sqrt(2 * constants::pi);
+  return s * (z * (2 * Phi - 1) + 2 * phi - 1 / std::sqrt(constants::pi));
+}
+
+int rankOf(const std::vector<double>& samples, double y) {
+  int r = 0;
+  for (double v : samples) r += v < y ? 1 : 0;
+  return r;
+}
+
+}  // namespace nurec::ml

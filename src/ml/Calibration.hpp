@@ -1,0 +1,32 @@
+#pragma once
+// Selection of one estimate from K candidates and calibration scores (ml.md section 7). Torch-free.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nurec::ml {
+
+enum class SelectionRule { Random, Median, Medoid, TauMass };
+SelectionRule selectionRuleFromName(const std::string& name);  // ConfigError on unknown names
+
+// candidates: K x 6 neutrino momenta (GeV, lab frame; tau+ then tau-). scaled: the same in
+// normalised units (for the medoid distance). visP4: (px, py, pz, E) of the visible tau+ and tau-.
+// leptonic[k]: tau k decayed leptonically (two neutrinos: the tau-mass rule only penalises
+// m_tau,reco > m_tau there). random: a uniform number in [0, 1) for the random rule.
+std::array<double, 6> selectCandidate(SelectionRule rule, const std::vector<double>& candidates,
+                                      const std::vector<double>& scaled,
+                                      const std::array<double, 8>& visP4,
+                                      const std::array<bool, 2>& leptonic, double random);
+
+// Reconstructed tau mass from a visible four-vector and a neutrino-system momentum with E = |p|.
+double tauMassReco(const double* vis4, const double* nu3);
+
+// CRPS of a sample ensemble for observation y (unbiased K-sample form, ml.md section 7).
+double crpsEnsemble(const std::vector<double>& samples, double y);
+// Closed form for a Gaussian N(m, s^2).
+double crpsGaussian(double m, double s, double y);
+// Rank of y among the samples: number of samples below y (0..K).
+int rankOf(const std::vector<double>& samples, double y);
+
+}  // namespace nurec::ml

@@ -1,0 +1,223 @@
+#include "ml/Config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/Error.hpp"
+
+namespace nurec::ml {
+
+namespace {
+
+// Reads node[key] into value if present; records the key as known.
+template <class T>
+void read(const YAML::Node& node, const char* key, T& value, std::set<std::string>& known,
+          const std::string& where) {
+  known.insert(key);
+  if (!node[key]) return;
+  try {
+    value = node[key].as<T>();
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(where + ": key '" + key + "' has the wrong type (" + e.what() + ")");
+  }
+}
+
+void rejectUnknown(const YAML::Node& node, const std::set<std::string>& known,
+                   const std::string& where) {
+  if (!node.IsMap()) throw ConfigError(where + ": expected a mapping");
+  for (const auto& kv : node) {
+    const auto key = kv.first.as<std::string>();
+    if (!known.count(key)) throw ConfigError(where + ": unknown key '" + key + "'");
+  }
+}
+
+}  // namespace
+
+void DiffusionConfig::validate() const {
+  const auto& e = encoder;
+  require(e.width > 0 && e.heads > 0 && e.width % e.heads == 0,
+          "encoder.width must be a positive multiple of encoder.heads");
+  require(e.layers >= 0, "encoder.layers must be >= 0");
+  require(e.knn >= 1 && e.knn < kNumSlots, "encoder.knn must be in [1, 9]");
+  require(e.mlpRatio >= 1 && e.condDim > 0, "encoder.mlp_ratio >= 1 and encoder.cond_dim > 0");
+  require(e.layerScaleInit > 0, "encoder.layer_scale_init must be > 0");
+  const auto& h = head;
+  require(h.width > 0 && h.blocks >= 1 && h.mlpRatio >= 1, "head.width, head.blocks > 0");
+  require(h.timeFrequencies >= 1 && h.channelEmbedding >= 1,
+          "head.time_frequencies and head.channel_embedding must be >= 1");
+  require(schedule.lambdaMax > schedule.lambdaMin, "schedule.lambda_max must exceed lambda_min");
+  require(sampler.name == "ddim" || sampler.name == "dpm++2m",
+          "sampler.name must be 'ddim' or 'dpm++2m' (got '" + sampler.name + "')");
+  require(sampler.steps >= 1, "sampler.steps must be >= 1");
+  require(sampler.eta >= 0 && sampler.eta <= 1, "sampler.eta must be in [0, 1]");
+  const auto& t = train;
+  require(t.epochs >= 1 && t.batchSize >= 2, "train.epochs >= 1 and train.batch_size >= 2");
+  require(t.lrPeak > 0 && t.lrMin >= 0 && t.lrMin <= t.lrPeak, "need 0 <= train.lr_min <= lr_peak");
+  require(t.warmupSteps >= 1, "train.warmup_steps must be >= 1");
+  require(t.weightDecay >= 0, "train.weight_decay must be >= 0");
+  require(t.beta1 >= 0 && t.beta1 < 1 && t.beta2 >= 0 && t.beta2 < 1, "train.beta1/2 in [0, 1)");
+  require(t.emaDecay >= 0 && t.emaDecay < 1, "train.ema_decay must be in [0, 1)");
+  require(t.patience >= 1, "train.patience must be >= 1");
+  require(t.azimuth == "augment" || t.azimuth == "canonical" || t.azimuth == "none",
+          "train.azimuth must be 'augment', 'canonical' or 'none' (got '" + t.azimuth + "')");
+  require(t.channelMode == "shared" || t.channelMode == "per_channel",
+          "train.channel_mode must be 'shared' or 'per_channel'");
+  for (int c : t.channels) require(c >= 0 && c < kNumChannels, "train.channels: values in 0..6");
+  require(t.maxEvents >= 0, "train.max_events must be >= 0");
+  require(t.validationModulus >= 2, "train.validation_modulus must be >= 2");
+}
+
+DiffusionConfig DiffusionConfig::fromYaml(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ": not valid YAML (" + e.what() + ")");
+  }
+  DiffusionConfig c;
+  if (root.IsNull()) return c;
+  std::set<std::string> knownTop{"encoder", "head", "schedule", "sampler", "train"};
+  rejectUnknown(root, knownTop, source);
+  auto section = [&](const char* name) {
+    return root[name] ? root[name] : YAML::Node(YAML::NodeType::Map);
+  };
+  {
+    const auto n = section("encoder");
+    const std::string w = source + ": encoder";
+    std::set<std::string> k;
+    read(n, "width", c.encoder.width, k, w);
+    read(n, "heads", c.encoder.heads, k, w);
+    read(n, "layers", c.encoder.layers, k, w);
+    read(n, "knn", c.encoder.knn, k, w);
+    read(n, "mlp_ratio", c.encoder.mlpRatio, k, w);
+    read(n, "cond_dim", c.encoder.condDim, k, w);
+    read(n, "layer_scale_init", c.encoder.layerScaleInit, k, w);
+    rejectUnknown(n, k, w);
+  }
+  {
+    const auto n = section("head");
+    const std::string w = source + ": head";
+    std::set<std::string> k;
+    read(n, "width", c.head.width, k, w);
+    read(n, "blocks", c.head.blocks, k, w);
+    read(n, "mlp_ratio", c.head.mlpRatio, k, w);
+    read(n, "time_frequencies", c.head.timeFrequencies, k, w);
+    read(n, "channel_embedding", c.head.channelEmbedding, k, w);
+    rejectUnknown(n, k, w);
+  }
+  {
+    const auto n = section("schedule");
+    const std::string w = source + ": schedule";
+    std::set<std::string> k;
+    read(n, "lambda_min", c.schedule.lambdaMin, k, w);
+    read(n, "lambda_max", c.schedule.lambdaMax, k, w);
+    rejectUnknown(n, k, w);
+  }
+  {
+    const auto n = section("sampler");
+    const std::string w = source + ": sampler";
+    std::set<std::string> k;
+    read(n, "name", c.sampler.name, k, w);
+    read(n, "steps", c.sampler.steps, k, w);
+    read(n, "eta", c.sampler.eta, k, w);
+    rejectUnknown(n, k, w);
+  }
+  {
+    const auto n = section("train");
+    const std::string w = source + ": train";
+    std::set<std::string> k;
+    auto& t = c.train;
+    read(n, "epochs", t.epochs, k, w);
+    read(n, "batch_size", t.batchSize, k, w);
+    read(n, "lr_peak", t.lrPeak, k, w);
+    read(n, "lr_min", t.lrMin, k, w);
+    read(n, "warmup_steps", t.warmupSteps, k, w);
+    read(n, "weight_decay", t.weightDecay, k, w);
+    read(n, "beta1", t.beta1, k, w);
+    read(n, "beta2", t.beta2, k, w);
+    read(n, "ema_decay", t.emaDecay, k, w);
+    read(n, "grad_clip", t.gradClip, k, w);
+    read(n, "patience", t.patience, k, w);
+    read(n, "seed", t.seed, k, w);
+    read(n, "azimuth", t.azimuth, k, w);
+    read(n, "require_signal_region", t.requireSignalRegion, k, w);
+    read(n, "channel_mode", t.channelMode, k, w);
+    read(n, "channels", t.channels, k, w);
+    read(n, "max_events", t.maxEvents, k, w);
+    read(n, "validation_modulus", t.validationModulus, k, w);
+    rejectUnknown(n, k, w);
+  }
+  try {
+    c.validate();
+  } catch (const ConfigError& e) {
+    throw ConfigError(source + ": " + e.what());
+  }
+  return c;
+}
+
+DiffusionConfig DiffusionConfig::fromFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot open config file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return fromYaml(ss.str(), path);
+}
+
+std::string DiffusionConfig::toYaml() const {
+  YAML::Emitter out;
+  out.SetDoublePrecision(17);
+  out << YAML::BeginMap;
+  out << YAML::Key << "encoder" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "width" << YAML::Value << encoder.width;
+  out << YAML::Key << "heads" << YAML::Value << encoder.heads;
+  out << YAML::Key << "layers" << YAML::Value << encoder.layers;
+  out << YAML::Key << "knn" << YAML::Value << encoder.knn;
+  out << YAML::Key << "mlp_ratio" << YAML::Value << encoder.mlpRatio;
+  out << YAML::Key << "cond_dim" << YAML::Value << encoder.condDim;
+  out << YAML::Key << "layer_scale_init" << YAML::Value << encoder.layerScaleInit;
+  out << YAML::EndMap;
+  out << YAML::Key << "head" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "width" << YAML::Value << head.width;
+  out << YAML::Key << "blocks" << YAML::Value << head.blocks;
+  out << YAML::Key << "mlp_ratio" << YAML::Value << head.mlpRatio;
+  out << YAML::Key << "time_frequencies" << YAML::Value << head.timeFrequencies;
+  out << YAML::Key << "channel_embedding" << YAML::Value << head.channelEmbedding;
+  out << YAML::EndMap;
+  out << YAML::Key << "schedule" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "lambda_min" << YAML::Value << schedule.lambdaMin;
+  out << YAML::Key << "lambda_max" << YAML::Value << schedule.lambdaMax;
+  out << YAML::EndMap;
+  out << YAML::Key << "sampler" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << sampler.name;
+  out << YAML::Key << "steps" << YAML::Value << sampler.steps;
+  out << YAML::Key << "eta" << YAML::Value << sampler.eta;
+  out << YAML::EndMap;
+  const auto& t = train;
+  out << YAML::Key << "train" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "epochs" << YAML::Value << t.epochs;
+  out << YAML::Key << "batch_size" << YAML::Value << t.batchSize;
+  out << YAML::Key << "lr_peak" << YAML::Value << t.lrPeak;
+  out << YAML::Key << "lr_min" << YAML::Value << t.lrMin;
+  out << YAML::Key << "warmup_steps" << YAML::Value << t.warmupSteps;
+  out << YAML::Key << "weight_decay" << YAML::Value << t.weightDecay;
+  out << YAML::Key << "beta1" << YAML::Value << t.beta1;
+  out << YAML::Key << "beta2" << YAML::Value << t.beta2;
+  out << YAML::Key << "ema_decay" << YAML::Value << t.emaDecay;
+  out << YAML::Key << "grad_clip" << YAML::Value << t.gradClip;
+  out << YAML::Key << "patience" << YAML::Value << t.patience;
+  out << YAML::Key << "seed" << YAML::Value << t.seed;
+  out << YAML::Key << "azimuth" << YAML::Value << t.azimuth;
+  out << YAML::Key << "require_signal_region" << YAML::Value << t.requireSignalRegion;
+  out << YAML::Key << "channel_mode" << YAML::Value << t.channelMode;
+  out << YAML::Key << "channels" << YAML::Value << YAML::Flow << t.channels;
+  out << YAML::Key << "max_events" << YAML::Value << t.maxEvents;
+  out << YAML::Key << "validation_modulus" << YAML::Value << t.validationModulus;
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace nurec::ml

@@ -1,0 +1,97 @@
+#pragma once
+// Configuration of the diffusion neutrino reconstruction (ml.md sections 1-7): a plain struct
+// filled from YAML (configs/diffusion_*.yaml), validated once, stored with every trained model.
+// Torch-free.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nurec::ml {
+
+// Fixed input layout of /reco/particles (data contract with src/detector).
+inline constexpr int kNumSlots = 10;     // P
+inline constexpr int kNumFeatures = 13;  // F
+inline constexpr int kNumTargets = 6;    // (px, py, pz) of the nu system of tau+, then tau-
+inline constexpr int kNumChannels = 7;
+namespace feat {
+inline constexpr int logPt = 0, eta = 1, phi = 2, logE = 3, charge = 4;
+inline constexpr int typeTrack = 5, typePi0 = 6, typeE = 7, typeMu = 8, typeJet = 9, typeMet = 10;
+inline constexpr int px = 11, py = 12;
+}  // namespace feat
+
+// PET encoder of the point cloud (ml.md section 2).
+struct EncoderConfig {
+  int width = 64;  // D
+  int heads = 4;   // H
+  int layers = 4;  // L
+  int knn = 5;     // k
+  int mlpRatio = 2;
+  int condDim = 64;  // Dc
+  double layerScaleInit = 1e-5;
+};
+
+// Conditional residual-MLP head with adaptive LayerNorm (ml.md section 3).
+struct HeadConfig {
+  int width = 64;  // W
+  int blocks = 3;
+  int mlpRatio = 2;
+  int timeFrequencies = 16;  // Fourier features of t, omega log-spaced in [1, 1000]
+  int channelEmbedding = 8;
+};
+
+// Bounded cosine log-SNR schedule (ml.md section 4).
+struct ScheduleConfig {
+  double lambdaMin = -20;
+  double lambdaMax = 20;
+};
+
+// Default sampler of the model (ml.md section 5); reconstruct options may override it.
+struct SamplerConfig {
+  std::string name = "ddim";  // "ddim" or "dpm++2m"
+  int steps = 100;
+  double eta = 1.0;  // DDIM only
+};
+
+// Training (ml.md sections 1, 4, 6).
+struct TrainConfig {
+  int epochs = 40;
+  int batchSize = 256;
+  double lrPeak = 3e-4;
+  double lrMin = 0;
+  int warmupSteps = 500;
+  double weightDecay = 0.05;
+  double beta1 = 0.9;
+  double beta2 = 0.99;
+  double emaDecay = 0.999;
+  double gradClip = 1.0;  // global-norm clipping threshold; <= 0 disables
+  int patience = 8;       // early stopping: epochs without a better validation loss
+  std::uint64_t seed = 1;
+  // "augment": absolute phi, random rotation about z per example (default, as the published
+  // study); "canonical": rotate every event so that the leading visible tau has phi = 0.
+  std::string azimuth = "augment";
+  bool requireSignalRegion = false;  // train only on /reco/pass_sr events (else any channel)
+  // "shared": one model for all channels with a channel embedding; "per_channel": one model per
+  // channel in <out>/channel_<c>/ (the published study's setup), for comparison.
+  std::string channelMode = "shared";
+  std::vector<int> channels;   // restrict training to these channels (empty = all)
+  std::int64_t maxEvents = 0;  // use at most this many selected events (0 = all)
+  int validationModulus = 5;   // validation iff (event index % modulus) == modulus - 1
+};
+
+struct DiffusionConfig {
+  EncoderConfig encoder;
+  HeadConfig head;
+  ScheduleConfig schedule;
+  SamplerConfig sampler;
+  TrainConfig train;
+
+  // Throws ConfigError naming the offending key.
+  void validate() const;
+  // Parses YAML text (unknown keys are an error, so typos do not pass silently); `source` names
+  // the file in error messages.
+  static DiffusionConfig fromYaml(const std::string& text, const std::string& source);
+  static DiffusionConfig fromFile(const std::string& path);
+  std::string toYaml() const;
+};
+
+}  // namespace nurec::ml

@@ -1,0 +1,197 @@
+#include "ml/Features.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "core/Error.hpp"
+#include "core/Units.hpp"
+#include "io/Schema.hpp"
+
+namespace nurec::ml {
+
+double wrapPhi(double phi) {
+  const double twoPi = 2 * constants::pi;
+  double r = std::fmod(phi + constants::pi, twoPi);
+  if (r <= 0) r += twoPi;
+  return r - constants::pi;
+}
+
+std::vector<std::size_t> selectRows(const io::EventTable& table, bool requireSignalRegion,
+                                    const std::vector<int>& channels) {
+  const auto channel = table.get<std::int8_t>(io::ds::recoChannel, {});
+  std::vector<std::uint8_t> sr;
+  if (requireSignalRegion) sr = table.get<std::uint8_t>(io::ds::recoPassSr, {});
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < table.nEvents(); ++i) {
+    const int c = channel[i];
+    if (c < 0 || c >= kNumChannels) continue;
+    if (requireSignalRegion && !sr[i]) continue;
+    if (!channels.empty()) {
+      bool keep = false;
+      for (int w : channels) keep = keep || w == c;
+      if (!keep) continue;
+    }
+    rows.push_back(i);
+  }
+  return rows;
+}
+
+void rotateEvent(float* x, const std::uint8_t* mask, float* target, double delta) {
+  const double c = std::cos(delta), s = std::sin(delta);
+  for (int p = 0; p < kNumSlots; ++p) {
+    if (!mask[p]) continue;
+    float* f = x + p * kNumFeatures;
+    f[feat::phi] = static_cast<float>(wrapPhi(f[feat::phi] + delta));
+    const double px = f[feat::px], py = f[feat::py];
+    f[feat::px] = static_cast<float>(c * px - s * py);
+    f[feat::py] = static_cast<float>(s * px + c * py);
+  }
+  if (target) {
+    for (int k = 0; k < 2; ++k) {
+      const double px = target[3 * k], py = target[3 * k + 1];
+      target[3 * k] = static_cast<float>(c * px - s * py);
+      target[3 * k + 1] = static_cast<float>(s * px + c * py);
+    }
+  }
+}
+
+EventData buildEventData(const io::EventTable& table, const std::vector<std::size_t>& rows,
+                         bool canonical, bool withTargets) {
+  const std::size_t P = kNumSlots, F = kNumFeatures;
+  const auto particles = table.get<float>(io::ds::recoParticles, {P, F});
+  const auto mask = table.get<std::uint8_t>(io::ds::recoParticlesMask, {P});
+  const auto channel = table.get<std::int8_t>(io::ds::recoChannel, {});
+  const auto tau = table.get<double>(io::ds::recoTauP4, {2, 4});
+  std::vector<double> nu;
+  if (withTargets) nu = table.get<double>(io::ds::nuP4, {2, 4});
+  EventData d;
+  d.n = rows.size();
+  d.x.resize(d.n * P * F);
+  d.mask.resize(d.n * P);
+  d.channel.resize(d.n);
+  d.visP.resize(d.n * 2);
+  d.visP4.resize(d.n * 8);
+  d.rotation.assign(d.n, 0.0);
+  d.row = rows;
+  if (withTargets) d.target.resize(d.n * kNumTargets);
+  const std::string src = table.source().empty() ? std::string("event table") : table.source();
+  for (std::size_t e = 0; e < d.n; ++e) {
+    const std::size_t r = rows[e];
+    if (r >= table.nEvents()) throw InputError(src + ": row index out of range");
+    const int ch = channel[r];
+    if (ch < 0 || ch >= kNumChannels) {
+      throw InputError(src + ": event " + std::to_string(r) + " has no reconstructed channel");
+    }
+    d.channel[e] = ch;
+    bool metPresent = false;
+    for (std::size_t p = 0; p < P; ++p) {
+      const bool valid = mask[r * P + p] != 0;
+      d.mask[e * P + p] = valid ? 1 : 0;
+      for (std::size_t f = 0; f < F; ++f) {
+        d.x[(e * P + p) * F + f] = valid ? particles[(r * P + p) * F + f] : 0.0f;
+      }
+      if (valid && particles[(r * P + p) * F + feat::typeMet] > 0.5f) metPresent = true;
+    }
+    if (!metPresent) {
+      throw InputError(src + ": /reco/particles of event " + std::to_string(r) +
+                       " has no valid MET token (expected one-hot type MET, slot 9)");
+    }
+    double pt[2];
+    for (int k = 0; k < 2; ++k) {
+      const double* v = &tau[r * 8 + k * 4];
+      for (int c = 0; c < 4; ++c) d.visP4[e * 8 + k * 4 + c] = v[c];
+      const double p = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+      pt[k] = std::hypot(v[0], v[1]);
+      if (!(p > 0)) {
+        throw InputError(src + ": /reco/tau_p4 of selected event " + std::to_string(r) +
+                         " has zero momentum");
+      }
+      d.visP[e * 2 + k] = p;
+      if (withTargets) {
+        for (int c = 0; c < 3; ++c) {
+          d.target[e * kNumTargets + 3 * k + c] = static_cast<float>(nu[r * 8 + k * 4 + c] / p);
+        }
+      }
+    }
+    if (canonical) {
+      const int lead = pt[0] >= pt[1] ? 0 : 1;
+      const double* v = &tau[r * 8 + lead * 4];
+      const double delta = -std::atan2(v[1], v[0]);
+      d.rotation[e] = delta;
+      rotateEvent(&d.x[e * P * F], &d.mask[e * P],
+                  withTargets ? &d.target[e * kNumTargets] : nullptr, delta);
+    }
+  }
+  return d;
+}
+
+NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>& trainIndices) {
+  NormStats s;
+  for (int f = 0; f < kNumFeatures; ++f) {
+    s.xMean[f] = 0;
+    s.xStd[f] = 1;
+  }
+  for (int c = 0; c < kNumTargets; ++c) {
+    s.yMean[c] = 0;
+    s.yStd[c] = 1;
+  }
+  const std::size_t P = kNumSlots, F = kNumFeatures;
+  // Continuous, rotation-invariant inputs: mean and std over valid slots.
+  for (int f : {feat::logPt, feat::eta, feat::logE}) {
+    double n = 0, sum = 0, sum2 = 0;
+    for (std::size_t e : trainIndices) {
+      for (std::size_t p = 0; p < P; ++p) {
+        if (!data.mask[e * P + p]) continue;
+        const double v = data.x[(e * P + p) * F + f];
+        n += 1;
+        sum += v;
+        sum2 += v * v;
+      }
+    }
+    if (n > 1) {
+      const double mean = sum / n;
+      const double var = std::max(sum2 / n - mean * mean, 1e-12);
+      s.xMean[f] = static_cast<float>(mean);
+      s.xStd[f] = static_cast<float>(std::sqrt(var));
+    }
+  }
+  {  // px, py: mean 0, one joint rms
+    double n = 0, sum2 = 0;
+    for (std::size_t e : trainIndices) {
+      for (std::size_t p = 0; p < P; ++p) {
+        if (!data.mask[e * P + p]) continue;
+        for (int f : {feat::px, feat::py}) {
+          const double v = data.x[(e * P + p) * F + f];
+          sum2 += v * v;
+          n += 1;
+        }
+      }
+    }
+    if (n > 0 && sum2 > 0) {
+      s.xStd[feat::px] = s.xStd[feat::py] = static_cast<float>(std::sqrt(sum2 / n));
+    }
+  }
+  if (!data.target.empty()) {
+    for (int k = 0; k < 2; ++k) {
+      double n = 0, sxy2 = 0, sz = 0, sz2 = 0;
+      for (std::size_t e : trainIndices) {
+        const float* y = &data.target[e * kNumTargets + 3 * k];
+        sxy2 += double(y[0]) * y[0] + double(y[1]) * y[1];
+        sz += y[2];
+        sz2 += double(y[2]) * y[2];
+        n += 1;
+      }
+      if (n > 1) {
+        const double rmsXy = std::sqrt(std::max(sxy2 / (2 * n), 1e-12));
+        const double mz = sz / n;
+        const double sdz = std::sqrt(std::max(sz2 / n - mz * mz, 1e-12));
+        s.yStd[3 * k] = s.yStd[3 * k + 1] = static_cast<float>(rmsXy);
+        s.yMean[3 * k + 2] = static_cast<float>(mz);
+        s.yStd[3 * k + 2] = static_cast<float>(sdz);
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace nurec::ml

@@ -1,0 +1,52 @@
+#pragma once
+// Model inputs and targets from an event table (ml.md section 1; data contract of
+// /reco/particles in docs/data-format.md). Torch-free.
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "io/EventTable.hpp"
+#include "ml/Config.hpp"
+
+namespace nurec::ml {
+
+// Per-event arrays, row-major. Targets are the neutrino-system momenta of tau+ and tau- divided
+// by the |p| of the respective reconstructed visible tau (ml.md section 1: this sets the scale).
+struct EventData {
+  std::size_t n = 0;
+  std::vector<float> x;               // (n, P, F) raw features, padded slots zero
+  std::vector<std::uint8_t> mask;     // (n, P)
+  std::vector<std::int64_t> channel;  // (n) 0..6
+  std::vector<float> target;          // (n, 6); empty when the table has no truth
+  std::vector<double> visP;           // (n, 2) |p| of the visible tau+ and tau- (GeV)
+  std::vector<double> visP4;          // (n, 2, 4) visible tau candidates (lab frame)
+  std::vector<double> rotation;       // (n) azimuthal rotation applied to x and target (canonical)
+  std::vector<std::size_t> row;       // row of each event in the source table
+};
+
+// Rows with a reconstructed channel (and pass_sr if required, and in `channels` if given).
+std::vector<std::size_t> selectRows(const io::EventTable& table, bool requireSignalRegion,
+                                    const std::vector<int>& channels);
+
+// Reads /reco/particles, /reco/particles_mask, /reco/channel, /reco/tau_p4 (and /truth/nu_p4 if
+// withTargets) for the given rows. canonical: rotate each event about z so that the leading
+// visible tau has phi = 0 (ml.md section 1). Throws InputError on missing or malformed datasets.
+EventData buildEventData(const io::EventTable& table, const std::vector<std::size_t>& rows,
+                         bool canonical, bool withTargets);
+
+// Rotates one event about the beam axis by delta: phi -> wrap(phi + delta) and (px, py) -> R(px,
+// py) for every valid slot, and the (px, py) of both targets (if target != nullptr).
+void rotateEvent(float* x, const std::uint8_t* mask, float* target, double delta);
+
+// Normalisation constants from the training split (ml.md section 1). Rotation-covariant inputs
+// keep mean 0 and one common scale (phi: scale 1, px and py: their joint rms), so that rotations
+// commute with the normalisation; one-hot and charge are left unchanged.
+struct NormStats {
+  std::array<float, kNumFeatures> xMean{}, xStd{};
+  std::array<float, kNumTargets> yMean{}, yStd{};
+};
+NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>& trainIndices);
+
+double wrapPhi(double phi);  // to (-pi, pi]
+
+}  // namespace nurec::ml

@@ -1,0 +1,49 @@
+#pragma once
+// Torch-free entry points of the ML library for the `nurec` command line (app/CmdTrain.cpp,
+// app/CmdExportModel.cpp).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/EventTable.hpp"
+#include "ml/Config.hpp"
+
+namespace nurec::ml {
+
+struct TrainOptions {
+  std::string outDir;      // model directory (created): config.yaml, model.pt, checkpoint.pt
+  bool resume = false;     // continue from outDir/checkpoint.pt (bit-exact for equal threads)
+  int threads = 0;         // intra-op threads (0 = all cores)
+  int epochsOverride = 0;  // > 0 replaces train.epochs of the config
+  bool progress = true;    // progress bar on stderr
+  bool exportTorchScript = true;  // write model_ts.pt (TorchScript) at the end
+  int stopAfterEpochs = 0;        // > 0: return after this many epochs of this call (as if killed)
+};
+
+struct EpochRecord {
+  int epoch = 0;  // 1-based
+  double trainLoss = 0, valLoss = 0, lr = 0, seconds = 0;
+};
+
+struct TrainSummary {
+  std::size_t trainEvents = 0, valEvents = 0;
+  int epochsRun = 0;  // epochs completed in total (including those before a resume)
+  int bestEpoch = 0;
+  double bestValLoss = 0;
+  bool earlyStopped = false;
+  double seconds = 0;  // wall time of this call
+  double samplesPerSecond = 0;
+  std::vector<EpochRecord> history;
+};
+
+// Trains on the events of `data` (events with a reconstructed channel; ml.md sections 1-6) and
+// writes the model directory. Per-channel mode trains one model per channel into
+// outDir/channel_<c>/ and returns the summary of the last one.
+TrainSummary trainDiffusion(const DiffusionConfig& config, const io::EventTable& data,
+                            const TrainOptions& options);
+
+// Writes a TorchScript module (encoder + one head evaluation, EMA weights and normalisation
+// constants inside) that Python loads with torch.jit.load (ml.md section 8).
+void exportTorchScript(const std::string& modelDir, const std::string& outFile);
+
+}  // namespace nurec::ml

@@ -1,0 +1,414 @@
+// LibTorch tests of the diffusion reconstruction (ml.md section 10 points 3, 5, 7, 8, 9, 11),
+// gradient checks on a tiny double model, a tiny end-to-end training run, bit-exact resume,
+// TorchScript export (C++ and Python round trips) and reconstructDiffusion.
+#include <gtest/gtest.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "SyntheticEvents.hpp"
+#include "common/TempDir.hpp"
+#include "core/Error.hpp"
+#include "io/Schema.hpp"
+#include "ml/Api.hpp"
+#include "ml/Export.hpp"
+#include "ml/Net.hpp"
+#include "ml/Sampler.hpp"
+#include "ml/Schedule.hpp"
+#include "ml/TrainApi.hpp"
+
+using namespace nurec;
+using namespace nurec::ml;
+namespace fs = std::filesystem;
+
+namespace {
+
+torch::Tensor vec(std::vector<double> v) {
+  return torch::tensor(v, torch::kFloat64);
+}
+
+void expectTensorNear(const torch::Tensor& a, std::vector<double> b, double tol) {
+  ASSERT_EQ(a.numel(), static_cast<std::int64_t>(b.size()));
+  for (std::size_t i = 0; i < b.size(); ++i) EXPECT_NEAR(a[i].item<double>(), b[i], tol) << i;
+}
+
+DiffusionConfig tinyConfig() {
+  DiffusionConfig c;
+  c.encoder.width = 16;
+  c.encoder.heads = 2;
+  c.encoder.layers = 1;
+  c.encoder.knn = 3;
+  c.encoder.condDim = 16;
+  c.head.width = 32;
+  c.head.blocks = 2;
+  c.head.timeFrequencies = 8;
+  c.train.batchSize = 64;
+  c.train.epochs = 3;
+  c.train.warmupSteps = 20;
+  c.train.lrPeak = 1e-3;
+  c.train.emaDecay = 0.9;
+  c.sampler.steps = 20;
+  return c;
+}
+
+// A random batch in the data contract, from the synthetic table.
+struct Batch {
+  torch::Tensor x, mask, channel;
+};
+Batch syntheticBatch(std::size_t n, std::uint64_t seed) {
+  const io::EventTable t = nurec::ml::testing::makeSyntheticEvents(n, seed);
+  const EventData d = buildEventData(t, selectRows(t, false, {}), false, true);
+  const auto B = static_cast<std::int64_t>(n);
+  Batch b;
+  b.x = torch::from_blob(const_cast<float*>(d.x.data()), {B, kNumSlots, kNumFeatures}).clone();
+  b.mask = torch::from_blob(const_cast<std::uint8_t*>(d.mask.data()), {B, kNumSlots}, torch::kUInt8)
+               .to(torch::kBool);
+  b.channel =
+      torch::from_blob(const_cast<std::int64_t*>(d.channel.data()), {B}, torch::kInt64).clone();
+  return b;
+}
+
+}  // namespace
+
+// Test point 5.
+TEST(Optimiser, LionReferenceStep) {
+  torch::Tensor theta = vec({1, -2, 0.5, 0, 3}).set_requires_grad(true);
+  Lion lion({theta}, 0.9, 0.99, 0.01);
+  lion.momenta()[0].copy_(vec({0.1, 0.2, -0.3, 0, 0}));
+  theta.mutable_grad() = vec({0.3, -0.1, 0, 2, 0});
+  lion.step(0.1);
+  expectTensorNear(theta.detach(), {0.899, -2.098, 0.5995, -0.1, 2.997}, 1e-12);
+  expectTensorNear(lion.momenta()[0], {0.102, 0.197, -0.297, 0.02, 0}, 1e-12);
+}
+
+// Test point 7.
+TEST(Optimiser, EmaTowardsConstant) {
+  torch::nn::Linear model(1, 1), ema(1, 1);
+  {
+    torch::NoGradGuard ng;
+    model->weight.fill_(1);
+    model->bias.fill_(1);
+    ema->weight.fill_(0);
+    ema->bias.fill_(0);
+  }
+  model->to(torch::kFloat64);
+  ema->to(torch::kFloat64);
+  const std::map<int, double> expect = {
+      {1, 0.001}, {10, 0.0099551198}, {100, 0.0952078529}, {1000, 0.6323045752}};
+  for (int n = 1; n <= 1000; ++n) {
+    emaUpdate(*ema, *model, 0.999);
+    if (expect.count(n)) {
+      EXPECT_NEAR(ema->weight.item<double>(), expect.at(n), 1e-10) << n;
+    }
+  }
+}
+
+// Test point 8.
+TEST(Optimiser, GlobalNormClipping) {
+  torch::Tensor a = torch::zeros({2}, torch::kFloat64).set_requires_grad(true);
+  torch::Tensor b = torch::zeros({1}, torch::kFloat64).set_requires_grad(true);
+  a.mutable_grad() = vec({3, 0});
+  b.mutable_grad() = vec({4});
+  EXPECT_NEAR(clipGradNorm({a, b}, 1.0), 5.0, 1e-12);
+  expectTensorNear(a.grad(), {0.6, 0}, 1e-6);
+  expectTensorNear(b.grad(), {0.8}, 1e-6);
+  a.mutable_grad() = vec({0.3, 0});
+  b.mutable_grad() = vec({0.4});
+  clipGradNorm({a, b}, 1.0);
+  expectTensorNear(a.grad(), {0.3, 0}, 0);
+  expectTensorNear(b.grad(), {0.4}, 0);
+}
+
+// Test point 3 through the tensor sampling loop: n = 4e5 samples of the exact Gaussian denoiser.
+TEST(Samplers, TensorLoopReproducesExactGaussianMoments) {
+  const BoundedCosineSchedule s;
+  const double mu = 1.5, sd = 0.4;
+  const std::int64_t events = 4000, K = 100;
+  std::vector<std::uint64_t> ids(events);
+  for (std::int64_t i = 0; i < events; ++i) ids[i] = i;
+  struct Case {
+    SamplerKind kind;
+    int steps;
+    double eta;
+  };
+  for (const Case c : {Case{SamplerKind::Ddim, 100, 0.0}, Case{SamplerKind::Ddim, 100, 1.0},
+                       Case{SamplerKind::DpmSolverPp2M, 25, 0.0}}) {
+    const SamplerGrid grid = makeSamplerGrid(s, c.kind, c.steps, c.eta);
+    const Moments exact = exactGaussianSamplerMoments(grid, mu, sd);
+    const VelocityFn fn = [&](const torch::Tensor& z, int i) {
+      const double a = grid.steps[i].alpha, sg = grid.steps[i].sigma;
+      const double p = a * sd * sd / (a * a * sd * sd + sg * sg);
+      const torch::Tensor xhat = mu + p * (z - a * mu);
+      return (a * z - xhat) / sg;
+    };
+    const torch::Tensor x = sampleCandidates(grid, fn, ids, K, 1, 42, torch::kFloat64);
+    const double n = double(events * K);
+    const double mean = x.mean().item<double>(), var = x.var().item<double>();
+    EXPECT_NEAR(mean, exact.mean, 4 * std::sqrt(exact.variance / n)) << c.steps << " " << c.eta;
+    EXPECT_NEAR(var / exact.variance, 1.0, 0.01) << c.steps << " " << c.eta;
+    // Per-event noise streams: an event's samples do not depend on the batch it is in.
+    const torch::Tensor sub =
+        sampleCandidates(grid, fn, {ids[17], ids[3]}, K, 1, 42, torch::kFloat64);
+    EXPECT_TRUE(torch::equal(sub[0], x[17]));
+    EXPECT_TRUE(torch::equal(sub[1], x[3]));
+  }
+}
+
+// Test point 9: padding and permutation invariance, kNN periodicity, FLOP count.
+TEST(Encoder, PaddingPermutationAndPeriodicity) {
+  torch::manual_seed(1);
+  DiffusionConfig cfg;
+  cfg.encoder.layerScaleInit = 0.5;  // make the layers matter
+  DiffusionNet net = makeNet(cfg);
+  torch::NoGradGuard ng;
+  Batch b = syntheticBatch(32, 5);
+  const torch::Tensor ref = net->encode(b.x, b.mask, b.channel);
+  // Garbage (including NaN) in padded slots: bitwise identical.
+  torch::Tensor xg = b.x.clone();
+  const torch::Tensor pad = b.mask.logical_not().unsqueeze(-1).expand_as(xg);
+  xg.masked_scatter_(pad, torch::randn({pad.sum().item<std::int64_t>()}) * 100);
+  xg.index_put_({0, 9 - 1, 0}, b.mask[0][8].item<bool>() ? xg[0][8][0] : torch::tensor(NAN));
+  EXPECT_TRUE(torch::equal(net->encode(xg, b.mask, b.channel), ref));
+  // Extra padding slots.
+  const torch::Tensor xp = torch::cat({b.x, torch::zeros({32, 3, kNumFeatures})}, 1);
+  const torch::Tensor mp = torch::cat({b.mask, torch::zeros({32, 3}, torch::kBool)}, 1);
+  EXPECT_TRUE(torch::allclose(net->encode(xp, mp, b.channel), ref, 1e-5, 1e-6));
+  // Permutation of the slots (objects keep their features and validity).
+  const torch::Tensor perm = torch::tensor({9, 3, 7, 0, 5, 1, 8, 2, 6, 4}, torch::kInt64);
+  const torch::Tensor xq = b.x.index_select(1, perm), mq = b.mask.index_select(1, perm);
+  EXPECT_TRUE(torch::allclose(net->encode(xq, mq, b.channel), ref, 1e-4, 1e-5));
+  // kNN unchanged under phi -> phi + 2 pi.
+  torch::Tensor xs = b.x.clone();
+  xs.select(2, feat::phi).add_(2 * M_PI);
+  auto [i1, v1] = knnNeighbours(b.x, b.mask, 5);
+  auto [i2, v2] = knnNeighbours(xs, b.mask, 5);
+  EXPECT_TRUE(torch::equal(v1, v2));
+  EXPECT_TRUE(torch::equal(i1.masked_select(v1), i2.masked_select(v2)));
+  // FLOPs of one event with P = 10 (ml.md section 2 formula).
+  for (auto [width, expected] : {std::pair<int, std::int64_t>{64, 4089344}, {128, 15420416}}) {
+    DiffusionConfig c2;
+    c2.encoder.width = width;
+    c2.encoder.condDim = width;  // the section 2 numbers use Dc = D
+    DiffusionNet n2 = makeNet(c2);
+    FlopCounter fc;
+    n2->encode(b.x.narrow(0, 0, 1), b.mask.narrow(0, 0, 1), b.channel.narrow(0, 0, 1), &fc);
+    EXPECT_EQ(fc.encoderTotal(), expected) << width;
+  }
+}
+
+// Gradients of the whole network against central finite differences, in double precision.
+TEST(Network, GradientCheckTinyDoubleModel) {
+  torch::manual_seed(3);
+  DiffusionConfig cfg = tinyConfig();
+  cfg.encoder.width = 8;
+  cfg.encoder.condDim = 8;
+  cfg.encoder.layers = 2;
+  cfg.encoder.layerScaleInit = 1.0;
+  cfg.head.width = 8;
+  DiffusionNet net = makeNet(cfg);
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : net->parameters()) {
+      if (p.abs().sum().item<double>() == 0) p.normal_(0, 0.3);  // zero-initialised branches
+    }
+  }
+  net->to(torch::kFloat64);
+  Batch b = syntheticBatch(6, 9);
+  const torch::Tensor x = b.x.to(torch::kFloat64);
+  const torch::Tensor z = torch::randn({6, kNumTargets}, torch::kFloat64);
+  const torch::Tensor t = torch::rand({6}, torch::kFloat64);
+  const torch::Tensor proj = torch::randn({6, kNumTargets}, torch::kFloat64);
+  auto loss = [&] { return (net->forward(x, b.mask, b.channel, z, t) * proj).sum(); };
+  net->zero_grad();
+  loss().backward();
+  const double h = 1e-6;
+  double worst = 0;
+  torch::NoGradGuard ng;
+  for (auto& item : net->named_parameters()) {
+    torch::Tensor p = item.value();
+    const torch::Tensor g = p.grad().clone();
+    const std::int64_t n = p.numel();
+    for (std::int64_t j : {std::int64_t(0), n / 2, n - 1}) {
+      torch::Tensor flat = p.view({-1});
+      const double orig = flat[j].item<double>();
+      flat[j] = orig + h;
+      const double lp = loss().item<double>();
+      flat[j] = orig - h;
+      const double lm = loss().item<double>();
+      flat[j] = orig;
+      const double fd = (lp - lm) / (2 * h), ad = g.view({-1})[j].item<double>();
+      const double rel = std::abs(fd - ad) / std::max({1.0, std::abs(fd), std::abs(ad)});
+      worst = std::max(worst, rel);
+      EXPECT_LT(rel, 1e-6) << item.key() << "[" << j << "] fd " << fd << " ad " << ad;
+    }
+  }
+  // Directional derivative along a random direction of all parameters at once.
+  std::vector<torch::Tensor> u, g;
+  double dot = 0;
+  for (auto& p : net->parameters()) {
+    u.push_back(torch::randn_like(p));
+    dot += (p.grad() * u.back()).sum().item<double>();
+  }
+  auto shift = [&](double s) {
+    auto ps = net->parameters();
+    for (std::size_t i = 0; i < ps.size(); ++i) ps[i].add_(u[i], s);
+  };
+  shift(h);
+  const double lp = loss().item<double>();
+  shift(-2 * h);
+  const double lm = loss().item<double>();
+  shift(h);
+  EXPECT_LT(std::abs((lp - lm) / (2 * h) - dot) / std::max(1.0, std::abs(dot)), 1e-6);
+}
+
+namespace {
+// One tiny training run shared by the tests below.
+struct TinyRun {
+  TempDir dir;
+  io::EventTable table = nurec::ml::testing::makeSyntheticEvents(2500, 21);
+  TrainSummary summary;
+  TinyRun() {
+    TrainOptions o;
+    o.outDir = dir.file("model");
+    o.threads = 1;
+    o.progress = false;
+    DiffusionConfig c = tinyConfig();
+    c.train.batchSize = 32;
+    c.train.epochs = 6;
+    summary = trainDiffusion(c, table, o);
+  }
+};
+TinyRun& tinyRun() {
+  static TinyRun run;
+  return run;
+}
+}  // namespace
+
+TEST(Training, TinyRunLowersTheLoss) {
+  const TrainSummary& s = tinyRun().summary;
+  for (const auto& h : s.history)
+    std::printf("epoch %d train %.4f val %.4f lr %.2g\n", h.epoch, h.trainLoss, h.valLoss, h.lr);
+  ASSERT_EQ(s.history.size(), 6u);
+  EXPECT_EQ(s.trainEvents + s.valEvents, 2500u);
+  EXPECT_EQ(s.valEvents, 500u);  // index % 5 == 4
+  // v-hat = 0 at initialisation gives a loss of about 1 (unit-variance targets).
+  EXPECT_LT(s.history.back().valLoss, 0.9);
+  EXPECT_LT(s.history.back().valLoss, 0.95 * s.history.front().valLoss);
+  for (const char* f :
+       {"model.pt", "config.yaml", "checkpoint.pt", "train_log.csv", "model_ts.pt"}) {
+    EXPECT_TRUE(fs::exists(fs::path(tinyRun().dir.file("model")) / f)) << f;
+  }
+  // A second run into the same directory without --resume is refused.
+  TrainOptions o;
+  o.outDir = tinyRun().dir.file("model");
+  o.progress = false;
+  EXPECT_THROW(trainDiffusion(tinyConfig(), tinyRun().table, o), ConfigError);
+}
+
+TEST(Training, ResumeIsBitExact) {
+  TempDir dir;
+  const io::EventTable table = nurec::ml::testing::makeSyntheticEvents(800, 4);
+  DiffusionConfig cfg = tinyConfig();
+  cfg.train.epochs = 2;
+  TrainOptions o;
+  o.threads = 1;
+  o.progress = false;
+  o.exportTorchScript = false;
+  o.outDir = dir.file("straight");
+  trainDiffusion(cfg, table, o);
+  o.outDir = dir.file("killed");
+  o.stopAfterEpochs = 1;  // as if killed after the first epoch's checkpoint
+  trainDiffusion(cfg, table, o);
+  o.stopAfterEpochs = 0;
+  o.resume = true;
+  const TrainSummary s = trainDiffusion(cfg, table, o);
+  EXPECT_EQ(s.epochsRun, 2);
+  torch::serialize::InputArchive a, b;
+  a.load_from(dir.file("straight") + "/checkpoint.pt");
+  b.load_from(dir.file("killed") + "/checkpoint.pt");
+  for (const auto& key : a.keys()) {
+    torch::Tensor ta, tb;
+    if (key == "history" || key == "config" || key == "producer") continue;
+    a.read(key, ta, true);
+    b.read(key, tb, true);
+    EXPECT_TRUE(torch::equal(ta, tb)) << key;
+  }
+  // The saved model reloads with identical weights.
+  LoadedModel m1 = loadModelDir(dir.file("straight")), m2 = loadModelDir(dir.file("killed"));
+  auto p1 = m1.net->named_parameters(), p2 = m2.net->named_parameters();
+  for (const auto& it : p1) EXPECT_TRUE(torch::equal(it.value(), p2[it.key()])) << it.key();
+}
+
+// Test point 11: the TorchScript export reproduces the C++ outputs, in C++ and in Python.
+TEST(Export, TorchScriptRoundTrip) {
+  const std::string modelDir = tinyRun().dir.file("model");
+  LoadedModel lm = loadModelDir(modelDir);
+  torch::NoGradGuard ng;
+  Batch b = syntheticBatch(16, 77);
+  const torch::Tensor z = torch::randn({16, 3, kNumTargets});
+  const torch::Tensor t = torch::rand({16});
+  const torch::Tensor cb = lm.net->encode(b.x, b.mask, b.channel);
+  const torch::Tensor ref = lm.net->velocity(cb, lm.net->timeEmbedding(t), z);
+  EXPECT_GT(ref.abs().max().item<double>(), 0.0);
+  TempDir dir;
+  const std::string ts = dir.file("model_ts.pt");
+  exportTorchScript(modelDir, ts);
+  torch::jit::Module m = torch::jit::load(ts);
+  const torch::Tensor out = m.forward({b.x, b.mask, b.channel, z, t}).toTensor();
+  EXPECT_TRUE(torch::equal(out, ref)) << (out - ref).abs().max().item<double>();
+  // Golden inputs and outputs for Python (torch::pickle_save -> torch.load).
+  c10::Dict<std::string, torch::Tensor> golden;
+  golden.insert("x", b.x);
+  golden.insert("mask", b.mask);
+  golden.insert("channel", b.channel);
+  golden.insert("z", z);
+  golden.insert("t", t);
+  golden.insert("v", ref);
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(golden));
+  std::ofstream(dir.file("golden.pt"), std::ios::binary).write(bytes.data(), bytes.size());
+  const std::string py = NUREC_PYTHON;
+  if (!fs::exists(py) || std::system((py + " -c 'import torch' 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << py << " with torch is not available: Python round trip skipped";
+  }
+  const std::string cmd =
+      py + " " NUREC_SOURCE_DIR "/tests/ml/check_export.py " + ts + " " + dir.file("golden.pt");
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+TEST(Reconstruct, WritesCandidatesIndependentOfBatching) {
+  io::EventTable t = nurec::ml::testing::makeSyntheticEvents(40, 123);
+  {  // one event without a channel
+    auto ch = t.get<std::int8_t>(io::ds::recoChannel, {});
+    ch[5] = -1;
+    t.set(io::ds::recoChannel, {}, ch);
+  }
+  DiffusionReconstructOptions o;
+  o.modelDir = tinyRun().dir.file("model");
+  o.candidates = 4;
+  o.steps = 10;
+  o.batchEvents = 64;
+  o.threads = 1;
+  io::EventTable a = t;
+  reconstructDiffusion(a, o);
+  o.batchEvents = 7;
+  io::EventTable b = t;
+  reconstructDiffusion(b, o);
+  const auto ca = a.get<float>(io::nuCandidatesName("diffusion"), {4, 2, 3});
+  const auto cb = b.get<float>(io::nuCandidatesName("diffusion"), {4, 2, 3});
+  const auto st = a.get<std::int8_t>(io::nuStatusName("diffusion"), {});
+  const auto p4 = a.get<double>(io::nuP4Name("diffusion"), {2, 4});
+  for (std::size_t i = 0; i < ca.size(); ++i)
+    EXPECT_NEAR(ca[i], cb[i], 1e-3 * (1 + std::abs(ca[i])));
+  for (std::size_t e = 0; e < 40; ++e) EXPECT_EQ(st[e], e == 5 ? 1 : 0) << e;
+  EXPECT_EQ(p4[5 * 8 + 3], 0.0);
+  EXPECT_GT(p4[0 * 8 + 3], 0.0);
+  o.modelDir = "/nonexistent/model";
+  EXPECT_THROW(reconstructDiffusion(b, o), InputError);
+  o.modelDir = tinyRun().dir.file("model");
+  o.selection = "best";
+  EXPECT_THROW(reconstructDiffusion(b, o), ConfigError);
+}
