@@ -43,7 +43,7 @@ namespace fs = std::filesystem;
 
 struct DemoOptions {
   std::string out = "demo-out";
-  std::size_t events = 50000;
+  std::size_t events = 100000;
   std::uint64_t seed = 1;
   std::string model;  // empty: <source>/models/ztautau_small
   int candidates = 10;

@@ -180,12 +180,30 @@ std::pair<double, double> truthRange(const EvaluationResult& r, int q, double lo
   return {lo - pad * span, hi + pad * span};
 }
 
+// Quantiles of the reconstructed quantity q of method m (successful events); NaN if none.
+std::pair<double, double> recoQuantiles(const EvaluationResult& r, std::size_t m, int q,
+                                        double lowerQ, double upperQ) {
+  std::vector<double> v;
+  for (std::size_t s = 0; s < r.rows.size(); ++s)
+    if (r.values[m].ok[s] && std::isfinite(r.values[m].reco[s][q]))
+      v.push_back(r.values[m].reco[s][q]);
+  if (v.empty()) return {std::nan(""), std::nan("")};
+  std::sort(v.begin(), v.end());
+  return {quantileSorted(v, lowerQ), quantileSorted(v, upperQ)};
+}
+
 Figure massFigure(const EvaluationResult& r) {
   const std::size_t nM = r.methods.size();
-  auto [lo, hi] = truthRange(r, kMassIndex, 0.0, 0.99, 0.0);
-  lo = 0;
-  hi = std::max(1.3 * hi, 1.0);
-  hi = std::ceil(hi / 10) * 10;
+  // From 0 to where the truth and the bulk (90 %) of every method end, at most 3 x the median
+  // true mass (failed or wild reconstructions must not squeeze the peak).
+  const auto [mLo, mHi] = truthRange(r, kMassIndex, 0.5, 0.99, 0.0);
+  double lo = 0, hi = 1.3 * mHi;
+  for (std::size_t m = 0; m < nM; ++m) {
+    const double q90 = recoQuantiles(r, m, kMassIndex, 0.0, 0.9).second;
+    if (std::isfinite(q90)) hi = std::max(hi, q90);
+  }
+  hi = std::min(hi, 3 * mLo);
+  hi = std::max(std::ceil(hi / 10) * 10, 10.0);
   constexpr int kBins = 80;
   const double w = (hi - lo) / kBins;
   std::vector<std::vector<double>> cols(nM + 1, std::vector<double>(kBins, 0.0));
@@ -243,8 +261,17 @@ Figure truthVsRecoFigure(const EvaluationResult& r, std::size_t m) {
        "unset key\nset grid front lc rgb '#cccccc'\n";
   constexpr int kBins = 60;
   for (int q : {kMassIndex, 3}) {
-    auto [lo, hi] = truthRange(r, q, 0.005, 0.995, 0.15);
-    if (q == kMassIndex) lo = std::max(lo, 0.0);
+    // Square axes covering the central truth and the central 96 % of the reconstruction.
+    auto [lo, hi] = truthRange(r, q, 0.005, 0.995, 0.0);
+    const auto [rLo, rHi] = recoQuantiles(r, m, q, 0.02, 0.98);
+    if (std::isfinite(rLo)) {
+      lo = std::min(lo, rLo);
+      hi = std::max(hi, rHi);
+    }
+    const double pad = 0.05 * (hi - lo);
+    lo -= pad;
+    hi += pad;
+    if (q == kMassIndex || q == 3) lo = std::max(lo, 0.0);
     const double w = (hi - lo) / kBins;
     std::vector<double> h(kBins * kBins, 0.0);
     for (std::size_t e = 0; e < r.rows.size(); ++e) {
