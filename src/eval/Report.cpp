@@ -631,6 +631,18 @@ void writeReport(const EvaluationResult& r, const std::string& outDir) {
     md << "## Median bias of the relative residuals (" << g.label << ")\n\n"
        << resolutionTable(r, g, true) << "\n";
     md << "## Per channel\n\n" << channelMarkdown(r);
+    md << "Full per-channel tables (every component; distances per channel are in "
+          "metrics.json):\n\n";
+    for (std::size_t gi = 1; gi < r.groups.size(); ++gi) {
+      const GroupResult& ch = r.groups[gi];
+      md << fmt::format(
+          "<details><summary>{} ({} events): HWHM and median bias per "
+          "component</summary>\n\n",
+          ch.label, ch.events);
+      md << "HWHM\n\n"
+         << resolutionTable(r, ch, false) << "\nMedian bias\n\n"
+         << resolutionTable(r, ch, true) << "\n</details>\n\n";
+    }
     md << "## Distances between the reconstructed and the true distributions (" << g.label
        << ")\n\nSame events for both (those the method did not fail on). W1 and energy distance "
           "in GeV; KS and KL dimensionless (KL(truth ‖ reco) in nats).\n\n";
