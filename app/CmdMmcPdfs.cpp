@@ -29,9 +29,10 @@ int runMmcPdfs(const MmcPdfsOptions& o) {
   std::string seed = "unknown", producer = "unknown", config;
   if (table.hasAttribute("seed")) seed = fmt::format("{}", table.numberAttribute("seed"));
   if (table.hasAttribute("producer")) producer = table.stringAttribute("producer");
+  if (table.hasAttribute("config")) config = table.stringAttribute("config");
   const std::string source =
       fmt::format("{} ({} events, seed {}, made by {})", o.data, table.nEvents(), seed, producer);
-  pdfs.save(o.output, std::string(kProducer) + " mmc-pdfs", source);
+  pdfs.save(o.output, std::string(kProducer) + " mmc-pdfs", source, config);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string counts;

@@ -15,10 +15,10 @@
 
 #include "core/Parallel.hpp"
 #include "core/Random.hpp"
+#include "eval/Resolution.hpp"
 #include "io/EventFile.hpp"
 #include "io/Schema.hpp"
 #include "reco/ConstructedEvents.hpp"
-#include "reco/Mode.hpp"
 #include "reco/Reconstruct.hpp"
 
 using namespace nurec;
@@ -111,13 +111,15 @@ Output runMethod(const std::string& method, const Sample& s, const ClassicalReco
 
 struct Resolution {
   std::size_t events = 0, ok = 0;
-  double massPeak = 0, massHwhm = 0, massMedian = 0;
-  std::array<double, 4> tauHwhm{};  // px, py, pz, E
+  eval::ResolutionSummary mass;
+  std::array<eval::ResolutionSummary, 4> tau;  // px, py, pz, E of tau = visible + neutrinos
 };
 
-Resolution resolution(const Sample& s, const Output& o, int channel) {
+// Relative residuals (reco - truth)/truth; HWHM, mode and median bias from src/eval
+// (docs/metrics.md), with bootstrap errors.
+Resolution resolution(const Sample& s, const Output& o, int channel, int bootstrap) {
   Resolution r;
-  std::vector<double> dm, mratio;
+  std::vector<double> dm;
   std::array<std::vector<double>, 4> dc;
   for (std::size_t i = 0; i < s.reco.size(); ++i) {
     if (channel >= 0 && static_cast<int>(s.reco[i].channel) != channel) continue;
@@ -125,43 +127,47 @@ Resolution resolution(const Sample& s, const Output& o, int channel) {
     if (o.status[i] != RecoStatus::Ok) continue;
     ++r.ok;
     const double mTrue = (s.truth[i].tau[0] + s.truth[i].tau[1]).m();
-    dm.push_back(o.mtt[i] / mTrue - 1);
-    mratio.push_back(o.mtt[i] / mTrue);
+    dm.push_back(eval::relativeResidual(o.mtt[i], mTrue));
     for (int t = 0; t < 2; ++t) {
       const FourVector tau = s.reco[i].tau[t] + o.nu[i][t];
       const FourVector& tr = s.truth[i].tau[t];
       const double reco[4] = {tau.px, tau.py, tau.pz, tau.e};
       const double truth[4] = {tr.px, tr.py, tr.pz, tr.e};
-      for (int k = 0; k < 4; ++k) dc[k].push_back((reco[k] - truth[k]) / truth[k]);
+      for (int k = 0; k < 4; ++k) dc[k].push_back(eval::relativeResidual(reco[k], truth[k]));
     }
   }
-  r.massHwhm = halfWidthHalfMaximum(dm);
-  r.massPeak = histogramPeak(dm);
-  std::sort(mratio.begin(), mratio.end());
-  r.massMedian = mratio.empty() ? 0 : mratio[mratio.size() / 2];
-  for (int k = 0; k < 4; ++k) r.tauHwhm[k] = halfWidthHalfMaximum(dc[k]);
+  eval::HwhmConfig hc;
+  hc.bootstrapSamples = bootstrap;
+  r.mass = eval::summarizeResiduals(dm, hc);
+  for (int k = 0; k < 4; ++k) r.tau[k] = eval::summarizeResiduals(dc[k], hc, k + 1);
   return r;
+}
+
+std::string pct(const eval::ResolutionSummary& x, bool withError) {
+  if (!(x.hwhm == x.hwhm)) return "-";
+  return withError ? fmt::format("{:.1f} ± {:.1f}", 100 * x.hwhm, 100 * x.hwhmError)
+                   : fmt::format("{:.1f}", 100 * x.hwhm);
 }
 
 const char* kChannelNames[7] = {"ππ", "eπ", "μπ", "πρ", "eρ", "μρ", "ρρ"};
 
 void printQuality(const Sample& s, const std::map<std::string, Output>& outputs) {
   for (const auto& [method, o] : outputs) {
-    std::printf("\n#### %s (%.0f events/s on this run)\n\n", method.c_str(),
+    std::printf("\n#### %s (%.0f events/s in this run)\n\n", method.c_str(),
                 s.reco.size() / o.seconds);
     std::printf(
-        "| channel | events | ok %% | m peak | m median | HWHM m | HWHM px | HWHM py | HWHM pz | "
-        "HWHM E |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+        "| channel | events | ok %% | m mode | m median bias | HWHM m [%%] | HWHM px | HWHM py "
+        "| HWHM pz | HWHM E |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int ch = 0; ch <= 7; ++ch) {
       const int channel = ch == 7 ? -1 : ch;
-      const Resolution r = resolution(s, o, channel);
+      const Resolution r = resolution(s, o, channel, 30);
       if (r.events == 0) continue;
-      std::printf(
-          "| %s | %zu | %.1f | %+.3f | %.3f | %.1f %% | %.1f %% | %.1f %% | %.1f %% | %.1f %% |\n",
-          channel < 0 ? "all" : kChannelNames[channel], r.events, 100.0 * r.ok / r.events,
-          r.massPeak, r.massMedian, 100 * r.massHwhm, 100 * r.tauHwhm[0], 100 * r.tauHwhm[1],
-          100 * r.tauHwhm[2], 100 * r.tauHwhm[3]);
+      std::printf("| %s | %zu | %.1f | %+.3f | %+.3f | %s | %s | %s | %s | %s |\n",
+                  channel < 0 ? "all" : kChannelNames[channel], r.events, 100.0 * r.ok / r.events,
+                  r.mass.mode, r.mass.medianBias, pct(r.mass, true).c_str(),
+                  pct(r.tau[0], false).c_str(), pct(r.tau[1], false).c_str(),
+                  pct(r.tau[2], false).c_str(), pct(r.tau[3], false).c_str());
     }
   }
 }
@@ -257,10 +263,11 @@ int main(int argc, char** argv) {
     for (const int p : {250, 500, 1000, 2000, 4000, 8000, 16000}) {
       c.mmc.points = p;
       const Output o = runMethod("mmc", s, c, table, threads);
-      const Resolution r = resolution(s, o, -1);
-      std::printf("| %d | %.0f | %.1f | %.3f | %.1f %% | %.1f %% | %.1f %% | %.1f %% |\n", p,
-                  s.reco.size() / o.seconds, 100.0 * r.ok / r.events, r.massMedian,
-                  100 * r.massHwhm, 100 * r.tauHwhm[0], 100 * r.tauHwhm[2], 100 * r.tauHwhm[3]);
+      const Resolution r = resolution(s, o, -1, 30);
+      std::printf("| %d | %.0f | %.1f | %+.3f | %s | %s | %s | %s |\n", p,
+                  s.reco.size() / o.seconds, 100.0 * r.ok / r.events, r.mass.medianBias,
+                  pct(r.mass, true).c_str(), pct(r.tau[0], false).c_str(),
+                  pct(r.tau[2], false).c_str(), pct(r.tau[3], false).c_str());
     }
   }
   return 0;

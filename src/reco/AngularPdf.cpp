@@ -225,13 +225,15 @@ AngularPdfTable AngularPdfTable::fromTruth(const std::vector<TruthEvent>& events
 }
 
 void AngularPdfTable::save(const std::string& path, const std::string& producer,
-                           const std::string& sourceDescription) const {
+                           const std::string& sourceDescription,
+                           const std::string& sourceConfig) const {
   const auto& c = config_;
   json j;
   j["format"] = kFormatName;
   j["format_version"] = kFormatVersion;
   j["producer"] = producer;
   j["source"] = sourceDescription;
+  j["source_config"] = sourceConfig;
   j["config"] = configJson(c);
   j["description"] =
       "MMC likelihoods. angle[type][slice][b] = P(u | p_tau) with u = dtheta * p_tau / m_tau, "

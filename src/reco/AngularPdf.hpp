@@ -56,10 +56,10 @@ class AngularPdfTable {
   // Reads a file written by save(); throws InputError naming the file on a missing file, another
   // format or version, or inconsistent binning.
   static AngularPdfTable load(const std::string& path);
-  // Writes the table with its format version, the binning config, the producer and a free-text
-  // description of the sample it was built from.
+  // Writes the table with its format version, the binning config, the producer, a free-text
+  // description of the sample it was built from and that sample's own run card (if any).
   void save(const std::string& path, const std::string& producer,
-            const std::string& sourceDescription) const;
+            const std::string& sourceDescription, const std::string& sourceConfig = "") const;
 
   // P(dtheta | p_tau, type) per radian (nearest p slice, linear interpolation in u).
   double angleDensity(PdfType type, double pTauGeV, double dthetaRad) const {

@@ -26,12 +26,3 @@ TEST(Mode, WeightedModeOfGaussian) {
   std::fill(w.begin(), w.end(), 0.0);
   EXPECT_FALSE(weightedMode(v.data(), w.data(), v.size(), 1.0, 2, mode, scratch));
 }
-
-TEST(Mode, HwhmOfGaussian) {
-  // HWHM of a Gaussian = sqrt(2 ln 2) sigma = 1.1774 sigma.
-  Rng rng(6, 0, 0);
-  std::vector<double> v;
-  for (int i = 0; i < 400000; ++i) v.push_back(rng.normal(0.0, 0.2));
-  EXPECT_NEAR(halfWidthHalfMaximum(v), 1.1774 * 0.2, 0.01);
-  EXPECT_NEAR(histogramPeak(v), 0.0, 0.02);
-}
