@@ -93,12 +93,14 @@ int runGenerate(GenerateOptions o) {
   c.allowedDecayModes = parseModes(o.decayModes);
   if (o.noRecoil) c.recoil.enabled = false;
   c.validate();
-  const auto sample =
+  auto sample =
       generator::generateZTauTauEvents(c, commonOptions().threads, !commonOptions().quiet);
   const auto& s = sample.summary;
   const auto writeStart = std::chrono::steady_clock::now();
   if (format == "h5") {
-    io::writeEventFile(o.output, generator::makeTruthTable(sample, c));
+    const io::EventTable table = generator::makeTruthTable(sample, c);
+    std::vector<TruthEvent>().swap(sample.events);  // free the event structs before writing
+    io::writeEventFile(o.output, table);
   } else {
     generator::writeHepMC3(o.output, sample.events, c.sqrtS, s.crossSectionPb, s.crossSectionErrPb);
   }
