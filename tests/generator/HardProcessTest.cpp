@@ -1,5 +1,7 @@
-// Hard process and PDFs against physics.md section 12 (test points 1-8, 12).
+// Hard process and PDFs against physics.md section 12 (test points 1-12).
 #include <gtest/gtest.h>
+
+#include <Eigen/Dense>
 
 #include <cmath>
 
@@ -46,6 +48,24 @@ const TablePoint kTable[] = {
 
 double trace(const SpinState& s) {
   return s.c[0][0] + s.c[1][1] + s.c[2][2];
+}
+
+// X-state concurrence T1 (physics.md section 7; B+ = B-, so the B term vanishes).
+double concurrence(const SpinState& s) {
+  const double a = std::hypot(s.c[1][1] - s.c[2][2], s.c[1][2] + s.c[2][1]);
+  const double db = s.bPlus[0] - s.bMinus[0];
+  const double b = std::sqrt(std::max(0.0, (1 - s.c[0][0]) * (1 - s.c[0][0]) - db * db));
+  return std::max(0.0, (a - b) / 2);
+}
+
+// Horodecki m12: sum of the two largest eigenvalues of C^T C.
+double m12(const SpinState& s) {
+  Eigen::Matrix3d c;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) c(i, j) = s.c[i][j];
+  Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> es(c.transpose() * c);
+  const auto ev = es.eigenvalues();  // ascending
+  return ev(1) + ev(2);
 }
 }  // namespace
 
@@ -228,12 +248,16 @@ TEST(HardProcess, HadronicCrossSectionAndInclusiveSpin) {
   EXPECT_NEAR(s.c[0][1], 0, 5e-4);
   EXPECT_NEAR(s.c[0][2], 0, 5e-4);
   EXPECT_NEAR(s.c[0][0] + s.c[1][1] + s.c[2][2], 1, 1e-12);
+  // Test point 10: concurrence and m12 of this state.
+  EXPECT_NEAR(concurrence(s), 0.4735, 5e-4);
+  EXPECT_NEAR(m12(s), 1.2242, 5e-4);
 }
 
 // Test point 11: |cos theta| < 0.2: C_nn = 0.9218.
 TEST(HardProcess, CentralCutInclusiveCnn) {
   const Integral r = integrate(66, 116, 0.2, 200, 100);
   EXPECT_NEAR(r.spin.state().c[2][2], 0.9218, 1e-3);
+  EXPECT_NEAR(concurrence(r.spin.state()), 0.9221, 1e-3);
   EXPECT_NEAR(r.sigma, 224.9, 224.9 * 3e-3);
 }
 
