@@ -39,9 +39,9 @@ struct Sums {
     den2Plus += g2 * kp * kp;
     den2Minus += g2 * km * km;
     den2C += g2 * w * w;
-    den4Plus += g2 * std::pow(kp, 4);
-    den4Minus += g2 * std::pow(km, 4);
-    den4C += g2 * std::pow(w, 4);
+    den4Plus += g2 * kp * kp * kp * kp;
+    den4Minus += g2 * km * km * km * km;
+    den4C += g2 * w * w * w * w;
     if (w != 0) {
       sumG += g;
       sumG2 += g2;
@@ -237,6 +237,7 @@ SpinMeasurementResult measure(const std::vector<AnalyserEvent>& events,
   mean /= boot.replicas;
   for (const auto& t : thetas) sq += (t - mean).cwiseAbs2();
   out.errorBootstrap = fromVector((sq / std::max(1, boot.replicas - 1)).cwiseSqrt());
+  out.replicas = thetas;
   for (std::size_t k = 0; k < defs.size(); ++k) {
     std::vector<double> vals(boot.replicas);
     for (int r = 0; r < boot.replicas; ++r) vals[r] = defs[k].compute(fromVector(thetas[r]));

@@ -91,6 +91,7 @@ struct SpinMeasurementResult {
   SpinState errorBootstrap;  // SD of B, C over the replicas
   std::vector<ObservableResult> observables;
   int bootstrapReplicas = 0;
+  std::vector<SpinVector> replicas;  // the bootstrap estimates (for propagation, e.g. calibration)
 };
 
 // Estimate, analytic errors, delta-method errors of the observables, and (replicas > 0) bootstrap

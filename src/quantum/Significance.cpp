@@ -26,6 +26,7 @@ void SignificanceConfig::validate() const {
           "significance: pseudo-experiments in [0, 1e5]");
   for (double l : lumiScanInvFb) require(l > 0, "significance: luminosity scan values must be > 0");
   for (double l : toyLumiInvFb) require(l > 0, "significance: toy luminosities must be > 0");
+  require(maxToySignal > 0, "significance: maxToySignal must be > 0");
 }
 
 LinearStatistics LinearStatistics::chooseFor(const SpinState& s) {
@@ -177,12 +178,14 @@ SignificancePoint pseudoExperiments(const std::string& statistic, const LinearSt
     sample.reserve(ns + nb);
     ToyConfig toy;
     toy.state = isNull ? nullRaw : altRaw;
+    // W_max at |kappa| = 1 bounds W for every event's kappa pair.
+    const double wMax = toyWMax(toy);
     for (std::size_t i = 0; i < ns + nb; ++i) {
       const AnalyserEvent& proto = events[rng.below(events.size())];
       if (i >= ns) toy.state = SpinState{};  // unpolarised background
       toy.tauPlus.kappa = proto.kappaPlus;
       toy.tauMinus.kappa = proto.kappaMinus;
-      AnalyserEvent e = sampleToyEvent(toy, rng, toyWMax(toy));
+      AnalyserEvent e = sampleToyEvent(toy, rng, wMax);
       sample.push_back(e);
     }
     double t = 0;

@@ -29,8 +29,12 @@ struct SignificanceConfig {
   double backgroundPerInvFb = 23.1;  // physics.md section 10 (one analysis: 23.1 vs 4996.6 signal)
   double signalPerInvFb = 0;         // > 0: overrides the yield from the event weights
   std::vector<double> lumiScanInvFb = {1, 2, 5, 10, 20, 50, 100, 140, 300, 1000, 3000};
-  int pseudoExperiments = 200;            // per luminosity point checked (0: none)
-  std::vector<double> toyLumiInvFb = {};  // luminosities checked with toys (empty: where s < 2e4)
+  int pseudoExperiments = 200;  // per luminosity point checked (0: none)
+  // Luminosities checked with toys. Empty: the scan points with s <= maxToySignal, and the
+  // 5 sigma luminosity of each statistic when its yield is below 10 maxToySignal.
+  std::vector<double> toyLumiInvFb = {};
+  double maxToySignal = 5000;
+  bool toysPerChannel = false;  // toys for the combined result only by default
   std::uint64_t seed = 4242;
   int threads = 1;
   void validate() const;

@@ -15,58 +15,8 @@
 namespace nurec::quantum {
 namespace {
 
-// Z-like massless pattern with a per-event C_rr = -C_nn = -0.95 S^2/(1 + c^2) and B_k = -0.15.
-SpinState zLikeState(double c) {
-  const double a = 0.95 * (1 - c * c) / (1 + c * c);
-  SpinState s;
-  s.bPlus = {-0.15, 0, 0};
-  s.bMinus = {-0.15, 0, 0};
-  s.c = {{{1, 0, 0}, {0, -a, 0}, {0, 0, a}}};
-  return s;
-}
-
-struct Sample {
-  io::EventTable table;
-  std::vector<SpinState> states;
-};
-
-Sample makeSample(std::size_t n, double nuSmear) {
-  std::vector<TruthEvent> truth(n);
-  std::vector<RecoEvent> reco(n);
-  io::NuEstimate nu;
-  for (std::size_t i = 0; i < n; ++i) {
-    Rng rng(31, i, streams::quantum);
-    const auto kin = testing::randomPair(rng);
-    const HelicityBasis basis(kin.tauPlus, kin.tauMinus);
-    ToyConfig toy;
-    toy.state = zLikeState(basis.cosTheta());
-    const AnalyserEvent a = sampleToyEvent(toy, rng, toyWMax(toy));
-    truth[i] = testing::pionPairEvent(kin, a.xPlus, a.xMinus);
-    truth[i].spin = toy.state;
-    std::array<FourVector, 2> nuReco;
-    for (int t = 0; t < 2; ++t) {
-      const Vector3 p = truth[i].neutrinos[t].vec();
-      const Vector3 smeared{p.x * (1 + nuSmear * rng.normal()), p.y * (1 + nuSmear * rng.normal()),
-                            p.z * (1 + nuSmear * rng.normal())};
-      nuReco[t] = FourVector::fromMomentumMass(smeared, 0);
-      reco[i].tau[t] = reco[i].charged[t] = truth[i].chargedPion[t];
-      reco[i].tauType[t] = RecoTauType::Pi;
-    }
-    reco[i].channel = Channel::PiPi;
-    // A selection that depends on the decay (hence on the spin): both pion energies > 12 GeV.
-    reco[i].passSr = truth[i].chargedPion[0].e > 12 && truth[i].chargedPion[1].e > 12;
-    reco[i].passTrigger = reco[i].passSr;
-    nu.p4.push_back(nuReco);
-    nu.status.push_back(0);
-  }
-  Sample s{io::EventTable(n), {}};
-  io::putTruth(s.table, truth);
-  io::putReco(s.table, reco);
-  io::putNu(s.table, "smeared", nu);
-  s.table.setSource("constructed");
-  for (const auto& t : truth) s.states.push_back(t.spin);
-  return s;
-}
+using testing::makeSample;
+using testing::Sample;
 
 TEST(Calibration, ReweightingFormula) {
   AnalyserEvent e;

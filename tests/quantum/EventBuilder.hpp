@@ -3,12 +3,16 @@
 // frames with chosen analyser directions (k, r, n components) and boosted lab-ward through the pair
 // frame.
 #include <cmath>
+#include <vector>
 
 #include "core/Event.hpp"
 #include "core/HelicityBasis.hpp"
 #include "core/Random.hpp"
 #include "core/Units.hpp"
+#include "io/EventTable.hpp"
+#include "io/Schema.hpp"
 #include "quantum/Observables.hpp"
+#include "quantum/ToySampler.hpp"
 
 namespace nurec::quantum::testing {
 
@@ -65,6 +69,61 @@ inline TruthEvent pionPairEvent(const PairKinematics& kin, const Vec3& xPlus, co
   addPionDecay(ev, basis, 0, xPlus);
   addPionDecay(ev, basis, 1, xMinus);
   return ev;
+}
+
+// Z-like massless pattern with a per-event C_rr = -C_nn = -0.95 S^2/(1 + c^2) and B_k = -0.15.
+inline SpinState zLikeState(double c) {
+  const double a = 0.95 * (1 - c * c) / (1 + c * c);
+  SpinState s;
+  s.bPlus = {-0.15, 0, 0};
+  s.bMinus = {-0.15, 0, 0};
+  s.c = {{{1, 0, 0}, {0, -a, 0}, {0, 0, a}}};
+  return s;
+}
+
+struct Sample {
+  io::EventTable table;
+  std::vector<SpinState> states;
+};
+
+// A pi pi sample with per-event Z-like production states, neutrinos smeared by nuSmear (relative,
+// per component) as method "smeared", and a selection on the pion energies (> 12 GeV).
+inline Sample makeSample(std::size_t n, double nuSmear) {
+  std::vector<TruthEvent> truth(n);
+  std::vector<RecoEvent> reco(n);
+  io::NuEstimate nu;
+  for (std::size_t i = 0; i < n; ++i) {
+    Rng rng(31, i, streams::quantum);
+    const auto kin = randomPair(rng);
+    const HelicityBasis basis(kin.tauPlus, kin.tauMinus);
+    ToyConfig toy;
+    toy.state = zLikeState(basis.cosTheta());
+    const AnalyserEvent a = sampleToyEvent(toy, rng, toyWMax(toy));
+    truth[i] = pionPairEvent(kin, a.xPlus, a.xMinus);
+    truth[i].spin = toy.state;
+    std::array<FourVector, 2> nuReco;
+    for (int t = 0; t < 2; ++t) {
+      const Vector3 p = truth[i].neutrinos[t].vec();
+      const Vector3 smeared{p.x * (1 + nuSmear * rng.normal()), p.y * (1 + nuSmear * rng.normal()),
+                            p.z * (1 + nuSmear * rng.normal())};
+      nuReco[t] = FourVector::fromMomentumMass(smeared, 0);
+      reco[i].tau[t] = reco[i].charged[t] = truth[i].chargedPion[t];
+      reco[i].tauType[t] = RecoTauType::Pi;
+    }
+    reco[i].channel = Channel::PiPi;
+    // A selection that depends on the decay (hence on the spin): both pion energies > 12 GeV.
+    reco[i].passSr = truth[i].chargedPion[0].e > 12 && truth[i].chargedPion[1].e > 12;
+    reco[i].passTrigger = reco[i].passSr;
+    nu.p4.push_back(nuReco);
+    nu.status.push_back(0);
+  }
+  Sample s{io::EventTable(n), {}};
+  io::putTruth(s.table, truth);
+  io::putReco(s.table, reco);
+  io::putNu(s.table, "smeared", nu);
+  s.table.setSource("constructed");
+  for (const auto& t : truth) s.states.push_back(t.spin);
+  return s;
 }
 
 }  // namespace nurec::quantum::testing
