@@ -55,7 +55,7 @@ void putTruth(EventTable& table, const std::vector<TruthEvent>& events);
 // when absent). Throws InputError naming the dataset on a missing column or wrong shape.
 std::vector<TruthEvent> getTruth(const EventTable& table);
 
-// Writes the /reco group except the ML point cloud (see detector/ParticleCloud.hpp).
+// Writes the /reco group except the ML point cloud (detector/DetectorSimulation.hpp writes it).
 void putReco(EventTable& table, const std::vector<RecoEvent>& events);
 std::vector<RecoEvent> getReco(const EventTable& table);
 
