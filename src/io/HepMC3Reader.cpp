@@ -20,6 +20,7 @@
 #include <istream>
 #include <sstream>
 #include <streambuf>
+#include <utility>
 
 #include "core/Error.hpp"
 #include "core/Units.hpp"
@@ -261,6 +262,21 @@ ConstGenParticlePtr firstCopy(ConstGenParticlePtr p) {
   return p;
 }
 
+// The mother of a first tau copy is a boson, or the tau comes from a vertex with two incoming
+// partons (the hard process written without an intermediate boson).
+bool fromHardProcess(const ConstGenParticlePtr& first) {
+  const auto v = first->production_vertex();
+  if (!v) return false;
+  for (const auto& m : v->particles_in()) {
+    constexpr int kHiggs = 25, kZPrime = 32, kHeavyHiggs = 35, kPseudoscalarHiggs = 36;
+    const int a = std::abs(m->pid());
+    if (a == pdg::photon || a == pdg::Z || a == pdg::W || a == kHiggs || a == kZPrime ||
+        a == kHeavyHiggs || a == kPseudoscalarHiggs)
+      return true;
+  }
+  return v->particles_in().size() == 2;
+}
+
 struct TauDecay {
   std::vector<Particle> visible;  // final state (pi0 kept whole)
   std::vector<Particle> neutrinos;
@@ -356,8 +372,12 @@ EventResult convert(const GenEvent& evt) {
     }
     if (!isDecayingTau(p)) continue;
     const int slot = p->pid() < 0 ? 0 : 1;
-    // Several decaying taus of one sign (taus from hadron decays): keep the hardest.
-    if (!tau[slot] || p->momentum().perp() > tau[slot]->momentum().perp()) tau[slot] = p;
+    // Several decaying taus of one sign (e.g. taus from hadron decays): prefer the ones whose
+    // line starts at a boson (gamma*, Z, W, H, Z') or at the hard vertex, then the hardest.
+    auto rank = [](const ConstGenParticlePtr& t) {
+      return std::make_pair(fromHardProcess(firstCopy(t)) ? 1 : 0, t->momentum().perp());
+    };
+    if (!tau[slot] || rank(p) > rank(tau[slot])) tau[slot] = p;
   }
   if (!tau[0] || !tau[1])
     r.status = undecayed ? HepMC3Status::UndecayedTau : HepMC3Status::NoTauPair;

@@ -343,6 +343,32 @@ TEST(HepMC3Reader, GeneratorLikeRecordsPlainAndGzip) {
   EXPECT_EQ(io::readHepMC3(s.path, 2).events.size(), 2u);
 }
 
+TEST(HepMC3Reader, PrefersTheTausOfTheBosonOverHarderOnesFromHadronDecays) {
+  Expected x;
+  Record r = piRhoRecord(x);
+  // A hard B+ -> tau+ nu_tau, tau+ -> pi+ nubar (from a string, as Pythia writes hadronisation).
+  auto str = r.make(92, {0, 0, 100, 200}, 2);
+  auto bMeson = r.make(521, massive(80, 10, 30, 5.279), 2);
+  r.decay({str}, {bMeson});
+  auto tauB = r.make(-15, massive(70, 8, 25, constants::mTau), 2);
+  auto nuB = r.make(16, bMeson->momentum() - tauB->momentum(), 1);
+  r.decay({bMeson}, {tauB, nuB});
+  auto piB = r.make(211, massive(50, 5, 20, constants::mPiCharged), 1);
+  r.decay({tauB}, {piB, r.make(-16, tauB->momentum() - piB->momentum(), 1)});
+  TempDir dir;
+  const std::string path = dir.file("b.hepmc3");
+  {
+    HepMC3::WriterAscii writer(path);
+    writer.write_event(r.evt);
+    writer.close();
+  }
+  const auto in = io::readHepMC3(path);
+  ASSERT_EQ(in.events.size(), 1u);
+  ASSERT_EQ(in.status[0], HepMC3Status::Ok);
+  expectNear(in.events[0].visible[0], x.tauPlusVisible);  // the Z's tau+, not the B's
+  EXPECT_EQ(in.events[0].recoil.size(), 6u + 3u);         // + pi+, nu_tau, nubar of the B chain
+}
+
 TEST(HepMC3Reader, MevUnitsAreConverted) {
   TempDir dir;
   const Sample s = writeSample(dir, "mev.hepmc3", true);
