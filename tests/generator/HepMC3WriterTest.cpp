@@ -15,6 +15,7 @@
 #include "core/Error.hpp"
 #include "generator/HepMC3Writer.hpp"
 #include "generator/ZTauTau.hpp"
+#include "io/HepMC3Reader.hpp"
 
 using namespace nurec;
 using namespace nurec::generator;
@@ -101,4 +102,36 @@ TEST(HepMC3Writer, UnwritablePathThrowsInputError) {
   // A path whose parent is a regular file cannot be created.
   { std::ofstream(dir.file("file")) << "x"; }
   EXPECT_THROW(writeHepMC3(dir.file("file/x.hepmc3"), {}, 13000), InputError);
+}
+
+// Round trip through nurec's own HepMC3 reader (io/HepMC3Reader.hpp): the truth record comes back.
+TEST(HepMC3Writer, RoundTripThroughTheNurecReader) {
+  ZTauTauConfig c;
+  c.nEvents = 300;
+  c.pilotPoints = 5000;
+  const GeneratedSample s = generateZTauTauEvents(c, 1);
+  TempDir dir;
+  writeHepMC3(dir.file("rt.hepmc3.gz"), s.events, c.sqrtS, s.summary.crossSectionPb,
+              s.summary.crossSectionErrPb);
+  const io::HepMC3Input in = io::readHepMC3(dir.file("rt.hepmc3.gz"));
+  ASSERT_EQ(in.events.size(), s.events.size());
+  EXPECT_NEAR(in.crossSectionPb, s.summary.crossSectionPb, 1e-6 * s.summary.crossSectionPb);
+  EXPECT_NEAR(in.sqrtSGeV, c.sqrtS, 1e-9);
+  for (std::size_t i = 0; i < s.events.size(); ++i) {
+    ASSERT_EQ(in.status[i], io::HepMC3Status::Ok) << i;
+    const TruthEvent& a = s.events[i];
+    const TruthEvent& b = in.events[i];
+    EXPECT_EQ(a.decayMode, b.decayMode);
+    EXPECT_EQ(a.partonPdg, b.partonPdg);
+    EXPECT_EQ(a.recoil.size(), b.recoil.size());
+    EXPECT_NEAR(b.weightPb / a.weightPb, 1, 1e-6);
+    for (int t = 0; t < 2; ++t) {
+      EXPECT_EQ(a.tauProducts[t].size(), b.tauProducts[t].size());
+      EXPECT_NEAR((a.tau[t] - b.tau[t]).p(), 0, 1e-6);
+      EXPECT_NEAR((a.visible[t] - b.visible[t]).p(), 0, 1e-6);
+      EXPECT_NEAR((a.neutrinos[t] - b.neutrinos[t]).p(), 0, 1e-6);
+      EXPECT_NEAR((a.chargedPion[t] - b.chargedPion[t]).p(), 0, 1e-6);
+      EXPECT_NEAR((a.neutralPion[t] - b.neutralPion[t]).p(), 0, 1e-6);
+    }
+  }
 }
