@@ -92,8 +92,10 @@ class EventSimulator {
     RecoEvent reco;
     std::array<Candidate, 2> cand;
     for (int t = 0; t < 2; ++t) cand[t] = reconstructTau(t);
-    // Index 0 is the positive candidate (by reconstructed charge).
-    if (cand[0].charge < 0 && cand[1].charge > 0) std::swap(cand[0], cand[1]);
+    // Index 0 is the positive candidate (by reconstructed charge); a lone negative candidate
+    // goes to index 1. Same-sign pairs keep the truth order (and fail the SR).
+    if ((cand[0].charge < 0 && cand[1].charge >= 0) || (cand[0].charge == 0 && cand[1].charge > 0))
+      std::swap(cand[0], cand[1]);
     FourVector objects;
     double objectsEt = 0;
     for (int t = 0; t < 2; ++t) {
@@ -369,11 +371,10 @@ void setSlot(PointCloud& cloud, CloudSlot slot, const FourVector& p, int charge,
 
 }  // namespace
 
-PointCloud buildPointCloud(const RecoEvent& reco) {
+PointCloud buildPointCloud(const RecoEvent& reco, const std::array<int, 2>& charge) {
   PointCloud cloud;
   const CloudSlot trackSlot[2] = {CloudSlot::TauPlusTrack, CloudSlot::TauMinusTrack};
   const CloudSlot pi0Slot[2] = {CloudSlot::TauPlusPi0, CloudSlot::TauMinusPi0};
-  const int charge[2] = {+1, -1};  // index 0 is the positive candidate
   for (int t = 0; t < 2; ++t) {
     switch (reco.tauType[t]) {
       case RecoTauType::Pi:
@@ -539,7 +540,7 @@ SimulatedEvent DetectorSimulation::simulate(const TruthEvent& truth, Rng& rng) c
   std::array<int, 2> charges{0, 0};
   out.reco = EventSimulator(config_, impl_->jetDefinition, truth, rng).run(charges);
   applySelection(out.reco, charges, config_);
-  out.cloud = buildPointCloud(out.reco);
+  out.cloud = buildPointCloud(out.reco, charges);
   return out;
 }
 

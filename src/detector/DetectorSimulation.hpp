@@ -51,8 +51,9 @@ struct PointCloud {
   std::array<std::uint8_t, kCloudSlots> mask{};
 };
 
-// The point cloud of one reconstructed event.
-PointCloud buildPointCloud(const RecoEvent& reco);
+// The point cloud of one reconstructed event; `charges` are the reconstructed charges of the two
+// candidates (index 0 is the positive one except in same-sign events, which fail the SR).
+PointCloud buildPointCloud(const RecoEvent& reco, const std::array<int, 2>& charges = {+1, -1});
 
 struct SimulatedEvent {
   RecoEvent reco;

@@ -15,6 +15,7 @@ using nurec::test::addLepton;
 using nurec::test::addPi;
 using nurec::test::addRho;
 using nurec::test::addSpray;
+using nurec::test::addTau;
 
 namespace {
 
@@ -372,6 +373,33 @@ TEST(Detector, TauPlusAtIndexZeroByReconstructedCharge) {
   EXPECT_NEAR(r.charged[0].pt(), 50, 1e-9);
   EXPECT_NEAR(r.charged[1].pt(), 40, 1e-9);
   EXPECT_TRUE(r.passSr);
+}
+
+TEST(Detector, SameSignPairsFailTheSrAndLoneNegativeCandidatesGoToIndexOne) {
+  const DetectorSimulation sim(perfectDetector());
+  // tau+ -> 3 prongs of which only the pi- is above the 1 GeV prong threshold.
+  TruthEvent ev;
+  addTau(ev, 0, DecayMode::Other,
+         {{test::ptEtaPhiM(40, 0.1, 0.2, constants::mPiCharged), -pdg::piPlus},
+          {test::ptEtaPhiM(0.5, 0.1, 0.25, constants::mPiCharged), pdg::piPlus},
+          {test::ptEtaPhiM(0.6, 0.1, 0.15, constants::mPiCharged), pdg::piPlus}},
+         10);
+  addPi(ev, 1, 45, -0.3, 3.0);
+  Rng rng(kSeed, 0, streams::detector);
+  const auto out = sim.simulate(ev, rng);
+  EXPECT_EQ(out.reco.channel, Channel::PiPi);
+  EXPECT_TRUE(out.reco.passTrigger);
+  EXPECT_FALSE(out.reco.passSr);
+  EXPECT_EQ(out.cloud.features[0][feature::charge], -1.0F);
+  EXPECT_EQ(out.cloud.features[2][feature::charge], -1.0F);
+  // Only a negative candidate, found in the tau+ slot of the truth: it moves to index 1.
+  TruthEvent lone;
+  addPi(lone, 1, 45, -0.3, 3.0);
+  std::swap(lone.tauProducts[0], lone.tauProducts[1]);
+  Rng rng2(kSeed, 1, streams::detector);
+  const auto r = sim.simulate(lone, rng2).reco;
+  EXPECT_EQ(r.tauType[0], RecoTauType::None);
+  EXPECT_EQ(r.tauType[1], RecoTauType::Pi);
 }
 
 TEST(PointCloud, LayoutOfDocsDetectorMd) {
