@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <sstream>
 
@@ -27,7 +28,41 @@ struct GenerateOptions {
   std::size_t events = 10000;
   generator::ZTauTauConfig config;
   bool noRecoil = false;
+  std::string configFile;
+  const CLI::App* cmd = nullptr;
 };
+
+// With --config, the run card is the base and only the options given on the command line
+// override it.
+void applyConfigFile(GenerateOptions& o) {
+  std::ifstream in(o.configFile);
+  if (!in) throw InputError(fmt::format("{}: cannot read the generator config file", o.configFile));
+  std::stringstream text;
+  text << in.rdbuf();
+  generator::ZTauTauConfig base = generator::zTauTauConfigFromYaml(text.str(), o.configFile);
+  const auto given = [&](const char* name) { return o.cmd->count(name) > 0; };
+  const auto& c = o.config;
+  if (given("--seed")) base.seed = c.seed;
+  if (given("--sqrt-s")) base.sqrtS = c.sqrtS;
+  if (given("--min-vis-pt")) base.minVisiblePtGeV = c.minVisiblePtGeV;
+  if (given("--min-lead-vis-pt")) base.minLeadingVisiblePtGeV = c.minLeadingVisiblePtGeV;
+  if (given("--max-vis-eta")) base.maxVisibleAbsEta = c.maxVisibleAbsEta;
+  if (given("--recoil-pt0")) base.recoil.pt0GeV = c.recoil.pt0GeV;
+  if (given("--recoil-power")) base.recoil.power = c.recoil.power;
+  if (given("--ue-particles")) base.recoil.ueMeanParticles = c.recoil.ueMeanParticles;
+  if (!given("--events")) o.events = base.nEvents;
+  if (!given("--mass-window"))
+    o.massWindow = fmt::format("{},{}", base.massMinGeV, base.massMaxGeV);
+  if (!given("--decay-modes")) {
+    std::string modes;
+    for (int m = 0; m < 5; ++m)
+      if (base.allowedDecayModes[m])
+        modes += (modes.empty() ? "" : ",") + std::string(decayModeName(static_cast<DecayMode>(m)));
+    o.decayModes = modes;
+  }
+  if (!given("--no-recoil")) o.noRecoil = !base.recoil.enabled;
+  o.config = base;
+}
 
 bool endsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -87,6 +122,7 @@ int runGenerate(GenerateOptions o) {
   if (format != "h5" && format != "hepmc3") {
     throw ConfigError(fmt::format("--format {}: expected h5 or hepmc3", format));
   }
+  if (!o.configFile.empty()) applyConfigFile(o);
   auto& c = o.config;
   std::tie(c.massMinGeV, c.massMaxGeV) = parseWindow(o.massWindow);
   c.nEvents = o.events;
@@ -182,7 +218,11 @@ std::function<int()> setupGenerate(CLI::App& cmd) {
   cmd.add_option("--format", o->format,
                  "Output format h5 or hepmc3 (default: from the file name; "
                  "HepMC3 ASCII, gzip if the name ends in .gz)");
+  cmd.add_option("--config", o->configFile,
+                 "YAML run card (the keys of the file attribute 'config'); options given on the "
+                 "command line override it");
   cmd.add_option("--out,-o", o->output, "Output file")->required();
+  o->cmd = &cmd;
   addThreadsOption(cmd);
   return [o] { return runGenerate(*o); };
 }

@@ -1,6 +1,7 @@
 #include "generator/ZTauTau.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <chrono>
@@ -96,6 +97,134 @@ std::string ZTauTauConfig::toYaml() const {
   y += fmt::format("  max_weight_safety: {}\n", maxWeightSafety);
   y += fmt::format("  max_attempts_per_event: {}\n", maxAttemptsPerEvent);
   return y;
+}
+
+ZTauTauConfig zTauTauConfigFromYaml(const std::string& yamlText, const std::string& source) {
+  ZTauTauConfig c;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yamlText);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}: not valid YAML: {}", source, e.what()));
+  }
+  if (root.IsNull()) return c;
+  if (!root.IsMap())
+    throw ConfigError(fmt::format("{}: expected a map of generator settings", source));
+  auto fail = [&](const std::string& key, const char* what) {
+    throw ConfigError(fmt::format("{}: key '{}' must be {}", source, key, what));
+  };
+  auto num = [&](const YAML::Node& n, const std::string& key) {
+    try {
+      return n.as<double>();
+    } catch (const YAML::Exception&) {
+      fail(key, "a number");
+    }
+    return 0.0;
+  };
+  auto pair = [&](const YAML::Node& n, const std::string& key, double& lo, double& hi) {
+    if (!n.IsSequence() || n.size() != 2) fail(key, "a list [low, high]");
+    lo = num(n[0], key);
+    hi = num(n[1], key);
+  };
+  auto flag = [&](const YAML::Node& n, const std::string& key) {
+    try {
+      return n.as<bool>();
+    } catch (const YAML::Exception&) {
+      fail(key, "true or false");
+    }
+    return false;
+  };
+  try {
+    for (const auto& kv : root) {
+      const std::string key = kv.first.as<std::string>();
+      const YAML::Node& v = kv.second;
+      if (key == "process") {
+        if (v.as<std::string>() != "ztautau") fail(key, "ztautau");
+      } else if (key == "pdf") {
+        if (v.as<std::string>() != "CTEQ5L") fail(key, "CTEQ5L (the only PDF set built in)");
+      } else if (key == "sqrt_s") {
+        c.sqrtS = num(v, key);
+      } else if (key == "mass_window") {
+        pair(v, key, c.massMinGeV, c.massMaxGeV);
+      } else if (key == "seed") {
+        c.seed = static_cast<std::uint64_t>(num(v, key));
+      } else if (key == "events") {
+        c.nEvents = static_cast<std::size_t>(num(v, key));
+      } else if (key == "decay_modes") {
+        if (!v.IsSequence()) fail(key, "a list of pi, rho, e, mu, other");
+        c.allowedDecayModes = {};
+        for (const auto& item : v) {
+          const std::string name = item.as<std::string>();
+          bool found = false;
+          for (int m = 0; m < 5; ++m) {
+            if (name == decayModeName(static_cast<DecayMode>(m))) {
+              c.allowedDecayModes[m] = true;
+              found = true;
+            }
+          }
+          if (!found) fail(key, "a list of pi, rho, e, mu, other");
+        }
+      } else if (key == "cuts" || key == "recoil" || key == "sampling") {
+        if (!v.IsMap()) fail(key, "a map");
+        for (const auto& sub : v) {
+          const std::string k = sub.first.as<std::string>();
+          const std::string full = key + "." + k;
+          const YAML::Node& x = sub.second;
+          RecoilConfig& r = c.recoil;
+          if (full == "cuts.min_visible_pt")
+            c.minVisiblePtGeV = num(x, full);
+          else if (full == "cuts.min_leading_visible_pt")
+            c.minLeadingVisiblePtGeV = num(x, full);
+          else if (full == "cuts.max_visible_abs_eta")
+            c.maxVisibleAbsEta = num(x, full);
+          else if (full == "recoil.enabled")
+            r.enabled = flag(x, full);
+          else if (full == "recoil.pt0")
+            r.pt0GeV = num(x, full);
+          else if (full == "recoil.power")
+            r.power = num(x, full);
+          else if (full == "recoil.pt_max")
+            r.ptMaxGeV = num(x, full);
+          else if (full == "recoil.two_jet_probability")
+            r.twoJetProbability = num(x, full);
+          else if (full == "recoil.jet_rapidity_spread")
+            r.jetRapiditySpread = num(x, full);
+          else if (full == "recoil.jet_mass_fraction")
+            pair(x, full, r.jetMassFractionMin, r.jetMassFractionMax);
+          else if (full == "recoil.hadrons_per_log_energy")
+            r.hadronsPerLogEnergy = num(x, full);
+          else if (full == "recoil.max_hadrons_per_jet")
+            r.maxHadronsPerJet = static_cast<int>(num(x, full));
+          else if (full == "recoil.ue_mean_particles")
+            r.ueMeanParticles = num(x, full);
+          else if (full == "recoil.ue_pt_mean")
+            r.uePtMeanGeV = num(x, full);
+          else if (full == "recoil.ue_max_abs_eta")
+            r.ueMaxAbsEta = num(x, full);
+          else if (full == "sampling.breit_wigner_share")
+            c.breitWignerShare = num(x, full);
+          else if (full == "sampling.pilot_points")
+            c.pilotPoints = static_cast<std::size_t>(num(x, full));
+          else if (full == "sampling.max_weight_safety")
+            c.maxWeightSafety = num(x, full);
+          else if (full == "sampling.max_attempts_per_event")
+            c.maxAttemptsPerEvent = static_cast<std::size_t>(num(x, full));
+          else
+            throw ConfigError(fmt::format("{}: unknown key '{}'", source, full));
+        }
+      } else {
+        throw ConfigError(fmt::format("{}: unknown key '{}'", source, key));
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}: {}", source, e.what()));
+  }
+  try {
+    c.validate();
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("{}: {}", source, e.what()));
+  }
+  return c;
 }
 
 ZTauTauGenerator::ZTauTauGenerator(const ZTauTauConfig& config)

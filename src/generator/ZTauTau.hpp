@@ -43,6 +43,10 @@ struct ZTauTauConfig {
   std::string toYaml() const;                 // the config as YAML text (file attribute "config")
 };
 
+// A config from YAML text in the form of ZTauTauConfig::toYaml() (every key optional; unknown
+// keys and wrong types throw ConfigError naming `source` and the key). The result is validated.
+ZTauTauConfig zTauTauConfigFromYaml(const std::string& yamlText, const std::string& source);
+
 // Per-run bookkeeping (sums over all events, reduced in event order).
 struct GenerationSummary {
   std::size_t events = 0;

@@ -272,3 +272,32 @@ TEST(ZTauTau, InvalidConfigurationIsRejected) {
   c.maxAttemptsPerEvent = 200;
   EXPECT_THROW(generateZTauTauEvents(c, 1), ConfigError);
 }
+
+TEST(ZTauTau, ConfigYamlRoundTrip) {
+  ZTauTauConfig c;
+  c.seed = 42;
+  c.nEvents = 1234;
+  c.massMinGeV = 66;
+  c.massMaxGeV = 116;
+  c.minVisiblePtGeV = 15;
+  c.maxVisibleAbsEta = 2.7;
+  c.allowedDecayModes = {true, true, false, true, false};
+  c.recoil.pt0GeV = 5.5;
+  c.recoil.jetMassFractionMax = 0.25;
+  const ZTauTauConfig back = zTauTauConfigFromYaml(c.toYaml(), "test");
+  EXPECT_EQ(back.toYaml(), c.toYaml());
+  EXPECT_EQ(back.seed, 42u);
+  EXPECT_EQ(back.allowedDecayModes, c.allowedDecayModes);
+  EXPECT_EQ(back.recoil.pt0GeV, 5.5);
+  EXPECT_THROW(zTauTauConfigFromYaml("mass_windw: [60, 120]\n", "card.yaml"), ConfigError);
+  EXPECT_THROW(zTauTauConfigFromYaml("recoil:\n  pt0: abc\n", "card.yaml"), ConfigError);
+  EXPECT_THROW(zTauTauConfigFromYaml("mass_window: [120, 60]\n", "card.yaml"), ConfigError);
+  EXPECT_THROW(zTauTauConfigFromYaml("a: [", "card.yaml"), ConfigError);
+  try {
+    zTauTauConfigFromYaml("cuts:\n  min_vis_pt: 3\n", "card.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("card.yaml: unknown key 'cuts.min_vis_pt'"),
+              std::string::npos);
+  }
+}
