@@ -39,7 +39,7 @@ bool isHdf5(const std::string& path) {
 
 io::EventTable tableFromHepMC3(const std::string& path, std::uint64_t seed) {
   const auto start = std::chrono::steady_clock::now();
-  io::HepMC3Input in = io::readHepMC3(path);
+  io::HepMC3Input in = io::readHepMC3(path, 0, true);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::size_t n = in.events.size();
@@ -57,6 +57,7 @@ io::EventTable tableFromHepMC3(const std::string& path, std::uint64_t seed) {
   std::printf("read %zu HepMC3 records from %s in %.2f s (%.0f records/s)%s\n", n, path.c_str(),
               seconds, static_cast<double>(n) / std::max(seconds, 1e-9),
               in.convertedFromMeV ? ", momenta converted from MeV" : "");
+  std::fflush(stdout);
   for (int s = 1; s < io::kNumHepMC3Status; ++s) {
     if (in.statusCounts[static_cast<std::size_t>(s)] == 0) continue;
     std::fprintf(stderr,

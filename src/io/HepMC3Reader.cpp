@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include <utility>
 
 #include "core/Error.hpp"
+#include "core/Progress.hpp"
 #include "core/Units.hpp"
 
 namespace nurec::io {
@@ -106,6 +108,10 @@ class GzLineBuffer : public std::streambuf {
     long long number = 0;
     std::size_t vertices = 0, particles = 0;
   };
+  // Bytes of the (possibly compressed) file consumed so far.
+  std::size_t fileOffset() {
+    return static_cast<std::size_t>(std::max<z_off_t>(0, gzoffset(file_)));
+  }
   std::deque<Header> headers;  // event lines seen and not yet matched with an event
   std::string error;           // a fatal problem (unknown unit, corrupt gzip data)
   bool truncatedGzip = false;
@@ -458,7 +464,7 @@ EventResult convert(const GenEvent& evt) {
 
 }  // namespace
 
-HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents) {
+HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents, bool showProgress) {
   if (!std::filesystem::exists(path)) throw InputError(fmt::format("{}: no such file", path));
   checkHeader(path);
   HepMC3::Setup::set_print_warnings(false);
@@ -468,6 +474,8 @@ HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents) {
   GzLineBuffer buffer(path);
   std::istream stream(&buffer);
   HepMC3::ReaderAscii reader(stream);
+  Progress progress("read HepMC3 (MB)", std::filesystem::file_size(path) >> 20, showProgress);
+  std::size_t progressMb = 0;
   HepMC3Input in;
   std::vector<double> nominalWeights;
   bool firstEvent = true;
@@ -553,8 +561,14 @@ HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents) {
     in.status.push_back(r.status);
     ++in.statusCounts[static_cast<std::size_t>(r.status)];
     in.events.push_back(std::move(r.truth));
+    const std::size_t mb = buffer.fileOffset() >> 20;
+    if (mb > progressMb) {
+      progress.advance(mb - progressMb);
+      progressMb = mb;
+    }
     if (!ok && reader.failed()) break;
   }
+  progress.finish();
   if (reader.failed() && (maxEvents == 0 || in.events.size() < maxEvents)) {
     for (const auto& h : buffer.headers) addIncomplete(h.number);
   }

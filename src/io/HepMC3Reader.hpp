@@ -47,7 +47,9 @@ struct HepMC3Input {
 // Throws InputError naming the file on a missing/unreadable file, something that is not HepMC3,
 // an unknown momentum or length unit, or a record that ends inside an event (truncated file);
 // per-event problems (no tau pair, NaN momenta) are a status instead, and counted.
-HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents = 0);
+// maxEvents = 0 reads all; showProgress draws a progress bar (by bytes read) on stderr.
+HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents = 0,
+                       bool showProgress = false);
 
 // Three times the electric charge of a particle from its PDG id (leptons, quarks, bosons, mesons,
 // baryons and nuclei by the PDG numbering scheme); 0 for unknown ids.
