@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <variant>
 
 #include "core/Error.hpp"
 #include "core/Event.hpp"
@@ -301,7 +302,14 @@ EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& con
       throw InputError(fmt::format("{}: dataset {} must have shape (N, K, 2, 3) with K >= 2", file,
                                    io::nuCandidatesName(m)));
     const std::size_t k = col.rowShape[0];
-    const auto cand = table.get<double>(io::nuCandidatesName(m), {k, 2, 3}, false);
+    // The candidates are large (N x K x 6 floats): use the stored column directly when it is f4.
+    std::vector<float> converted;
+    const std::vector<float>* candColumn = std::get_if<std::vector<float>>(&col.values);
+    if (!candColumn) {
+      converted = table.get<float>(io::nuCandidatesName(m), {k, 2, 3}, false);
+      candColumn = &converted;
+    }
+    const std::vector<float>& cand = *candColumn;
     const auto truthNu = table.get<double>(io::ds::nuP4, {2, 4});
     CalibrationResult cal;
     cal.method = m;
