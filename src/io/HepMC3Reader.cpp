@@ -527,6 +527,7 @@ HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents, bool show
       r.status = truncated;
     }
     double w = evt.weights().empty() ? 1.0 : evt.weights().front();
+    if (r.status == HepMC3Status::IncompleteEvent) w = 0;  // a lost record counts for nothing
     if (!std::isfinite(w)) {
       w = 0;
       r.status = HepMC3Status::BadMomentum;

@@ -440,6 +440,8 @@ TEST(HepMC3Reader, BadInputGivesClearErrorsOrCountedStatus) {
     EXPECT_EQ(in.status[0], HepMC3Status::Ok) << name;
     EXPECT_EQ(in.status[4], HepMC3Status::IncompleteEvent) << name;
     EXPECT_EQ(in.statusCounts[static_cast<int>(HepMC3Status::IncompleteEvent)], 1u) << name;
+    EXPECT_EQ(in.events[4].weightPb, 0.0) << name;
+    EXPECT_NEAR(in.events[0].weightPb, 1500.0 / 6, 1e-9) << name;  // sigma x 1 / (1 + 3 + 1 + 1)
   }
   // A gzip stream cut in the middle of its compressed bytes.
   writeGzip(dir.file("whole.gz"), text);
