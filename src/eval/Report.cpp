@@ -51,7 +51,7 @@ std::string methodLabel(const std::string& m) {
 
 // ---------------------------------------------------------------- Markdown tables
 
-std::string resolutionTable(const EvaluationResult& r, const GroupResult& g, bool bias) {
+std::string resolutionTable(const GroupResult& g, bool bias) {
   std::string out = "| method |";
   std::string rule = "|---|";
   for (int q = 0; q < kNumQuantities; ++q) {
@@ -67,7 +67,6 @@ std::string resolutionTable(const EvaluationResult& r, const GroupResult& g, boo
     }
     out += "\n";
   }
-  (void)r;
   return out;
 }
 
@@ -627,9 +626,9 @@ void writeReport(const EvaluationResult& r, const std::string& outDir) {
   if (!r.groups.empty()) {
     const GroupResult& g = r.groups[0];
     md << "## Resolution: HWHM of the relative residuals (" << g.label << ")\n\n"
-       << resolutionTable(r, g, false) << "\n";
+       << resolutionTable(g, false) << "\n";
     md << "## Median bias of the relative residuals (" << g.label << ")\n\n"
-       << resolutionTable(r, g, true) << "\n";
+       << resolutionTable(g, true) << "\n";
     md << "## Per channel\n\n" << channelMarkdown(r);
     md << "Full per-channel tables (every component; distances per channel are in "
           "metrics.json):\n\n";
@@ -640,8 +639,8 @@ void writeReport(const EvaluationResult& r, const std::string& outDir) {
           "component</summary>\n\n",
           ch.label, ch.events);
       md << "HWHM\n\n"
-         << resolutionTable(r, ch, false) << "\nMedian bias\n\n"
-         << resolutionTable(r, ch, true) << "\n</details>\n\n";
+         << resolutionTable(ch, false) << "\nMedian bias\n\n"
+         << resolutionTable(ch, true) << "\n</details>\n\n";
     }
     md << "## Distances between the reconstructed and the true distributions (" << g.label
        << ")\n\nSame events for both (those the method did not fail on). W1 and energy distance "
