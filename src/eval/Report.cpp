@@ -131,11 +131,13 @@ Figure residualFigure(const EvaluationResult& r, bool mass) {
   std::ostringstream s;
   s << "set style fill transparent solid 0.15 noborder\nset grid lc rgb '#dddddd'\n"
        "set xrange [-1:1]\nset yrange [0:*]\nset xtics 0.5\nset mxtics 5\n";
-  auto panel = [&](int q, bool key, const std::string& title) {
+  // key: 0 none, 1 inside (single plot), 2 one row above the panels (multiplot).
+  auto panel = [&](int q, int key, const std::string& title) {
     s << "set title " << gnuplotQuote(title) << "\n";
     s << "set xlabel '(reco − true) / true'\nset ylabel 'probability density'\n";
-    if (key)
-      s << "set key top left box opaque samplen 2 font ',9'\n";
+    s << "unset arrow\nset arrow from 0, graph 0 to 0, graph 1 nohead dt 3 lc rgb '#888888'\n";
+    if (key == 1)
+      s << "set key top right box opaque samplen 2 font ',10'\n";
     else
       s << "unset key\n";
     s << "plot ";
@@ -149,16 +151,28 @@ Figure residualFigure(const EvaluationResult& r, bool mass) {
   const std::string where =
       fmt::format("{}, {} events", r.groups.empty() ? "" : r.groups[0].label, r.rows.size());
   if (mass) {
-    panel(kMassIndex, true, "Relative residual of m_{ττ} — " + where);
+    panel(kMassIndex, 1, "Relative residual of m_{ττ} — " + where);
   } else {
     f.widthPx = 1800;
     f.heightPx = 850;
-    s << "set multiplot layout 2,4 title "
+    // Manual layout: a full-width legend row under the title, then 2 x 4 panels.
+    s << "set multiplot title "
       << gnuplotQuote("Relative residuals of the reconstructed τ momenta — " + where)
       << " font ',15'\n";
     static const char* names[] = {"p_x(τ^+)", "p_y(τ^+)", "p_z(τ^+)", "E(τ^+)",
                                   "p_x(τ^-)", "p_y(τ^-)", "p_z(τ^-)", "E(τ^-)"};
-    for (int q = 0; q < kNumTauComponents; ++q) panel(q, q == 0, names[q]);
+    for (int q = 0; q < kNumTauComponents; ++q) {
+      s << fmt::format("set origin {},{}\nset size 0.25,0.43\n", 0.25 * (q % 4),
+                       q < 4 ? 0.47 : 0.02);
+      panel(q, 0, names[q]);
+    }
+    s << "set origin 0,0.89\nset size 1,0.06\nunset border\nunset tics\nunset xlabel\n"
+         "unset ylabel\nunset title\nunset arrow\nunset grid\nset xrange [0:1]\n"
+         "set yrange [0:1]\nset key center center horizontal samplen 3 font ',12' width 3\nplot ";
+    for (std::size_t m = 0; m < nM; ++m)
+      s << (m ? ", " : "") << "2 w l lw 2 lc rgb '" << plotColour(m) << "' t "
+        << gnuplotQuote(methodLabel(r.methods[m])) << " noenhanced";
+    s << "\n";
     s << "unset multiplot\n";
   }
   f.body = s.str();
