@@ -55,6 +55,7 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
   require(options.candidates >= 1, "diffusion: --candidates must be >= 1");
   require(options.steps >= 0, "diffusion: --steps must be >= 0");
   require(options.batchEvents >= 1, "diffusion: batch size must be >= 1");
+  require(!options.methodName.empty(), "diffusion: empty method name");
   const SelectionRule rule = selectionRuleFromName(options.selection);
   if (options.threads > 0) at::set_num_threads(options.threads);
   ModelSet models = loadModels(options.modelDir);

@@ -18,6 +18,7 @@ struct DiffusionReconstructOptions {
   std::uint64_t seed = 1;            // per-event noise streams are seeded by (seed, event index)
   int threads = 0;                   // 0 = all cores
   int batchEvents = 512;             // events per encoder/sampler batch
+  std::string methodName = "diffusion";  // writes /nu/<methodName>/... (studies compare variants)
 };
 
 // Samples neutrino candidates for every event of the table that has a reconstructed channel and
