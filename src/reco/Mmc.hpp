@@ -30,8 +30,8 @@ struct MmcConfig {
   std::string pdfPath;
   MmcScan scan = MmcScan::Random;
   // Scan points per event (Random) or chain steps after burn-in (Markov).
-  int points = 4000;
-  int markovBurnIn = 400;
+  int points = 8000;
+  int markovBurnIn = 200;
   // Markov step sizes, as fractions of the phi window, of sigma(MET) and of the m_nunu range.
   double markovStepPhi = 0.25;
   double markovStepMet = 0.4;
@@ -39,7 +39,7 @@ struct MmcConfig {
   // Markov stopping rule: if the MLM masses of the two half-chains differ by more than this
   // fraction, the chain is doubled (at most markovMaxExtensions times).
   double markovStability = 0.03;
-  int markovMaxExtensions = 2;
+  int markovMaxExtensions = 1;
   // phi window around each visible tau: +- min(phiWindowMaxRad, phiWindowScale u99 m_tau/pT_vis)
   // with u99 the 99 % quantile of the table's u distribution for that type (dphi ~ dtheta p/pT).
   double phiWindowMaxRad = 0.4;
