@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::int8_t kStatusOk = 0, kStatusNoChannel = 1, kStatusNonFinite = 2;
+constexpr std::int8_t kStatusOk = 0, kStatusNoChannel = 1, kStatusNonFinite = 2, kStatusNoModel = 3;
 
 struct ModelSet {
   std::map<int, LoadedModel> perChannel;  // channel -> model (key -1: one shared model)
@@ -65,6 +65,8 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
   std::vector<double> p4(N * 8, 0.0);
   std::vector<float> cand(N * K * 6, 0.0f);
   std::vector<std::int8_t> status(N, kStatusNoChannel);
+  // Events with a channel that no model serves (per-channel model sets) keep status 3.
+  for (std::size_t r : selectRows(table, false, {})) status[r] = kStatusNoModel;
   const std::vector<std::size_t> allRows = selectRows(table, false, {});
 
   Progress progress("diffusion", allRows.size());

@@ -412,3 +412,34 @@ TEST(Reconstruct, WritesCandidatesIndependentOfBatching) {
   o.selection = "best";
   EXPECT_THROW(reconstructDiffusion(b, o), ConfigError);
 }
+
+TEST(Training, PerChannelModels) {
+  TempDir dir;
+  const io::EventTable table = nurec::ml::testing::makeSyntheticEvents(1400, 8);
+  DiffusionConfig cfg = tinyConfig();
+  cfg.train.channelMode = "per_channel";
+  cfg.train.channels = {0, 3};
+  cfg.train.epochs = 1;
+  cfg.train.batchSize = 32;
+  TrainOptions o;
+  o.outDir = dir.file("pc");
+  o.threads = 1;
+  o.progress = false;
+  o.exportTorchScript = false;
+  trainDiffusion(cfg, table, o);
+  EXPECT_TRUE(fs::exists(dir.file("pc") + "/channel_0/model.pt"));
+  EXPECT_TRUE(fs::exists(dir.file("pc") + "/channel_3/model.pt"));
+  EXPECT_FALSE(fs::exists(dir.file("pc") + "/channel_1"));
+  io::EventTable t = table;
+  DiffusionReconstructOptions r;
+  r.modelDir = dir.file("pc");
+  r.candidates = 2;
+  r.steps = 5;
+  r.threads = 1;
+  reconstructDiffusion(t, r);
+  const auto st = t.get<std::int8_t>(io::nuStatusName("diffusion"), {});
+  const auto ch = t.get<std::int8_t>(io::ds::recoChannel, {});
+  for (std::size_t i = 0; i < t.nEvents(); ++i) {
+    EXPECT_EQ(st[i], (ch[i] == 0 || ch[i] == 3) ? 0 : 3) << i;  // 3: no model for the channel
+  }
+}
