@@ -217,6 +217,8 @@ int main(int argc, char** argv) {
   std::vector<int> effortPoints{250, 500, 1000, 2000, 4000, 8000, 16000};
   app.add_option("--effort-points", effortPoints, "effort: list of MMC scan points")
       ->delimiter(',');
+  double proposal = MmcConfig{}.phiProposalScale;
+  app.add_option("--proposal", proposal, "MMC random scan: phi proposal width in m_tau/pT_vis");
   int burnIn = MmcConfig{}.markovBurnIn, extensions = MmcConfig{}.markovMaxExtensions;
   app.add_option("--burn-in", burnIn, "MMC Markov burn-in steps");
   app.add_option("--extensions", extensions, "MMC Markov: maximum chain doublings");
@@ -244,6 +246,7 @@ int main(int argc, char** argv) {
   c.mmc.useMassProbability = !noMassProb;
   if (markov) c.mmc.scan = MmcScan::Markov;
   c.mmc.markovBurnIn = burnIn;
+  c.mmc.phiProposalScale = proposal;
   c.mmc.markovMaxExtensions = extensions;
   if (estimator == "maxw") c.mmc.massEstimator = MmcMassEstimator::Maxw;
   if (estimator == "mlnu3p") c.mmc.massEstimator = MmcMassEstimator::Mlnu3p;

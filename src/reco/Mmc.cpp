@@ -33,6 +33,7 @@ void MmcConfig::validate() const {
   require(phiWindowMaxRad > 0 && phiWindowMaxRad <= constants::pi,
           "MmcConfig.phiWindowMaxRad must be in (0, pi]");
   require(phiWindowScale > 0, "MmcConfig.phiWindowScale must be positive");
+  require(phiProposalScale >= 0, "MmcConfig.phiProposalScale must be >= 0 (0 = uniform)");
   require(metSigmasHadHad > 0 && metSigmasWithLepton > 0, "MmcConfig MET window must be positive");
   met.validate("MmcConfig");
   require(massBinGeV > 0 && momentumBinGeV > 0, "MmcConfig histogram bins must be positive");
@@ -42,12 +43,14 @@ void MmcConfig::validate() const {
 
 std::string MmcConfig::describe() const {
   return fmt::format(
-      "scan={} points={} burn_in={} phi_window_max={} phi_window_scale={} met_sigmas={}/{} "
+      "scan={} points={} burn_in={} phi_window_max={} phi_window_scale={} phi_proposal={} "
+      "met_sigmas={}/{} "
       "met_k={} met_floor={} weight={} scaled_angle={} mass_prob={} tau_prob={} estimator={} "
       "mass_bin={} p_bin={} smooth={} "
       "retry={} pdfs={}",
       scan == MmcScan::Random ? "random" : "markov", points, markovBurnIn, phiWindowMaxRad,
-      phiWindowScale, metSigmasHadHad, metSigmasWithLepton, met.stochasticTermSqrtGeV, met.floorGeV,
+      phiWindowScale, phiProposalScale, metSigmasHadHad, metSigmasWithLepton,
+      met.stochasticTermSqrtGeV, met.floorGeV,
       weight == MmcWeight::Kinematic ? "kinematic" : "angle-table", scaledAngleWeight,
       useMassProbability, useTauProbability,
       massEstimator == MmcMassEstimator::Mlm    ? "mlm"
@@ -234,10 +237,11 @@ class EventScan {
   void randomScan(Rng& rng, Accumulator& acc, std::int64_t& tried) const {
     PointSolutions sol;
     for (int i = 0; i < c_.points; ++i) {
-      const Point p = randomPoint(rng);
+      double invProposal = 1;
+      const Point p = randomPoint(rng, c_.phiProposalScale > 0, invProposal);
       evaluate(p, sol);
       ++tried;
-      if (sol.n > 0) acc.add(sol, p, 1.0);
+      if (sol.n > 0) acc.add(sol, p, invProposal);
     }
   }
 
@@ -251,7 +255,8 @@ class EventScan {
     // Start: the first random point with a solution.
     const int maxStartTries = std::max(c_.points, 1000);
     for (int i = 0; i < maxStartTries && curTarget <= 0; ++i) {
-      p = randomPoint(rng);
+      double unused = 1;
+      p = randomPoint(rng, c_.phiProposalScale > 0, unused);
       evaluate(p, cur);
       ++tried;
       curTarget = cur.sumW * metPrior(p);
@@ -260,7 +265,9 @@ class EventScan {
     auto step = [&](bool fill, Accumulator& into) {
       Point q = p;
       for (int t = 0; t < 2; ++t) {
-        q.phi[t] += c_.markovStepPhi * side_[t].window * rng.normal();
+        q.phi[t] +=
+            std::min(side_[t].window, c_.markovStepPhi * constants::mTau / side_[t].vis.pt()) *
+            rng.normal();
         if (side_[t].leptonic) q.mass[t] += c_.markovStepMass * side_[t].massMax * rng.normal();
         q.dMet[t] += c_.markovStepMet * sigmaMet_ * rng.normal();
       }
@@ -310,11 +317,36 @@ class EventScan {
   const Side& side(int t) const { return side_[t]; }
 
  private:
-  Point randomPoint(Rng& rng) const {
+  // A scan point. With `focused`, phi is drawn from the defensive mixture
+  //   q(phi) = (1 - a) N(phi_vis, s) + a U(window),  s = phiProposalScale m_tau/pT_vis, a = 0.2
+  // (restricted to the window) and invProposal returns 1/(q1 q2) up to a constant factor per
+  // event, which cancels in every estimator; otherwise phi is uniform (invProposal = 1).
+  Point randomPoint(Rng& rng, bool focused, double& invProposal) const {
     Point p;
+    invProposal = 1;
     for (int t = 0; t < 2; ++t) {
       const Side& s = side_[t];
-      p.phi[t] = s.phi + s.window * (2 * rng.uniform() - 1);
+      if (focused) {
+        constexpr double uniformShare = 0.2;
+        const double sigma = c_.phiProposalScale * constants::mTau / s.vis.pt();
+        double d;
+        if (rng.uniform() < uniformShare) {
+          d = s.window * (2 * rng.uniform() - 1);
+        } else {
+          do {
+            d = sigma * rng.normal();
+          } while (std::abs(d) > s.window);
+        }
+        p.phi[t] = s.phi + d;
+        // Gaussian part renormalised to the window (the redraw loop truncates it).
+        const double inWindow = std::erf(s.window / (sigma * std::sqrt(2.0)));
+        const double q = (1 - uniformShare) * std::exp(-0.5 * d * d / (sigma * sigma)) /
+                             (sigma * std::sqrt(2 * constants::pi) * inWindow) +
+                         uniformShare / (2 * s.window);
+        invProposal /= q;
+      } else {
+        p.phi[t] = s.phi + s.window * (2 * rng.uniform() - 1);
+      }
       p.mass[t] = s.leptonic ? s.massMax * rng.uniform() : 0.0;
       double d;
       do {

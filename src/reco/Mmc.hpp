@@ -30,10 +30,11 @@ struct MmcConfig {
   std::string pdfPath;
   MmcScan scan = MmcScan::Random;
   // Scan points per event (Random) or chain steps after burn-in (Markov).
-  int points = 8000;
+  int points = 4000;
   int markovBurnIn = 200;
-  // Markov step sizes, as fractions of the phi window, of sigma(MET) and of the m_nunu range.
-  double markovStepPhi = 0.25;
+  // Markov step sizes: phi in units of m_tau/pT_vis (at most the window), MET in sigma(MET),
+  // m_nunu as a fraction of its range.
+  double markovStepPhi = 0.5;
   double markovStepMet = 0.4;
   double markovStepMass = 0.25;
   // Markov stopping rule: if the MLM masses of the two half-chains differ by more than this
@@ -44,6 +45,10 @@ struct MmcConfig {
   // with u99 the 99 % quantile of the table's u distribution for that type (dphi ~ dtheta p/pT).
   double phiWindowMaxRad = 0.4;
   double phiWindowScale = 1.0;
+  // Random scan: draw phi from a Gaussian of width phiProposalScale m_tau/pT_vis around the
+  // visible tau (80 %, plus 20 % uniform in the window) and divide the weights by the proposal
+  // density (importance sampling: same posterior, fewer wasted points). 0 = uniform in the window.
+  double phiProposalScale = 1.0;
   // MET nuisance range in sigmas (ATLAS defaults: 4 had-had, 3 with a lepton).
   double metSigmasHadHad = 4;
   double metSigmasWithLepton = 3;
