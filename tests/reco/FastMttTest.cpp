@@ -2,6 +2,7 @@
 
 #include "TestTables.hpp"
 #include "core/Error.hpp"
+#include "core/Units.hpp"
 #include "reco/FastMtt.hpp"
 
 using namespace nurec;
@@ -47,6 +48,23 @@ TEST(FastMtt, NoiselessSampleMassNearZ) {
   }
   EXPECT_GT(ratio.size(), 290u);
   EXPECT_NEAR(median(ratio), 1.0, 0.08);
+}
+
+TEST(FastMtt, ImpossibleEventGetsNoLikelihood) {
+  // A MET of 1.4 TeV against two 40 GeV visible taus: exp(-d^2/2 sigma^2) underflows everywhere.
+  RecoEvent ev;
+  ev.tau[0] = FourVector::fromMomentumMass({40, 0, 10}, constants::mPiCharged);
+  ev.tau[1] = FourVector::fromMomentumMass({0, 35, -20}, constants::mPiCharged);
+  ev.tauType = {RecoTauType::Pi, RecoTauType::Pi};
+  ev.channel = Channel::PiPi;
+  ev.metX = ev.metY = -1000;
+  FastMttConfig fc;
+  fc.met.stochasticTermSqrtGeV = 0;
+  const FastMttReconstructor reco(fc);
+  EXPECT_EQ(reco.reconstruct(ev).status, RecoStatus::NoLikelihood);
+  ev.metX = 20;
+  ev.metY = 15;
+  EXPECT_EQ(reco.reconstruct(ev).status, RecoStatus::Ok);
 }
 
 TEST(FastMtt, ConfigValidation) {

@@ -119,11 +119,19 @@ TEST(Mmc, ImpossibleEventGetsNoSolution) {
   EXPECT_EQ(r.status, RecoStatus::NoSolution);
   EXPECT_EQ(r.solutions, 0);
   EXPECT_GT(r.pointsTried, 0);
+  // Markov scan: no starting point either.
+  MmcConfig mc = noiselessConfig();
+  mc.scan = MmcScan::Markov;
+  const MmcReconstructor markov(mc, constructedPdfTable());
+  Rng rng3(1, 0, streams::reco);
+  EXPECT_EQ(markov.reconstruct(ev, rng3).status, RecoStatus::NoSolution);
   // The same event with MET along the taus is solved.
   ev.metX = 20;
   ev.metY = 15;
   Rng rng2(1, 0, streams::reco);
   EXPECT_EQ(reco.reconstruct(ev, rng2).status, RecoStatus::Ok);
+  Rng rng4(1, 0, streams::reco);
+  EXPECT_EQ(markov.reconstruct(ev, rng4).status, RecoStatus::Ok);
 }
 
 TEST(Mmc, NanInputGivesStatus) {
