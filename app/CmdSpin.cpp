@@ -19,7 +19,8 @@ namespace {
 struct SpinOptions {
   std::string input, output = "spin.json";
   std::string lepton = "energy", rho = "polarimeter", calibration = "none", variations;
-  bool allEvents = false, noClosure = false;
+  std::string calibrationModel = "full";
+  bool allEvents = false, noClosure = false, noMassConstraint = false;
   quantum::SpinConfig config;
 };
 
@@ -38,6 +39,15 @@ int runSpin(SpinOptions o) {
   c.analysers.rho = quantum::parseRhoAnalyser(o.rho);
   c.analysers.requireSignalRegion = !o.allEvents;
   c.closureTest = !o.noClosure;
+  c.analysers.tauMassConstraint = !o.noMassConstraint;
+  if (o.calibrationModel == "full") {
+    c.calibration.model = quantum::CalibrationConfig::Model::Full;
+  } else if (o.calibrationModel == "diagonal") {
+    c.calibration.model = quantum::CalibrationConfig::Model::Diagonal;
+  } else {
+    throw ConfigError(
+        fmt::format("--calibration-model {}: expected full or diagonal", o.calibrationModel));
+  }
   if (o.calibration == "none") {
     c.calibrationMode = quantum::CalibrationMode::None;
   } else if (o.calibration == "self") {
@@ -106,7 +116,10 @@ std::function<int()> setupSpin(CLI::App& cmd) {
       "effects\n"
       "with a linear response built by re-weighting a truth sample (needs /truth/spin_b, spin_c) "
       "to\n"
-      "random spin states, with a closure test on independent halves (self). Systematics: other\n"
+      "random spin states; self is two-fold (even rows calibrated with the odd-row response and "
+      "vice\n"
+      "versa) with a closure test on independent halves. Reconstructed taus are rebuilt with the\n"
+      "tau mass imposed (momentum vis + nu kept). Systematics: other\n"
       "reconstructions in the file named <method>_<tag> (e.g. mmc_met_scale_up, from a "
       "reconstruction\n"
       "with shifted MET), re-sampling of /nu/<method>/candidates, and the calibration "
@@ -146,6 +159,12 @@ std::function<int()> setupSpin(CLI::App& cmd) {
   cmd.add_option("--calibration", o->calibration,
                  "none, self (the input's own truth), or a calibration sample FILE (same method)")
       ->capture_default_str();
+  cmd.add_option(
+         "--calibration-model", o->calibrationModel,
+         "full (15 x 15 response with cross-talk) or diagonal (one slope and offset per parameter)")
+      ->capture_default_str();
+  cmd.add_flag("--no-mass-constraint", o->noMassConstraint,
+               "Use tau = visible + neutrinos as reconstructed, without imposing m_tau");
   cmd.add_flag("--no-closure", o->noClosure,
                "Skip the closure test on independent halves (self calibration)");
   cmd.add_option("--calibration-targets", o->config.calibration.targets,

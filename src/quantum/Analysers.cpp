@@ -274,13 +274,18 @@ AnalyserSet buildAnalysers(const io::EventTable& table, const AnalyserConfig& cf
       ++out.nFailed;
       continue;
     }
-    const FourVector tauPlus = ev.tau[0] + nu.p4[i][0], tauMinus = ev.tau[1] + nu.p4[i][1];
+    FourVector tauPlus = ev.tau[0] + nu.p4[i][0], tauMinus = ev.tau[1] + nu.p4[i][1];
+    if (cfg.tauMassConstraint) {
+      tauPlus = FourVector::fromMomentumMass(tauPlus.vec(), constants::mTau);
+      tauMinus = FourVector::fromMomentumMass(tauMinus.vec(), constants::mTau);
+    }
+    const std::array<FourVector, 2> nuUsed{tauPlus - ev.tau[0], tauMinus - ev.tau[1]};
     if (!usablePair(tauPlus, tauMinus)) {
       ++out.nFailed;
       continue;
     }
     const HelicityBasis basis(tauPlus, tauMinus);
-    push(i, basis, recoTau(basis, 0, ev, nu.p4[i][0], cfg), recoTau(basis, 1, ev, nu.p4[i][1], cfg),
+    push(i, basis, recoTau(basis, 0, ev, nuUsed[0], cfg), recoTau(basis, 1, ev, nuUsed[1], cfg),
          ev.channel);
   }
   return out;

@@ -36,6 +36,12 @@ struct AnalyserConfig {
   // Optional override of the neutrinos (systematics: a re-sampled diffusion candidate per event).
   // When non-empty, it replaces /nu/<method>/p4 (size = number of events).
   std::vector<std::array<FourVector, 2>> neutrinoOverride;
+  // Reconstruction methods: rebuild each tau as (p_vis + p_nu, E = sqrt(p^2 + m_tau^2)), i.e. keep
+  // the reconstructed tau momentum and impose the tau mass before boosting into its rest frame (the
+  // neutrino of the rho polarimeter is then tau - visible). Without it, methods whose neutrinos
+  // do not give m(vis + nu) = m_tau (collinear: massless parallel neutrinos) boost into a frame
+  // with the wrong velocity and the analysers lose most of their power.
+  bool tauMassConstraint = true;
   void validate() const;
 };
 

@@ -164,11 +164,28 @@ Calibration::Fit Calibration::fit(const CalibrationInput& in, const std::vector<
     y.row(m) = reco.transpose();
   }
   if (minNeffFraction) *minNeffFraction = minFrac;
-  const Eigen::MatrixXd coef = x.colPivHouseholderQr().solve(y);  // (16 x 15)
   Fit f;
-  f.response = coef.topRows(kNumSpinParameters).transpose();
-  f.offset = coef.row(kNumSpinParameters).transpose();
-  f.ok = std::abs(f.response.determinant()) > 1e-12 && f.response.allFinite();
+  if (cfg.model == CalibrationConfig::Model::Diagonal) {
+    f.response.setZero();
+    for (int a = 0; a < kNumSpinParameters; ++a) {
+      Eigen::MatrixXd xa(nT, 2);
+      xa.col(0) = x.col(a);
+      xa.col(1).setOnes();
+      const Eigen::Vector2d c = xa.colPivHouseholderQr().solve(y.col(a));
+      f.response(a, a) = c(0);
+      f.offset(a) = c(1);
+    }
+  } else {
+    const Eigen::MatrixXd coef = x.colPivHouseholderQr().solve(y);  // (16 x 15)
+    f.response = coef.topRows(kNumSpinParameters).transpose();
+    f.offset = coef.row(kNumSpinParameters).transpose();
+  }
+  // Invertible and not degenerate: condition number below 1e8 (a determinant test is useless
+  // for a 15 x 15 matrix with entries ~0.1).
+  if (!f.response.allFinite() || !f.offset.allFinite()) return f;
+  const Eigen::JacobiSVD<Eigen::MatrixXd> svd(f.response);
+  const auto& sv = svd.singularValues();
+  f.ok = sv(0) > 0 && sv(sv.size() - 1) > 1e-8 * sv(0);
   return f;
 }
 

@@ -27,6 +27,12 @@
 namespace nurec::quantum {
 
 struct CalibrationConfig {
+  // full: 15 x 15 response with cross-talk (needs large samples); diagonal: theta_reco_a =
+  // R_aa theta_true_a + o_a for each parameter separately (far more stable when the analysers
+  // keep little spin information; neglects cross-talk, which matters only as far as the measured
+  // state differs from the calibration sample's).
+  enum class Model { Full, Diagonal };
+  Model model = Model::Full;
   int targets = 40;            // random target states T_m (>= 16 for the full response)
   double mixing = 0.3;         // lambda
   double minW = 1e-3;          // floor on W_e(S_e) in the re-weighting denominator

@@ -100,6 +100,25 @@ SignificanceResult linearSignificance(const std::string& name, double value, dou
   return r;
 }
 
+void addCalibrationUncertainty(SignificanceResult& r, double cal, double sPerFb,
+                               const SignificanceConfig& cfg) {
+  r.calibrationError = cal;
+  const double bPerFb = cfg.backgroundPerInvFb;
+  auto statErr2 = [&](double lumi) {
+    const double s = sPerFb * lumi, b = bPerFb * lumi;
+    return s > 0 ? r.perEventSd * r.perEventSd * (s + b) / (s * s)
+                 : std::numeric_limits<double>::infinity();
+  };
+  const double e2 = statErr2(cfg.lumiInvFb) + cal * cal;
+  r.zAtLumiWithCalibration = e2 > 0 ? r.value / std::sqrt(e2) : 0;
+  // 25 (stat^2(L) + cal^2) = T^2 with stat^2(L) = sigma1^2 (S + B)/(S^2 L).
+  const double rest = r.value * r.value / 25 - cal * cal;
+  r.lumiFor5SigmaWithCalibration =
+      (r.value > 0 && rest > 0 && sPerFb > 0)
+          ? r.perEventSd * r.perEventSd * (sPerFb + bPerFb) / (sPerFb * sPerFb * rest)
+          : std::numeric_limits<double>::infinity();
+}
+
 SpinState physicalProjection(const SpinState& s) {
   const DensityMatrix rho = densityMatrix(s);
   Eigen::SelfAdjointEigenSolver<Eigen::Matrix4cd> es(0.5 * (rho + rho.adjoint()));

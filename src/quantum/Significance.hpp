@@ -23,9 +23,9 @@
 namespace nurec::quantum {
 
 struct SignificanceConfig {
-  double lumiInvFb = 140;            // fb^-1 for the quoted significance
-  double kFactor = 1.0;              // on the signal cross section
-  double efficiency = 1.0;           // extra efficiency on top of the sample's own selection
+  double lumiInvFb = 140;   // fb^-1 for the quoted significance
+  double kFactor = 1.28;    // NNLO/LO normalisation of the LO signal weights (as nurec simulate)
+  double efficiency = 1.0;  // extra efficiency on top of the sample's own selection
   double backgroundPerInvFb = 23.1;  // physics.md section 10 (one analysis: 23.1 vs 4996.6 signal)
   double signalPerInvFb = 0;         // > 0: overrides the yield from the event weights
   std::vector<double> lumiScanInvFb = {1, 2, 5, 10, 20, 50, 100, 140, 300, 1000, 3000};
@@ -53,6 +53,11 @@ struct SignificanceResult {
   double perEventSd = 0;        // sigma1
   double zAtLumi = 0;           // at config.lumiInvFb
   double lumiFor5Sigma = 0;     // fb^-1 (inf when value <= 0)
+  // With the calibration's own uncertainty (fixed, does not shrink with luminosity) added in
+  // quadrature to the statistical error at each luminosity: Z = T / sqrt(sigma_stat(L)^2 + cal^2).
+  double calibrationError = 0;
+  double zAtLumiWithCalibration = 0;
+  double lumiFor5SigmaWithCalibration = 0;  // inf when T/cal <= 5
   std::vector<SignificancePoint> scan;
 };
 
@@ -75,6 +80,10 @@ double signalPerInvFb(double sumWeightsPb, const SignificanceConfig& cfg);
 SignificanceResult linearSignificance(const std::string& name, double value, double error,
                                       double nEffective, double signalPerInvFb,
                                       const SignificanceConfig& cfg);
+
+// Adds the calibration uncertainty cal (fixed) to a result of linearSignificance.
+void addCalibrationUncertainty(SignificanceResult& r, double cal, double signalPerInvFb,
+                               const SignificanceConfig& cfg);
 
 // Pseudo-experiments for a statistic ("entanglement_D", "bell_45", "bell_opt" or "m12") at
 // luminosity L. `measured` is the (calibrated) state; toys are generated at the level the analysers

@@ -85,26 +85,88 @@ KinematicCrossCheck kinematicApproach(const std::vector<AnalyserEvent>& events) 
   return k;
 }
 
-// A measured state with its stat covariance (calibrated if a calibration is given).
+// The calibrations of one event subset: from an independent sample (File) or, for Self, two-fold:
+// the even rows are calibrated with the response fitted on the odd rows and vice versa, so no
+// event is calibrated with a response that has seen it (a response fitted on the measured events
+// themselves absorbs their statistical fluctuation and closes by construction).
+struct CalibrationSet {
+  std::optional<Calibration> all, even, odd;
+  bool twoFold = false;
+  bool valid() const {
+    return twoFold ? (even && even->valid() && odd && odd->valid()) : (all && all->valid());
+  }
+  const Calibration* any() const {
+    if (!valid()) return nullptr;
+    return twoFold ? &*even : &*all;
+  }
+};
+
+CalibrationSet makeCalibrations(const CalibrationInput& in, const CalibrationConfig& cfg,
+                                Channel ch, bool twoFold) {
+  CalibrationSet cs;
+  cs.twoFold = twoFold;
+  if (twoFold) {
+    cs.even.emplace(in, cfg, ch, RowSubset::Even);
+    cs.odd.emplace(in, cfg, ch, RowSubset::Odd);
+  } else {
+    cs.all.emplace(in, cfg, ch, RowSubset::All);
+  }
+  return cs;
+}
+
+// A measured state with its stat covariance (calibrated if a calibration is given), and the
+// bootstrap replicas when asked for.
 struct Measured {
   SpinVector theta;
   SpinCovariance cov;
   SpinCovariance calibCov = SpinCovariance::Zero();
+  std::vector<SpinVector> replicas;
   double nEff = 0, sumW = 0;
+  bool calibrated = false;
 };
 
-Measured measuredState(const std::vector<AnalyserEvent>& events, const Calibration* cal) {
-  const SpinEstimate est = estimateSpin(events);
+Measured measuredState(const std::vector<AnalyserEvent>& events, const CalibrationSet* cs,
+                       const BootstrapConfig* boot = nullptr) {
+  BootstrapConfig none;
+  none.replicas = 0;
+  const BootstrapConfig& b = boot ? *boot : none;
   Measured m;
-  m.theta = toVector(est.value);
-  m.cov = est.covariance;
-  if (cal && cal->valid()) {
-    m.calibCov = cal->calibrationCovariance(m.theta);
-    m.theta = cal->apply(m.theta);
-    m.cov = cal->propagate(m.cov);
+  auto fill = [](const SpinMeasurementResult& r, Measured& out) {
+    out.theta = toVector(r.estimate.value);
+    out.cov = r.estimate.covariance;
+    out.replicas = r.replicas;
+    out.nEff = r.estimate.nEffective;
+    out.sumW = r.estimate.sumWeights;
+  };
+  fill(measure(events, b), m);
+  if (!cs || !cs->valid()) return m;
+  if (!cs->twoFold) {
+    const Calibration& c = *cs->all;
+    m.calibCov = c.calibrationCovariance(m.theta);
+    m.theta = c.apply(m.theta);
+    m.cov = c.propagate(m.cov);
+    for (auto& v : m.replicas) v = c.apply(v);
+    m.calibrated = true;
+    return m;
   }
-  m.nEff = est.nEffective;
-  m.sumW = est.sumWeights;
+  std::vector<AnalyserEvent> even, odd;
+  for (const auto& e : events) (e.row % 2 == 0 ? even : odd).push_back(e);
+  Measured me, mo;
+  try {
+    fill(measure(even, b), me);
+    fill(measure(odd, b), mo);
+  } catch (const InputError&) {
+    return m;  // a half without usable events: leave uncalibrated
+  }
+  const Calibration& ce = *cs->even;  // fitted on even rows: calibrates the odd half
+  const Calibration& co = *cs->odd;
+  m.theta = 0.5 * (co.apply(me.theta) + ce.apply(mo.theta));
+  m.cov = 0.25 * (co.propagate(me.cov) + ce.propagate(mo.cov));
+  m.calibCov = 0.25 * (co.calibrationCovariance(me.theta) + ce.calibrationCovariance(mo.theta));
+  m.replicas.clear();
+  for (std::size_t r = 0; r < std::min(me.replicas.size(), mo.replicas.size()); ++r)
+    m.replicas.push_back(0.5 * (co.apply(me.replicas[r]) + ce.apply(mo.replicas[r])));
+  m.calibrated = true;
   return m;
 }
 
@@ -131,7 +193,7 @@ std::map<std::string, double> keyQuantities(const Measured& m, const SpinConfig&
 }
 
 SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEvent>& events,
-                           const SpinConfig& cfg, const Calibration* cal,
+                           const SpinConfig& cfg, const CalibrationSet* cs,
                            const std::vector<SpinState>* production) {
   SubsetReport r;
   r.channel = name;
@@ -164,13 +226,15 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
   SpinVector theta = toVector(m.estimate.value);
   SpinCovariance cov = m.estimate.covariance, calCov = SpinCovariance::Zero();
   std::vector<SpinVector> reps = m.replicas;
-  if (cal && cal->valid()) {
+  const Calibration* cal = cs ? cs->any() : nullptr;
+  const Measured mc = cal ? measuredState(events, cs, &cfg.bootstrap) : Measured{};
+  if (cal && mc.calibrated) {
     r.isCalibrated = true;
     r.calibrationNeffFraction = cal->minEffectiveEventsFraction();
-    calCov = cal->calibrationCovariance(theta);
-    theta = cal->apply(theta);
-    cov = cal->propagate(cov);
-    for (auto& v : reps) v = cal->apply(v);
+    calCov = mc.calibCov;
+    theta = mc.theta;
+    cov = mc.cov;
+    reps = mc.replicas;
     std::vector<std::vector<double>> repVals(kNumSpinParameters);
     for (const auto& v : reps)
       for (int a = 0; a < kNumSpinParameters; ++a) repVals[a].push_back(v(a));
@@ -211,6 +275,7 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
         : stat == "bell_45" ? fmt::format("sqrt2 (C_kk {} C_nn) - 2", lin.signNn > 0 ? "+" : "-")
                             : fmt::format("2 (cos phi C_kk + sin phi C_nn) - 2, phi = {:.1f} deg",
                                           lin.phiRad * 180 / constants::pi);
+    addCalibrationUncertainty(res, quadForm(g, calCov), r.signalPerInvFb, cfg.significance);
     r.significance.push_back(res);
   }
   {
@@ -224,6 +289,7 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
     auto res = linearSignificance("m12", m12 - 1, quadForm(g, cov), r.nEffective, r.signalPerInvFb,
                                   cfg.significance);
     res.description = "Horodecki m12 - 1 (bootstrap bias removed; asymptotic, see toys)";
+    addCalibrationUncertainty(res, quadForm(g, calCov), r.signalPerInvFb, cfg.significance);
     r.significance.push_back(res);
   }
   // Pseudo-experiments at the small-yield luminosities.
@@ -282,7 +348,8 @@ std::string configText(const SpinConfig& c) {
       "seed: {}\nlumi_fb: {}\nk_factor: {}\nefficiency: {}\nbackground_per_fb: {}\nsignal_per_fb: "
       "{}\n"
       "pseudo_experiments: {}\ncalibration: {}\ncalibration_file: '{}'\ncalibration_targets: {}\n"
-      "calibration_mixing: {}\ncalibration_replicas: {}\ncandidate_replicas: {}\n",
+      "calibration_mixing: {}\ncalibration_replicas: {}\ncalibration_model: {}\n"
+      "tau_mass_constraint: {}\ncandidate_replicas: {}\n",
       c.analysers.method,
       c.analysers.lepton == LeptonAnalyser::Direction         ? "direction"
       : c.analysers.lepton == LeptonAnalyser::DirectionEnergy ? "energy"
@@ -293,7 +360,9 @@ std::string configText(const SpinConfig& c) {
       c.significance.backgroundPerInvFb, c.significance.signalPerInvFb,
       c.significance.pseudoExperiments, modes[static_cast<int>(c.calibrationMode)],
       c.calibrationFile, c.calibration.targets, c.calibration.mixing,
-      c.calibration.bootstrapReplicas, c.candidateReplicas);
+      c.calibration.bootstrapReplicas,
+      c.calibration.model == CalibrationConfig::Model::Full ? "full" : "diagonal",
+      c.analysers.tauMassConstraint, c.candidateReplicas);
 }
 
 }  // namespace
@@ -334,7 +403,9 @@ SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
   std::optional<CalibrationInput> calIn;
   if (cfg.calibrationMode == CalibrationMode::Self) {
     calIn = prepareCalibration(table, cfg.analysers);
-    rep.calibrationSource = "self (" + table.source() + ")";
+    rep.calibrationSource =
+        "self, two-fold: even rows calibrated with the odd-row response and vice versa (" +
+        table.source() + ")";
   } else if (cfg.calibrationMode == CalibrationMode::File) {
     const io::EventTable calTable = io::readEventFile(cfg.calibrationFile);
     calIn = prepareCalibration(calTable, cfg.analysers);
@@ -342,8 +413,9 @@ SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
   }
   // Steps: combined + 7 channels + systematics + closure.
   Progress progress("spin " + cfg.analysers.method, kNumChannels + 3, cfg.showProgress);
-  std::optional<Calibration> combinedCal;
-  if (calIn) combinedCal.emplace(*calIn, cfg.calibration, Channel::None);
+  const bool twoFold = cfg.calibrationMode == CalibrationMode::Self;
+  std::optional<CalibrationSet> combinedCal;
+  if (calIn) combinedCal = makeCalibrations(*calIn, cfg.calibration, Channel::None, twoFold);
   // Combined and per channel.
   rep.subsets.push_back(
       analyseSubset("combined", set.events, cfg, combinedCal ? &*combinedCal : nullptr, prod));
@@ -355,13 +427,12 @@ SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
     for (const auto& e : set.events)
       if (e.channel == ch) sub.push_back(e);
     if (sub.size() < cfg.minChannelEvents) continue;
-    std::optional<Calibration> cal;
-    if (calIn) cal.emplace(*calIn, cfg.calibration, ch);
-    rep.subsets.push_back(
-        analyseSubset(channelName(ch), sub, cfg, cal && cal->valid() ? &*cal : nullptr, prod));
+    std::optional<CalibrationSet> cal;
+    if (calIn) cal = makeCalibrations(*calIn, cfg.calibration, ch, twoFold);
+    rep.subsets.push_back(analyseSubset(channelName(ch), sub, cfg, cal ? &*cal : nullptr, prod));
   }
   // Systematics on the combined result.
-  const Calibration* cal0 = combinedCal && combinedCal->valid() ? &*combinedCal : nullptr;
+  const CalibrationSet* cal0 = combinedCal && combinedCal->valid() ? &*combinedCal : nullptr;
   const Measured nominal = measuredState(set.events, cal0);
   const auto q0 = keyQuantities(nominal, cfg);
   std::vector<std::string> variations = cfg.variations;
@@ -420,12 +491,14 @@ SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
     for (const auto& [k, v] : m) rep.totalSystematic[k] = std::hypot(rep.totalSystematic[k], v);
   // Closure test on independent halves.
   if (calIn && cfg.calibrationMode == CalibrationMode::Self && cfg.closureTest) {
-    const Calibration even(*calIn, cfg.calibration, Channel::None, RowSubset::Even);
+    CalibrationSet evenOnly;
+    evenOnly.all.emplace(*calIn, cfg.calibration, Channel::None, RowSubset::Even);
+    const Calibration& even = *evenOnly.all;
     std::vector<AnalyserEvent> odd;
     for (const auto& e : set.events)
       if (e.row % 2 == 1) odd.push_back(e);
     if (even.valid() && odd.size() > 100) {
-      const Measured mo = measuredState(odd, &even);
+      const Measured mo = measuredState(odd, &evenOnly);
       SpinVector truth = SpinVector::Zero();
       double w = 0;
       for (const auto& e : odd) {
@@ -523,14 +596,18 @@ json subsetJson(const SubsetReport& s) {
                       {"null_sd", p.toyNullSd}};
       scan.push_back(pj);
     }
-    sig.push_back({{"statistic", r.statistic},
-                   {"description", r.description},
-                   {"value", r.value},
-                   {"error", r.error},
-                   {"per_event_sd", r.perEventSd},
-                   {"z_at_lumi", r.zAtLumi},
-                   {"lumi_for_5sigma_fb", finiteOr(r.lumiFor5Sigma, -1)},
-                   {"scan", scan}});
+    sig.push_back(
+        {{"statistic", r.statistic},
+         {"description", r.description},
+         {"value", r.value},
+         {"error", r.error},
+         {"per_event_sd", r.perEventSd},
+         {"z_at_lumi", r.zAtLumi},
+         {"lumi_for_5sigma_fb", finiteOr(r.lumiFor5Sigma, -1)},
+         {"calibration_error", r.calibrationError},
+         {"z_at_lumi_with_calibration", r.zAtLumiWithCalibration},
+         {"lumi_for_5sigma_with_calibration_fb", finiteOr(r.lumiFor5SigmaWithCalibration, -1)},
+         {"scan", scan}});
   }
   j["significance"] = sig;
   if (s.hasReference) {
@@ -579,7 +656,9 @@ std::string spinReportMarkdown(const SpinReport& r) {
   md +=
       "Values: calibrated when a calibration is available (else raw) ± stat (analytic) [± "
       "calibration]. 'truth ref.': the per-event analytic production states (/truth/spin_b, "
-      "spin_c) averaged over the analysed events with the estimator's weights.\n\n";
+      "spin_c) averaged over the analysed events with the estimator's weights. Z and L5σ: "
+      "statistical, in parentheses with the calibration uncertainty (which does not shrink with "
+      "luminosity) added.\n\n";
   md +=
       "| channel | events | C_kk | C_rr | C_nn | B+_k | B-_k | concurrence | m12 | D | B_opt | "
       "Z_ent | Z_Bell(B_opt) | L5σ ent [fb⁻¹] | L5σ Bell [fb⁻¹] |\n";
@@ -604,15 +683,25 @@ std::string spinReportMarkdown(const SpinReport& r) {
       if (x.statistic == "entanglement_D") ent = &x;
       if (x.statistic == "bell_opt") bell = &x;
     }
-    auto l5 = [](const SignificanceResult* x) {
-      return x && std::isfinite(x->lumiFor5Sigma) ? fmt::format("{:.3g}", x->lumiFor5Sigma)
-                                                  : std::string("∞");
+    auto fin = [](double v) {
+      return std::isfinite(v) ? fmt::format("{:.3g}", v) : std::string("∞");
+    };
+    // Statistical only, and (in parentheses) with the calibration uncertainty.
+    auto zz = [&](const SignificanceResult* x) {
+      if (!x) return std::string("-");
+      return s.isCalibrated ? fmt::format("{:.1f} ({:.1f})", x->zAtLumi, x->zAtLumiWithCalibration)
+                            : fmt::format("{:.1f}", x->zAtLumi);
+    };
+    auto l5 = [&](const SignificanceResult* x) {
+      if (!x) return std::string("-");
+      return s.isCalibrated ? fmt::format("{} ({})", fin(x->lumiFor5Sigma),
+                                          fin(x->lumiFor5SigmaWithCalibration))
+                            : fin(x->lumiFor5Sigma);
     };
     md += fmt::format(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1f} | {:.1f} | {} | {} |\n",
-        s.channel, s.nEvents, pv("C_kk"), pv("C_rr"), pv("C_nn"), pv("B+_k"), pv("B-_k"),
-        ov("concurrence"), ov("m12"), ov("entanglement_D"), ov("bell_opt"),
-        ent ? ent->zAtLumi : 0.0, bell ? bell->zAtLumi : 0.0, l5(ent), l5(bell));
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", s.channel,
+        s.nEvents, pv("C_kk"), pv("C_rr"), pv("C_nn"), pv("B+_k"), pv("B-_k"), ov("concurrence"),
+        ov("m12"), ov("entanglement_D"), ov("bell_opt"), zz(ent), zz(bell), l5(ent), l5(bell));
     if (s.hasReference) {
       auto rv = [&](const char* n) {
         for (int a = 0; a < kNumSpinParameters; ++a)
