@@ -12,6 +12,7 @@
 #include "core/Error.hpp"
 #include "io/EventFile.hpp"
 #include "quantum/SpinMeasurement.hpp"
+#include "quantum/Systematics.hpp"
 
 namespace nurec::app {
 namespace {
@@ -21,6 +22,8 @@ struct SpinOptions {
   std::string lepton = "energy", rho = "polarimeter", calibration = "none", variations;
   std::string calibrationModel = "full";
   bool allEvents = false, noClosure = false, noMassConstraint = false;
+  std::string writeMetVariations;           // directory
+  std::vector<std::string> variationFiles;  // TAG=FILE
   quantum::SpinConfig config;
 };
 
@@ -61,7 +64,32 @@ int runSpin(SpinOptions o) {
   c.bootstrap.threads = c.calibration.threads = c.significance.threads = threads;
   c.showProgress = !commonOptions().quiet;
   c.validate();
-  const io::EventTable table = io::readEventFile(o.input);
+  if (!o.writeMetVariations.empty()) {
+    const io::EventTable table = io::readEventFile(o.input);
+    for (const auto& v : quantum::standardMetVariations()) {
+      const std::string path = o.writeMetVariations + "/" + v.tag + ".h5";
+      io::writeEventFile(path, quantum::applyMetVariation(table, v));
+      std::printf(
+          "spin: wrote %s (MET x %.2f %+.1f GeV); next: nurec reconstruct %s --method M --out "
+          "%s/%s-M.h5\n",
+          path.c_str(), v.scale, v.shiftGeV, path.c_str(), o.writeMetVariations.c_str(),
+          v.tag.c_str());
+    }
+    std::printf(
+        "spin: %zu events, 4 MET variations written to %s; then run nurec spin with --variation "
+        "TAG=FILE\n",
+        table.nEvents(), o.writeMetVariations.c_str());
+    return 0;
+  }
+  io::EventTable table = io::readEventFile(o.input);
+  for (const auto& tv : o.variationFiles) {
+    const auto eq = tv.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == tv.size())
+      throw ConfigError(
+          fmt::format("--variation '{}': expected TAG=FILE, e.g. met_scale_up=up-mmc.h5", tv));
+    const io::EventTable varied = io::readEventFile(tv.substr(eq + 1));
+    quantum::mergeVariation(table, varied, c.analysers.method, tv.substr(0, eq));
+  }
   const quantum::SpinReport rep = quantum::measureSpin(table, c);
   quantum::writeSpinReport(rep, o.output);
   const auto& comb = rep.subsets.at(0);
@@ -165,6 +193,14 @@ std::function<int()> setupSpin(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_flag("--no-mass-constraint", o->noMassConstraint,
                "Use tau = visible + neutrinos as reconstructed, without imposing m_tau");
+  cmd.add_option(
+      "--write-met-variations", o->writeMetVariations,
+      "Write MET-varied copies of the input (|MET| +-1 GeV, MET x 1 +- 0.03) into DIR and exit; "
+      "reconstruct them and pass them back with --variation");
+  cmd.add_option(
+      "--variation", o->variationFiles,
+      "TAG=FILE: a re-reconstruction of the same events (e.g. met_scale_up=up-mmc.h5) used as a "
+      "systematic variation of --method (repeatable)");
   cmd.add_flag("--no-closure", o->noClosure,
                "Skip the closure test on independent halves (self calibration)");
   cmd.add_option("--calibration-targets", o->config.calibration.targets,
