@@ -125,37 +125,47 @@ std::function<int()> setupReconstruct(CLI::App& cmd) {
       ->check(CLI::IsMember({"collinear", "mmc", "fastmtt", "diffusion"}));
   cmd.add_option("--out", o->output, "Output event file (input + /nu/<method>)")->required();
   cmd.add_option("--seed", o->seed,
-                 "Run seed of the per-event random streams (MMC scan, diffusion)");
+                 "Run seed of the per-event random streams (MMC scan, diffusion)")
+      ->capture_default_str();
   addThreadsOption(cmd);
   cmd.add_option("--mmc-pdfs", o->mmcPdfs,
                  "MMC likelihood table (default: the shipped data/mmc/mmc_pdfs_v1.json)");
   cmd.add_option("--mmc-points", o->mmcPoints, "MMC scan points (or Markov steps) per event")
-      ->check(CLI::Range(1, 100000000));
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str();
   cmd.add_option("--mmc-scan", o->mmcScan, "MMC scan: random (independent points) or markov")
-      ->check(CLI::IsMember({"random", "markov"}));
+      ->check(CLI::IsMember({"random", "markov"}))
+      ->capture_default_str();
   cmd.add_option("--mmc-estimator", o->mmcEstimator,
                  "m_tautau written by MMC: mlm (mode of weighted histogram), maxw (highest-weight "
                  "solution) or mlnu3p (mass of the MLNU3P neutrinos)")
-      ->check(CLI::IsMember({"mlm", "maxw", "mlnu3p"}));
+      ->check(CLI::IsMember({"mlm", "maxw", "mlnu3p"}))
+      ->capture_default_str();
   cmd.add_option("--mmc-weight", o->mmcWeight,
-                 "MMC solution weight: kinematic (decay phase space, flat in x; default) or "
+                 "MMC solution weight: kinematic (decay phase space, flat in x) or "
                  "angle-table (the MMC paper's P(dtheta | p_tau, type) from the table)")
-      ->check(CLI::IsMember({"kinematic", "angle-table"}));
+      ->check(CLI::IsMember({"kinematic", "angle-table"}))
+      ->capture_default_str();
   cmd.add_flag("--mmc-tau-probability", o->mmcTauProbability,
                "angle-table weight: also multiply by the decay x-distribution f(x) (physics.md 6)");
-  cmd.add_option("--met-k", o->metK, "MET resolution stochastic term k [GeV^1/2]");
-  cmd.add_option("--met-floor", o->metFloor, "MET resolution floor [GeV]");
-  cmd.add_option("--fastmtt-grid", o->fastMttGrid, "FastMTT grid points per x axis");
-  cmd.add_option(
-      "--min-abs-sin-dphi", o->minAbsSinDphi,
-      "Collinear: minimum |sin dphi(vis1, vis2)| before an event counts as back to back");
+  cmd.add_option("--met-k", o->metK, "MET resolution stochastic term k [GeV^1/2]")
+      ->capture_default_str();
+  cmd.add_option("--met-floor", o->metFloor, "MET resolution floor [GeV]")->capture_default_str();
+  cmd.add_option("--fastmtt-grid", o->fastMttGrid, "FastMTT grid points per x axis")
+      ->capture_default_str();
+  cmd.add_option("--min-abs-sin-dphi", o->minAbsSinDphi,
+                 "Collinear: minimum |sin dphi(vis1, vis2)| before an event counts as back to back")
+      ->capture_default_str();
   cmd.add_option("--model", o->model, "Diffusion: model directory (nurec train, or models/<name>)");
   cmd.add_option("--candidates", o->candidates, "Diffusion: samples per event")
-      ->check(CLI::Range(1, 10000));
-  cmd.add_option("--steps", o->steps, "Diffusion: sampler steps (0 = the model's default)");
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd.add_option("--steps", o->steps, "Diffusion: sampler steps (0 = the model's default)")
+      ->capture_default_str();
   cmd.add_option("--sampler", o->sampler, "Diffusion: ddim or dpm++2m (default: the model's)");
   cmd.add_option("--selection", o->selection,
-                 "Diffusion: how the best estimate is chosen from the candidates");
+                 "Diffusion: how the best estimate is chosen from the candidates")
+      ->capture_default_str();
   return [o] { return runReconstruct(*o); };
 }
 
