@@ -32,6 +32,12 @@ void reconstructClassical(io::EventTable& table, const std::string& method,
                     method));
   }
   const std::vector<RecoEvent> events = io::getReco(table);
+  // The MMC table is read before any work starts, so a bad path fails at once.
+  std::shared_ptr<const AngularPdfTable> pdfs;
+  if (method == "mmc") {
+    const std::string path = config.mmc.pdfPath.empty() ? defaultPdfPath() : config.mmc.pdfPath;
+    pdfs = std::make_shared<const AngularPdfTable>(AngularPdfTable::load(path));
+  }
   const std::size_t n = events.size();
   io::NuEstimate nu;
   nu.p4.assign(n, {});
@@ -64,8 +70,6 @@ void reconstructClassical(io::EventTable& table, const std::string& method,
       progress.advance();
     });
   } else {
-    const std::string path = config.mmc.pdfPath.empty() ? defaultPdfPath() : config.mmc.pdfPath;
-    auto pdfs = std::make_shared<const AngularPdfTable>(AngularPdfTable::load(path));
     const MmcReconstructor reco(config.mmc, pdfs);
     describe = config.mmc.describe() + " seed=" + std::to_string(config.seed);
     parallelFor(n, threads, [&](std::size_t i) {
