@@ -96,7 +96,7 @@ int runSpin(SpinOptions o) {
   const auto& obs = comb.isCalibrated ? comb.calibratedObservables : comb.rawObservables;
   double conc = 0, concErr = 0;
   for (const auto& x : obs)
-    if (x.name == "concurrence") {
+    if (x.name == "concurrence_unbiased") {
       conc = x.value;
       concErr = x.stat;
     }
@@ -108,7 +108,8 @@ int runSpin(SpinOptions o) {
   std::printf(
       "spin: %zu events analysed (%zu read, %zu selected), %zu failures, %zu without analysers; "
       "method %s%s: "
-      "concurrence %.3f +- %.3f, Z(%.0f fb^-1) entanglement %.1f, Bell %.1f; %.1f s -> %s\n",
+      "concurrence (bias-corrected) %.3f +- %.3f, Z(%.0f fb^-1) entanglement %.1f, Bell %.1f; %.1f "
+      "s -> %s\n",
       rep.nAnalysed, rep.nInput, rep.nSelected, rep.nFailed, rep.nNoAnalyser, rep.method.c_str(),
       comb.isCalibrated ? " (calibrated)" : "", conc, concErr, c.significance.lumiInvFb, zEnt,
       zBell, rep.seconds, o.output.c_str());

@@ -36,7 +36,7 @@ struct CalibrationConfig {
   int targets = 40;            // random target states T_m (>= 16 for the full response)
   double mixing = 0.3;         // lambda
   double minW = 1e-3;          // floor on W_e(S_e) in the re-weighting denominator
-  int bootstrapReplicas = 10;  // refits for the calibration uncertainty (0: none)
+  int bootstrapReplicas = 20;  // refits for the calibration uncertainty (0: none)
   std::uint64_t seed = 2718;
   int threads = 1;
   void validate() const;
