@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
   std::string out;
   int channel = -1;
   app.add_option("mode", mode, "quality, speed, effort, or write (a constructed event file)")
-      ->check(CLI::IsMember({"quality", "speed", "effort", "write"}));
+      ->check(CLI::IsMember({"quality", "speed", "effort", "write", "met"}));
   app.add_option("--out", out, "write: output event file");
   app.add_option("--channel", channel, "write: -2 all decay modes, -1 seven channels, 0..6 one");
   app.add_option("--events", events, "Event file with /truth and /reco (else constructed events)");
@@ -217,6 +217,12 @@ int main(int argc, char** argv) {
   std::vector<int> effortPoints{250, 500, 1000, 2000, 4000, 8000, 16000};
   app.add_option("--effort-points", effortPoints, "effort: list of MMC scan points")
       ->delimiter(',');
+  double metK = MetResolutionModel{}.stochasticTermSqrtGeV;
+  app.add_option("--met-k", metK, "MET resolution k [GeV^1/2] for MMC and FastMTT");
+  int smooth = MmcConfig{}.smoothPasses;
+  double massBin = MmcConfig{}.massBinGeV;
+  app.add_option("--smooth", smooth, "MMC histogram smoothing passes");
+  app.add_option("--mass-bin", massBin, "MMC m_tautau histogram bin [GeV]");
   double proposal = MmcConfig{}.phiProposalScale;
   app.add_option("--proposal", proposal, "MMC random scan: phi proposal width in m_tau/pT_vis");
   int burnIn = MmcConfig{}.markovBurnIn, extensions = MmcConfig{}.markovMaxExtensions;
@@ -247,6 +253,10 @@ int main(int argc, char** argv) {
   if (markov) c.mmc.scan = MmcScan::Markov;
   c.mmc.markovBurnIn = burnIn;
   c.mmc.phiProposalScale = proposal;
+  c.mmc.smoothPasses = smooth;
+  c.mmc.massBinGeV = massBin;
+  c.mmc.met.stochasticTermSqrtGeV = metK;
+  c.fastMtt.met.stochasticTermSqrtGeV = metK;
   c.mmc.markovMaxExtensions = extensions;
   if (estimator == "maxw") c.mmc.massEstimator = MmcMassEstimator::Maxw;
   if (estimator == "mlnu3p") c.mmc.massEstimator = MmcMassEstimator::Mlnu3p;
@@ -254,6 +264,38 @@ int main(int argc, char** argv) {
   std::printf("sample: %s, %zu events%s; MMC: %s\n",
               events.empty() ? "constructed" : events.c_str(), s.reco.size(),
               srOnly && !events.empty() ? " (signal region)" : "", c.mmc.describe().c_str());
+  if (mode == "met") {
+    // The MET resolution model against the sample: pulls (MET - true neutrino pT sum)/sigma.
+    std::vector<double> pull, resid, sumEt;
+    for (std::size_t i = 0; i < s.reco.size(); ++i) {
+      const double sigma = c.mmc.met.sigmaGeV(s.reco[i].sumEt);
+      const double dx = s.reco[i].metX - s.truth[i].neutrinos[0].px - s.truth[i].neutrinos[1].px;
+      const double dy = s.reco[i].metY - s.truth[i].neutrinos[0].py - s.truth[i].neutrinos[1].py;
+      for (const double d : {dx, dy}) {
+        pull.push_back(d / sigma);
+        resid.push_back(d);
+      }
+      sumEt.push_back(s.reco[i].sumEt);
+    }
+    auto robust = [](std::vector<double> v) {  // 1.4826 x median absolute deviation
+      std::sort(v.begin(), v.end());
+      const double med = v[v.size() / 2];
+      for (auto& x : v) x = std::abs(x - med);
+      std::sort(v.begin(), v.end());
+      return 1.4826 * v[v.size() / 2];
+    };
+    auto rms = [](const std::vector<double>& v) {
+      double a = 0;
+      for (double x : v) a += x * x;
+      return std::sqrt(a / v.size());
+    };
+    std::sort(sumEt.begin(), sumEt.end());
+    std::printf(
+        "median sum E_T %.1f GeV; MET residual per component: RMS %.2f GeV, robust sigma "
+        "%.2f GeV; pull w.r.t. the model: RMS %.3f, robust sigma %.3f\n",
+        sumEt[sumEt.size() / 2], rms(resid), robust(resid), rms(pull), robust(pull));
+    return 0;
+  }
   if (mode == "quality") {
     std::map<std::string, Output> outputs;
     std::size_t pos = 0;

@@ -72,9 +72,9 @@ struct MmcConfig {
   bool useTauProbability = false;  // AngleTable only: f(x) of physics.md section 6
   // Estimator that fills /nu/mmc/mtautau; the neutrinos always come from MLNU3P.
   MmcMassEstimator massEstimator = MmcMassEstimator::Mlm;
-  double massBinGeV = 1.0;      // MLM histogram bin
+  double massBinGeV = 2.0;      // MLM histogram bin
   double momentumBinGeV = 0.5;  // MLNU3P histograms
-  int smoothPasses = 2;
+  int smoothPasses = 8;         // (1,2,1)/4 passes: Gaussian-like kernel of sigma = 2 bins
   // Retry failed events whose visible taus are nearly back to back (dphi > retryMinDeltaPhi)
   // with the MET window widened by retryMetFactor (DiTauMassTools option); 0 = no retry.
   double retryMetFactor = 0;
