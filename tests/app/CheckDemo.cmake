@@ -1,4 +1,5 @@
-# cmake -DDIR=<demo output> -DEXPECT_RECO=ON|OFF -DEXPECT_ML=ON|OFF -P CheckDemo.cmake
+# cmake -DDIR=<demo output> -DEXPECT_RECO=ON|OFF -DEXPECT_ML=ON|OFF -DEXPECT_QUANTUM=ON|OFF
+#       -P CheckDemo.cmake
 # Fails unless the demo wrote every stage's file, the report and the plots, and the report has the
 # sections and methods this build can produce.
 foreach(f truth.h5 events.h5 nu.h5 README.md evaluation/README.md evaluation/metrics.json)
@@ -14,6 +15,12 @@ if(EXPECT_RECO)
 endif()
 if(EXPECT_ML)
   list(APPEND required "| diffusion |")
+endif()
+if(EXPECT_QUANTUM)
+  list(APPEND required "## Spin measurement" "| truth | ")
+  if(NOT EXISTS ${DIR}/spin_truth.json)
+    message(FATAL_ERROR "demo output ${DIR}/spin_truth.json is missing")
+  endif()
 endif()
 foreach(text ${required})
   string(FIND "${readme}" "${text}" pos)
