@@ -429,7 +429,17 @@ SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
     if (sub.size() < cfg.minChannelEvents) continue;
     std::optional<CalibrationSet> cal;
     if (calIn) cal = makeCalibrations(*calIn, cfg.calibration, ch, twoFold);
-    rep.subsets.push_back(analyseSubset(channelName(ch), sub, cfg, cal ? &*cal : nullptr, prod));
+    // A fixed total signal yield (and the background) is shared among the channels in
+    // proportion to their sum of weights.
+    SpinConfig subCfg = cfg;
+    double sumAll = 0, sumSub = 0;
+    for (const auto& e : set.events) sumAll += e.weight;
+    for (const auto& e : sub) sumSub += e.weight;
+    if (sumAll > 0) {
+      subCfg.significance.signalPerInvFb *= sumSub / sumAll;
+      subCfg.significance.backgroundPerInvFb *= sumSub / sumAll;
+    }
+    rep.subsets.push_back(analyseSubset(channelName(ch), sub, subCfg, cal ? &*cal : nullptr, prod));
   }
   // Systematics on the combined result.
   const CalibrationSet* cal0 = combinedCal && combinedCal->valid() ? &*combinedCal : nullptr;
