@@ -26,9 +26,10 @@ struct SignificanceConfig {
   double lumiInvFb = 140;   // fb^-1 for the quoted significance
   double kFactor = 1.28;    // NNLO/LO normalisation of the LO signal weights (as nurec simulate)
   double efficiency = 1.0;  // extra efficiency on top of the sample's own selection
-  double backgroundPerInvFb = 23.1;  // combined; per channel shared by sum of weights  //
-                                     // physics.md section 10 (one analysis: 23.1 vs 4996.6 signal)
-  double signalPerInvFb = 0;         // > 0: overrides the yield from the event weights
+  // physics.md section 10 (one analysis: 23.1 vs 4996.6 signal), combined; per channel shared
+  // in proportion to the sum of weights.
+  double backgroundPerInvFb = 23.1;
+  double signalPerInvFb = 0;  // > 0: overrides the yield from the event weights
   std::vector<double> lumiScanInvFb = {1, 2, 5, 10, 20, 50, 100, 140, 300, 1000, 3000};
   int pseudoExperiments = 200;  // per luminosity point checked (0: none)
   // Luminosities checked with toys. Empty: the scan points with s <= maxToySignal, and the
