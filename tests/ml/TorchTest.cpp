@@ -443,3 +443,48 @@ TEST(Training, PerChannelModels) {
     EXPECT_EQ(st[i], (ch[i] == 0 || ch[i] == 3) ? 0 : 3) << i;  // 3: no model for the channel
   }
 }
+
+// The shipped model (models/ztautau_small): C++ weights, its TorchScript export and the shipped
+// golden input/output pair agree exactly; Python reproduces the golden outputs.
+// NUREC_UPDATE_GOLDEN=1 rewrites golden.pt (after retraining the model).
+TEST(ShippedModel, GoldenRoundTrip) {
+  const std::string dir = NUREC_SOURCE_DIR "/models/ztautau_small";
+  if (!fs::exists(dir + "/model.pt")) GTEST_SKIP() << "no shipped model in " << dir;
+  LoadedModel lm = loadModelDir(dir);
+  torch::NoGradGuard ng;
+  torch::manual_seed(5);
+  Batch b = syntheticBatch(8, 2024);
+  const torch::Tensor z = torch::randn({8, 2, kNumTargets});
+  const torch::Tensor t = torch::rand({8});
+  const torch::Tensor v =
+      lm.net->velocity(lm.net->encode(b.x, b.mask, b.channel), lm.net->timeEmbedding(t), z);
+  torch::jit::Module m = torch::jit::load(dir + "/model_ts.pt");
+  EXPECT_TRUE(torch::equal(m.forward({b.x, b.mask, b.channel, z, t}).toTensor(), v));
+  const std::string golden = dir + "/golden.pt";
+  const char* update = std::getenv("NUREC_UPDATE_GOLDEN");
+  if (update && std::string(update) == "1") {
+    c10::Dict<std::string, torch::Tensor> g;
+    g.insert("x", b.x);
+    g.insert("mask", b.mask);
+    g.insert("channel", b.channel);
+    g.insert("z", z);
+    g.insert("t", t);
+    g.insert("v", v);
+    const std::vector<char> bytes = torch::pickle_save(c10::IValue(g));
+    std::ofstream(golden, std::ios::binary).write(bytes.data(), bytes.size());
+  }
+  ASSERT_TRUE(fs::exists(golden)) << golden;
+  std::ifstream in(golden, std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+  const auto g = torch::pickle_load(bytes).toGenericDict();
+  EXPECT_TRUE(torch::equal(g.at("x").toTensor(), b.x));
+  EXPECT_TRUE(torch::equal(g.at("v").toTensor(), v));
+  const std::string py = NUREC_PYTHON;
+  if (!fs::exists(py) || std::system((py + " -c 'import torch' 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << py << " with torch is not available: Python round trip skipped";
+  }
+  const std::string cmd =
+      py + " " NUREC_SOURCE_DIR "/tests/ml/check_export.py " + dir + "/model_ts.pt " + golden;
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
