@@ -259,6 +259,10 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
       r.calibratedObservables.push_back(o);
     }
   }
+  if (cs && !r.isCalibrated) {
+    r.calibrationFailed = true;
+    return r;  // no significance from uncalibrated values when a calibration was requested
+  }
   // Significance (statistical) of the calibrated (else raw) values.
   const SpinState s = fromVector(theta);
   const LinearStatistics lin = LinearStatistics::chooseFor(s);
@@ -580,6 +584,7 @@ json subsetJson(const SubsetReport& s) {
   j["n_effective"] = s.nEffective;
   j["signal_per_fb"] = s.signalPerInvFb;
   j["raw"] = {{"parameters", paramsJson(s.raw)}, {"observables", obsJson(s.rawObservables)}};
+  j["calibration_failed"] = s.calibrationFailed;
   j["calibrated"] = s.isCalibrated ? json{{"parameters", paramsJson(s.calibrated)},
                                           {"observables", obsJson(s.calibratedObservables)},
                                           {"min_effective_fraction", s.calibrationNeffFraction}}
@@ -710,10 +715,10 @@ std::string spinReportMarkdown(const SpinReport& r) {
                             : fin(x->lumiFor5Sigma);
     };
     md += fmt::format(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", s.channel,
-        s.nEvents, pv("C_kk"), pv("C_rr"), pv("C_nn"), pv("B+_k"), pv("B-_k"),
-        ov("concurrence_unbiased"), ov("m12"), ov("entanglement_D"), ov("bell_opt"), zz(ent),
-        zz(bell), l5(ent), l5(bell));
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        s.calibrationFailed ? s.channel + " (raw: calibration failed)" : s.channel, s.nEvents,
+        pv("C_kk"), pv("C_rr"), pv("C_nn"), pv("B+_k"), pv("B-_k"), ov("concurrence_unbiased"),
+        ov("m12"), ov("entanglement_D"), ov("bell_opt"), zz(ent), zz(bell), l5(ent), l5(bell));
     if (s.hasReference) {
       auto rv = [&](const char* n) {
         for (int a = 0; a < kNumSpinParameters; ++a)
@@ -730,6 +735,15 @@ std::string spinReportMarkdown(const SpinReport& r) {
           ro("m12"), ro("entanglement_D"), ro("bell_opt"));
     }
   }
+  for (const auto& s : r.subsets)
+    if (s.calibrationFailed) {
+      md +=
+          "\n'calibration failed': the response fitted for this subset is singular (some of the 15 "
+          "parameters leave no trace in the method's analysers, e.g. a pion's direction is exactly "
+          "+-k when the neutrinos are parallel to the visible products); raw values, no "
+          "significance.\n";
+      break;
+    }
   // Calibrated (else raw) values against the truth reference, per subset.
   std::string cmp;
   for (const auto& s : r.subsets) {

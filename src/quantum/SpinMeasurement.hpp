@@ -68,6 +68,11 @@ struct SubsetReport {
   std::vector<ParameterResult> raw, calibrated;  // 15 parameters each (calibrated empty if none)
   std::vector<ObservableSummary> rawObservables, calibratedObservables;
   bool isCalibrated = false;
+  // A calibration was asked for but its response is singular or could not be fitted (e.g. the
+  // method's analysers carry no information on some parameters: with neutrinos parallel to the
+  // visible products a pion's rest-frame direction is exactly +-k). Raw values are reported and
+  // no significance is computed.
+  bool calibrationFailed = false;
   double calibrationNeffFraction = 0;
   KinematicCrossCheck kinematic;
   std::vector<SignificanceResult> significance;  // of the calibrated (else raw) values
