@@ -164,10 +164,10 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
     }
   }
   progress.finish();
-  table.set(io::nuP4Name("diffusion"), {2, 4}, std::move(p4));
-  table.set(io::nuCandidatesName("diffusion"), {static_cast<std::size_t>(K), 2, 3},
-            std::move(cand));
-  table.set(io::nuStatusName("diffusion"), {}, std::move(status));
+  const std::string& name = options.methodName;
+  table.set(io::nuP4Name(name), {2, 4}, std::move(p4));
+  table.set(io::nuCandidatesName(name), {static_cast<std::size_t>(K), 2, 3}, std::move(cand));
+  table.set(io::nuStatusName(name), {}, std::move(status));
 }
 
 }  // namespace nurec::ml
