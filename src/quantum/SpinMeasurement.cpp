@@ -775,14 +775,15 @@ std::string spinReportMarkdown(const SpinReport& r) {
   }
   if (!r.systematics.empty()) {
     md +=
-        "\n## Systematics (combined)\n\n| source | C_nn | concurrence | m12 | D | B_opt | Z_ent | "
+        "\n## Systematics (combined)\n\n| source | C_nn | concurrence (bias-corr.) | m12 | D | "
+        "B_opt | Z_ent | "
         "Z_Bell |\n|---|---|---|---|---|---|---|---|\n";
     auto row = [&](const std::string& name, const std::map<std::string, double>& m) {
       auto g = [&](const char* k) {
         return m.count(k) ? fmt::format("{:+.4f}", m.at(k)) : std::string("-");
       };
       md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", name, g("C_nn"),
-                        g("concurrence"), g("m12"), g("entanglement_D"), g("bell_opt"),
+                        g("concurrence_unbiased"), g("m12"), g("entanglement_D"), g("bell_opt"),
                         g("Z_entanglement_D"), g("Z_bell_opt"));
     };
     for (const auto& s : r.systematics) row(s.source, s.shift);
