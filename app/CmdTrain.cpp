@@ -31,6 +31,8 @@ std::function<int()> setupTrain(CLI::App& cmd) {
       "gets an atomic checkpoint (checkpoint.pt), the best EMA weights so far (model.pt +\n"
       "config.yaml) and train_log.csv; a killed run continues with --resume (bit-identical for\n"
       "the same --threads). At the end the model is exported to TorchScript (model_ts.pt).\n"
+      "On a shared machine use --threads 1: two intra-op threads with the other core busy\n"
+      "can be 50x slower. Method, shipped model and measured numbers: docs/ml.md.\n"
       "Example: nurec train --config configs/diffusion_ztautau.yaml --data events.h5 --out model/");
   cmd.add_option("--config", a->config, "YAML run card (configs/diffusion_*.yaml)")->required();
   cmd.add_option("--data", a->data, "Event file from `nurec simulate` (needs /reco and /truth)")
