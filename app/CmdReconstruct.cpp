@@ -35,6 +35,7 @@ struct ReconstructOptions {
   // Diffusion (src/ml)
   std::string model, sampler, selection = "median";
   int candidates = 10, steps = 0;
+  double eta = -1;  // DDIM eta; < 0 = the model's default
 };
 
 int runReconstruct(const ReconstructOptions& o) {
@@ -49,6 +50,7 @@ int runReconstruct(const ReconstructOptions& o) {
     d.steps = o.steps;
     d.sampler = o.sampler;
     d.selection = o.selection;
+    d.eta = o.eta;
     d.seed = o.seed;
     d.threads = threads;
     if (d.modelDir.empty()) throw ConfigError("reconstruct --method diffusion needs --model DIR");
@@ -163,6 +165,9 @@ std::function<int()> setupReconstruct(CLI::App& cmd) {
   cmd.add_option("--steps", o->steps, "Diffusion: sampler steps (0 = the model's default)")
       ->capture_default_str();
   cmd.add_option("--sampler", o->sampler, "Diffusion: ddim or dpm++2m (default: the model's)");
+  cmd.add_option("--eta", o->eta,
+                 "Diffusion: DDIM eta in [0, 1] (1 = ancestral, 0 = deterministic; < 0 = the model's)")
+      ->capture_default_str();
   cmd.add_option("--selection", o->selection,
                  "Diffusion: how the best estimate is chosen from the candidates")
       ->capture_default_str();
