@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "TruthBuilder.hpp"
+#include "common/SampleMean.hpp"
 #include "core/Error.hpp"
 #include "detector/DetectorSimulation.hpp"
 #include "io/Schema.hpp"
@@ -48,17 +49,6 @@ void expectFraction(int k, int n, double p, const char* what) {
   EXPECT_NEAR(static_cast<double>(k) / n, p, 4 * sigma + 1e-12) << what;
 }
 
-struct MeanRms {
-  double sum = 0, sum2 = 0;
-  int n = 0;
-  void add(double x) {
-    sum += x;
-    sum2 += x * x;
-    ++n;
-  }
-  double mean() const { return sum / n; }
-  double rms() const { return std::sqrt(std::max(0.0, sum2 / n - mean() * mean())); }
-};
 
 TruthEvent piRhoEvent() {
   TruthEvent ev;
@@ -173,7 +163,7 @@ TEST(Detector, PionTrackingTagEfficiencyAndResolution) {
   addPi(ev, 1, 40, 0.8, 2.0);
   const int n = 20000;
   int found0 = 0, asRho = 0, found = 0;
-  MeanRms ratio0, ratio1;
+  SampleMean ratio0, ratio1;
   for (int i = 0; i < n; ++i) {
     Rng rng(kSeed, i, streams::detector);
     const auto r = sim.simulate(ev, rng).reco;
@@ -213,7 +203,7 @@ TEST(Detector, RhoClusterResolutionLostAndMergedPi0) {
     addRho(ev, 0, 25, 20, 0.1, 0.0);
     addRho(ev, 1, 25, 20, 0.1, 3.0);
     int rho = 0;
-    MeanRms ratio;
+    SampleMean ratio;
     for (int i = 0; i < n; ++i) {
       Rng rng(kSeed, i, streams::detector);
       const auto r = simNoFakes.simulate(ev, rng).reco;
@@ -290,7 +280,7 @@ TEST(Detector, ElectronAndMuonEfficiencyResolutionIsolation) {
   addLepton(ev, 1, pdg::muon, 40, -0.3, 3.0);
   const int n = 20000;
   int nE = 0, nMu = 0;
-  MeanRms eRatio, muRatio;
+  SampleMean eRatio, muRatio;
   for (int i = 0; i < n; ++i) {
     Rng rng(kSeed, i, streams::detector);
     const auto r = sim.simulate(ev, rng).reco;
@@ -332,7 +322,7 @@ TEST(Detector, MetResolutionFollowsSumEt) {
   addSpray(ev, 60, 1.5, -1.0);
   FourVector visible = ev.visible[0] + ev.visible[1];
   for (const auto& p : ev.recoil) visible += p.p4;
-  MeanRms dx;
+  SampleMean dx;
   double sumEt = 0;
   const int n = 8000;
   for (int i = 0; i < n; ++i) {

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "common/SampleMean.hpp"
 #include "core/Random.hpp"
 #include "core/Units.hpp"
 #include "generator/TauDecays.hpp"
@@ -11,18 +12,6 @@ using namespace nurec;
 using namespace nurec::generator;
 
 namespace {
-// Mean and its statistical error of a sampled quantity.
-struct Mean {
-  double sum = 0, sum2 = 0;
-  long n = 0;
-  void add(double x) {
-    sum += x;
-    sum2 += x * x;
-    ++n;
-  }
-  double mean() const { return sum / n; }
-  double err() const { return std::sqrt(std::max(0.0, sum2 / n - mean() * mean()) / n); }
-};
 
 const Vector3 kK{0, 0, 1}, kR{1, 0, 0}, kN{0, 1, 0};
 
@@ -128,7 +117,7 @@ TEST(TauDecays, AnalysingPowersFromPolarisedTaus) {
   for (int tau : {0, 1}) {
     const SpinState spin = polarised(tau);
     for (const auto& c : cases) {
-      Mean m;
+      SampleMean m;
       std::array<DecayMode, 2> modes{DecayMode::Pi, DecayMode::Pi};
       modes[tau] = c.mode;
       std::array<TauDecay, 2> out;
@@ -155,7 +144,7 @@ TEST(TauDecays, RhoLineShapeAndVisibleAnalysingPower) {
   EXPECT_NEAR((mt2 - 2 * m2) / (mt2 + 2 * m2), 0.4485, 1e-4);
   const TauDecayer dec;
   Rng rng(6, 0);
-  Mean mass, alphaBin;
+  SampleMean mass, alphaBin;
   for (int i = 0; i < 300000; ++i) {
     const TauDecay d = dec.decay(DecayMode::Rho, -1, rng);
     const FourVector vis = visibleOf(d);
@@ -173,7 +162,7 @@ TEST(TauDecays, RhoLineShapeAndVisibleAnalysingPower) {
 TEST(TauDecays, MichelSpectrumAndAnalysingPowerAtHighX) {
   const TauDecayer dec;
   Rng rng(7, 0);
-  Mean x1, x2, bin;
+  SampleMean x1, x2, bin;
   const SpinState spin = polarised(1);
   std::array<TauDecay, 2> out;
   for (int i = 0; i < 400000; ++i) {
@@ -210,8 +199,8 @@ TEST(TauDecays, PiPiJointDistributionCoefficients) {
   s.c = {{{1.0, 0.0, 0.0}, {0.0, -0.6, -0.03}, {0.0, -0.03, 0.6}}};
   std::array<TauDecay, 2> out;
   const int n = 300000;
-  std::array<std::array<Mean, 3>, 3> cij;
-  std::array<Mean, 3> bp, bm;
+  std::array<std::array<SampleMean, 3>, 3> cij;
+  std::array<SampleMean, 3> bp, bm;
   for (int i = 0; i < n; ++i) {
     dec.decayPair(s, {DecayMode::Pi, DecayMode::Pi}, kK, kR, kN, rng, out);
     const Vector3 xp = out[0].visible[0].p4.vec().unit(), xm = out[1].visible[0].p4.vec().unit();
@@ -249,7 +238,7 @@ TEST(TauDecays, AnalysingPowersUnpolarisedEstimator) {
   const TauDecayer dec;
   Rng rng(9, 0);
   const int n = 1000000;
-  Mean rhoVisible, rhoCharged, rhoNeutral, electron, muon;
+  SampleMean rhoVisible, rhoCharged, rhoNeutral, electron, muon;
   for (int i = 0; i < n; ++i) {
     const TauDecay r = dec.decay(DecayMode::Rho, -1, rng);
     rhoVisible.add(visibleOf(r).vec().unit().dot(r.polarimeter));

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "common/SampleMean.hpp"
 #include "core/Error.hpp"
 #include "core/HelicityBasis.hpp"
 #include "core/Units.hpp"
@@ -17,17 +18,6 @@ using namespace nurec;
 using namespace nurec::generator;
 
 namespace {
-struct Mean {
-  double sum = 0, sum2 = 0;
-  long n = 0;
-  void add(double x) {
-    sum += x;
-    sum2 += x * x;
-    ++n;
-  }
-  double mean() const { return sum / n; }
-  double err() const { return std::sqrt(std::max(0.0, sum2 / n - mean() * mean()) / n); }
-};
 
 ZTauTauConfig smallConfig(std::size_t n, std::uint64_t seed = 7) {
   ZTauTauConfig c;
@@ -132,8 +122,8 @@ TEST(ZTauTau, MeasuredSpinCorrelationsMatchAnalytic) {
   c.massMaxGeV = 116;
   c.allowedDecayModes = {true, true, false, false, false};  // pi and rho only
   const GeneratedSample s = generateZTauTauEvents(c, 0);
-  std::array<std::array<Mean, 3>, 3> measured;
-  std::array<Mean, 3> bPlus, bMinus;
+  std::array<std::array<SampleMean, 3>, 3> measured;
+  std::array<SampleMean, 3> bPlus, bMinus;
   SpinState analytic;
   for (const auto& ev : s.events) {
     const HelicityBasis b(ev.tau[0], ev.tau[1]);
@@ -158,7 +148,7 @@ TEST(ZTauTau, MeasuredSpinCorrelationsMatchAnalytic) {
   }
   // The sample mean of the analytic state vs the luminosity-weighted LO state (test point 9);
   // tolerance: 4 x the event-to-event spread / sqrt(N).
-  std::array<Mean, 4> spread;  // B_k, C_rr, C_nn, C_rn
+  std::array<SampleMean, 4> spread;  // B_k, C_rr, C_nn, C_rn
   for (const auto& ev : s.events) {
     spread[0].add(ev.spin.bMinus[0]);
     spread[1].add(ev.spin.c[1][1]);
