@@ -165,8 +165,9 @@ std::function<int()> setupReconstruct(CLI::App& cmd) {
   cmd.add_option("--steps", o->steps, "Diffusion: sampler steps (0 = the model's default)")
       ->capture_default_str();
   cmd.add_option("--sampler", o->sampler, "Diffusion: ddim or dpm++2m (default: the model's)");
-  cmd.add_option("--eta", o->eta,
-                 "Diffusion: DDIM eta in [0, 1] (1 = ancestral, 0 = deterministic; < 0 = the model's)")
+  cmd.add_option(
+         "--eta", o->eta,
+         "Diffusion: DDIM eta in [0, 1] (1 = ancestral, 0 = deterministic; < 0 = the model's)")
       ->capture_default_str();
   cmd.add_option("--selection", o->selection,
                  "Diffusion: how the best estimate is chosen from the candidates")

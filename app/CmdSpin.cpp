@@ -11,6 +11,7 @@
 #include "app/Command.hpp"
 #include "core/Error.hpp"
 #include "io/EventFile.hpp"
+#include "io/Schema.hpp"
 #include "quantum/SpinMeasurement.hpp"
 #include "quantum/Systematics.hpp"
 
@@ -19,7 +20,7 @@ namespace {
 
 struct SpinOptions {
   std::string input, output = "spin.json";
-  std::string lepton = "energy", rho = "polarimeter", calibration = "none", variations;
+  std::string lepton = "energy", rho = "polarimeter", calibration = "auto", variations;
   std::string calibrationModel = "full";
   bool allEvents = false, noClosure = false, noMassConstraint = false;
   std::string writeMetVariations;           // directory
@@ -51,7 +52,8 @@ int runSpin(SpinOptions o) {
     throw ConfigError(
         fmt::format("--calibration-model {}: expected full or diagonal", o.calibrationModel));
   }
-  if (o.calibration == "none") {
+  if (o.calibration == "none" || o.calibration == "auto") {
+    // "auto" is resolved once the input is read (below).
     c.calibrationMode = quantum::CalibrationMode::None;
   } else if (o.calibration == "self") {
     c.calibrationMode = quantum::CalibrationMode::Self;
@@ -90,6 +92,20 @@ int runSpin(SpinOptions o) {
     const io::EventTable varied = io::readEventFile(tv.substr(eq + 1));
     quantum::mergeVariation(table, varied, c.analysers.method, tv.substr(0, eq));
   }
+  if (o.calibration == "auto") {
+    // The selection sculpts the analysers even at truth level (docs/quantum.md), so raw values are
+    // not a measurement: calibrate with the file's own truth (two-fold) whenever it has one.
+    const bool hasTruthSpin = table.has(io::ds::spinB) && table.has(io::ds::spinC);
+    c.calibrationMode =
+        hasTruthSpin ? quantum::CalibrationMode::Self : quantum::CalibrationMode::None;
+    if (!hasTruthSpin) {
+      std::fprintf(stderr,
+                   "spin: warning: %s has no /truth/spin_b, /truth/spin_c: results are NOT "
+                   "calibrated (pass --calibration FILE with a simulated sample)\n",
+                   o.input.c_str());
+    }
+    c.validate();
+  }
   const quantum::SpinReport rep = quantum::measureSpin(table, c);
   quantum::writeSpinReport(rep, o.output);
   const auto& comb = rep.subsets.at(0);
@@ -100,19 +116,23 @@ int runSpin(SpinOptions o) {
       conc = x.value;
       concErr = x.stat;
     }
+  // With a calibration, quote Z with its uncertainty included (it does not shrink with luminosity).
   double zEnt = 0, zBell = 0;
   for (const auto& s : comb.significance) {
-    if (s.statistic == "entanglement_D") zEnt = s.zAtLumi;
-    if (s.statistic == "bell_opt") zBell = s.zAtLumi;
+    const double z = comb.isCalibrated ? s.zAtLumiWithCalibration : s.zAtLumi;
+    if (s.statistic == "entanglement_D") zEnt = z;
+    if (s.statistic == "bell_opt") zBell = z;
   }
   std::printf(
       "spin: %zu events analysed (%zu read, %zu selected), %zu failures, %zu without analysers; "
       "method %s%s: "
-      "concurrence (bias-corrected) %.3f +- %.3f, Z(%.0f fb^-1) entanglement %.1f, Bell %.1f; %.1f "
+      "concurrence (bias-corrected) %.3f +- %.3f, Z(%.0f fb^-1%s) entanglement %.1f, Bell %.1f; "
+      "%.1f "
       "s -> %s\n",
       rep.nAnalysed, rep.nInput, rep.nSelected, rep.nFailed, rep.nNoAnalyser, rep.method.c_str(),
-      comb.isCalibrated ? " (calibrated)" : "", conc, concErr, c.significance.lumiInvFb, zEnt,
-      zBell, rep.seconds, o.output.c_str());
+      comb.isCalibrated ? " (calibrated)" : " (NOT calibrated)", conc, concErr,
+      c.significance.lumiInvFb, comb.isCalibrated ? ", incl. calibration unc." : "", zEnt, zBell,
+      rep.seconds, o.output.c_str());
   return 0;
 }
 
@@ -185,8 +205,10 @@ std::function<int()> setupSpin(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_option("--seed", o->config.bootstrap.seed, "Seed of the bootstrap and re-sampling")
       ->capture_default_str();
-  cmd.add_option("--calibration", o->calibration,
-                 "none, self (the input's own truth), or a calibration sample FILE (same method)")
+  cmd.add_option(
+         "--calibration", o->calibration,
+         "auto (self when the input has the generator's spin truth, else none), none, self (the "
+         "input's own truth, two-fold), or a calibration sample FILE (same method)")
       ->capture_default_str();
   cmd.add_option(
          "--calibration-model", o->calibrationModel,
