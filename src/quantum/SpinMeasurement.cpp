@@ -538,6 +538,7 @@ SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
       }
     }
   }
+  progress.advance();  // the closure step (done or skipped)
   progress.finish();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return rep;
