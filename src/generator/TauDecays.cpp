@@ -7,6 +7,7 @@
 #include <complex>
 
 #include "core/Error.hpp"
+#include "core/Polarimeter.hpp"
 #include "core/Units.hpp"
 
 namespace nurec::generator {
@@ -197,13 +198,7 @@ void TauDecayer::decayRho(int charge, Rng& rng, TauDecay& d) const {
 
 Vector3 TauDecayer::rhoPolarimeter(const FourVector& chargedPion, const FourVector& neutralPion,
                                    const FourVector& neutrino) {
-  const FourVector q = chargedPion - neutralPion;
-  const FourVector& nu = neutrino;
-  const FourVector tau{0, 0, 0, mTau};
-  const double qN = q.dot(nu), q2 = q.m2();
-  const double denom = 2 * qN * q.dot(tau) - q2 * nu.dot(tau);
-  const Vector3 num = q.vec() * (2 * qN) - nu.vec() * q2;
-  return num * (mTau / denom);
+  return nurec::rhoPolarimeter(chargedPion, neutralPion, neutrino);
 }
 
 void TauDecayer::decayLepton(bool muon, int charge, Rng& rng, TauDecay& d) const {

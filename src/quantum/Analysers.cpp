@@ -62,17 +62,6 @@ TauAnalyser pionAnalyser(const HelicityBasis& basis, int tauIndex, const FourVec
   return {componentsOf(basis, p.vec()), 1.0};
 }
 
-Vector3 rhoPolarimeter(const FourVector& pc, const FourVector& pn, const FourVector& nn) {
-  const double mTauHere = (pc + pn + nn).m();
-  if (!(mTauHere > 0)) return {};
-  const FourVector q = pc - pn;
-  const FourVector tauRest{0, 0, 0, mTauHere};
-  const double qN = q.dot(nn), q2 = q.m2();
-  const double den = 2 * qN * q.dot(tauRest) - q2 * nn.dot(tauRest);
-  if (!(std::abs(den) > 0)) return {};
-  return (q.vec() * (2 * qN) - nn.vec() * q2) * (mTauHere / den);
-}
-
 TauAnalyser rhoPolarimeterAnalyser(const HelicityBasis& basis, int tauIndex,
                                    const FourVector& charged, const FourVector& neutral,
                                    const FourVector& nu) {

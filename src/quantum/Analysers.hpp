@@ -17,6 +17,7 @@
 
 #include "core/Event.hpp"
 #include "core/HelicityBasis.hpp"
+#include "core/Polarimeter.hpp"
 #include "io/EventTable.hpp"
 #include "quantum/Estimators.hpp"
 
@@ -55,9 +56,7 @@ TauAnalyser pionAnalyser(const HelicityBasis& basis, int tauIndex, const FourVec
 // h = m [2(q.N) q - q^2 N]/[2(q.N)(q.P) - q^2 (N.P)] in the tau rest frame, q = pi+- - pi0,
 // N = nu, P = (m, 0); normalised to unit length (exactly 1 for true kinematics). m is the mass
 // of tau = charged + neutral + nu (the reconstructed tau mass at reco level).
-// The raw polarimeter vector (not normalised) from four-vectors already in the tau rest frame.
-Vector3 rhoPolarimeter(const FourVector& chargedRest, const FourVector& neutralRest,
-                       const FourVector& nuRest);
+// The raw polarimeter vector (not normalised) is nurec::rhoPolarimeter (core/Polarimeter.hpp).
 TauAnalyser rhoPolarimeterAnalyser(const HelicityBasis& basis, int tauIndex,
                                    const FourVector& charged, const FourVector& neutral,
                                    const FourVector& nu);
