@@ -26,7 +26,7 @@ void parallelFor(std::size_t n, int threads, const std::function<void(std::size_
   // TBB (a well-kept task scheduler) instead of hand-rolled threads; global_control caps it.
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                             static_cast<std::size_t>(nThreads));
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 64),
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n),
                     [&](const tbb::blocked_range<std::size_t>& range) {
                       try {
                         for (std::size_t i = range.begin(); i != range.end(); ++i) body(i);

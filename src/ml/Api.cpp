@@ -11,6 +11,7 @@
 #include <map>
 
 #include "core/Error.hpp"
+#include "core/Parallel.hpp"
 #include "core/Progress.hpp"
 #include "core/Random.hpp"
 #include "io/Schema.hpp"
@@ -57,8 +58,17 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
   require(options.batchEvents >= 1, "diffusion: batch size must be >= 1");
   require(!options.methodName.empty(), "diffusion: empty method name");
   const SelectionRule rule = selectionRuleFromName(options.selection);
-  if (options.threads > 0) at::set_num_threads(options.threads);
   ModelSet models = loadModels(options.modelDir);
+  // Determinism independent of the thread count (design.md): every batch of events runs on ONE
+  // intra-op thread, and batches run in parallel on the requested threads. Batch composition is
+  // fixed by batchEvents, so the floating-point reductions, and hence the output, are bit-identical
+  // for any --threads (intra-op threading would change the blocking of matmuls and sums).
+  const int previousTorchThreads = at::get_num_threads();
+  at::set_num_threads(1);
+  struct RestoreTorchThreads {
+    int n;
+    ~RestoreTorchThreads() { at::set_num_threads(n); }
+  } restoreTorchThreads{previousTorchThreads};
 
   const std::size_t N = table.nEvents();
   const std::int64_t K = options.candidates;
@@ -70,8 +80,8 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
   const std::vector<std::size_t> allRows = selectRows(table, false, {});
 
   Progress progress("diffusion", allRows.size());
-  torch::InferenceMode guard;
   for (auto& [modelChannel, lm] : models.perChannel) {
+    torch::InferenceMode guard;
     std::vector<std::size_t> rows;
     if (modelChannel < 0) {
       rows = allRows;
@@ -94,8 +104,12 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
     const torch::Tensor yMean = net->yMean(), yStd = net->yStd();
     const EventData ed = buildEventData(table, rows, cfg.train.azimuth == "canonical", false);
 
-    for (std::size_t b0 = 0; b0 < ed.n; b0 += static_cast<std::size_t>(options.batchEvents)) {
-      const std::size_t nb = std::min<std::size_t>(options.batchEvents, ed.n - b0);
+    const auto batchSize = static_cast<std::size_t>(options.batchEvents);
+    const std::size_t nBatches = (ed.n + batchSize - 1) / batchSize;
+    parallelFor(nBatches, options.threads, [&](std::size_t batch) {
+      torch::InferenceMode workerGuard;  // thread-local
+      const std::size_t b0 = batch * batchSize;
+      const std::size_t nb = std::min<std::size_t>(batchSize, ed.n - b0);
       const auto B = static_cast<std::int64_t>(nb);
       torch::Tensor x = torch::from_blob(const_cast<float*>(&ed.x[b0 * kNumSlots * kNumFeatures]),
                                          {B, kNumSlots, kNumFeatures})
@@ -161,7 +175,7 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
         status[row] = kStatusOk;
       }
       progress.advance(nb);
-    }
+    });
   }
   progress.finish();
   const std::string& name = options.methodName;

@@ -413,6 +413,26 @@ TEST(Reconstruct, WritesCandidatesIndependentOfBatching) {
   EXPECT_THROW(reconstructDiffusion(b, o), ConfigError);
 }
 
+// design.md "Determinism": the same seed gives the same output whatever the thread count
+// (batches run on one intra-op thread each, in parallel): bit-identical, not just close.
+TEST(Reconstruct, BitIdenticalForAnyThreadCount) {
+  const io::EventTable t = nurec::ml::testing::makeSyntheticEvents(60, 321);
+  DiffusionReconstructOptions o;
+  o.modelDir = tinyRun().dir.file("model");
+  o.candidates = 3;
+  o.steps = 8;
+  o.batchEvents = 16;
+  std::vector<std::vector<float>> results;
+  for (int threads : {1, 2, 3}) {
+    o.threads = threads;
+    io::EventTable a = t;
+    reconstructDiffusion(a, o);
+    results.push_back(a.get<float>(io::nuCandidatesName("diffusion"), {3, 2, 3}));
+  }
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_EQ(results[0], results[2]);
+}
+
 TEST(Training, PerChannelModels) {
   TempDir dir;
   const io::EventTable table = nurec::ml::testing::makeSyntheticEvents(1400, 8);
