@@ -7,11 +7,11 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <sstream>
 
 #include "app/Command.hpp"
+#include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
 #include "core/Progress.hpp"
 #include "eval/Evaluate.hpp"
@@ -71,16 +71,6 @@ std::string pmText(double v, double e) {
   if (!std::isfinite(v)) return "—";
   if (!std::isfinite(e) || e <= 0) return fmt::format("{:.3f}", v);
   return fmt::format("{:.3f} ± {:.3f}", v, e);
-}
-
-void writeFileAtomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) throw Error("cannot write " + path.string());
-  }
-  fs::rename(tmp, path);
 }
 
 int runDemo(const DemoOptions& o) {
@@ -355,7 +345,7 @@ int runDemo(const DemoOptions& o) {
     for (const auto& [stem, caption] : eval::reportFigures(result))
       md << fmt::format("### {}\n\n![{}](evaluation/{}.png)\n\n", caption, stem, stem);
   }
-  writeFileAtomically(dir / "README.md", md.str());
+  writeTextFileAtomically((dir / "README.md").string(), md.str());
 
   // 7. Terminal summary.
   if (!quiet) {

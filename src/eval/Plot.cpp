@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
 
 namespace nurec::eval {
@@ -28,12 +29,6 @@ int runShell(const std::string& command) {
   const int status = std::system(command.c_str());
   if (status == -1) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-void writeText(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) throw Error("cannot write " + path.string());
 }
 
 }  // namespace
@@ -82,9 +77,11 @@ void renderFigure(const std::string& dir, const Figure& figure) {
   namespace fs = std::filesystem;
   const fs::path root(dir), data = fs::path(dir) / "data";
   fs::create_directories(data);
-  for (const auto& [file, contents] : figure.dataFiles) writeText(data / file, contents);
+  for (const auto& [file, contents] : figure.dataFiles)
+    writeTextFileAtomically((data / file).string(), contents);
   const std::string bodyFile = figure.name + ".body.gp";
-  writeText(data / bodyFile, "reset\nset encoding utf8\n" + figure.body + "\n");
+  writeTextFileAtomically((data / bodyFile).string(),
+                          "reset\nset encoding utf8\n" + figure.body + "\n");
   const std::string font = "DejaVu Sans,11";
   std::ostringstream script;
   script << "# Renders " << figure.name << ".png and " << figure.name
@@ -97,7 +94,7 @@ void renderFigure(const std::string& dir, const Figure& figure) {
                         figure.widthPx, figure.heightPx, font);
   script << "set output '" << figure.name << ".svg'\nload 'data/" << bodyFile
          << "'\nunset output\n";
-  writeText(data / (figure.name + ".gp"), script.str());
+  writeTextFileAtomically((data / (figure.name + ".gp")).string(), script.str());
   const std::string log = "data/" + figure.name + ".log";
   const int rc =
       runShell("cd " + shellQuote(root.string()) + " && gnuplot " +

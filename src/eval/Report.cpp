@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
 #include "eval/Evaluate.hpp"
 #include "eval/Plot.hpp"
@@ -515,16 +515,6 @@ json toJson(const EvaluationResult& r) {
   return j;
 }
 
-void writeText(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) throw Error("cannot write " + path.string());
-  }
-  fs::rename(tmp, path);
-}
-
 }  // namespace
 
 std::string summaryMarkdown(const EvaluationResult& r) {
@@ -710,8 +700,8 @@ void writeReport(const EvaluationResult& r, const std::string& outDir) {
     for (const auto& [stem, caption] : reportFigures(r))
       md << fmt::format("### {}\n\n![{}]({}.png)\n\n[SVG]({}.svg)\n\n", caption, stem, stem, stem);
   }
-  writeText(dir / "README.md", md.str());
-  writeText(dir / "metrics.json", toJson(r).dump(2) + "\n");
+  writeTextFileAtomically((dir / "README.md").string(), md.str());
+  writeTextFileAtomically((dir / "metrics.json").string(), toJson(r).dump(2) + "\n");
 }
 
 void evaluateToReport(const io::EventTable& table, const EvaluateConfig& config,

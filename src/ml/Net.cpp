@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
 #include "core/Units.hpp"
 
@@ -271,26 +272,14 @@ double clipGradNorm(const std::vector<torch::Tensor>& params, double maxNorm) {
 
 #include <unistd.h>
 #include <filesystem>
-#include <fstream>
 
 namespace nurec::ml {
 
 namespace fs = std::filesystem;
 
-void writeTextFileAtomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError("cannot write '" + tmp + "'");
-    out << text;
-    if (!out) throw InputError("error writing '" + tmp + "'");
-  }
-  fs::rename(tmp, path);
-}
-
 void saveModelDir(DiffusionNet& net, const DiffusionConfig& config, const std::string& dir) {
   fs::create_directories(dir);
-  writeTextFileAtomic((fs::path(dir) / "config.yaml").string(), config.toYaml());
+  writeTextFileAtomically((fs::path(dir) / "config.yaml").string(), config.toYaml());
   const std::string path = (fs::path(dir) / "model.pt").string();
   const std::string tmp = path + ".tmp" + std::to_string(::getpid());
   torch::serialize::OutputArchive archive;

@@ -100,7 +100,5 @@ struct LoadedModel {
 };
 // Throws InputError naming the directory/file when something is missing or does not match.
 LoadedModel loadModelDir(const std::string& dir);
-// Writes text to path atomically.
-void writeTextFileAtomic(const std::string& path, const std::string& text);
 
 }  // namespace nurec::ml

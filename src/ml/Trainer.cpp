@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
 #include "core/Random.hpp"
 #include "core/Units.hpp"
@@ -199,7 +200,7 @@ void writeLog(const std::string& dir, const TrainState& st) {
                   h.lr, h.seconds);
     os << line;
   }
-  writeTextFileAtomic((fs::path(dir) / "train_log.csv").string(), os.str());
+  writeTextFileAtomically((fs::path(dir) / "train_log.csv").string(), os.str());
 }
 
 std::string formatDuration(double s) {
@@ -286,7 +287,7 @@ TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
                  st.epochsDone, static_cast<long long>(st.step));
   }
   const std::string configText = config.toYaml();
-  writeTextFileAtomic((fs::path(options.outDir) / "config.yaml").string(), configText);
+  writeTextFileAtomically((fs::path(options.outDir) / "config.yaml").string(), configText);
 
   auto validate = [&]() {
     torch::NoGradGuard ng;
@@ -432,7 +433,8 @@ TrainSummary trainDiffusion(const DiffusionConfig& config, const io::EventTable&
                  o.outDir.c_str());
     last = trainOne(cc, data, o);
   }
-  writeTextFileAtomic((fs::path(options.outDir) / "per_channel.yaml").string(), config.toYaml());
+  writeTextFileAtomically((fs::path(options.outDir) / "per_channel.yaml").string(),
+                          config.toYaml());
   return last;
 }
 

@@ -6,11 +6,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
 #include "core/Progress.hpp"
 #include "core/Units.hpp"
@@ -636,19 +636,6 @@ json subsetJson(const SubsetReport& s) {
   return j;
 }
 
-void writeAtomically(const std::string& path, const std::string& text) {
-  const std::filesystem::path p(path);
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) throw InputError(fmt::format("cannot write {}", tmp));
-    out << text;
-    if (!out) throw InputError(fmt::format("error while writing {}", tmp));
-  }
-  std::filesystem::rename(tmp, path);
-}
-
 const ParameterResult* findParam(const std::vector<ParameterResult>& v, const std::string& n) {
   for (const auto& p : v)
     if (p.name == n) return &p;
@@ -844,11 +831,11 @@ void writeSpinReport(const SpinReport& r, const std::string& jsonPath) {
   } else {
     j["closure"] = nullptr;
   }
-  writeAtomically(jsonPath, j.dump(2) + "\n");
+  writeTextFileAtomically(jsonPath, j.dump(2) + "\n");
   std::string base = jsonPath;
   if (base.size() > 5 && base.substr(base.size() - 5) == ".json")
     base = base.substr(0, base.size() - 5);
-  writeAtomically(base + ".md", spinReportMarkdown(r));
+  writeTextFileAtomically(base + ".md", spinReportMarkdown(r));
   std::string csv = "channel,statistic,lumi_fb,signal,background,z,z_toys\n";
   for (const auto& s : r.subsets)
     for (const auto& sig : s.significance)
@@ -856,7 +843,7 @@ void writeSpinReport(const SpinReport& r, const std::string& jsonPath) {
         csv += fmt::format("{},{},{},{:.6g},{:.6g},{:.6g},{}\n", s.channel, sig.statistic,
                            p.lumiInvFb, p.signal, p.background, p.z,
                            p.zToys >= -0.5 ? fmt::format("{:.6g}", p.zToys) : std::string());
-  writeAtomically(base + ".scan.csv", csv);
+  writeTextFileAtomically(base + ".scan.csv", csv);
 }
 
 }  // namespace nurec::quantum

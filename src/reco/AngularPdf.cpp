@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
 #include "core/Units.hpp"
 
@@ -257,16 +258,7 @@ void AngularPdfTable::save(const std::string& path, const std::string& producer,
     types[pdfTypeName(static_cast<PdfType>(t))] = entry;
   }
   j["types"] = types;
-  const std::filesystem::path target(path);
-  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) throw InputError(fmt::format("{}: cannot open for writing", tmp));
-    out << j.dump(1) << "\n";
-    if (!out) throw InputError(fmt::format("{}: write failed", tmp));
-  }
-  std::filesystem::rename(tmp, path);
+  writeTextFileAtomically(path, j.dump(1) + "\n");
 }
 
 AngularPdfTable AngularPdfTable::load(const std::string& path) {
