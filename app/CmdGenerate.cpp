@@ -47,8 +47,8 @@ void applyConfigFile(GenerateOptions& o) {
   if (given("--min-vis-pt")) base.minVisiblePtGeV = c.minVisiblePtGeV;
   if (given("--min-lead-vis-pt")) base.minLeadingVisiblePtGeV = c.minLeadingVisiblePtGeV;
   if (given("--max-vis-eta")) base.maxVisibleAbsEta = c.maxVisibleAbsEta;
-  if (given("--recoil-pt0")) base.recoil.pt0GeV = c.recoil.pt0GeV;
-  if (given("--recoil-power")) base.recoil.power = c.recoil.power;
+  if (given("--recoil-start-scale")) base.recoil.startScale = c.recoil.startScale;
+  if (given("--recoil-alpha-s")) base.recoil.alphaSMz = c.recoil.alphaSMz;
   if (given("--ue-particles")) base.recoil.ueMeanParticles = c.recoil.ueMeanParticles;
   if (!given("--events")) o.events = base.nEvents;
   if (!given("--mass-window"))
@@ -207,10 +207,11 @@ std::function<int()> setupGenerate(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_flag("--no-recoil", o->noRecoil,
                "No pT(Z), no recoil jets and no underlying event (pure LO)");
-  cmd.add_option("--recoil-pt0", o->config.recoil.pt0GeV,
-                 "pT(Z) spectrum scale pT0 in dN/dpT ~ pT/(pT^2+pT0^2)^power (GeV)")
+  cmd.add_option("--recoil-start-scale", o->config.recoil.startScale,
+                 "Initial-state shower phase space Q / m(tau tau) (larger = harder pT(Z))")
       ->capture_default_str();
-  cmd.add_option("--recoil-power", o->config.recoil.power, "pT(Z) spectrum exponent")
+  cmd.add_option("--recoil-alpha-s", o->config.recoil.alphaSMz,
+                 "alpha_s(m_Z) of the initial-state emissions")
       ->capture_default_str();
   cmd.add_option("--ue-particles", o->config.recoil.ueMeanParticles,
                  "Mean number of soft underlying-event particles")

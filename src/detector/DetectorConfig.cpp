@@ -71,6 +71,13 @@ std::vector<Field> fields(DetectorConfig& c) {
     num({"calorimeter", name, "stochastic"}, r.stochastic);
     num({"calorimeter", name, "noise_gev"}, r.noiseGeV);
   };
+  auto turnOn = [&num](const std::string& name, TriggerTurnOn& t) {
+    num({"triggers", name, "offset_gev"}, t.offsetGeV);
+    num({"triggers", name, "width_gev"}, t.widthGeV);
+    num({"triggers", name, "plateau_central"}, t.plateauCentral);
+    num({"triggers", name, "plateau_forward"}, t.plateauForward);
+    num({"triggers", name, "eta_central"}, t.etaCentral);
+  };
   step("tracking", "pion_efficiency", c.pionTrackEfficiency);
   step("tracking", "electron_efficiency", c.electronTrackEfficiency);
   step("tracking", "muon_efficiency", c.muonTrackEfficiency);
@@ -97,7 +104,9 @@ std::vector<Field> fields(DetectorConfig& c) {
   num({"calorimeter", "eta_max"}, c.caloEtaMax);
   num({"taus", "pt_min_gev"}, c.tauPtMinGeV);
   num({"taus", "eta_max"}, c.tauEtaMax);
-  num({"taus", "tag_eff_1prong"}, c.tauTagEff1Prong);
+  num({"taus", "id_eff_1p0n"}, c.tauIdEff1p0n);
+  num({"taus", "id_eff_1pxn"}, c.tauIdEff1pXn);
+  num({"taus", "electron_veto_eff"}, c.tauElectronVetoEff);
   num({"taus", "track_pt_min_gev"}, c.tauTrackPtMinGeV);
   num({"taus", "pi0_cluster_et_min_gev"}, c.pi0ClusterEtMinGeV);
   num({"taus", "pi0_cluster_efficiency"}, c.pi0ClusterEfficiency);
@@ -111,6 +120,12 @@ std::vector<Field> fields(DetectorConfig& c) {
   num({"jets", "eta_max"}, c.jetEtaMax);
   num({"met", "soft_response"}, c.metSoftResponse);
   num({"met", "resolution_k"}, c.metResolutionK);
+  num({"pileup", "mean_interactions"}, c.pileupMeanInteractions);
+  num({"pileup", "particles_per_interaction"}, c.pileupParticlesPerInteraction);
+  num({"pileup", "pt_min_gev"}, c.pileupPtMinGeV);
+  num({"pileup", "pt_mean_gev"}, c.pileupPtMeanGeV);
+  num({"pileup", "max_abs_eta"}, c.pileupMaxAbsEta);
+  num({"pileup", "track_rejection"}, c.pileupTrackRejection);
   num({"triggers", "ditau_lead_pt_gev"}, c.diTauLeadPtGeV);
   num({"triggers", "ditau_sublead_pt_gev"}, c.diTauSubleadPtGeV);
   num({"triggers", "etau_electron_pt_gev"}, c.eTauElectronPtGeV);
@@ -119,6 +134,9 @@ std::vector<Field> fields(DetectorConfig& c) {
   num({"triggers", "mutau_muon_pt_gev"}, c.muTauMuonPtGeV);
   num({"triggers", "mutau_tau_pt_gev"}, c.muTauTauPtGeV);
   num({"triggers", "single_muon_pt_gev"}, c.singleMuonPtGeV);
+  turnOn("tau_turn_on", c.tauTrigger);
+  turnOn("electron_turn_on", c.electronTrigger);
+  turnOn("muon_turn_on", c.muonTrigger);
   num({"signal_region", "lepton_eta_max"}, c.leptonEtaMax);
   num({"signal_region", "electron_eta_max"}, c.electronEtaMax);
   num({"signal_region", "electron_crack_eta_min"}, c.electronCrackEtaMin);
@@ -162,6 +180,23 @@ void StepEfficiency::validate(const std::string& name) const {
     require(probability(e), name + ": efficiencies must lie in [0, 1]");
 }
 
+double TriggerTurnOn::operator()(double ptGeV, double thresholdGeV, double absEta) const {
+  const double plateau = absEta <= etaCentral ? plateauCentral : plateauForward;
+  const double x = ptGeV - thresholdGeV - offsetGeV;
+  if (widthGeV <= 0) return x > 0 ? plateau : 0.0;
+  return plateau * 0.5 * (1 + std::erf(x / (std::sqrt(2.0) * widthGeV)));
+}
+
+void TriggerTurnOn::validate(const std::string& name) const {
+  require(finite(offsetGeV) && std::abs(offsetGeV) < 100,
+          name + ": offset_gev must be finite and within +-100 GeV");
+  require(finite(widthGeV) && widthGeV >= 0 && widthGeV < 100,
+          name + ": width_gev must lie in [0, 100) GeV");
+  require(probability(plateauCentral) && probability(plateauForward),
+          name + ": plateaus must lie in [0, 1]");
+  require(finite(etaCentral) && etaCentral >= 0, name + ": eta_central must be >= 0");
+}
+
 double TrackResolution::relative(double ptGeV, double absEta) const {
   const int bin = absEta <= kTrackEtaBin0 ? 0 : (absEta <= kTrackEtaBin1 ? 1 : 2);
   const double bpt = bPerGeV[bin] * ptGeV;
@@ -196,9 +231,12 @@ void DetectorConfig::validate() const {
   hcalBarrel.validate("calorimeter.hcal_barrel");
   hcalEndcap.validate("calorimeter.hcal_endcap");
   hcalForward.validate("calorimeter.hcal_forward");
-  for (double p :
-       {electronIdEffCentral, electronIdEffForward, muonIdEffCentral, muonIdEffForward,
-        tauTagEff1Prong, pi0ClusterEfficiency, fakePi0Probability, multiPi0ResolvedProbability})
+  tauTrigger.validate("triggers.tau_turn_on");
+  electronTrigger.validate("triggers.electron_turn_on");
+  muonTrigger.validate("triggers.muon_turn_on");
+  for (double p : {electronIdEffCentral, electronIdEffForward, muonIdEffCentral, muonIdEffForward,
+                   tauIdEff1p0n, tauIdEff1pXn, tauElectronVetoEff, pi0ClusterEfficiency,
+                   fakePi0Probability, multiPi0ResolvedProbability, pileupTrackRejection})
     require(probability(p), "detector config: efficiencies and probabilities must lie in [0, 1]");
   for (double x :
        {leptonIdPtMinGeV, isolationPtMinGeV, tauPtMinGeV, tauTrackPtMinGeV, pi0ClusterEtMinGeV,
@@ -227,6 +265,17 @@ void DetectorConfig::validate() const {
           "taus.fake_pi0_delta_r must lie in [0, 0.4)");
   require(finite(metSoftResponse) && metSoftResponse >= 0 && metSoftResponse <= 2,
           "met.soft_response must lie in [0, 2]");
+  require(finite(pileupMeanInteractions) && pileupMeanInteractions >= 0 &&
+              pileupMeanInteractions <= 200,
+          "pileup.mean_interactions must lie in [0, 200]");
+  require(finite(pileupParticlesPerInteraction) && pileupParticlesPerInteraction >= 0 &&
+              pileupParticlesPerInteraction <= 500,
+          "pileup.particles_per_interaction must lie in [0, 500]");
+  require(finite(pileupPtMinGeV) && pileupPtMinGeV >= 0 && finite(pileupPtMeanGeV) &&
+              pileupPtMeanGeV > 0,
+          "pileup: need pt_min_gev >= 0 and pt_mean_gev > 0");
+  require(finite(pileupMaxAbsEta) && pileupMaxAbsEta > 0 && pileupMaxAbsEta < 10,
+          "pileup.max_abs_eta must lie in (0, 10)");
   require(diTauLeadPtGeV >= diTauSubleadPtGeV,
           "triggers: ditau_lead_pt_gev must be >= ditau_sublead_pt_gev");
 }
@@ -236,7 +285,7 @@ std::string DetectorConfig::toYaml() const {
   // form, so that loading the text gives back the same config bit for bit.
   DetectorConfig copy = *this;
   std::string out =
-      "# nurec fast detector simulation, triggers and signal region (physics.md section 10)\n";
+      "# nurec fast detector simulation, triggers and signal region (docs/detector.md)\n";
   std::vector<std::string> previous;
   for (const auto& f : fields(copy)) {
     std::size_t common = 0;

@@ -1,6 +1,7 @@
 #pragma once
 // Configuration of the fast detector simulation, the triggers and the signal region
-// (physics.md section 10: Delphes ATLAS card values, no pile-up). A plain struct: fill it (or load
+// (docs/detector.md "Detector card": Delphes ATLAS card resolutions, ATLAS Run-2 trigger,
+// identification and isolation efficiencies, optional pile-up). A plain struct: fill it (or load
 // it from a YAML card such as configs/detector_atlas.yaml), call validate() once, then pass it to
 // simulateDetector. Every number is in GeV (energies, momenta) or is dimensionless.
 #include <string>
@@ -31,6 +32,19 @@ struct TrackResolution {
   void validate(const std::string& name) const;
 };
 
+// Trigger-leg efficiency as a function of the offline pT of the object (docs/detector.md
+// "Triggers"): plateau x (1 + erf((pT - threshold - offset) / (sqrt(2) width))) / 2, with the
+// plateau of the central (|eta| <= etaCentral) or forward region. Width 0 is a step at
+// threshold + offset.
+struct TriggerTurnOn {
+  double offsetGeV = 0;  // 50 % point above the trigger threshold (offline vs online scale)
+  double widthGeV = 0;   // Gaussian width of the turn-on
+  double plateauCentral = 1, plateauForward = 1;
+  double etaCentral = 2.5;
+  double operator()(double ptGeV, double thresholdGeV, double absEta) const;
+  void validate(const std::string& name) const;
+};
+
 // Calorimeter energy resolution sigma(E) = sqrt((c E)^2 + s^2 E + n^2) [GeV].
 struct CaloResolution {
   double constant = 0;    // c
@@ -50,15 +64,21 @@ struct DetectorConfig {
   TrackResolution electronTrackResolution{{0.03, 0.05, 0.15}, {1.3e-3, 1.7e-3, 3.1e-3}};
   TrackResolution muonTrackResolution{{0.01, 0.015, 0.025}, {1.0e-4, 1.5e-4, 3.5e-4}};
 
-  // --- lepton identification and isolation (section 10 "e, mu, gamma id") ---
+  // --- lepton identification and isolation (docs/detector.md: ATLAS Run-2 working points) ---
   double leptonIdPtMinGeV = 10;
-  double electronIdEffCentral = 0.95, electronIdEffForward = 0.85;  // |eta| <= 1.5, 1.5-2.5
-  double muonIdEffCentral = 0.95, muonIdEffForward = 0.85;          // |eta| <= 1.5, 1.5-2.7
+  // Electron: likelihood "Tight" identification x reconstruction; muon: "Medium" identification
+  // x reconstruction. |eta| <= 1.5 and beyond.
+  double electronIdEffCentral = 0.80, electronIdEffForward = 0.76;
+  double muonIdEffCentral = 0.96, muonIdEffForward = 0.96;
   double muonEtaMax = 2.7;  // muon id coverage; the track (needed for pT) ends at 2.5
-  double isolationDeltaR = 0.5;
+  // Isolation: sum pT of the visible particles (pT > isolationPtMinGeV) in a cone of
+  // isolationDeltaR around the lepton, over the lepton pT, below these values ("FixedCutTight"-like
+  // cone 0.2 with 6 %); pile-up enters only through the charged particles that vertex association
+  // fails to remove (pileup below).
+  double isolationDeltaR = 0.2;
   double isolationPtMinGeV = 0.5;
-  double electronIsolationMax = 0.12;  // sum pT(cone)/pT(e)
-  double muonIsolationMax = 0.25;
+  double electronIsolationMax = 0.06;  // sum pT(cone)/pT(e)
+  double muonIsolationMax = 0.06;
   // Electron energy: inverse-variance combination of the ECAL energy (ecal below) and the track
   // momentum (electronTrackResolution); direction from truth.
 
@@ -76,7 +96,11 @@ struct DetectorConfig {
   // --- hadronic taus (section 10 "tau tag" and "Hadronic taus") ---
   double tauPtMinGeV = 20;  // visible pT of a hadronic tau candidate
   double tauEtaMax = 2.5;
-  double tauTagEff1Prong = 0.70;  // (>= 2-prong: 0.60, but no analysis channel uses them)
+  // Identification working point (ATLAS RNN "Medium": 75 % for true 1-prong taus) for decays
+  // without (1p0n) and with (1pXn) neutral EM energy, times the electron veto (loose, 95 %).
+  double tauIdEff1p0n = 0.75;
+  double tauIdEff1pXn = 0.75;
+  double tauElectronVetoEff = 0.95;
   double tauTrackPtMinGeV = 1.0;  // tracks counted as prongs
   // pi0 cluster: all neutral EM energy of the tau (pi0s, photons) forms ONE ECAL cluster at its
   // direction; it is found with this efficiency when its smeared E_T is above the threshold.
@@ -110,10 +134,28 @@ struct DetectorConfig {
   double metSoftResponse = 1.0;
   double metResolutionK = 0.5;  // GeV^1/2
 
+  // --- pile-up overlay (docs/detector.md "Pile-up"; off by default) ---
+  // Poisson(meanInteractions) minimum-bias interactions per event, each a Poisson number of soft
+  // particles (pT = ptMin + exponential(ptMean), flat in |eta| < maxAbsEta, balanced in the
+  // transverse plane). They enter the jets (with a rho x area subtraction), and, as far as they
+  // are charged, inside the tracker and not removed by vertex association (trackRejection), the
+  // lepton isolation and the MET soft term.
+  double pileupMeanInteractions = 0;
+  double pileupParticlesPerInteraction = 35;
+  double pileupPtMinGeV = 0.4;
+  double pileupPtMeanGeV = 0.6;
+  double pileupMaxAbsEta = 5.0;
+  double pileupTrackRejection = 0.95;
+
   // --- triggers (physics.md section 10, quoted analysis set-up) ---
+  // Online thresholds; each leg fires with the efficiency of its turn-on at the offline pT.
   double diTauLeadPtGeV = 35, diTauSubleadPtGeV = 25;
   double eTauElectronPtGeV = 17, eTauTauPtGeV = 25, singleElectronPtGeV = 26;
   double muTauMuonPtGeV = 14, muTauTauPtGeV = 25, singleMuonPtGeV = 26;
+  // Turn-ons relative to offline-identified objects (ATLAS Run-2 trigger performance).
+  TriggerTurnOn tauTrigger{3.0, 3.0, 0.90, 0.90, 2.5};
+  TriggerTurnOn electronTrigger{1.0, 1.5, 0.95, 0.95, 2.5};
+  TriggerTurnOn muonTrigger{1.0, 1.0, 0.70, 0.88, 1.05};
 
   // --- signal-region acceptance ---
   double leptonEtaMax = 2.5;  // muons (and hadronic taus: tauEtaMax)

@@ -60,6 +60,31 @@ struct SoftTerm {
   double px = 0, py = 0, sumEt = 0;
 };
 
+// A pile-up particle; `track` = charged, inside the tracker and not removed by vertex
+// association (it then counts in the isolation and the soft term).
+struct PileupParticle {
+  FourVector p4;
+  bool track = false;
+};
+
+// Poisson deviate (Knuth's product; normal limit for large means).
+int poisson(double mean, Rng& rng) {
+  if (!(mean > 0)) return 0;
+  if (mean > 200)
+    return static_cast<int>(std::max(0.0, std::round(rng.normal(mean, std::sqrt(mean)))));
+  const double limit = std::exp(-mean);
+  int n = 0;
+  double p = rng.uniform();
+  while (p > limit && n < 10000) {
+    ++n;
+    p *= rng.uniform();
+  }
+  return n;
+}
+
+// Share of charged particles among the pile-up particles (pions: 2 of 3).
+constexpr double kPileupChargedFraction = 2.0 / 3.0;
+
 }  // namespace
 
 struct DetectorSimulation::Impl {
@@ -90,6 +115,7 @@ class EventSimulator {
 
   RecoEvent run(std::array<int, 2>& charges) {
     RecoEvent reco;
+    if (c_.pileupMeanInteractions > 0) makePileup();
     std::array<Candidate, 2> cand;
     for (int t = 0; t < 2; ++t) cand[t] = reconstructTau(t);
     // Index 0 is the positive candidate (by reconstructed charge); a lone negative candidate
@@ -114,6 +140,13 @@ class EventSimulator {
       objects += j;
       objectsEt += j.pt();
     }
+    // Pile-up tracks that survive vertex association and are in no jet join the soft term.
+    for (std::size_t j = 0; j < pileup_.size(); ++j)
+      if (pileup_[j].track && !pileupInJet_[j]) {
+        soft_.px += pileup_[j].p4.px;
+        soft_.py += pileup_[j].p4.py;
+        soft_.sumEt += pileup_[j].p4.pt();
+      }
     // MET (physics.md section 10): minus the objects and the soft term; Gaussian noise of
     // k sqrt(sum E_T) per component.
     reco.sumEt = objectsEt + soft_.sumEt;
@@ -126,6 +159,42 @@ class EventSimulator {
   }
 
  private:
+  // Poisson(<mu>) minimum-bias interactions, each balanced in the transverse plane.
+  void makePileup() {
+    const int nInteractions = poisson(c_.pileupMeanInteractions, rng_);
+    double areaPt = 0;
+    for (int k = 0; k < nInteractions; ++k) {
+      const int n = poisson(c_.pileupParticlesPerInteraction, rng_);
+      if (n < 2) continue;
+      double sx = 0, sy = 0;
+      std::vector<std::array<double, 4>> raw(static_cast<std::size_t>(n));
+      for (auto& r : raw) {
+        const double pt = c_.pileupPtMinGeV + rng_.exponential(c_.pileupPtMeanGeV);
+        const double phi = rng_.uniform(-constants::pi, constants::pi);
+        r = {pt * std::cos(phi), pt * std::sin(phi),
+             rng_.uniform(-c_.pileupMaxAbsEta, c_.pileupMaxAbsEta), rng_.uniform()};
+        sx += r[0];
+        sy += r[1];
+      }
+      for (const auto& r : raw) {
+        const double px = r[0] - sx / n, py = r[1] - sy / n;
+        const double pt = std::hypot(px, py);
+        PileupParticle p;
+        const bool charged = r[3] < kPileupChargedFraction;
+        p.p4 = FourVector::fromMomentumMass({px, py, pt * std::sinh(r[2])},
+                                            charged ? mPiCharged : 0.0);
+        p.track = charged && std::abs(r[2]) <= kTrackerEtaMax &&
+                  rng_.uniform() >= c_.pileupTrackRejection;
+        if (std::abs(r[2]) <= c_.caloEtaMax) areaPt += pt;
+        pileup_.push_back(p);
+      }
+    }
+    pileupInJet_.assign(pileup_.size(), false);
+    // Pile-up pT density per unit eta-phi area within the calorimeter (the rho of the jet
+    // subtraction; the event's true density stands in for the area-median estimate).
+    pileupRho_ = areaPt / (2 * constants::pi * 2 * c_.caloEtaMax);
+  }
+
   void addSoft(const Particle& p) {
     if (isNeutrino(p.pdgId)) return;
     const double absEta = std::abs(p.p4.eta());
@@ -151,6 +220,10 @@ class EventSimulator {
     scan(truth_.recoil);
     scan(truth_.tauProducts[0]);
     scan(truth_.tauProducts[1]);
+    for (const auto& p : pileup_) {
+      if (!p.track || p.p4.pt() <= c_.isolationPtMinGeV) continue;
+      if (deltaR(p.p4, lepton.p4) < c_.isolationDeltaR) sum += p.p4.pt();
+    }
     return sum;
   }
 
@@ -258,7 +331,9 @@ class EventSimulator {
     if (nProngs == 0) return false;
     // Multi-prong taus belong to no analysis channel: their products go to the soft term.
     if (nProngs > 1) return false;
-    if (rng_.uniform() >= c_.tauTagEff1Prong) return false;
+    // Identification working point (1p0n or 1pXn by the true neutral EM content) x electron veto.
+    const double idEff = (hasEm ? c_.tauIdEff1pXn : c_.tauIdEff1p0n) * c_.tauElectronVetoEff;
+    if (rng_.uniform() >= idEff) return false;
     // h+- 2pi0 recognised as such (1pXn): no analysis channel.
     if (nPi0 >= 2 && rng_.uniform() < c_.multiPi0ResolvedProbability) return false;
     const auto& pion = products[leadTrack];
@@ -308,21 +383,32 @@ class EventSimulator {
     return {pt * std::cos(phi), pt * std::sin(phi), pt * std::sinh(eta), e};
   }
 
-  // Anti-kt jets of the recoil particles, smeared with the HCAL resolution of their |eta| region.
+  // Anti-kt jets of the recoil (and pile-up) particles, pile-up subtracted (rho x pi R^2), smeared
+  // with the HCAL resolution of their |eta| region.
   std::vector<FourVector> reconstructJets() {
     std::vector<fastjet::PseudoJet> inputs;
-    inputs.reserve(truth_.recoil.size());
+    inputs.reserve(truth_.recoil.size() + pileup_.size());
     for (std::size_t j = 0; j < truth_.recoil.size(); ++j) {
       const auto& p = truth_.recoil[j];
       if (isNeutrino(p.pdgId) || p.p4.pt() <= 0 || std::abs(p.p4.eta()) > c_.caloEtaMax) continue;
       inputs.emplace_back(p.p4.px, p.p4.py, p.p4.pz, p.p4.e);
       inputs.back().set_user_index(static_cast<int>(j));
     }
+    const int pileupIndex0 = static_cast<int>(truth_.recoil.size());
+    for (std::size_t j = 0; j < pileup_.size(); ++j) {
+      const auto& p = pileup_[j].p4;
+      if (p.pt() <= 0 || std::abs(p.eta()) > c_.caloEtaMax) continue;
+      inputs.emplace_back(p.px, p.py, p.pz, p.e);
+      inputs.back().set_user_index(pileupIndex0 + static_cast<int>(j));
+    }
+    const double rhoArea = pileupRho_ * constants::pi * c_.jetRadius * c_.jetRadius;
     std::vector<bool> used(truth_.recoil.size(), false);
     std::vector<FourVector> jets;
     if (!inputs.empty()) {
       fastjet::ClusterSequence cs(inputs, jetDef_);
-      for (const auto& jet : cs.inclusive_jets(kJetPreselectFraction * c_.jetPtMinGeV)) {
+      for (const auto& rawJet : cs.inclusive_jets(kJetPreselectFraction * c_.jetPtMinGeV)) {
+        if (rawJet.pt() <= rhoArea) continue;
+        const fastjet::PseudoJet jet = rawJet * (1 - rhoArea / rawJet.pt());
         const double absEta = std::abs(jet.eta());
         const CaloResolution& hcal = absEta <= c_.hcalBarrelEtaMax   ? c_.hcalBarrel
                                      : absEta <= c_.hcalEndcapEtaMax ? c_.hcalEndcap
@@ -333,8 +419,13 @@ class EventSimulator {
             FourVector(jet.px(), jet.py(), jet.pz(), jet.E()) * (e / jet.E());
         if (smeared.pt() <= c_.jetPtMinGeV || absEta > c_.jetEtaMax) continue;
         jets.push_back(smeared);
-        for (const auto& constituent : jet.constituents())
-          used[static_cast<std::size_t>(constituent.user_index())] = true;
+        for (const auto& constituent : rawJet.constituents()) {
+          const int index = constituent.user_index();
+          if (index >= pileupIndex0)
+            pileupInJet_[static_cast<std::size_t>(index - pileupIndex0)] = true;
+          else
+            used[static_cast<std::size_t>(index)] = true;
+        }
       }
     }
     for (std::size_t j = 0; j < truth_.recoil.size(); ++j)
@@ -349,6 +440,9 @@ class EventSimulator {
   const TruthEvent& truth_;
   Rng& rng_;
   SoftTerm soft_;
+  std::vector<PileupParticle> pileup_;
+  std::vector<bool> pileupInJet_;
+  double pileupRho_ = 0;
 };
 
 bool isHadronic(RecoTauType t) {
@@ -441,28 +535,34 @@ Channel channelOf(RecoTauType a, RecoTauType b) {
 }
 
 namespace {
-struct TriggerObjects {
-  double leadTauPt = 0, subleadTauPt = 0, electronPt = 0, muonPt = 0;
+// The trigger-relevant candidates: pT, |eta| and the candidate's trigger draw. One draw per
+// object serves all legs it can fire, so a higher threshold never fires without a lower one.
+struct TriggerObject {
+  double pt = 0, absEta = 0, u = 1;
+  bool present = false;
 };
-TriggerObjects triggerObjects(const RecoEvent& reco) {
+struct TriggerObjects {
+  TriggerObject leadTau, subleadTau, electron, muon;
+};
+TriggerObjects triggerObjects(const RecoEvent& reco, const TriggerDraws& draws) {
   TriggerObjects o;
   for (int t = 0; t < 2; ++t) {
-    const double pt = reco.tau[t].pt();
+    const TriggerObject obj{reco.tau[t].pt(), std::abs(reco.tau[t].eta()), draws.u[t], true};
     switch (reco.tauType[t]) {
       case RecoTauType::Pi:
       case RecoTauType::Rho:
-        if (pt > o.leadTauPt) {
-          o.subleadTauPt = o.leadTauPt;
-          o.leadTauPt = pt;
-        } else {
-          o.subleadTauPt = std::max(o.subleadTauPt, pt);
+        if (!o.leadTau.present || obj.pt > o.leadTau.pt) {
+          o.subleadTau = o.leadTau;
+          o.leadTau = obj;
+        } else if (!o.subleadTau.present || obj.pt > o.subleadTau.pt) {
+          o.subleadTau = obj;
         }
         break;
       case RecoTauType::Electron:
-        o.electronPt = std::max(o.electronPt, pt);
+        if (!o.electron.present || obj.pt > o.electron.pt) o.electron = obj;
         break;
       case RecoTauType::Muon:
-        o.muonPt = std::max(o.muonPt, pt);
+        if (!o.muon.present || obj.pt > o.muon.pt) o.muon = obj;
         break;
       case RecoTauType::None:
         break;
@@ -470,30 +570,37 @@ TriggerObjects triggerObjects(const RecoEvent& reco) {
   }
   return o;
 }
+bool fires(const TriggerObject& obj, const TriggerTurnOn& turnOn, double thresholdGeV) {
+  return obj.present && obj.u < turnOn(obj.pt, thresholdGeV, obj.absEta);
+}
 bool diTauTrigger(const TriggerObjects& o, const DetectorConfig& c) {
-  return o.leadTauPt > c.diTauLeadPtGeV && o.subleadTauPt > c.diTauSubleadPtGeV;
+  return fires(o.leadTau, c.tauTrigger, c.diTauLeadPtGeV) &&
+         fires(o.subleadTau, c.tauTrigger, c.diTauSubleadPtGeV);
 }
 bool electronTrigger(const TriggerObjects& o, const DetectorConfig& c) {
-  return (o.electronPt > c.eTauElectronPtGeV && o.leadTauPt > c.eTauTauPtGeV) ||
-         o.electronPt > c.singleElectronPtGeV;
+  return (fires(o.electron, c.electronTrigger, c.eTauElectronPtGeV) &&
+          fires(o.leadTau, c.tauTrigger, c.eTauTauPtGeV)) ||
+         fires(o.electron, c.electronTrigger, c.singleElectronPtGeV);
 }
 bool muonTrigger(const TriggerObjects& o, const DetectorConfig& c) {
-  return (o.muonPt > c.muTauMuonPtGeV && o.leadTauPt > c.muTauTauPtGeV) ||
-         o.muonPt > c.singleMuonPtGeV;
+  return (fires(o.muon, c.muonTrigger, c.muTauMuonPtGeV) &&
+          fires(o.leadTau, c.tauTrigger, c.muTauTauPtGeV)) ||
+         fires(o.muon, c.muonTrigger, c.singleMuonPtGeV);
 }
 }  // namespace
 
-bool passTrigger(const RecoEvent& reco, const DetectorConfig& c) {
-  const auto o = triggerObjects(reco);
+bool passTrigger(const RecoEvent& reco, const DetectorConfig& c, const TriggerDraws& draws) {
+  const auto o = triggerObjects(reco, draws);
   return diTauTrigger(o, c) || electronTrigger(o, c) || muonTrigger(o, c);
 }
 
-void applySelection(RecoEvent& reco, const std::array<int, 2>& charges, const DetectorConfig& c) {
+void applySelection(RecoEvent& reco, const std::array<int, 2>& charges, const DetectorConfig& c,
+                    const TriggerDraws& draws) {
   reco.channel = channelOf(reco.tauType[0], reco.tauType[1]);
-  reco.passTrigger = passTrigger(reco, c);
+  reco.passTrigger = passTrigger(reco, c, draws);
   reco.passSr = false;
   if (reco.channel == Channel::None) return;
-  const auto o = triggerObjects(reco);
+  const auto o = triggerObjects(reco, draws);
   bool channelTrigger = false;
   switch (reco.channel) {
     case Channel::PiPi:
@@ -539,7 +646,8 @@ SimulatedEvent DetectorSimulation::simulate(const TruthEvent& truth, Rng& rng) c
   SimulatedEvent out;
   std::array<int, 2> charges{0, 0};
   out.reco = EventSimulator(config_, impl_->jetDefinition, truth, rng).run(charges);
-  applySelection(out.reco, charges, config_);
+  const TriggerDraws draws{{rng.uniform(), rng.uniform()}};
+  applySelection(out.reco, charges, config_, draws);
   out.cloud = buildPointCloud(out.reco, charges);
   return out;
 }

@@ -81,15 +81,22 @@ class DetectorSimulation {
 // pairs or a missing candidate.
 Channel channelOf(RecoTauType a, RecoTauType b);
 
+// One uniform draw in [0, 1) per candidate (index as in RecoEvent): a trigger leg on candidate t
+// fires when u[t] < the leg's turn-on efficiency at the candidate's offline pT
+// (DetectorConfig::TriggerTurnOn). simulate() draws them from the event's stream.
+struct TriggerDraws {
+  std::array<double, 2> u{0, 0};
+};
+
 // Trigger decision on the reconstructed candidates (physics.md section 10): di-tau, e+tau or
 // single e, mu+tau or single mu. Candidates of type None are ignored.
-bool passTrigger(const RecoEvent& reco, const DetectorConfig& config);
+bool passTrigger(const RecoEvent& reco, const DetectorConfig& config, const TriggerDraws& draws);
 
 // Channel, trigger and signal region of an event whose candidates are filled with index 0 the
 // positive one (charges: +1 for index 0, -1 for index 1 unless given): sets reco.channel,
 // reco.passTrigger and reco.passSr.
 void applySelection(RecoEvent& reco, const std::array<int, 2>& charges,
-                    const DetectorConfig& config);
+                    const DetectorConfig& config, const TriggerDraws& draws);
 
 // Reads /truth (io::getTruth), simulates every event i with Rng(seed, i, streams::detector), and
 // writes /reco (io::putReco) plus /reco/particles (f4, (N,10,13)) and /reco/particles_mask (u1,

@@ -79,16 +79,21 @@ std::string ZTauTauConfig::toYaml() const {
   y += "]\n";
   y += "recoil:\n";
   y += fmt::format("  enabled: {}\n", recoil.enabled);
+  y += fmt::format("  alpha_s: {}\n", recoil.alphaSMz);
   y += fmt::format("  pt0: {}\n", recoil.pt0GeV);
-  y += fmt::format("  power: {}\n", recoil.power);
-  y += fmt::format("  pt_max: {}\n", recoil.ptMaxGeV);
-  y += fmt::format("  two_jet_probability: {}\n", recoil.twoJetProbability);
-  y += fmt::format("  jet_rapidity_spread: {}\n", recoil.jetRapiditySpread);
+  y += fmt::format("  pt_min: {}\n", recoil.ptMinGeV);
+  y += fmt::format("  start_scale: {}\n", recoil.startScale);
+  y += fmt::format("  primordial_kt: {}\n", recoil.primordialKtGeV);
   y += fmt::format("  jet_mass_fraction: [{}, {}]\n", recoil.jetMassFractionMin,
                    recoil.jetMassFractionMax);
   y += fmt::format("  hadrons_per_log_energy: {}\n", recoil.hadronsPerLogEnergy);
   y += fmt::format("  max_hadrons_per_jet: {}\n", recoil.maxHadronsPerJet);
+  y += fmt::format("  mpi_mean_scatters: {}\n", recoil.mpiMeanScatters);
+  y += fmt::format("  mpi_pt_min: {}\n", recoil.mpiPtMinGeV);
   y += fmt::format("  ue_mean_particles: {}\n", recoil.ueMeanParticles);
+  y += fmt::format("  ue_shape_k: {}\n", recoil.ueShapeK);
+  y += fmt::format("  ue_max_particles: {}\n", recoil.ueMaxParticles);
+  y += fmt::format("  ue_pt_min: {}\n", recoil.uePtMinGeV);
   y += fmt::format("  ue_pt_mean: {}\n", recoil.uePtMeanGeV);
   y += fmt::format("  ue_max_abs_eta: {}\n", recoil.ueMaxAbsEta);
   y += "sampling:\n";
@@ -179,24 +184,34 @@ ZTauTauConfig zTauTauConfigFromYaml(const std::string& yamlText, const std::stri
             c.maxVisibleAbsEta = num(x, full);
           else if (full == "recoil.enabled")
             r.enabled = flag(x, full);
+          else if (full == "recoil.alpha_s")
+            r.alphaSMz = num(x, full);
           else if (full == "recoil.pt0")
             r.pt0GeV = num(x, full);
-          else if (full == "recoil.power")
-            r.power = num(x, full);
-          else if (full == "recoil.pt_max")
-            r.ptMaxGeV = num(x, full);
-          else if (full == "recoil.two_jet_probability")
-            r.twoJetProbability = num(x, full);
-          else if (full == "recoil.jet_rapidity_spread")
-            r.jetRapiditySpread = num(x, full);
+          else if (full == "recoil.pt_min")
+            r.ptMinGeV = num(x, full);
+          else if (full == "recoil.start_scale")
+            r.startScale = num(x, full);
+          else if (full == "recoil.primordial_kt")
+            r.primordialKtGeV = num(x, full);
           else if (full == "recoil.jet_mass_fraction")
             pair(x, full, r.jetMassFractionMin, r.jetMassFractionMax);
           else if (full == "recoil.hadrons_per_log_energy")
             r.hadronsPerLogEnergy = num(x, full);
           else if (full == "recoil.max_hadrons_per_jet")
             r.maxHadronsPerJet = static_cast<int>(num(x, full));
+          else if (full == "recoil.mpi_mean_scatters")
+            r.mpiMeanScatters = num(x, full);
+          else if (full == "recoil.mpi_pt_min")
+            r.mpiPtMinGeV = num(x, full);
           else if (full == "recoil.ue_mean_particles")
             r.ueMeanParticles = num(x, full);
+          else if (full == "recoil.ue_shape_k")
+            r.ueShapeK = num(x, full);
+          else if (full == "recoil.ue_max_particles")
+            r.ueMaxParticles = static_cast<int>(num(x, full));
+          else if (full == "recoil.ue_pt_min")
+            r.uePtMinGeV = num(x, full);
           else if (full == "recoil.ue_pt_mean")
             r.uePtMeanGeV = num(x, full);
           else if (full == "recoil.ue_max_abs_eta")
@@ -331,12 +346,11 @@ TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters
     }
     // Spin state at this phase-space point: the luminosity-weighted mixture of all initial states.
     ev.spin = full.spin.state();
-    // 2. Pair four-momentum: mass m, rapidity y, pT from the recoil model.
-    const double pt = recoil_.samplePairPt(rng);
-    const double phi = 2 * kPi * rng.uniform();
-    const double mt = std::sqrt(hp.m * hp.m + pt * pt);
-    const FourVector pair{pt * std::cos(phi), pt * std::sin(phi), mt * std::sinh(hp.y),
-                          mt * std::cosh(hp.y)};
+    // 2. Pair four-momentum: mass m, rapidity y, pT balancing the initial-state emissions.
+    const InitialState initial = recoil_.sampleInitialState(hp.m, hp.y, rng);
+    const double px = initial.pairPx(), py = initial.pairPy();
+    const double mt = std::sqrt(hp.m * hp.m + px * px + py * py);
+    const FourVector pair{px, py, mt * std::sinh(hp.y), mt * std::cosh(hp.y)};
     ev.boson = pair;
     // 3. Helicity basis in the pair frame (physics.md section 2): p = +z beam boosted into the pair
     // frame; the tau- direction k at cos(theta) = c to p, uniform azimuth.
@@ -384,7 +398,7 @@ TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters
     }
     if (!passesCuts(ev)) continue;
     // 5. Recoil jets and underlying event, balancing the pair in the transverse plane.
-    recoil_.makeRecoil(pair.px, pair.py, hp.y, rng, ev.recoil);
+    recoil_.makeRecoil(initial, hp.y, rng, ev.recoil);
     return ev;
   }
   throw ConfigError(fmt::format(

@@ -253,7 +253,8 @@ TEST(ZTauTau, InvalidConfigurationIsRejected) {
   EXPECT_THROW(bad([](ZTauTauConfig& c) { c.massMinGeV = 1; }).validate(), ConfigError);
   EXPECT_THROW(bad([](ZTauTauConfig& c) { c.nEvents = 0; }).validate(), ConfigError);
   EXPECT_THROW(bad([](ZTauTauConfig& c) { c.minVisiblePtGeV = -1; }).validate(), ConfigError);
-  EXPECT_THROW(bad([](ZTauTauConfig& c) { c.recoil.power = 0.5; }).validate(), ConfigError);
+  EXPECT_THROW(bad([](ZTauTauConfig& c) { c.recoil.alphaSMz = 0.6; }).validate(), ConfigError);
+  EXPECT_THROW(bad([](ZTauTauConfig& c) { c.recoil.ptMinGeV = 0.05; }).validate(), ConfigError);
   EXPECT_THROW(bad([](ZTauTauConfig& c) { c.allowedDecayModes = {}; }).validate(), ConfigError);
   EXPECT_NO_THROW(ZTauTauConfig{}.validate());
   // Impossible cuts: a clear error, not a hang.
@@ -274,11 +275,15 @@ TEST(ZTauTau, ConfigYamlRoundTrip) {
   c.allowedDecayModes = {true, true, false, true, false};
   c.recoil.pt0GeV = 5.5;
   c.recoil.jetMassFractionMax = 0.25;
+  c.recoil.startScale = 3.0;
+  c.recoil.ueMaxParticles = 120;
   const ZTauTauConfig back = zTauTauConfigFromYaml(c.toYaml(), "test");
   EXPECT_EQ(back.toYaml(), c.toYaml());
   EXPECT_EQ(back.seed, 42u);
   EXPECT_EQ(back.allowedDecayModes, c.allowedDecayModes);
   EXPECT_EQ(back.recoil.pt0GeV, 5.5);
+  EXPECT_EQ(back.recoil.startScale, 3.0);
+  EXPECT_EQ(back.recoil.ueMaxParticles, 120);
   EXPECT_THROW(zTauTauConfigFromYaml("mass_windw: [60, 120]\n", "card.yaml"), ConfigError);
   EXPECT_THROW(zTauTauConfigFromYaml("recoil:\n  pt0: abc\n", "card.yaml"), ConfigError);
   EXPECT_THROW(zTauTauConfigFromYaml("mass_window: [120, 60]\n", "card.yaml"), ConfigError);
