@@ -181,12 +181,14 @@ def main():
     steps.append(("all three above", sr & (mt < 50) & (mvis > 40) & (mvis < 85) & (deta < 1.5)))
     for name, mask in steps:
         print(f"| {name} | {yld(mask):.0f} | {yld(mask) / base:.3f} |")
-    tight = 0.55 / 0.70
+    # Tight instead of Medium RNN tau identification (0.60 / 0.75 per hadronic tau; the card's
+    # values, docs/detector.md), as a reweighting of the same events.
+    tight = 0.60 / 0.75
     scaled = (w[sr] * tight ** nhad[sr]).sum() * 1000 * K_FACTOR
-    print(f"| SR with a tighter tau ID (0.55 instead of 0.70 per hadronic tau) | {scaled:.0f} | {scaled / base:.3f} |")
+    print(f"| SR with the Tight tau ID (0.60 instead of 0.75 per hadronic tau) | {scaled:.0f} | {scaled / base:.3f} |")
 
-    # An illustrative analysis-level scenario (assumptions, not physics.md numbers): offline
-    # thresholds above the trigger plateau, a tighter tau ID, trigger-leg and lepton-ID factors.
+    # Analysis-level cuts a published set-up may add (assumptions, not physics.md numbers): offline
+    # thresholds above the trigger thresholds, the three cuts above, the Tight tau ID.
     lead = np.max(np.where(had, pt(reco), 0), axis=1)
     sub = np.min(np.where(had, pt(reco), 1e9), axis=1)
     lpt = np.max(np.where(lep, pt(reco), 0), axis=1)
@@ -196,12 +198,12 @@ def main():
     offline = (hh & (lead > 40) & (sub > 30)) | (eh & ((lpt > 27) | ((lpt > 18) & (lead > 30)))) | \
               (mh & ((lpt > 27.3) | ((lpt > 15) & (lead > 30))))
     sel = sr & offline
-    factor = (0.55 / 0.70) ** nhad * np.where(hh, 0.85 ** 2, 0.85) * np.where(hh, 1.0, 0.9)
     print(f"| SR and offline thresholds (di-tau 40/30; e 27 or e 18 + tau 30; mu 27.3 or mu 15 + tau 30) "
           f"| {yld(sel):.0f} | {yld(sel) / base:.3f} |")
-    scen = (w[sel] * factor[sel]).sum() * 1000 * K_FACTOR
-    print(f"| ... and tau ID 0.55, trigger legs 0.85 each, lepton tight ID + isolation 0.9 | {scen:.0f} | "
-          f"{scen / base:.3f} |")
+    sel = sel & (mt < 50) & (mvis > 40) & (mvis < 85) & (deta < 1.5)
+    print(f"| ... and the three cuts above | {yld(sel):.0f} | {yld(sel) / base:.3f} |")
+    scen = (w[sel] * tight ** nhad[sel]).sum() * 1000 * K_FACTOR
+    print(f"| ... and the Tight tau ID | {scen:.0f} | {scen / base:.3f} |")
 
     if args.out:
         import matplotlib

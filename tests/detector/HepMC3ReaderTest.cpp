@@ -467,3 +467,72 @@ TEST(HepMC3Reader, DetectorRunsOnReadEvents) {
   EXPECT_EQ(reco[2].channel, Channel::None);
   EXPECT_TRUE(std::isfinite(reco[2].metX));
 }
+
+// What full generator records contain besides the tau pair: thousands of final-state particles
+// from the underlying event with pi0 -> gamma gamma decays in the recoil, and an FSR photon at the
+// boson decay vertex (Photos-like). The taus keep only their own products; every other stable
+// particle is recoil, the photons of recoil pi0s included; the detector runs on the result.
+TEST(HepMC3Reader, ManyRecoilParticlesPi0PhotonsAndBosonFsr) {
+  Expected x;
+  Record r = piRhoRecord(x);
+  HepMC3::GenParticlePtr zCopy;
+  for (const auto& p : r.evt.particles())
+    if (p->pid() == 23 && p->status() == 44) zCopy = p;
+  ASSERT_TRUE(zCopy && zCopy->end_vertex());
+  auto fsr = r.make(22, {3, -2, 10, std::sqrt(9 + 4 + 100.0)}, 1);
+  zCopy->end_vertex()->add_particle_out(fsr);
+  // Underlying event: 1,500 charged pions and 400 pi0s out of the first beam's vertex (where
+  // Pythia's beam remnants hang), each pi0 decayed to two photons.
+  auto beamVertex = r.evt.beams()[0]->end_vertex();
+  ASSERT_TRUE(beamVertex);
+  std::vector<GenParticlePtr> ue;
+  int nPi0 = 0;
+  for (int i = 0; i < 1900; ++i) {
+    const double pt = 0.3 + 0.001 * (i % 900), phi = 0.0031 * i, eta = -4.5 + 9.0 * (i % 97) / 97;
+    const HepMC3::FourVector p(pt * std::cos(phi), pt * std::sin(phi), pt * std::sinh(eta),
+                               pt * std::cosh(eta) + 0.01);
+    ue.push_back(r.make(i < 1500 ? (i % 2 ? 211 : -211) : 111, p, i < 1500 ? 1 : 2));
+  }
+  for (const auto& p : ue) beamVertex->add_particle_out(p);
+  for (const auto& p : ue) {
+    if (p->pid() != 111) continue;
+    ++nPi0;
+    const auto& m = p->momentum();
+    auto g1 = r.make(22, {0.5 * m.px(), 0.5 * m.py(), 0.5 * m.pz(), 0.5 * m.e()}, 1);
+    auto g2 = r.make(22, {0.5 * m.px(), 0.5 * m.py(), 0.5 * m.pz(), 0.5 * m.e()}, 1);
+    r.decay({p}, {g1, g2});
+  }
+  TempDir dir;
+  const std::string path = dir.file("busy.hepmc3.gz");
+  {
+    std::ostringstream text;
+    HepMC3::WriterAscii writer(text);
+    writer.write_event(r.evt);
+    writer.close();
+    writeGzip(path, text.str());
+  }
+  const auto in = io::readHepMC3(path);
+  ASSERT_EQ(in.events.size(), 1u);
+  ASSERT_EQ(in.status[0], HepMC3Status::Ok);
+  const TruthEvent& ev = in.events[0];
+  EXPECT_EQ(ev.decayMode[0], DecayMode::Pi);
+  EXPECT_EQ(ev.decayMode[1], DecayMode::Rho);
+  expectNear(ev.visible[1], x.tauMinusVisible);
+  ASSERT_EQ(ev.tauProducts[1].size(), 2u);  // pi-, pi0 (its photons are not recoil)
+  // 6 of the hard process + the boson FSR photon + 1,500 pions + 2 photons per recoil pi0.
+  EXPECT_EQ(ev.recoil.size(), 6u + 1u + 1500u + 2u * static_cast<std::size_t>(nPi0));
+  int photons = 0;
+  bool hasBosonFsr = false;
+  for (const auto& p : ev.recoil) {
+    photons += p.pdgId == 22 ? 1 : 0;
+    hasBosonFsr |= p.pdgId == 22 && std::abs(p.p4.pz - 10) < 1e-9;
+  }
+  EXPECT_EQ(photons, 2 * nPi0 + 2);  // + the tau-line photon and the boson FSR photon
+  EXPECT_TRUE(hasBosonFsr);
+  io::EventTable table(1);
+  io::putTruth(table, in.events);
+  detector::simulateDetector(table, detector::DetectorConfig{}, 1, 1);
+  const auto reco = io::getReco(table);
+  EXPECT_GT(reco[0].sumEt, 1500 * 0.3);  // the busy underlying event is in the soft term
+  EXPECT_TRUE(std::isfinite(reco[0].metX) && std::isfinite(reco[0].metY));
+}
