@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-PYTHIA_MEDIAN, PYTHIA_MEAN = 13.0, 20.7  # Pythia 8.311 Monash, all events (issue 14)
+PYTHIA_MEDIAN, PYTHIA_MEAN = 13.0, 20.7  # Pythia 8.311 Monash, all events (independent test)
 
 
 def run(cmd):
@@ -80,7 +80,7 @@ def main():
         P(lines[k])
     P("```\n")
     med, mean = np.median(ptz), ptz.mean()
-    P("| pT(ττ) | nurec | Pythia 8.311 (issue 14) | ratio |")
+    P("| pT(ττ) | nurec | Pythia 8.311 (independent test) | ratio |")
     P("|---|---:|---:|---:|")
     P(f"| median, all events [GeV] | {med:.2f} | {PYTHIA_MEDIAN} | {med / PYTHIA_MEDIAN:.3f} |")
     P(f"| mean, all events [GeV] | {mean:.2f} | {PYTHIA_MEAN} | {mean / PYTHIA_MEAN:.3f} |")
@@ -116,7 +116,7 @@ def main():
     fig.savefig(os.path.join(a.figures, "pt_tautau.png"), dpi=90)
 
     # Jets.
-    P("| jets (pT > 20 GeV, |η| < 4.5) | 0 | 1 | 2 | 3 | ≥ 4 |")
+    P("| jets (pT > 20 GeV, \\|η\\| < 4.5) | 0 | 1 | 2 | 3 | ≥ 4 |")
     P("|---|---:|---:|---:|---:|---:|")
     for name, m in (("all events", np.ones_like(sr)), ("signal region", sr)):
         fr = [np.mean(njet[m] == k) for k in range(4)] + [np.mean(njet[m] >= 4)]
@@ -136,7 +136,7 @@ def main():
       f"{d[sr].std():.2f} |")
     P(f"| pile-up card (⟨μ⟩ = 34) | {np.median(sepu):.0f} | {sepu.mean():.0f} | {dpu.std():.2f} | "
       f"{dpu[srpu].std():.2f} |")
-    P("| Pythia 8.311 through nurec's detector (issue 14) | 189 | | | 8.6 |")
+    P("| Pythia 8.311 through nurec's detector (independent test) | 189 | | | 8.6 |")
     P("")
     bins = [0, 100, 150, 200, 250, 300, 400, 600, 1e9]
     P("| ΣE_T bin [GeV] | events | RMS [GeV] | Gaussian core σ (IQR/1.349) [GeV] | 0.5 √⟨ΣE_T⟩ [GeV] |")
@@ -156,7 +156,7 @@ def main():
     e2 = np.linspace(0, 1200, 61)
     ax[0].hist(se, e2, histtype="step", density=True, label="default card")
     ax[0].hist(sepu, e2, histtype="step", density=True, label="⟨μ⟩ = 34")
-    ax[0].axvline(189, color="grey", ls=":", label="Pythia 8.311 median (issue 14)")
+    ax[0].axvline(189, color="grey", ls=":", label="Pythia 8.311 median (independent test)")
     ax[0].set_xlabel("ΣE_T [GeV]")
     ax[0].set_ylabel("1/N dN/dΣE_T")
     ax[0].legend()

@@ -33,9 +33,9 @@ struct TrackResolution {
 };
 
 // Trigger-leg efficiency as a function of the offline pT of the object (docs/detector.md
-// "Triggers"): plateau x (1 + erf((pT - threshold - offset) / (sqrt(2) width))) / 2, with the
-// plateau of the central (|eta| <= etaCentral) or forward region. Width 0 is a step at
-// threshold + offset.
+// "Candidates, channels, triggers, signal region"): plateau x (1 + erf((pT - threshold - offset) /
+// (sqrt(2) width))) / 2, with the plateau of the central (|eta| <= etaCentral) or forward region.
+// Width 0 is a step at threshold + offset.
 struct TriggerTurnOn {
   double offsetGeV = 0;  // 50 % point above the trigger threshold (offline vs online scale)
   double widthGeV = 0;   // Gaussian width of the turn-on
