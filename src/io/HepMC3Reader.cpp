@@ -13,8 +13,11 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -92,6 +95,10 @@ using HepMC3::GenEvent;
 // whose counts reveal an event cut short by a truncated file.
 class GzLineBuffer : public std::streambuf {
  public:
+  // Far above any real record (a 13 TeV event with pile-up has ~10^4 particles): a larger count
+  // in an event line is damage, and HepMC3 would try to reserve memory for it.
+  static constexpr long long kMaxRecordSize = 10'000'000;
+
   explicit GzLineBuffer(const std::string& path) : path_(path) {
     file_ = gzopen(path.c_str(), "rb");
     if (!file_) throw InputError(fmt::format("{}: cannot open the HepMC3 file", path));
@@ -113,9 +120,10 @@ class GzLineBuffer : public std::streambuf {
     return static_cast<std::size_t>(std::max<z_off_t>(0, gzoffset(file_)));
   }
   std::deque<Header> headers;  // event lines seen and not yet matched with an event
-  std::string error;           // a fatal problem (unknown unit, corrupt gzip data)
+  std::string error;           // a fatal problem (unknown unit, corrupt gzip data, bad syntax)
   bool truncatedGzip = false;
   std::size_t lineNumber = 0;
+  bool atEnd() const { return eof_; }
 
  protected:
   int_type underflow() override {
@@ -142,12 +150,67 @@ class GzLineBuffer : public std::streambuf {
   }
 
  private:
+  // HepMC3 reads numbers with atoi/atof, so a damaged field becomes a plausible 0 and a damaged
+  // count can make it skip the rest of the file: event and particle lines are checked here.
+  static bool isNumber(const std::string& token, bool integer) {
+    if (token.empty()) return false;
+    char* end = nullptr;
+    if (integer) {
+      errno = 0;
+      (void)std::strtoll(token.c_str(), &end, 10);
+      if (errno == ERANGE) return false;
+    } else {
+      (void)std::strtod(token.c_str(), &end);
+    }
+    return end != nullptr && *end == '\0';
+  }
+  void malformed(const char* what, const char* line, std::size_t len) {
+    std::string text(line, std::min<std::size_t>(len, 80));
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    for (char& c : text)
+      if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
+    error = fmt::format("line {}: {} ('{}')", lineNumber + 1, what, text);
+  }
   void inspect(const char* line, std::size_t len) {
     if (len < 2 || line[1] != ' ') return;
-    if (line[0] == 'E') {
-      Header h;
+    // A line without its newline is the cut end of a truncated file: HepMC3 then reports the
+    // record as incomplete, which is a counted per-event status, not a syntax error.
+    const bool complete = line[len - 1] == '\n';
+    if (line[0] == 'E' && complete) {
+      // "E number n_vertices n_particles [position]": three integers, counts of a real event.
       std::istringstream in(std::string(line + 2, len - 2));
-      if (in >> h.number >> h.vertices >> h.particles) headers.push_back(h);
+      std::string number, vertices, particles;
+      in >> number >> vertices >> particles;
+      if (!isNumber(number, true) || !isNumber(vertices, true) || !isNumber(particles, true)) {
+        malformed("malformed event line", line, len);
+        return;
+      }
+      Header h;
+      h.number = std::stoll(number);
+      const long long nv = std::stoll(vertices), np = std::stoll(particles);
+      if (nv < 0 || np < 0 || nv > kMaxRecordSize || np > kMaxRecordSize) {
+        malformed("impossible vertex or particle count in the event line", line, len);
+        return;
+      }
+      h.vertices = static_cast<std::size_t>(nv);
+      h.particles = static_cast<std::size_t>(np);
+      headers.push_back(h);
+    } else if (line[0] == 'P' && complete) {
+      // "P id mother pid px py pz e m status": nine numbers.
+      std::istringstream in(std::string(line + 2, len - 2));
+      std::string token;
+      int n = 0;
+      while (in >> token) {
+        const bool integer = n < 3 || n == 8;
+        if (!isNumber(token, integer)) {
+          malformed(integer ? "non-integer field in a particle line"
+                            : "non-numeric momentum or mass in a particle line",
+                    line, len);
+          return;
+        }
+        ++n;
+      }
+      if (n != 9) malformed("a particle line needs 9 fields", line, len);
     } else if (line[0] == 'U') {
       std::istringstream in(std::string(line + 2, len - 2));
       std::string momentum, length;
@@ -489,7 +552,13 @@ HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents, bool show
   int failuresInARow = 0;
   while (maxEvents == 0 || in.events.size() < maxEvents) {
     GenEvent evt(HepMC3::Units::GEV, HepMC3::Units::MM);
-    const bool ok = reader.read_event(evt);
+    bool ok = false;
+    try {
+      ok = reader.read_event(evt);
+    } catch (const std::exception& e) {  // HepMC3 throws on some inconsistent records
+      throw InputError(
+          fmt::format("{}: line {}: unreadable record: {}", path, buffer.lineNumber, e.what()));
+    }
     if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
     if (evt.particles().empty()) {
       // ReaderAscii clears an event whose lines fail to parse (a cut or corrupt record) and
@@ -572,6 +641,24 @@ HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents, bool show
   progress.finish();
   if (reader.failed() && (maxEvents == 0 || in.events.size() < maxEvents)) {
     for (const auto& h : buffer.headers) addIncomplete(h.number);
+  }
+  // HepMC3 stops at a record it cannot parse as if the file ended there. Unless the event limit
+  // stopped the loop, read what is left: that also reaches the gzip checksum, the only place
+  // where damaged compressed data that still inflates is detected.
+  if (maxEvents == 0 || in.events.size() < maxEvents) {
+    const std::size_t stoppedAtLine = buffer.lineNumber;
+    std::size_t linesLeft = 0;
+    std::string line;
+    while (buffer.error.empty() && std::getline(stream, line)) {
+      if (line.empty() || line.rfind("HepMC::Asciiv3-END_EVENT_LISTING", 0) == 0) continue;
+      ++linesLeft;
+    }
+    if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
+    if (linesLeft > 0)
+      throw InputError(fmt::format(
+          "{}: the HepMC3 reader stopped at line {} with {} more lines in the file (a damaged "
+          "record); {} events were read before it",
+          path, stoppedAtLine, linesLeft, in.events.size()));
   }
   if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
   if (in.events.empty()) throw InputError(fmt::format("{}: no events in the HepMC3 file", path));

@@ -536,3 +536,47 @@ TEST(HepMC3Reader, ManyRecoilParticlesPi0PhotonsAndBosonFsr) {
   EXPECT_GT(reco[0].sumEt, 1500 * 0.3);  // the busy underlying event is in the soft term
   EXPECT_TRUE(std::isfinite(reco[0].metX) && std::isfinite(reco[0].metY));
 }
+
+// Damage inside a file is a file-level error, never a silently shorter sample: a gzip stream
+// damaged at 10, 50 or 90 % of its bytes (found by the reader stopping early, or by the gzip
+// checksum), an event line with an absurd particle count, a non-numeric momentum.
+TEST(HepMC3Reader, DamagedFilesAreFileLevelErrors) {
+  TempDir dir;
+  const std::string text = readText(writeSample(dir, "good.hepmc3").path);
+  const std::size_t firstEvent = text.find("\nE ") + 1;
+  const std::size_t footer = text.find("HepMC::Asciiv3-END_EVENT_LISTING");
+  ASSERT_NE(footer, std::string::npos);
+  std::string big = text.substr(0, firstEvent);
+  for (int copy = 0; copy < 40; ++copy) big += text.substr(firstEvent, footer - firstEvent);
+  big += text.substr(footer);
+  writeGzip(dir.file("big.hepmc3.gz"), big);
+  ASSERT_EQ(io::readHepMC3(dir.file("big.hepmc3.gz")).events.size(), 200u);
+  const std::string gz = readText(dir.file("big.hepmc3.gz"));
+  auto throwsInputError = [&](const std::string& name, const std::string& content) {
+    writeText(dir.file(name), content);
+    try {
+      io::readHepMC3(dir.file(name));
+    } catch (const InputError& e) {
+      return std::string(e.what()).find(name) != std::string::npos;
+    }
+    return false;
+  };
+  for (const double where : {0.1, 0.5, 0.9}) {
+    std::string damaged = gz;
+    const auto at = static_cast<std::size_t>(where * static_cast<double>(gz.size()));
+    for (std::size_t i = at; i < at + 16; ++i) damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
+    EXPECT_TRUE(throwsInputError("damaged.hepmc3.gz", damaged)) << "damage at " << where;
+  }
+  // An event line announcing 99999999 particles (HepMC3 then skipped the rest of the file).
+  std::string header = big;
+  const std::size_t third = header.find("\nE 3 ");
+  header.replace(third + 1, header.find('\n', third + 1) - third - 1, "E 3 6 99999999");
+  EXPECT_TRUE(throwsInputError("header.hepmc3", header));
+  // A momentum that is not a number (HepMC3's atof made it 0 and the event kept status 0).
+  std::string letters = big;
+  const std::size_t p = letters.find("\nP ", letters.find("\nE 2 "));
+  std::size_t field = p + 1;
+  for (int i = 0; i < 4; ++i) field = letters.find(' ', field) + 1;
+  letters.replace(field, letters.find(' ', field) - field, "abc");
+  EXPECT_TRUE(throwsInputError("letters.hepmc3", letters));
+}
