@@ -34,6 +34,7 @@
 #if defined(NUREC_QUANTUM_AVAILABLE)
 #include "quantum/Estimators.hpp"
 #include "quantum/SpinMeasurement.hpp"
+#include "quantum/SpinResponse.hpp"
 #endif
 
 namespace nurec::app {
@@ -66,12 +67,6 @@ struct StageTimes {
     return t;
   }
 };
-
-std::string pmText(double v, double e) {
-  if (!std::isfinite(v)) return "—";
-  if (!std::isfinite(e) || e <= 0) return fmt::format("{:.3f}", v);
-  return fmt::format("{:.3f} ± {:.3f}", v, e);
-}
 
 int runDemo(const DemoOptions& o) {
 #if !defined(NUREC_GENERATOR_AVAILABLE) || !defined(NUREC_DETECTOR_AVAILABLE)
@@ -192,16 +187,17 @@ int runDemo(const DemoOptions& o) {
   std::vector<std::string> spinTerminal;
 #if defined(NUREC_QUANTUM_AVAILABLE)
   {
-    // quantum::measureSpin (`nurec spin`): raw estimates with bootstrap errors, and the
-    // calibration for selection and reconstruction effects built from the sample's own truth
-    // with the closure test on independent halves (CalibrationMode::Self);
-    // the reference is the truth spin state averaged over the analysed events.
+    // quantum::measureSpin (`nurec spin`): raw estimates with bootstrap errors, calibrated
+    // with the shipped response of each method (data/spin-response/, fitted on an independent
+    // sample with generator seed 7101; docs/quantum.md "Shipped responses"); the reference is
+    // the truth spin state averaged over the analysed events.
     std::vector<std::string> spinMethods = {"truth"};
     for (const auto& m : io::nuMethods(nu)) spinMethods.push_back(m);
     const std::vector<std::string> params = {"C_kk", "C_rr", "C_nn"};
     const std::vector<std::string> observables = {"concurrence", "m12", "bell_opt"};
     spinMd = "| method | events analysed | estimate |";
     std::string rule = "|---|---|---|";
+    const std::vector<std::string> flagHeader = {"flags"};
     for (const auto& n : params) {
       spinMd += fmt::format(" {} |", n);
       rule += "---|";
@@ -210,41 +206,59 @@ int runDemo(const DemoOptions& o) {
       spinMd += fmt::format(" {} |", n);
       rule += "---|";
     }
-    spinMd += "\n" + rule + "\n";
+    spinMd += " flags |\n" + rule + "---|\n";
     for (const auto& m : spinMethods) {
       quantum::SpinConfig sc;
       sc.analysers.method = m;
       sc.bootstrap.replicas = 50;
       sc.bootstrap.seed = o.seed;
-      sc.bootstrap.threads = sc.calibration.threads = sc.significance.threads = threads;
-      // Also for the truth: the selection sculpts the analyser distributions (acceptance).
-      sc.calibrationMode = quantum::CalibrationMode::Self;
+      sc.bootstrap.threads = sc.significance.threads = threads;
       sc.candidateReplicas = 5;
       sc.showProgress = !quiet;
       try {
+        // Also for the truth: the selection sculpts the analyser distributions (acceptance).
+        const fs::path response =
+            fs::path(eval::sourceDirectory()) / "data" / "spin-response" / (m + ".json");
+        if (fs::exists(response)) {
+          sc.calibrationMode = quantum::CalibrationMode::Response;
+          sc.response =
+              std::make_shared<quantum::SpinResponse>(quantum::readSpinResponse(response.string()));
+          sc.calibrationSource = "data/spin-response/" + m + ".json";
+        } else {
+          notes.push_back(
+              fmt::format("No shipped spin response for {} ({}): its spin results are raw.", m,
+                          response.string()));
+        }
         const quantum::SpinReport rep = quantum::measureSpin(nu, sc);
         quantum::writeSpinReport(rep, (dir / fmt::format("spin_{}.json", m)).string());
         if (rep.subsets.empty()) continue;
         const quantum::SubsetReport& all = rep.subsets[0];
         auto paramCell = [](const std::vector<quantum::ParameterResult>& v, const std::string& n) {
           for (const auto& p : v)
-            if (p.name == n) return pmText(p.value, p.statBootstrap > 0 ? p.statBootstrap : p.stat);
+            if (p.name == n)
+              return quantum::formatValueError(p.value,
+                                               p.statBootstrap > 0 ? p.statBootstrap : p.stat);
           return std::string("—");
         };
         auto obsCell = [](const std::vector<quantum::ObservableSummary>& v, const std::string& n) {
           for (const auto& x : v)
-            if (x.name == n) return pmText(x.value, x.statBootstrap > 0 ? x.statBootstrap : x.stat);
+            if (x.name == n)
+              return quantum::formatValueError(x.value,
+                                               x.statBootstrap > 0 ? x.statBootstrap : x.stat);
           return std::string("—");
         };
         auto row = [&](const std::string& label, const std::vector<quantum::ParameterResult>& pv,
-                       const std::vector<quantum::ObservableSummary>& ov) {
+                       const std::vector<quantum::ObservableSummary>& ov,
+                       const std::string& flags) {
           spinMd += fmt::format("| {} | {} | {} |", m, all.nEvents, label);
           for (const auto& n : params) spinMd += fmt::format(" {} |", paramCell(pv, n));
           for (const auto& n : observables) spinMd += fmt::format(" {} |", obsCell(ov, n));
-          spinMd += "\n";
+          spinMd += fmt::format(" {} |\n", flags.empty() ? "-" : flags);
         };
-        row("raw", all.raw, all.rawObservables);
-        if (all.isCalibrated) row("calibrated", all.calibrated, all.calibratedObservables);
+        std::string flags;
+        for (const auto& f : all.flags) flags += (flags.empty() ? "⚠ " : "; ") + f;
+        row("raw", all.raw, all.rawObservables, all.isCalibrated ? "" : flags);
+        if (all.isCalibrated) row("calibrated", all.calibrated, all.calibratedObservables, flags);
         if (all.hasReference) {
           spinMd += fmt::format("| {} | {} | truth reference |", m, all.nEvents);
           for (const auto& n : params) {
@@ -259,13 +273,13 @@ int runDemo(const DemoOptions& o) {
                 fmt::format(" {} |", all.referenceObservables.count(n)
                                          ? fmt::format("{:.3f}", all.referenceObservables.at(n))
                                          : std::string("—"));
-          spinMd += "\n";
+          spinMd += " |\n";
         }
         const auto& shownParams = all.isCalibrated ? all.calibrated : all.raw;
-        spinTerminal.push_back(fmt::format("{:<10} {} C_kk {} C_nn {} ({} events)", m,
-                                           all.isCalibrated ? "calibrated" : "raw       ",
-                                           paramCell(shownParams, "C_kk"),
-                                           paramCell(shownParams, "C_nn"), all.nEvents));
+        spinTerminal.push_back(fmt::format(
+            "{:<10} {} C_kk {} C_nn {} ({} events){}", m,
+            all.isCalibrated ? "calibrated" : "raw       ", paramCell(shownParams, "C_kk"),
+            paramCell(shownParams, "C_nn"), all.nEvents, all.flags.empty() ? "" : " FLAGGED"));
       } catch (const Error& err) {
         notes.push_back(fmt::format("Spin measurement with {} skipped: {}", m, err.what()));
       }

@@ -44,7 +44,7 @@ io::EventTable tableFromHepMC3(const std::string& path, std::uint64_t seed) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::size_t n = in.events.size();
   io::EventTable table(n);
-  io::putTruth(table, in.events);
+  io::putTruth(table, in.events, io::SpinTruthContent::Unknown);  // HepMC3 has no spin state
   std::vector<std::int8_t> status(n);
   for (std::size_t i = 0; i < n; ++i) status[i] = static_cast<std::int8_t>(in.status[i]);
   table.set(kInputStatus, {}, std::move(status));

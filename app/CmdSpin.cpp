@@ -1,18 +1,22 @@
 // `nurec spin nu.h5 --method truth|collinear|mmc|fastmtt|diffusion --lumi 140 --out spin.json`:
 // the tau-pair spin density matrix, entanglement, Bell violation and their significance vs
-// luminosity (src/quantum, physics.md sections 2, 5-8, 10).
+// luminosity (src/quantum, docs/quantum.md).
 #include <fmt/format.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <sstream>
 
 #include "app/Command.hpp"
 #include "core/Error.hpp"
+#include "eval/Evaluate.hpp"
 #include "io/EventFile.hpp"
 #include "io/Schema.hpp"
 #include "quantum/SpinMeasurement.hpp"
+#include "quantum/SpinResponse.hpp"
 #include "quantum/Systematics.hpp"
 
 namespace nurec::app {
@@ -21,8 +25,7 @@ namespace {
 struct SpinOptions {
   std::string input, output = "spin.json";
   std::string lepton = "energy", rho = "polarimeter", calibration = "auto", variations;
-  std::string calibrationModel = "full";
-  bool allEvents = false, noClosure = false, noMassConstraint = false;
+  bool allEvents = false, closureTest = false, noMassConstraint = false;
   std::string writeMetVariations;           // directory
   std::vector<std::string> variationFiles;  // TAG=FILE
   quantum::SpinConfig config;
@@ -37,33 +40,92 @@ std::vector<std::string> splitComma(const std::string& s) {
   return out;
 }
 
+// The response shipped for the shipped model and the default detector card (docs/quantum.md
+// "Shipped responses").
+std::string shippedResponse(const std::string& method) {
+  return (std::filesystem::path(eval::sourceDirectory()) / "data" / "spin-response" /
+          (method + ".json"))
+      .string();
+}
+
+// Generator-level cuts recorded in the file (nonzero min_visible_pt, ...): they sculpt the
+// analysers like a detector selection does.
+bool hasGeneratorCuts(const io::EventTable& table) {
+  std::istringstream in(quantum::generatorPhaseSpace(table));
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos || line.rfind("m", 0) != 0) continue;  // min_/max_ cut lines
+    if (std::strtod(line.c_str() + colon + 1, nullptr) != 0) return true;
+  }
+  return false;
+}
+
+// Resolves --calibration into the config: a response file, a sample to fit one on, the shipped
+// response, or none. Prints what was chosen when it was not asked for explicitly.
+void resolveCalibration(const SpinOptions& o, const io::EventTable& table, quantum::SpinConfig& c) {
+  std::string source = o.calibration;
+  if (source == "self")
+    throw ConfigError(
+        "--calibration self no longer exists: a response fitted on the measured events "
+        "reproduces their truth by construction. Use --calibration RESPONSE (from `nurec "
+        "calibrate` on an independent sample), the shipped response (auto), or --closure-test "
+        "for the even/odd diagnostic");
+  if (source == "none") return;
+  if (source == "auto") {
+    if (quantum::selectionOf(table, c.analysers) != "signal region") {
+      std::fprintf(stderr,
+                   "spin: %s has no detector selection (/reco/pass_sr): raw estimates, no "
+                   "calibration%s\n",
+                   o.input.c_str(),
+                   hasGeneratorCuts(table)
+                       ? "; WARNING: its generator-level cuts sculpt the analysers, pass "
+                         "--calibration RESPONSE fitted on a sample with the same cuts"
+                       : " needed");
+      return;
+    }
+    source = "shipped";
+  }
+  if (source == "shipped") {
+    source = shippedResponse(c.analysers.method);
+    if (!std::filesystem::exists(source))
+      throw InputError(fmt::format(
+          "no shipped spin response for method '{}' ({}): build one with `nurec calibrate "
+          "SAMPLE.h5 --method {} --out response.json` on an independent sample and pass "
+          "--calibration response.json, or --calibration none for raw estimates",
+          c.analysers.method, source, c.analysers.method));
+  }
+  if (!std::filesystem::exists(source))
+    throw InputError(fmt::format("--calibration {}: no such file", source));
+  if (std::filesystem::equivalent(source, o.input))
+    throw ConfigError(fmt::format(
+        "--calibration {} is the measured file itself: a response fitted on the measured events "
+        "reproduces their truth by construction; use an independent sample",
+        source));
+  c.calibrationMode = quantum::CalibrationMode::Response;
+  c.calibrationSource = source;
+  if (quantum::isSpinResponseFile(source)) {
+    c.response = std::make_shared<quantum::SpinResponse>(quantum::readSpinResponse(source));
+  } else {
+    // An event sample: fit the response on it now (as `nurec calibrate` would).
+    const io::EventTable sample = io::readEventFile(source);
+    quantum::CalibrationConfig fit;
+    fit.threads = commonOptions().threads;
+    c.response = std::make_shared<quantum::SpinResponse>(
+        quantum::buildSpinResponse(sample, c.analysers, fit, "", c.showProgress));
+  }
+}
+
 int runSpin(SpinOptions o) {
   auto& c = o.config;
   c.analysers.lepton = quantum::parseLeptonAnalyser(o.lepton);
   c.analysers.rho = quantum::parseRhoAnalyser(o.rho);
   c.analysers.requireSignalRegion = !o.allEvents;
-  c.closureTest = !o.noClosure;
+  c.closureTest = o.closureTest;
   c.analysers.tauMassConstraint = !o.noMassConstraint;
-  if (o.calibrationModel == "full") {
-    c.calibration.model = quantum::CalibrationConfig::Model::Full;
-  } else if (o.calibrationModel == "diagonal") {
-    c.calibration.model = quantum::CalibrationConfig::Model::Diagonal;
-  } else {
-    throw ConfigError(
-        fmt::format("--calibration-model {}: expected full or diagonal", o.calibrationModel));
-  }
-  if (o.calibration == "none" || o.calibration == "auto") {
-    // "auto" is resolved once the input is read (below).
-    c.calibrationMode = quantum::CalibrationMode::None;
-  } else if (o.calibration == "self") {
-    c.calibrationMode = quantum::CalibrationMode::Self;
-  } else {
-    c.calibrationMode = quantum::CalibrationMode::File;
-    c.calibrationFile = o.calibration;
-  }
   c.variations = splitComma(o.variations);
   const int threads = commonOptions().threads;
-  c.bootstrap.threads = c.calibration.threads = c.significance.threads = threads;
+  c.bootstrap.threads = c.closureCalibration.threads = c.significance.threads = threads;
   c.showProgress = !commonOptions().quiet;
   c.validate();
   if (!o.writeMetVariations.empty()) {
@@ -92,47 +154,13 @@ int runSpin(SpinOptions o) {
     const io::EventTable varied = io::readEventFile(tv.substr(eq + 1));
     quantum::mergeVariation(table, varied, c.analysers.method, tv.substr(0, eq));
   }
-  if (o.calibration == "auto") {
-    // The selection sculpts the analysers even at truth level (docs/quantum.md), so raw values are
-    // not a measurement: calibrate with the file's own truth (two-fold) whenever it has one.
-    const bool hasTruthSpin = table.has(io::ds::spinB) && table.has(io::ds::spinC);
-    c.calibrationMode =
-        hasTruthSpin ? quantum::CalibrationMode::Self : quantum::CalibrationMode::None;
-    if (!hasTruthSpin) {
-      std::fprintf(stderr,
-                   "spin: warning: %s has no /truth/spin_b, /truth/spin_c: results are NOT "
-                   "calibrated (pass --calibration FILE with a simulated sample)\n",
-                   o.input.c_str());
-    }
-    c.validate();
-  }
+  resolveCalibration(o, table, c);
+  c.validate();
   const quantum::SpinReport rep = quantum::measureSpin(table, c);
+  for (const auto& w : rep.calibrationWarnings)
+    std::fprintf(stderr, "spin: calibration warning: %s\n", w.c_str());
   quantum::writeSpinReport(rep, o.output);
-  const auto& comb = rep.subsets.at(0);
-  const auto& obs = comb.isCalibrated ? comb.calibratedObservables : comb.rawObservables;
-  double conc = 0, concErr = 0;
-  for (const auto& x : obs)
-    if (x.name == "concurrence_unbiased") {
-      conc = x.value;
-      concErr = x.stat;
-    }
-  // With a calibration, quote Z with its uncertainty included (it does not shrink with luminosity).
-  double zEnt = 0, zBell = 0;
-  for (const auto& s : comb.significance) {
-    const double z = comb.isCalibrated ? s.zAtLumiWithCalibration : s.zAtLumi;
-    if (s.statistic == "entanglement_D") zEnt = z;
-    if (s.statistic == "bell_opt") zBell = z;
-  }
-  std::printf(
-      "spin: %zu events analysed (%zu read, %zu selected), %zu failures, %zu without analysers; "
-      "method %s%s: "
-      "concurrence (bias-corrected) %.3f +- %.3f, Z(%.0f fb^-1%s) entanglement %.1f, Bell %.1f; "
-      "%.1f "
-      "s -> %s\n",
-      rep.nAnalysed, rep.nInput, rep.nSelected, rep.nFailed, rep.nNoAnalyser, rep.method.c_str(),
-      comb.isCalibrated ? " (calibrated)" : " (NOT calibrated)", conc, concErr,
-      c.significance.lumiInvFb, comb.isCalibrated ? ", incl. calibration unc." : "", zEnt, zBell,
-      rep.seconds, o.output.c_str());
+  std::fputs(quantum::spinSummaryLine(rep, c.significance.lumiInvFb, o.output).c_str(), stdout);
   return 0;
 }
 
@@ -161,13 +189,22 @@ std::function<int()> setupSpin(CLI::App& cmd) {
       "the linear Bell statistics B_45 and B_opt and the entanglement witness D; their "
       "significance\n"
       "vs luminosity from the event weights (pb) with a spin-uncorrelated background, and\n"
-      "pseudo-experiments at small yields. --calibration self|FILE corrects reconstruction "
-      "effects\n"
-      "with a linear response built by re-weighting a truth sample (needs /truth/spin_b, spin_c) "
-      "to\n"
-      "random spin states; self is two-fold (even rows calibrated with the odd-row response and "
-      "vice\n"
-      "versa) with a closure test on independent halves. Reconstructed taus are rebuilt with the\n"
+      "pseudo-experiments at small yields.\n\n"
+      "Calibration (docs/quantum.md): selection and reconstruction distort the raw estimates, "
+      "even\n"
+      "at truth level. A linear response (R, o), fitted by `nurec calibrate` on an INDEPENDENT\n"
+      "truth-bearing sample, corrects them: theta = R^-1 (theta_raw - o). --calibration:\n"
+      "  auto (default)  files with a detector selection (/reco/pass_sr): the shipped response\n"
+      "                  data/spin-response/<method>.json (shipped model, default detector card,\n"
+      "                  generator seed 7101); files without one: raw estimates\n"
+      "  shipped         the shipped response (error when the method has none)\n"
+      "  RESPONSE.json   a response from `nurec calibrate`\n"
+      "  SAMPLE.h5       an independent sample; the response is fitted on it first\n"
+      "  none            raw estimates\n"
+      "A response for other analysers or another selection, or fitted on the measured sample\n"
+      "itself, is refused. --closure-test adds a diagnostic on the input's own truth (response\n"
+      "from its even rows applied to its odd rows), reported separately. Unphysical or\n"
+      "ill-conditioned results are flagged. Reconstructed taus are rebuilt with the\n"
       "tau mass imposed (momentum vis + nu kept). Systematics: other\n"
       "reconstructions in the file named <method>_<tag> (e.g. mmc_met_scale_up, from a "
       "reconstruction\n"
@@ -177,9 +214,10 @@ std::function<int()> setupSpin(CLI::App& cmd) {
       "(.scan.csv).\n\n"
       "Examples:\n"
       "  nurec spin truth.h5 --method truth --out spin-truth.json\n"
-      "  nurec spin nu.h5 --method mmc --calibration self --lumi 140 --out spin-mmc.json\n"
-      "  nurec spin nu.h5 --method diffusion --calibration calib.h5 --background-per-fb 23.1 --out "
-      "spin.json");
+      "  nurec calibrate calib.h5 --method mmc --out mmc-response.json\n"
+      "  nurec spin nu.h5 --method mmc --calibration mmc-response.json --lumi 140 --out "
+      "spin-mmc.json\n"
+      "  nurec spin nu.h5 --method diffusion --background-per-fb 23.1 --out spin.json");
   cmd.add_option("file", o->input,
                  "Event file with /reco and /nu/<method> (or /truth for --method truth)")
       ->required();
@@ -205,14 +243,10 @@ std::function<int()> setupSpin(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_option("--seed", o->config.bootstrap.seed, "Seed of the bootstrap and re-sampling")
       ->capture_default_str();
-  cmd.add_option(
-         "--calibration", o->calibration,
-         "auto (self when the input has the generator's spin truth, else none), none, self (the "
-         "input's own truth, two-fold), or a calibration sample FILE (same method)")
-      ->capture_default_str();
-  cmd.add_option(
-         "--calibration-model", o->calibrationModel,
-         "full (15 x 15 response with cross-talk) or diagonal (one slope and offset per parameter)")
+  cmd.add_option("--calibration", o->calibration,
+                 "auto (shipped response when the file has a detector selection, else raw), "
+                 "shipped, a response file from `nurec calibrate`, an independent SAMPLE.h5, or "
+                 "none (see below)")
       ->capture_default_str();
   cmd.add_flag("--no-mass-constraint", o->noMassConstraint,
                "Use tau = visible + neutrinos as reconstructed, without imposing m_tau");
@@ -224,14 +258,9 @@ std::function<int()> setupSpin(CLI::App& cmd) {
       "--variation", o->variationFiles,
       "TAG=FILE: a re-reconstruction of the same events (e.g. met_scale_up=up-mmc.h5) used as a "
       "systematic variation of --method (repeatable)");
-  cmd.add_flag("--no-closure", o->noClosure,
-               "Skip the closure test on independent halves (self calibration)");
-  cmd.add_option("--calibration-targets", o->config.calibration.targets,
-                 "Random target spin states of the fit")
-      ->capture_default_str();
-  cmd.add_option("--calibration-replicas", o->config.calibration.bootstrapReplicas,
-                 "Bootstrap refits for the calibration uncertainty")
-      ->capture_default_str();
+  cmd.add_flag("--closure-test", o->closureTest,
+               "Diagnostic on the input's own spin truth: response fitted on its even rows, "
+               "applied to its odd rows (reported separately, never the headline)");
   cmd.add_option("--k-factor", o->config.significance.kFactor,
                  "K-factor on the signal cross section")
       ->capture_default_str();

@@ -53,7 +53,7 @@ std::vector<std::string> nuMethods(const EventTable& table) {
   return out;
 }
 
-void putTruth(EventTable& table, const std::vector<TruthEvent>& events) {
+void putTruth(EventTable& table, const std::vector<TruthEvent>& events, SpinTruthContent spin) {
   if (events.size() != table.nEvents()) throw Error("internal: putTruth row count mismatch");
   table.eraseGroup("/truth/");
   const std::size_t n = events.size();
@@ -125,6 +125,10 @@ void putTruth(EventTable& table, const std::vector<TruthEvent>& events) {
   table.set(ds::neutrinosEachPdg, {2, kMaxNeutrinos}, std::move(nuEachPdg));
   table.set(ds::partonPdg, {2}, std::move(partonPdg));
   table.set(ds::partonX, {2}, std::move(partonX));
+  if (spin == SpinTruthContent::Unknown) {
+    table.setAttribute(kSpinTruthAttribute, std::string(kSpinTruthUnknown));
+    return;
+  }
   table.set(ds::spinB, {2, 3}, std::move(spinB));
   table.set(ds::spinC, {3, 3}, std::move(spinC));
 }

@@ -42,6 +42,13 @@ inline constexpr const char* recoParticles = "/reco/particles";
 inline constexpr const char* recoParticlesMask = "/reco/particles_mask";
 }  // namespace ds
 
+// File attribute saying whether /truth/spin_b, spin_c hold the generator's per-event spin state.
+// Input without it (HepMC3 records carry no spin density matrix) has no spin datasets and
+// spin_truth = "unknown" (docs/data-format.md); zeros would read as a real, unpolarised state.
+inline constexpr const char* kSpinTruthAttribute = "spin_truth";
+inline constexpr const char* kSpinTruthUnknown = "unknown";
+enum class SpinTruthContent { Known, Unknown };
+
 // /nu/<method>/... dataset names.
 std::string nuP4Name(const std::string& method);
 std::string nuCandidatesName(const std::string& method);
@@ -49,8 +56,11 @@ std::string nuStatusName(const std::string& method);
 // Methods present in the table (names of the /nu/<method>/p4 datasets), sorted.
 std::vector<std::string> nuMethods(const EventTable& table);
 
-// Writes /weight and the /truth group (replacing any existing truth columns).
-void putTruth(EventTable& table, const std::vector<TruthEvent>& events);
+// Writes /weight and the /truth group (replacing any existing truth columns). With
+// SpinTruthContent::Unknown the spin datasets are left out and the file is marked spin_truth =
+// "unknown".
+void putTruth(EventTable& table, const std::vector<TruthEvent>& events,
+              SpinTruthContent spin = SpinTruthContent::Known);
 // Reads /weight and /truth; the extension datasets are optional (empty products, recoil, spin
 // when absent). Throws InputError naming the dataset on a missing column or wrong shape.
 std::vector<TruthEvent> getTruth(const EventTable& table);

@@ -190,9 +190,14 @@ AnalyserSet buildAnalysers(const io::EventTable& table, const AnalyserConfig& cf
   out.method = cfg.method;
   out.nInput = table.nEvents();
   const auto sel = selection(table, cfg);
-  const std::vector<double> weights = table.has(io::ds::weight)
-                                          ? table.get<double>(io::ds::weight, {})
-                                          : std::vector<double>(table.nEvents(), 1.0);
+  // No silent unit weights: the estimators are weighted and the yields are sum(weights) x L, so
+  // a file without /weight is an error for every method (the truth path needs it too).
+  if (!table.has(io::ds::weight))
+    throw InputError(fmt::format(
+        "{}: dataset {} is missing: the spin measurement needs the per-event weights in pb "
+        "(written by `nurec generate` and `nurec simulate`)",
+        table.source(), io::ds::weight));
+  const std::vector<double> weights = table.get<double>(io::ds::weight, {});
   auto push = [&](std::size_t i, const HelicityBasis& basis, const TauAnalyser& plus,
                   const TauAnalyser& minus, Channel ch) {
     if (plus.kappa == 0 || minus.kappa == 0) {

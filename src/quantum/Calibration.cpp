@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/Error.hpp"
 #include "core/Parallel.hpp"
@@ -90,12 +91,26 @@ std::vector<AnalyserEvent> truthPolarimeters(const io::EventTable& table) {
   return out;
 }
 
+SpinTruth spinTruthOf(const io::EventTable& table) {
+  if (!table.has(io::ds::spinB) || !table.has(io::ds::spinC)) return SpinTruth::Unknown;
+  if (table.hasAttribute(io::kSpinTruthAttribute) &&
+      table.stringAttribute(io::kSpinTruthAttribute) == io::kSpinTruthUnknown)
+    return SpinTruth::Unknown;
+  const auto b = table.get<double>(io::ds::spinB, {2, 3});
+  const auto c = table.get<double>(io::ds::spinC, {3, 3});
+  const auto nonZero = [](double v) { return v != 0; };
+  if (std::none_of(b.begin(), b.end(), nonZero) && std::none_of(c.begin(), c.end(), nonZero))
+    return SpinTruth::Unknown;
+  return SpinTruth::Known;
+}
+
 std::vector<SpinState> productionStates(const io::EventTable& table) {
-  if (!table.has(io::ds::spinB) || !table.has(io::ds::spinC))
-    throw InputError(
-        fmt::format("{}: the calibration needs the per-event spin state ({} and {}), e.g. a sample "
-                    "from `nurec generate`",
-                    table.source(), io::ds::spinB, io::ds::spinC));
+  if (spinTruthOf(table) == SpinTruth::Unknown)
+    throw InputError(fmt::format(
+        "{}: the per-event spin state ({}, {}) is unknown (absent, marked unknown, or all zero as "
+        "in files simulated from HepMC3 input); a calibration or truth reference needs a sample "
+        "from `nurec generate`",
+        table.source(), io::ds::spinB, io::ds::spinC));
   const auto b = table.get<double>(io::ds::spinB, {2, 3});
   const auto c = table.get<double>(io::ds::spinC, {3, 3});
   std::vector<SpinState> out(table.nEvents());
@@ -220,6 +235,25 @@ Calibration::Calibration(const CalibrationInput& in, const CalibrationConfig& cf
   });
   std::erase_if(replicas_, [](const Fit& f) { return !f.ok; });
   valid_ = true;
+}
+
+Calibration::Calibration(const ResponseFit& nominal, std::vector<ResponseFit> replicas,
+                         std::size_t nEvents, double minNeffFraction)
+    : replicas_(std::move(replicas)), nEvents_(nEvents), minNeffFraction_(minNeffFraction) {
+  if (!nominal.ok || !nominal.response.allFinite() || !nominal.offset.allFinite()) return;
+  response_ = nominal.response;
+  offset_ = nominal.offset;
+  inverse_ = response_.inverse();
+  std::erase_if(replicas_, [](const Fit& f) { return !f.ok; });
+  valid_ = true;
+}
+
+double Calibration::conditionNumber() const {
+  if (!valid_) return std::numeric_limits<double>::infinity();
+  const Eigen::JacobiSVD<Eigen::MatrixXd> svd(response_);
+  const auto& sv = svd.singularValues();
+  return sv(sv.size() - 1) > 0 ? sv(0) / sv(sv.size() - 1)
+                               : std::numeric_limits<double>::infinity();
 }
 
 SpinVector Calibration::apply(const SpinVector& reco) const {

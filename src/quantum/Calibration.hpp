@@ -54,12 +54,25 @@ CalibrationInput prepareCalibration(const io::EventTable& table, const AnalyserC
 
 enum class RowSubset { All, Even, Odd };  // for closure tests on independent halves
 
+using ResponseMatrix = Eigen::Matrix<double, kNumSpinParameters, kNumSpinParameters>;
+
+// One fit of theta_reco = R theta_true + o.
+struct ResponseFit {
+  ResponseMatrix response = ResponseMatrix::Identity();
+  SpinVector offset = SpinVector::Zero();
+  bool ok = false;
+};
+
 class Calibration {
  public:
   Calibration() = default;
   // Fits the response on the events of `input` in `channel` (None = all channels) and `subset`.
   Calibration(const CalibrationInput& input, const CalibrationConfig& cfg,
               Channel channel = Channel::None, RowSubset subset = RowSubset::All);
+  // A stored response (response files, quantum/SpinResponse.hpp): the nominal fit and its
+  // bootstrap refits. Valid when the nominal fit is.
+  Calibration(const ResponseFit& nominal, std::vector<ResponseFit> replicas, std::size_t nEvents,
+              double minNeffFraction);
 
   bool valid() const { return valid_; }
   const Eigen::Matrix<double, kNumSpinParameters, kNumSpinParameters>& response() const {
@@ -68,6 +81,10 @@ class Calibration {
   const SpinVector& offset() const { return offset_; }
   std::size_t nEvents() const { return nEvents_; }
   double minEffectiveEventsFraction() const { return minNeffFraction_; }  // over the targets
+  // Ratio of the largest to the smallest singular value of R: how much R^-1 amplifies the
+  // statistical fluctuations of some combination of the raw estimates (inf when invalid).
+  double conditionNumber() const;
+  const std::vector<ResponseFit>& replicas() const { return replicas_; }
 
   SpinVector apply(const SpinVector& reco) const;
   SpinCovariance propagate(const SpinCovariance& reco) const;  // R^-1 Cov R^-T
@@ -75,11 +92,7 @@ class Calibration {
   SpinCovariance calibrationCovariance(const SpinVector& reco) const;
 
  private:
-  struct Fit {
-    Eigen::Matrix<double, kNumSpinParameters, kNumSpinParameters> response;
-    SpinVector offset;
-    bool ok = false;
-  };
+  using Fit = ResponseFit;
   static Fit fit(const CalibrationInput& input, const std::vector<std::size_t>& recoIdx,
                  const std::vector<double>& mult, const std::vector<SpinState>& targets,
                  const CalibrationConfig& cfg, double* minNeffFraction);
@@ -101,7 +114,14 @@ std::vector<SpinState> randomTargetStates(int n, std::uint64_t seed);
 // Truth-level per-row full-power polarimeters (pi, rho polarimeter, lepton neutrino; kappa 1, or
 // 0).
 std::vector<AnalyserEvent> truthPolarimeters(const io::EventTable& table);
-// The production spin state of every row (/truth/spin_b, /truth/spin_c).
+// Whether a file carries the generator's per-event spin state. Unknown: /truth/spin_b or spin_c
+// absent, the file attribute spin_truth = "unknown" (HepMC3 input, docs/data-format.md), or
+// both datasets all zero (files written before unknown spin truth was marked: C_kk = 0 is never a
+// production state of q qbar -> tau tau).
+enum class SpinTruth { Known, Unknown };
+SpinTruth spinTruthOf(const io::EventTable& table);
+// The production spin state of every row (/truth/spin_b, /truth/spin_c). Throws InputError when
+// the spin truth is unknown.
 std::vector<SpinState> productionStates(const io::EventTable& table);
 
 }  // namespace nurec::quantum

@@ -23,12 +23,23 @@ namespace {
 
 const std::vector<std::string> kLinearStatistics = {"entanglement_D", "bell_45", "bell_opt"};
 
+// The first positive finite error of the candidates, else NaN ("n/a"): the section 8 formula
+// degenerates (variance <= 0) for |C_ij| > 3 or |B_i| > sqrt(3), which only unphysical
+// estimates reach, and a clipped observable has a zero delta-method gradient.
+double firstPositive(std::initializer_list<double> candidates) {
+  for (double e : candidates)
+    if (std::isfinite(e) && e > 0) return e;
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
 std::vector<ParameterResult> rawParameters(const SpinMeasurementResult& m) {
   std::vector<ParameterResult> out;
   const SpinVector v = toVector(m.estimate.value), e = toVector(m.estimate.errorAnalytic),
                    b = toVector(m.errorBootstrap);
+  const SpinCovariance& cov = m.estimate.covariance;
   for (int a = 0; a < kNumSpinParameters; ++a)
-    out.push_back({spinParameterName(a), v(a), e(a), b(a), 0});
+    out.push_back({spinParameterName(a), v(a),
+                   firstPositive({e(a), std::sqrt(std::max(0.0, cov(a, a))), b(a)}), b(a), 0});
   return out;
 }
 
@@ -85,35 +96,6 @@ KinematicCrossCheck kinematicApproach(const std::vector<AnalyserEvent>& events) 
   return k;
 }
 
-// The calibrations of one event subset: from an independent sample (File) or, for Self, two-fold:
-// the even rows are calibrated with the response fitted on the odd rows and vice versa, so no
-// event is calibrated with a response that has seen it (a response fitted on the measured events
-// themselves absorbs their statistical fluctuation and closes by construction).
-struct CalibrationSet {
-  std::optional<Calibration> all, even, odd;
-  bool twoFold = false;
-  bool valid() const {
-    return twoFold ? (even && even->valid() && odd && odd->valid()) : (all && all->valid());
-  }
-  const Calibration* any() const {
-    if (!valid()) return nullptr;
-    return twoFold ? &*even : &*all;
-  }
-};
-
-CalibrationSet makeCalibrations(const CalibrationInput& in, const CalibrationConfig& cfg,
-                                Channel ch, bool twoFold) {
-  CalibrationSet cs;
-  cs.twoFold = twoFold;
-  if (twoFold) {
-    cs.even.emplace(in, cfg, ch, RowSubset::Even);
-    cs.odd.emplace(in, cfg, ch, RowSubset::Odd);
-  } else {
-    cs.all.emplace(in, cfg, ch, RowSubset::All);
-  }
-  return cs;
-}
-
 // A measured state with its stat covariance (calibrated if a calibration is given), and the
 // bootstrap replicas when asked for.
 struct Measured {
@@ -125,47 +107,22 @@ struct Measured {
   bool calibrated = false;
 };
 
-Measured measuredState(const std::vector<AnalyserEvent>& events, const CalibrationSet* cs,
+Measured measuredState(const std::vector<AnalyserEvent>& events, const Calibration* cal,
                        const BootstrapConfig* boot = nullptr) {
   BootstrapConfig none;
   none.replicas = 0;
-  const BootstrapConfig& b = boot ? *boot : none;
+  const SpinMeasurementResult r = measure(events, boot ? *boot : none);
   Measured m;
-  auto fill = [](const SpinMeasurementResult& r, Measured& out) {
-    out.theta = toVector(r.estimate.value);
-    out.cov = r.estimate.covariance;
-    out.replicas = r.replicas;
-    out.nEff = r.estimate.nEffective;
-    out.sumW = r.estimate.sumWeights;
-  };
-  fill(measure(events, b), m);
-  if (!cs || !cs->valid()) return m;
-  if (!cs->twoFold) {
-    const Calibration& c = *cs->all;
-    m.calibCov = c.calibrationCovariance(m.theta);
-    m.theta = c.apply(m.theta);
-    m.cov = c.propagate(m.cov);
-    for (auto& v : m.replicas) v = c.apply(v);
-    m.calibrated = true;
-    return m;
-  }
-  std::vector<AnalyserEvent> even, odd;
-  for (const auto& e : events) (e.row % 2 == 0 ? even : odd).push_back(e);
-  Measured me, mo;
-  try {
-    fill(measure(even, b), me);
-    fill(measure(odd, b), mo);
-  } catch (const InputError&) {
-    return m;  // a half without usable events: leave uncalibrated
-  }
-  const Calibration& ce = *cs->even;  // fitted on even rows: calibrates the odd half
-  const Calibration& co = *cs->odd;
-  m.theta = 0.5 * (co.apply(me.theta) + ce.apply(mo.theta));
-  m.cov = 0.25 * (co.propagate(me.cov) + ce.propagate(mo.cov));
-  m.calibCov = 0.25 * (co.calibrationCovariance(me.theta) + ce.calibrationCovariance(mo.theta));
-  m.replicas.clear();
-  for (std::size_t r = 0; r < std::min(me.replicas.size(), mo.replicas.size()); ++r)
-    m.replicas.push_back(0.5 * (co.apply(me.replicas[r]) + ce.apply(mo.replicas[r])));
+  m.theta = toVector(r.estimate.value);
+  m.cov = r.estimate.covariance;
+  m.replicas = r.replicas;
+  m.nEff = r.estimate.nEffective;
+  m.sumW = r.estimate.sumWeights;
+  if (!cal || !cal->valid()) return m;
+  m.calibCov = cal->calibrationCovariance(m.theta);
+  m.theta = cal->apply(m.theta);
+  m.cov = cal->propagate(m.cov);
+  for (auto& v : m.replicas) v = cal->apply(v);
   m.calibrated = true;
   return m;
 }
@@ -192,8 +149,47 @@ std::map<std::string, double> keyQuantities(const Measured& m, const SpinConfig&
   return q;
 }
 
+// Only a calibrated result has a calibration uncertainty; uncalibrated ones carry NaN (JSON null,
+// "-" in the table) rather than a copy of the statistical numbers.
+void withCalibrationUncertainty(SignificanceResult& res, bool calibrated, double cal,
+                                double signalPerInvFb, const SignificanceConfig& cfg) {
+  if (calibrated) {
+    addCalibrationUncertainty(res, cal, signalPerInvFb, cfg);
+    return;
+  }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  res.calibrationError = res.zAtLumiWithCalibration = res.lumiFor5SigmaWithCalibration = nan;
+}
+
+// docs/quantum.md "Flags": what makes the shown (calibrated, else raw) result of a subset
+// untrustworthy.
+void flagSubset(SubsetReport& r, const SpinConfig& cfg) {
+  const auto& ps = r.isCalibrated ? r.calibrated : r.raw;
+  const auto& os = r.isCalibrated ? r.calibratedObservables : r.rawObservables;
+  for (const char* n : {"C_kk", "C_rr", "C_nn"})
+    for (const auto& p : ps)
+      if (p.name == n && !(std::abs(p.value) <= cfg.maxAbsDiagonalC))
+        r.flags.push_back(
+            fmt::format("unphysical {} = {:.3g} (|C_ii| > {})", n, p.value, cfg.maxAbsDiagonalC));
+  for (const auto& o : os)
+    if (o.name == "concurrence_unbiased") {
+      const double e = std::isfinite(o.stat) ? o.stat : 0;
+      if (o.value < -cfg.concurrenceSigmas * e || o.value > 1 + cfg.concurrenceSigmas * e)
+        r.flags.push_back(
+            fmt::format("concurrence {:.3g} ± {:.2g} outside [0, 1] by more than {} σ", o.value, e,
+                        cfg.concurrenceSigmas));
+    }
+  if (r.isCalibrated && !(r.responseConditionNumber <= cfg.maxConditionNumber))
+    r.flags.push_back(fmt::format("ill-conditioned response: cond(R) = {:.3g} > {}",
+                                  r.responseConditionNumber, cfg.maxConditionNumber));
+  for (const auto& s : r.significance)
+    if (s.zAtLumi < 0)
+      r.flags.push_back(
+          fmt::format("negative Z for {} (statistic {:.3g} < 0)", s.statistic, s.value));
+}
+
 SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEvent>& events,
-                           const SpinConfig& cfg, const CalibrationSet* cs,
+                           const SpinConfig& cfg, const Calibration* cal, bool calibrationRequested,
                            const std::vector<SpinState>* production) {
   SubsetReport r;
   r.channel = name;
@@ -220,33 +216,34 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
   r.signalPerInvFb = signalPerInvFb(r.sumWeightsPb, cfg.significance);
   r.raw = rawParameters(m);
   for (const auto& o : m.observables)
-    r.rawObservables.push_back(
-        {o.name, o.value, o.errorAnalytic, o.errorBootstrap, o.bootstrapBias, 0});
+    r.rawObservables.push_back({o.name, o.value, firstPositive({o.errorAnalytic, o.errorBootstrap}),
+                                o.errorBootstrap, o.bootstrapBias, 0});
   r.kinematic = kinematicApproach(events);
   SpinVector theta = toVector(m.estimate.value);
   SpinCovariance cov = m.estimate.covariance, calCov = SpinCovariance::Zero();
   std::vector<SpinVector> reps = m.replicas;
-  const Calibration* cal = cs ? cs->any() : nullptr;
-  const Measured mc = cal ? measuredState(events, cs, &cfg.bootstrap) : Measured{};
-  if (cal && mc.calibrated) {
+  if (cal && cal->valid()) {
     r.isCalibrated = true;
     r.calibrationNeffFraction = cal->minEffectiveEventsFraction();
-    calCov = mc.calibCov;
-    theta = mc.theta;
-    cov = mc.cov;
-    reps = mc.replicas;
+    r.responseConditionNumber = cal->conditionNumber();
+    calCov = cal->calibrationCovariance(theta);
+    theta = cal->apply(theta);
+    cov = cal->propagate(cov);
+    for (auto& v : reps) v = cal->apply(v);
     std::vector<std::vector<double>> repVals(kNumSpinParameters);
     for (const auto& v : reps)
       for (int a = 0; a < kNumSpinParameters; ++a) repVals[a].push_back(v(a));
-    for (int a = 0; a < kNumSpinParameters; ++a)
-      r.calibrated.push_back({spinParameterName(a), theta(a), std::sqrt(std::max(0.0, cov(a, a))),
-                              sdOf(repVals[a]), std::sqrt(std::max(0.0, calCov(a, a)))});
+    for (int a = 0; a < kNumSpinParameters; ++a) {
+      const double sd = sdOf(repVals[a]);
+      r.calibrated.push_back({spinParameterName(a), theta(a),
+                              firstPositive({std::sqrt(std::max(0.0, cov(a, a))), sd}), sd,
+                              std::sqrt(std::max(0.0, calCov(a, a)))});
+    }
     for (const auto& d : observableDefinitions()) {
       ObservableSummary o;
       o.name = d.name;
       o.value = d.compute(fromVector(theta));
       const SpinVector g = numericGradient(d.compute, theta);
-      o.stat = quadForm(g, cov);
       o.calibration = quadForm(g, calCov);
       std::vector<double> vals;
       double mean = 0;
@@ -255,12 +252,16 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
         mean += vals.back() / static_cast<double>(reps.size());
       }
       o.statBootstrap = sdOf(vals);
+      o.stat = firstPositive({quadForm(g, cov), o.statBootstrap});
       o.bootstrapBias = reps.empty() ? 0 : mean - o.value;
       r.calibratedObservables.push_back(o);
     }
   }
-  if (cs && !r.isCalibrated) {
+  if (calibrationRequested && !r.isCalibrated) {
     r.calibrationFailed = true;
+    r.flags.push_back(
+        "calibration failed: no valid response for this subset (raw values, no significance)");
+    flagSubset(r, cfg);
     return r;  // no significance from uncalibrated values when a calibration was requested
   }
   // Significance (statistical) of the calibrated (else raw) values.
@@ -279,7 +280,8 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
         : stat == "bell_45" ? fmt::format("sqrt2 (C_kk {} C_nn) - 2", lin.signNn > 0 ? "+" : "-")
                             : fmt::format("2 (cos phi C_kk + sin phi C_nn) - 2, phi = {:.1f} deg",
                                           lin.phiRad * 180 / constants::pi);
-    addCalibrationUncertainty(res, quadForm(g, calCov), r.signalPerInvFb, cfg.significance);
+    withCalibrationUncertainty(res, r.isCalibrated, quadForm(g, calCov), r.signalPerInvFb,
+                               cfg.significance);
     r.significance.push_back(res);
   }
   {
@@ -293,7 +295,8 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
     auto res = linearSignificance("m12", m12 - 1, quadForm(g, cov), r.nEffective, r.signalPerInvFb,
                                   cfg.significance);
     res.description = "Horodecki m12 - 1 (bootstrap bias removed; asymptotic, see toys)";
-    addCalibrationUncertainty(res, quadForm(g, calCov), r.signalPerInvFb, cfg.significance);
+    withCalibrationUncertainty(res, r.isCalibrated, quadForm(g, calCov), r.signalPerInvFb,
+                               cfg.significance);
     r.significance.push_back(res);
   }
   // Pseudo-experiments at the small-yield luminosities.
@@ -332,6 +335,7 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
       }
     }
   }
+  flagSubset(r, cfg);
   return r;
 }
 
@@ -345,14 +349,13 @@ std::string stripUpDown(const std::string& s) {
 }
 
 std::string configText(const SpinConfig& c) {
-  const char* modes[] = {"none", "self", "file"};
+  const auto* resp = c.response.get();
   return fmt::format(
       "method: {}\nlepton_analyser: {}\nrho_analyser: {}\nrequire_signal_region: "
       "{}\nbootstrap_replicas: {}\n"
       "seed: {}\nlumi_fb: {}\nk_factor: {}\nefficiency: {}\nbackground_per_fb: {}\nsignal_per_fb: "
-      "{}\n"
-      "pseudo_experiments: {}\ncalibration: {}\ncalibration_file: '{}'\ncalibration_targets: {}\n"
-      "calibration_mixing: {}\ncalibration_replicas: {}\ncalibration_model: {}\n"
+      "{}\npseudo_experiments: {}\ncalibration: {}\ncalibration_source: '{}'\n"
+      "calibration_sample: '{}'\ncalibration_model: {}\nclosure_test: {}\n"
       "tau_mass_constraint: {}\ncandidate_replicas: {}\n",
       c.analysers.method,
       c.analysers.lepton == LeptonAnalyser::Direction         ? "direction"
@@ -362,91 +365,61 @@ std::string configText(const SpinConfig& c) {
       c.analysers.requireSignalRegion, c.bootstrap.replicas, c.bootstrap.seed,
       c.significance.lumiInvFb, c.significance.kFactor, c.significance.efficiency,
       c.significance.backgroundPerInvFb, c.significance.signalPerInvFb,
-      c.significance.pseudoExperiments, modes[static_cast<int>(c.calibrationMode)],
-      c.calibrationFile, c.calibration.targets, c.calibration.mixing,
-      c.calibration.bootstrapReplicas,
-      c.calibration.model == CalibrationConfig::Model::Full ? "full" : "diagonal",
-      c.analysers.tauMassConstraint, c.candidateReplicas);
+      c.significance.pseudoExperiments,
+      c.calibrationMode == CalibrationMode::Response ? "response" : "none", c.calibrationSource,
+      resp ? resp->provenance.sampleFile : "", resp ? resp->provenance.calibrationModel : "-",
+      c.closureTest, c.analysers.tauMassConstraint, c.candidateReplicas);
 }
 
-}  // namespace
-
-void SpinConfig::validate() const {
-  analysers.validate();
-  bootstrap.validate();
-  significance.validate();
-  if (calibrationMode != CalibrationMode::None) calibration.validate();
-  require(calibrationMode != CalibrationMode::File || !calibrationFile.empty(),
-          "spin: calibration mode 'file' needs a calibration file");
-  require(candidateReplicas >= 0 && candidateReplicas <= 10000,
-          "spin: candidate replicas must be in [0, 1e4]");
-}
-
-SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
-  cfg.validate();
-  const auto start = std::chrono::steady_clock::now();
-  SpinReport rep;
-  rep.file = table.source();
-  rep.method = cfg.analysers.method;
-  rep.configText = configText(cfg);
-  const AnalyserSet set = buildAnalysers(table, cfg.analysers);
-  rep.nInput = set.nInput;
-  rep.nSelected = set.nSelected;
-  rep.nFailed = set.nFailed;
-  rep.nNoAnalyser = set.nNoAnalyser;
-  rep.nAnalysed = set.events.size();
-  if (set.events.empty())
-    throw InputError(fmt::format(
-        "{}: no event with spin analysers for both taus (method {}: {} selected, {} failed, "
-        "{} without analysers)",
-        table.source(), cfg.analysers.method, set.nSelected, set.nFailed, set.nNoAnalyser));
-  // Calibration input.
-  std::optional<std::vector<SpinState>> production;
-  if (table.has(io::ds::spinB) && table.has(io::ds::spinC)) production = productionStates(table);
-  const std::vector<SpinState>* prod = production ? &*production : nullptr;
-  std::optional<CalibrationInput> calIn;
-  if (cfg.calibrationMode == CalibrationMode::Self) {
-    calIn = prepareCalibration(table, cfg.analysers);
-    rep.calibrationSource =
-        "self, two-fold: even rows calibrated with the odd-row response and vice versa (" +
-        table.source() + ")";
-  } else if (cfg.calibrationMode == CalibrationMode::File) {
-    const io::EventTable calTable = io::readEventFile(cfg.calibrationFile);
-    calIn = prepareCalibration(calTable, cfg.analysers);
-    rep.calibrationSource = cfg.calibrationFile;
+// Per-row reference of a subset's events (the g kappa+^2 kappa-^2 weighted production states).
+SpinVector referenceOf(const std::vector<AnalyserEvent>& events,
+                       const std::vector<SpinState>& production) {
+  SpinVector truth = SpinVector::Zero();
+  double w = 0;
+  for (const auto& e : events) {
+    const double g = e.weight * std::pow(e.kappaPlus * e.kappaMinus, 2);
+    truth += g * toVector(production[e.row]);
+    w += g;
   }
-  // Steps: combined + 7 channels + systematics + closure.
-  Progress progress("spin " + cfg.analysers.method, kNumChannels + 3, cfg.showProgress);
-  const bool twoFold = cfg.calibrationMode == CalibrationMode::Self;
-  std::optional<CalibrationSet> combinedCal;
-  if (calIn) combinedCal = makeCalibrations(*calIn, cfg.calibration, Channel::None, twoFold);
-  // Combined and per channel.
-  rep.subsets.push_back(
-      analyseSubset("combined", set.events, cfg, combinedCal ? &*combinedCal : nullptr, prod));
-  progress.advance();
-  for (int c = 0; c < kNumChannels; ++c) {
-    progress.advance();
-    const Channel ch = static_cast<Channel>(c);
-    std::vector<AnalyserEvent> sub;
-    for (const auto& e : set.events)
-      if (e.channel == ch) sub.push_back(e);
-    if (sub.size() < cfg.minChannelEvents) continue;
-    std::optional<CalibrationSet> cal;
-    if (calIn) cal = makeCalibrations(*calIn, cfg.calibration, ch, twoFold);
-    // A fixed total signal yield (and the background) is shared among the channels in
-    // proportion to their sum of weights.
-    SpinConfig subCfg = cfg;
-    double sumAll = 0, sumSub = 0;
-    for (const auto& e : set.events) sumAll += e.weight;
-    for (const auto& e : sub) sumSub += e.weight;
-    if (sumAll > 0) {
-      subCfg.significance.signalPerInvFb *= sumSub / sumAll;
-      subCfg.significance.backgroundPerInvFb *= sumSub / sumAll;
+  return w > 0 ? SpinVector(truth / w) : truth;
+}
+
+// The closure diagnostic: response fitted on the input's even rows, applied to its odd rows.
+ClosureReport closureTest(const io::EventTable& table, const AnalyserSet& set,
+                          const SpinConfig& cfg) {
+  ClosureReport c;
+  const CalibrationInput calIn = prepareCalibration(table, cfg.analysers);
+  const Calibration even(calIn, cfg.closureCalibration, Channel::None, RowSubset::Even);
+  std::vector<AnalyserEvent> odd;
+  for (const auto& e : set.events)
+    if (e.row % 2 == 1) odd.push_back(e);
+  if (!even.valid() || odd.size() <= 100) return c;
+  const Measured mo = measuredState(odd, &even);
+  const SpinVector truth = referenceOf(odd, calIn.production);
+  c.done = true;
+  c.nCalibration = even.nEvents();
+  c.nTest = odd.size();
+  for (int a = 0; a < kNumSpinParameters; ++a) {
+    const double err = std::sqrt(std::max(0.0, mo.cov(a, a) + mo.calibCov(a, a)));
+    c.calibrated.push_back({spinParameterName(a), mo.theta(a),
+                            std::sqrt(std::max(0.0, mo.cov(a, a))), 0,
+                            std::sqrt(std::max(0.0, mo.calibCov(a, a)))});
+    c.truthValues.push_back(truth(a));
+    const double pull =
+        err > 0 ? (mo.theta(a) - truth(a)) / err : std::numeric_limits<double>::quiet_NaN();
+    c.pulls.push_back(pull);
+    if (std::isfinite(pull)) {
+      c.chi2 += pull * pull;
+      ++c.ndf;
     }
-    rep.subsets.push_back(analyseSubset(channelName(ch), sub, subCfg, cal ? &*cal : nullptr, prod));
   }
-  // Systematics on the combined result.
-  const CalibrationSet* cal0 = combinedCal && combinedCal->valid() ? &*combinedCal : nullptr;
+  return c;
+}
+
+// Systematic shifts of the combined result (reconstruction variations, candidate re-sampling,
+// calibration uncertainty) and their total.
+void addSystematics(SpinReport& rep, const io::EventTable& table, const AnalyserSet& set,
+                    const SpinConfig& cfg, const Calibration* cal0) {
   const Measured nominal = measuredState(set.events, cal0);
   const auto q0 = keyQuantities(nominal, cfg);
   std::vector<std::string> variations = cfg.variations;
@@ -493,7 +466,6 @@ SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
         s.shift[d.name] = quadForm(numericGradient(d.compute, nominal.theta), nominal.calibCov);
     rep.systematics.push_back(s);
   }
-  progress.advance();
   // Total: per group (up/down pairs) the larger shift, summed in quadrature over groups.
   std::map<std::string, std::map<std::string, double>> groups;
   for (const auto& s : rep.systematics)
@@ -503,347 +475,108 @@ SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
     }
   for (const auto& [g, m] : groups)
     for (const auto& [k, v] : m) rep.totalSystematic[k] = std::hypot(rep.totalSystematic[k], v);
-  // Closure test on independent halves.
-  if (calIn && cfg.calibrationMode == CalibrationMode::Self && cfg.closureTest) {
-    CalibrationSet evenOnly;
-    evenOnly.all.emplace(*calIn, cfg.calibration, Channel::None, RowSubset::Even);
-    const Calibration& even = *evenOnly.all;
-    std::vector<AnalyserEvent> odd;
-    for (const auto& e : set.events)
-      if (e.row % 2 == 1) odd.push_back(e);
-    if (even.valid() && odd.size() > 100) {
-      const Measured mo = measuredState(odd, &evenOnly);
-      SpinVector truth = SpinVector::Zero();
-      double w = 0;
-      for (const auto& e : odd) {
-        const double g = e.weight * std::pow(e.kappaPlus * e.kappaMinus, 2);
-        truth += g * toVector(calIn->production[e.row]);
-        w += g;
-      }
-      truth /= w;
-      auto& c = rep.closure;
-      c.done = true;
-      c.nCalibration = even.nEvents();
-      c.nTest = odd.size();
-      for (int a = 0; a < kNumSpinParameters; ++a) {
-        const double err = std::sqrt(std::max(0.0, mo.cov(a, a) + mo.calibCov(a, a)));
-        c.calibrated.push_back({spinParameterName(a), mo.theta(a),
-                                std::sqrt(std::max(0.0, mo.cov(a, a))), 0,
-                                std::sqrt(std::max(0.0, mo.calibCov(a, a)))});
-        c.truthValues.push_back(truth(a));
-        const double pull = err > 0 ? (mo.theta(a) - truth(a)) / err : 0;
-        c.pulls.push_back(pull);
-        c.chi2 += pull * pull;
-        ++c.ndf;
-      }
-    }
-  }
-  progress.advance();  // the closure step (done or skipped)
-  progress.finish();
-  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return rep;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Output
-
-namespace {
-
-using nlohmann::json;
-
-json paramsJson(const std::vector<ParameterResult>& ps) {
-  json j = json::object();
-  for (const auto& p : ps)
-    j[p.name] = {{"value", p.value},
-                 {"stat", p.stat},
-                 {"stat_bootstrap", p.statBootstrap},
-                 {"calibration", p.calibration}};
-  return j;
-}
-
-json obsJson(const std::vector<ObservableSummary>& os) {
-  json j = json::object();
-  for (const auto& o : os)
-    j[o.name] = {{"value", o.value},
-                 {"stat", o.stat},
-                 {"stat_bootstrap", o.statBootstrap},
-                 {"bootstrap_bias", o.bootstrapBias},
-                 {"bias_corrected", o.value - o.bootstrapBias},
-                 {"calibration", o.calibration}};
-  return j;
-}
-
-double finiteOr(double v, double alt) {
-  return std::isfinite(v) ? v : alt;
-}
-
-json subsetJson(const SubsetReport& s) {
-  json j;
-  j["channel"] = s.channel;
-  j["events"] = s.nEvents;
-  j["sum_weights_pb"] = s.sumWeightsPb;
-  j["n_effective"] = s.nEffective;
-  j["signal_per_fb"] = s.signalPerInvFb;
-  j["raw"] = {{"parameters", paramsJson(s.raw)}, {"observables", obsJson(s.rawObservables)}};
-  j["calibration_failed"] = s.calibrationFailed;
-  j["calibrated"] = s.isCalibrated ? json{{"parameters", paramsJson(s.calibrated)},
-                                          {"observables", obsJson(s.calibratedObservables)},
-                                          {"min_effective_fraction", s.calibrationNeffFraction}}
-                                   : json(nullptr);
-  j["kinematic"] = {
-      {"mean_sin2_over_1_plus_c2", s.kinematic.meanSin2Over1PlusC2},
-      {"error", s.kinematic.error},
-      {"k_factor_z", s.kinematic.kFactorZ},
-      {"photon_like",
-       {{"C_rr", s.kinematic.photonLike.c[1][1]}, {"C_nn", s.kinematic.photonLike.c[2][2]}}},
-      {"z_like", {{"C_rr", s.kinematic.zLike.c[1][1]}, {"C_nn", s.kinematic.zLike.c[2][2]}}},
-      {"concurrence_photon_like", s.kinematic.concurrencePhotonLike},
-      {"concurrence_z_like", s.kinematic.concurrenceZLike}};
-  json sig = json::array();
-  for (const auto& r : s.significance) {
-    json scan = json::array();
-    for (const auto& p : r.scan) {
-      json pj = {
-          {"lumi_fb", p.lumiInvFb}, {"signal", p.signal}, {"background", p.background}, {"z", p.z}};
-      if (p.zToys >= -0.5 || p.toyNullSd > 0)
-        pj["toys"] = {{"z", p.zToys},
-                      {"median", p.toyMedian},
-                      {"null_mean", p.toyNullMean},
-                      {"null_sd", p.toyNullSd}};
-      scan.push_back(pj);
-    }
-    sig.push_back(
-        {{"statistic", r.statistic},
-         {"description", r.description},
-         {"value", r.value},
-         {"error", r.error},
-         {"per_event_sd", r.perEventSd},
-         {"z_at_lumi", r.zAtLumi},
-         {"lumi_for_5sigma_fb", finiteOr(r.lumiFor5Sigma, -1)},
-         {"calibration_error", r.calibrationError},
-         {"z_at_lumi_with_calibration", r.zAtLumiWithCalibration},
-         {"lumi_for_5sigma_with_calibration_fb", finiteOr(r.lumiFor5SigmaWithCalibration, -1)},
-         {"scan", scan}});
-  }
-  j["significance"] = sig;
-  if (s.hasReference) {
-    json ref = json::object();
-    for (int a = 0; a < kNumSpinParameters; ++a) ref[spinParameterName(a)] = s.reference[a];
-    j["truth_reference"] = {{"parameters", ref}, {"observables", s.referenceObservables}};
-  } else {
-    j["truth_reference"] = nullptr;
-  }
-  return j;
-}
-
-const ParameterResult* findParam(const std::vector<ParameterResult>& v, const std::string& n) {
-  for (const auto& p : v)
-    if (p.name == n) return &p;
-  return nullptr;
-}
-const ObservableSummary* findObs(const std::vector<ObservableSummary>& v, const std::string& n) {
-  for (const auto& p : v)
-    if (p.name == n) return &p;
-  return nullptr;
 }
 
 }  // namespace
 
-std::string spinReportMarkdown(const SpinReport& r) {
-  std::string md = fmt::format("# nurec spin: {} (method {})\n\n", r.file, r.method);
-  md += fmt::format(
-      "{} events read, {} selected, {} analysed, {} reconstruction failures, {} without analysers. "
-      "Calibration: {}. Luminosity for Z: see JSON config. Time {:.1f} s.\n\n",
-      r.nInput, r.nSelected, r.nAnalysed, r.nFailed, r.nNoAnalyser,
-      r.calibrationSource.empty() ? "none (raw estimates)" : r.calibrationSource, r.seconds);
-  md +=
-      "Values: calibrated when a calibration is available (else raw) ± stat (analytic) [± "
-      "calibration]. 'truth ref.': the per-event analytic production states (/truth/spin_b, "
-      "spin_c) averaged over the analysed events with the estimator's weights. Z and L5σ: "
-      "statistical, in parentheses with the calibration uncertainty (which does not shrink with "
-      "luminosity) added.\n\n";
-  md +=
-      "| channel | events | C_kk | C_rr | C_nn | B+_k | B-_k | concurrence (bias-corr.) | m12 | D "
-      "| B_opt | "
-      "Z_ent | Z_Bell(B_opt) | L5σ ent [fb⁻¹] | L5σ Bell [fb⁻¹] |\n";
-  md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-  for (const auto& s : r.subsets) {
-    const auto& ps = s.isCalibrated ? s.calibrated : s.raw;
-    const auto& os = s.isCalibrated ? s.calibratedObservables : s.rawObservables;
-    auto pv = [&](const char* n) {
-      const auto* p = findParam(ps, n);
-      if (!p) return std::string("-");
-      return s.isCalibrated
-                 ? fmt::format("{:.3f} ± {:.3f} [{:.3f}]", p->value, p->stat, p->calibration)
-                 : fmt::format("{:.3f} ± {:.3f}", p->value, p->stat);
-    };
-    auto ov = [&](const char* n) {
-      const auto* o = findObs(os, n);
-      return o ? fmt::format("{:.3f} ± {:.3f}", o->value, o->stat) : std::string("-");
-    };
-    const SignificanceResult* ent = nullptr;
-    const SignificanceResult* bell = nullptr;
-    for (const auto& x : s.significance) {
-      if (x.statistic == "entanglement_D") ent = &x;
-      if (x.statistic == "bell_opt") bell = &x;
-    }
-    auto fin = [](double v) {
-      return std::isfinite(v) ? fmt::format("{:.3g}", v) : std::string("∞");
-    };
-    // Statistical only, and (in parentheses) with the calibration uncertainty.
-    auto zz = [&](const SignificanceResult* x) {
-      if (!x) return std::string("-");
-      return s.isCalibrated ? fmt::format("{:.1f} ({:.1f})", x->zAtLumi, x->zAtLumiWithCalibration)
-                            : fmt::format("{:.1f}", x->zAtLumi);
-    };
-    auto l5 = [&](const SignificanceResult* x) {
-      if (!x) return std::string("-");
-      return s.isCalibrated ? fmt::format("{} ({})", fin(x->lumiFor5Sigma),
-                                          fin(x->lumiFor5SigmaWithCalibration))
-                            : fin(x->lumiFor5Sigma);
-    };
-    md += fmt::format(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-        s.calibrationFailed ? s.channel + " (raw: calibration failed)" : s.channel, s.nEvents,
-        pv("C_kk"), pv("C_rr"), pv("C_nn"), pv("B+_k"), pv("B-_k"), ov("concurrence_unbiased"),
-        ov("m12"), ov("entanglement_D"), ov("bell_opt"), zz(ent), zz(bell), l5(ent), l5(bell));
-    if (s.hasReference) {
-      auto rv = [&](const char* n) {
-        for (int a = 0; a < kNumSpinParameters; ++a)
-          if (spinParameterName(a) == n) return fmt::format("{:.4f}", s.reference[a]);
-        return std::string("-");
-      };
-      auto ro = [&](const char* n) {
-        return s.referenceObservables.count(n) ? fmt::format("{:.4f}", s.referenceObservables.at(n))
-                                               : std::string("-");
-      };
-      md += fmt::format(
-          "| {} (truth ref.) | | {} | {} | {} | {} | {} | {} | {} | {} | {} | | | | |\n", s.channel,
-          rv("C_kk"), rv("C_rr"), rv("C_nn"), rv("B+_k"), rv("B-_k"), ro("concurrence_unbiased"),
-          ro("m12"), ro("entanglement_D"), ro("bell_opt"));
-    }
-  }
-  for (const auto& s : r.subsets)
-    if (s.calibrationFailed) {
-      md +=
-          "\n'calibration failed': the response fitted for this subset is singular (some of the 15 "
-          "parameters leave no trace in the method's analysers, e.g. a pion's direction is exactly "
-          "+-k when the neutrinos are parallel to the visible products); raw values, no "
-          "significance.\n";
-      break;
-    }
-  // Calibrated (else raw) values against the truth reference, per subset.
-  std::string cmp;
-  for (const auto& s : r.subsets) {
-    if (!s.hasReference) continue;
-    const auto& ps = s.isCalibrated ? s.calibrated : s.raw;
-    double chi2 = 0;
-    int ndf = 0;
-    for (int a = 0; a < kNumSpinParameters && a < static_cast<int>(ps.size()); ++a) {
-      const double e2 = ps[a].stat * ps[a].stat + ps[a].calibration * ps[a].calibration;
-      if (e2 > 0) {
-        chi2 += std::pow(ps[a].value - s.reference[a], 2) / e2;
-        ++ndf;
-      }
-    }
-    cmp += fmt::format("{}{} {:.1f}/{}", cmp.empty() ? "" : ", ", s.channel, chi2, ndf);
-  }
-  if (!cmp.empty())
-    md +=
-        "\nAgreement of the 15 measured parameters with the truth reference (chi2/ndf, stat and "
-        "calibration errors, correlations ignored): " +
-        cmp + ".\n";
-  if (!r.subsets.empty()) {
-    const auto& k = r.subsets[0].kinematic;
-    md += fmt::format(
-        "\nKinematic approach (production angle only, combined): <S²/(1+c²)> = {:.4f} ± {:.4f}; "
-        "photon-like C_nn = "
-        "{:.4f}, Z-like C_nn = +K<S²/(1+c²)> = {:.4f} (K = {:.4f}).\n",
-        k.meanSin2Over1PlusC2, k.error, k.photonLike.c[2][2], k.zLike.c[2][2], k.kFactorZ);
-  }
-  if (!r.systematics.empty()) {
-    md +=
-        "\n## Systematics (combined)\n\n| source | C_nn | concurrence (bias-corr.) | m12 | D | "
-        "B_opt | Z_ent | "
-        "Z_Bell |\n|---|---|---|---|---|---|---|---|\n";
-    auto row = [&](const std::string& name, const std::map<std::string, double>& m) {
-      auto g = [&](const char* k) {
-        return m.count(k) ? fmt::format("{:+.4f}", m.at(k)) : std::string("-");
-      };
-      md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", name, g("C_nn"),
-                        g("concurrence_unbiased"), g("m12"), g("entanglement_D"), g("bell_opt"),
-                        g("Z_entanglement_D"), g("Z_bell_opt"));
-    };
-    for (const auto& s : r.systematics) row(s.source, s.shift);
-    row("**total**", r.totalSystematic);
-  }
-  if (r.closure.done) {
-    md += fmt::format(
-        "\n## Closure test (calibration on {} even rows, measurement on {} odd rows)\n\n",
-        r.closure.nCalibration, r.closure.nTest);
-    md += "| parameter | calibrated | truth | pull |\n|---|---|---|---|\n";
-    for (std::size_t a = 0; a < r.closure.calibrated.size(); ++a) {
-      const auto& p = r.closure.calibrated[a];
-      md += fmt::format("| {} | {:.4f} ± {:.4f} [{:.4f}] | {:.4f} | {:+.2f} |\n", p.name, p.value,
-                        p.stat, p.calibration, r.closure.truthValues[a], r.closure.pulls[a]);
-    }
-    md += fmt::format("\nchi2/ndf = {:.1f}/{}\n", r.closure.chi2, r.closure.ndf);
-  }
-  return md;
+void SpinConfig::validate() const {
+  analysers.validate();
+  bootstrap.validate();
+  significance.validate();
+  require(calibrationMode != CalibrationMode::Response || response != nullptr,
+          "spin: calibration mode 'response' needs a response (nurec calibrate)");
+  if (closureTest) closureCalibration.validate();
+  require(maxAbsDiagonalC > 0 && concurrenceSigmas > 0 && maxConditionNumber > 1,
+          "spin: flag thresholds must be positive (condition number > 1)");
+  require(candidateReplicas >= 0 && candidateReplicas <= 10000,
+          "spin: candidate replicas must be in [0, 1e4]");
 }
 
-void writeSpinReport(const SpinReport& r, const std::string& jsonPath) {
-  json j;
-  j["file"] = r.file;
-  j["method"] = r.method;
-  j["events"] = {{"input", r.nInput},
-                 {"selected", r.nSelected},
-                 {"analysed", r.nAnalysed},
-                 {"failed", r.nFailed},
-                 {"no_analyser", r.nNoAnalyser}};
-  j["calibration_source"] = r.calibrationSource;
-  j["config"] = r.configText;
-  j["seconds"] = r.seconds;
-  json subs = json::array();
-  for (const auto& s : r.subsets) subs.push_back(subsetJson(s));
-  j["subsets"] = subs;
-  json sy = json::array();
-  for (const auto& s : r.systematics) sy.push_back({{"source", s.source}, {"shift", s.shift}});
-  j["systematics"] = sy;
-  j["total_systematic"] = r.totalSystematic;
-  if (r.closure.done) {
-    json c;
-    c["n_calibration"] = r.closure.nCalibration;
-    c["n_test"] = r.closure.nTest;
-    c["chi2"] = r.closure.chi2;
-    c["ndf"] = r.closure.ndf;
-    json ps = json::object();
-    for (std::size_t a = 0; a < r.closure.calibrated.size(); ++a) {
-      const auto& p = r.closure.calibrated[a];
-      ps[p.name] = {{"calibrated", p.value},
-                    {"stat", p.stat},
-                    {"calibration", p.calibration},
-                    {"truth", r.closure.truthValues[a]},
-                    {"pull", r.closure.pulls[a]}};
-    }
-    c["parameters"] = ps;
-    j["closure"] = c;
-  } else {
-    j["closure"] = nullptr;
+SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
+  cfg.validate();
+  const auto start = std::chrono::steady_clock::now();
+  SpinReport rep;
+  rep.file = table.source();
+  rep.method = cfg.analysers.method;
+  rep.configText = configText(cfg);
+  const AnalyserSet set = buildAnalysers(table, cfg.analysers);
+  rep.nInput = set.nInput;
+  rep.nSelected = set.nSelected;
+  rep.nFailed = set.nFailed;
+  rep.nNoAnalyser = set.nNoAnalyser;
+  rep.nAnalysed = set.events.size();
+  if (set.events.empty())
+    throw InputError(fmt::format(
+        "{}: no event with spin analysers for both taus (method {}: {} selected, {} failed, "
+        "{} without analysers)",
+        table.source(), cfg.analysers.method, set.nSelected, set.nFailed, set.nNoAnalyser));
+  // The truth reference, when the file carries its per-event spin state (not for HepMC3 input).
+  rep.spinTruthKnown = spinTruthOf(table) == SpinTruth::Known;
+  std::optional<std::vector<SpinState>> production;
+  if (rep.spinTruthKnown) production = productionStates(table);
+  const std::vector<SpinState>* prod = production ? &*production : nullptr;
+  if (cfg.closureTest && !rep.spinTruthKnown)
+    throw InputError(fmt::format(
+        "{}: the closure test needs the per-event spin state (/truth/spin_b, spin_c), which this "
+        "file does not carry",
+        table.source()));
+  const SpinResponse* response =
+      cfg.calibrationMode == CalibrationMode::Response ? cfg.response.get() : nullptr;
+  if (response) {
+    rep.calibrationWarnings = checkSpinResponse(*response, table, cfg.analysers);
+    rep.calibrationSource =
+        cfg.calibrationSource.empty() ? response->provenance.sampleFile : cfg.calibrationSource;
   }
-  writeTextFileAtomically(jsonPath, j.dump(2) + "\n");
-  std::string base = jsonPath;
-  if (base.size() > 5 && base.substr(base.size() - 5) == ".json")
-    base = base.substr(0, base.size() - 5);
-  writeTextFileAtomically(base + ".md", spinReportMarkdown(r));
-  std::string csv = "channel,statistic,lumi_fb,signal,background,z,z_toys\n";
-  for (const auto& s : r.subsets)
-    for (const auto& sig : s.significance)
-      for (const auto& p : sig.scan)
-        csv += fmt::format("{},{},{},{:.6g},{:.6g},{:.6g},{}\n", s.channel, sig.statistic,
-                           p.lumiInvFb, p.signal, p.background, p.z,
-                           p.zToys >= -0.5 ? fmt::format("{:.6g}", p.zToys) : std::string());
-  writeTextFileAtomically(base + ".scan.csv", csv);
+  // Steps: combined + 7 channels + systematics + closure.
+  Progress progress("spin " + cfg.analysers.method, kNumChannels + 3, cfg.showProgress);
+  rep.subsets.push_back(analyseSubset("combined", set.events, cfg,
+                                      response ? response->find("combined") : nullptr,
+                                      response != nullptr, prod));
+  progress.advance();
+  double sumAll = 0;
+  for (const auto& e : set.events) sumAll += e.weight;
+  for (int c = 0; c < kNumChannels; ++c) {
+    progress.advance();
+    const Channel ch = static_cast<Channel>(c);
+    std::vector<AnalyserEvent> sub;
+    double sumSub = 0;
+    for (const auto& e : set.events)
+      if (e.channel == ch) {
+        sub.push_back(e);
+        sumSub += e.weight;
+      }
+    if (sub.size() < cfg.minChannelEvents) continue;
+    // A fixed total signal yield (and the background) is shared among the channels in
+    // proportion to their sum of weights.
+    SpinConfig subCfg = cfg;
+    if (sumAll > 0) {
+      subCfg.significance.signalPerInvFb *= sumSub / sumAll;
+      subCfg.significance.backgroundPerInvFb *= sumSub / sumAll;
+    }
+    rep.subsets.push_back(analyseSubset(channelName(ch), sub, subCfg,
+                                        response ? response->find(channelName(ch)) : nullptr,
+                                        response != nullptr, prod));
+  }
+  // Channel combination of the statistical Z, without the flagged channels.
+  for (std::size_t k = 1; k < rep.subsets.size(); ++k) {
+    const auto& s = rep.subsets[k];
+    if (!s.flags.empty()) {
+      rep.channelsExcluded.push_back(s.channel);
+      continue;
+    }
+    for (const auto& z : s.significance)
+      if (z.statistic != "m12")
+        rep.channelCombination[z.statistic] =
+            std::hypot(rep.channelCombination[z.statistic], z.zAtLumi);
+  }
+  addSystematics(rep, table, set, cfg,
+                 rep.subsets[0].isCalibrated ? response->find("combined") : nullptr);
+  progress.advance();
+  if (cfg.closureTest) rep.closure = closureTest(table, set, cfg);
+  progress.advance();  // the closure step (done or skipped)
+  progress.finish();
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return rep;
 }
 
 }  // namespace nurec::quantum

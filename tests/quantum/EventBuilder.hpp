@@ -2,7 +2,10 @@
 // Constructed tau-pair events for the quantum tests: decay products are placed in the tau rest
 // frames with chosen analyser directions (k, r, n components) and boosted lab-ward through the pair
 // frame.
+#include <fmt/format.h>
+
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "core/Event.hpp"
@@ -86,18 +89,23 @@ struct Sample {
   std::vector<SpinState> states;
 };
 
-// A pi pi sample with per-event Z-like production states, neutrinos smeared by nuSmear (relative,
-// per component) as method "smeared", and a selection on the pion energies (> 12 GeV).
-inline Sample makeSample(std::size_t n, double nuSmear) {
+// A pi pi sample with per-event Z-like production states (C scaled by cScale: 0 = unpolarised
+// spin correlations), neutrinos smeared by nuSmear (relative, per component) as method "smeared",
+// and a selection on the pion energies (> 12 GeV). Independent samples for different seeds (file
+// attribute "seed", as `nurec generate` writes it).
+inline Sample makeSample(std::size_t n, double nuSmear, std::uint64_t seed = 31,
+                         double cScale = 1) {
   std::vector<TruthEvent> truth(n);
   std::vector<RecoEvent> reco(n);
   io::NuEstimate nu;
   for (std::size_t i = 0; i < n; ++i) {
-    Rng rng(31, i, streams::quantum);
+    Rng rng(seed, i, streams::quantum);
     const auto kin = randomPair(rng);
     const HelicityBasis basis(kin.tauPlus, kin.tauMinus);
     ToyConfig toy;
     toy.state = zLikeState(basis.cosTheta());
+    for (auto& row : toy.state.c)
+      for (auto& v : row) v *= cScale;
     const AnalyserEvent a = sampleToyEvent(toy, rng, toyWMax(toy));
     truth[i] = pionPairEvent(kin, a.xPlus, a.xMinus);
     truth[i].spin = toy.state;
@@ -121,7 +129,8 @@ inline Sample makeSample(std::size_t n, double nuSmear) {
   io::putTruth(s.table, truth);
   io::putReco(s.table, reco);
   io::putNu(s.table, "smeared", nu);
-  s.table.setSource("constructed");
+  s.table.setSource(fmt::format("constructed-{}", seed));
+  s.table.setAttribute("seed", static_cast<std::int64_t>(seed));
   for (const auto& t : truth) s.states.push_back(t.spin);
   return s;
 }

@@ -11,6 +11,7 @@
 #include "common/TempDir.hpp"
 #include "core/Error.hpp"
 #include "quantum/SpinMeasurement.hpp"
+#include "quantum/SpinResponse.hpp"
 #ifdef NUREC_GENERATOR_AVAILABLE
 #include "generator/ZTauTau.hpp"
 #endif
@@ -34,21 +35,32 @@ double ref(const SubsetReport& s, const std::string& n) {
   throw std::runtime_error("no reference " + n);
 }
 
-TEST(SpinMeasurement, SelfCalibratedReconstructionWithClosureAndReport) {
-  const auto sample = testing::makeSample(40000, 0.2);
+TEST(SpinMeasurement, IndependentResponseWithClosureDiagnosticAndReport) {
+  const auto calibSample = testing::makeSample(40000, 0.2, 77);
+  const auto sample = testing::makeSample(40000, 0.2, 78);
+  AnalyserConfig ac;
+  ac.method = "smeared";
+  CalibrationConfig fit;
+  fit.bootstrapReplicas = 6;
+  fit.threads = 2;
   SpinConfig cfg;
-  cfg.analysers.method = "smeared";
-  cfg.calibrationMode = CalibrationMode::Self;
-  cfg.calibration.bootstrapReplicas = 6;
+  cfg.analysers = ac;
+  cfg.calibrationMode = CalibrationMode::Response;
+  cfg.response =
+      std::make_shared<SpinResponse>(buildSpinResponse(calibSample.table, ac, fit, "", false));
+  cfg.closureTest = true;
+  cfg.closureCalibration = fit;
   cfg.bootstrap.replicas = 50;
   cfg.significance.pseudoExperiments = 40;
-  cfg.significance.threads = cfg.bootstrap.threads = cfg.calibration.threads = 2;
+  cfg.significance.threads = cfg.bootstrap.threads = 2;
   const SpinReport rep = measureSpin(sample.table, cfg);
   ASSERT_FALSE(rep.subsets.empty());
   const SubsetReport& comb = rep.subsets[0];
   EXPECT_EQ(comb.channel, "combined");
   ASSERT_TRUE(comb.isCalibrated);
   ASSERT_TRUE(comb.hasReference);
+  EXPECT_TRUE(rep.spinTruthKnown);
+  EXPECT_GT(comb.responseConditionNumber, 1.0);
   for (const char* n : {"C_kk", "C_rr", "C_nn", "B+_k", "B-_k"}) {
     const auto& p = param(comb.calibrated, n);
     EXPECT_NEAR(p.value, ref(comb, n), 4 * std::hypot(p.stat, p.calibration)) << n;
@@ -69,6 +81,8 @@ TEST(SpinMeasurement, SelfCalibratedReconstructionWithClosureAndReport) {
       foundEnt = true;
       EXPECT_GT(s.zAtLumi, 0);
       EXPECT_TRUE(std::isfinite(s.lumiFor5Sigma));
+      EXPECT_TRUE(std::isfinite(s.zAtLumiWithCalibration));
+      EXPECT_LT(s.zAtLumiWithCalibration, s.zAtLumi);
     }
   EXPECT_TRUE(foundEnt);
   // Report files.
@@ -79,7 +93,9 @@ TEST(SpinMeasurement, SelfCalibratedReconstructionWithClosureAndReport) {
   const auto j = nlohmann::json::parse(in);
   EXPECT_EQ(j["method"], "smeared");
   EXPECT_EQ(j["subsets"][0]["channel"], "combined");
+  EXPECT_TRUE(j["subsets"][0]["flags"].is_array());
   EXPECT_TRUE(j["closure"].is_object());
+  EXPECT_EQ(j["spin_truth"], "known");
   EXPECT_TRUE(std::ifstream(dir.file("out/spin.md")).good());
   EXPECT_TRUE(std::ifstream(dir.file("out/spin.scan.csv")).good());
 }
@@ -90,10 +106,12 @@ TEST(SpinMeasurement, ClearErrors) {
   cfg.analysers.method = "diffusion";
   EXPECT_THROW(measureSpin(sample.table, cfg), InputError);
   cfg.analysers.method = "smeared";
-  cfg.calibrationMode = CalibrationMode::File;
-  EXPECT_THROW(cfg.validate(), ConfigError);  // no file given
-  cfg.calibrationFile = "/nonexistent/calib.h5";
-  EXPECT_THROW(measureSpin(sample.table, cfg), InputError);
+  cfg.calibrationMode = CalibrationMode::Response;
+  EXPECT_THROW(cfg.validate(), ConfigError);  // no response given
+  EXPECT_THROW(readSpinResponse("/nonexistent/response.json"), InputError);
+  cfg.calibrationMode = CalibrationMode::None;
+  cfg.closureTest = true;  // needs spin truth: fine here
+  EXPECT_NO_THROW(cfg.validate());
 }
 
 #ifdef NUREC_GENERATOR_AVAILABLE

@@ -1,0 +1,321 @@
+#include "quantum/SpinResponse.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/AtomicFile.hpp"
+#include "core/Error.hpp"
+#include "core/Progress.hpp"
+#include "io/Schema.hpp"
+#include "nurec/Version.hpp"
+
+namespace nurec::quantum {
+
+namespace {
+
+using nlohmann::json;
+
+std::string stringAttributeOr(const io::EventTable& t, const char* name) {
+  if (!t.hasAttribute(name)) return {};
+  const auto& v = t.attributes().at(name);
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  return {};
+}
+
+std::int64_t intAttributeOr(const io::EventTable& t, const char* name) {
+  if (!t.hasAttribute(name)) return -1;
+  const auto& v = t.attributes().at(name);
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  if (const auto* d = std::get_if<double>(&v)) return static_cast<std::int64_t>(*d);
+  return -1;
+}
+
+// Matrices and vectors as flat row-major arrays (7 significant digits keep R^-1 exact to far
+// below the calibration's own uncertainty).
+json fitJson(const ResponseFit& f) {
+  json r = json::array(), o = json::array();
+  for (int i = 0; i < kNumSpinParameters; ++i) {
+    for (int j = 0; j < kNumSpinParameters; ++j)
+      r.push_back(std::stod(fmt::format("{:.7g}", f.response(i, j))));
+    o.push_back(std::stod(fmt::format("{:.7g}", f.offset(i))));
+  }
+  return {{"R", r}, {"o", o}};
+}
+
+ResponseFit fitFromJson(const json& j, const std::string& where) {
+  ResponseFit f;
+  const auto& r = j.at("R");
+  const auto& o = j.at("o");
+  if (r.size() != kNumSpinParameters * kNumSpinParameters || o.size() != kNumSpinParameters)
+    throw InputError(fmt::format("{}: response matrix of the wrong size", where));
+  for (int i = 0; i < kNumSpinParameters; ++i) {
+    for (int j2 = 0; j2 < kNumSpinParameters; ++j2)
+      f.response(i, j2) = r.at(static_cast<std::size_t>(i * kNumSpinParameters + j2)).get<double>();
+    f.offset(i) = o.at(static_cast<std::size_t>(i)).get<double>();
+  }
+  f.ok = f.response.allFinite() && f.offset.allFinite();
+  return f;
+}
+
+const char* modelName(CalibrationConfig::Model m) {
+  return m == CalibrationConfig::Model::Full ? "full" : "diagonal";
+}
+
+}  // namespace
+
+const Calibration* SpinResponse::find(const std::string& subset) const {
+  const auto it = subsets.find(subset);
+  return it != subsets.end() && it->second.valid() ? &it->second : nullptr;
+}
+
+std::string analyserDescription(const AnalyserConfig& c) {
+  return fmt::format("method={} lepton={} rho={} tau_mass_constraint={}", c.method,
+                     c.lepton == LeptonAnalyser::Direction         ? "direction"
+                     : c.lepton == LeptonAnalyser::DirectionEnergy ? "energy"
+                                                                   : "neutrino",
+                     c.rho == RhoAnalyser::Polarimeter ? "polarimeter" : "visible",
+                     c.tauMassConstraint ? 1 : 0);
+}
+
+std::string selectionOf(const io::EventTable& table, const AnalyserConfig& cfg) {
+  return cfg.requireSignalRegion && table.has(io::ds::recoPassSr) ? "signal region" : "all events";
+}
+
+std::string generatorPhaseSpace(const io::EventTable& table) {
+  const std::string config = stringAttributeOr(table, "config");
+  std::istringstream in(config);
+  std::string line, out;
+  for (const char* key : {"mass_window:", "min_visible_pt:", "min_leading_visible_pt:",
+                          "max_visible_abs_eta:", "decay_modes:", "sqrt_s:"}) {
+    in.clear();
+    in.seekg(0);
+    while (std::getline(in, line)) {
+      const auto pos = line.find_first_not_of(' ');
+      if (pos != std::string::npos && line.compare(pos, std::string(key).size(), key) == 0)
+        out += line.substr(pos) + "\n";
+    }
+  }
+  return out;
+}
+
+SpinResponse buildSpinResponse(const io::EventTable& sample, const AnalyserConfig& analysers,
+                               const CalibrationConfig& cfg, const std::string& modelLabel,
+                               bool showProgress) {
+  cfg.validate();
+  analysers.validate();
+  SpinResponse r;
+  r.config = cfg;
+  auto& p = r.provenance;
+  p.method = analysers.method;
+  p.analysers = analyserDescription(analysers);
+  p.selection = selectionOf(sample, analysers);
+  p.calibrationModel = modelName(cfg.model);
+  p.detectorCard = stringAttributeOr(sample, "detector_config");
+  p.generatorPhaseSpace = generatorPhaseSpace(sample);
+  p.generatorSeed = intAttributeOr(sample, "seed");
+  p.detectorSeed = intAttributeOr(sample, "detector_seed");
+  p.producer = stringAttributeOr(sample, "producer");
+  p.model = modelLabel;
+  p.sampleFile = sample.source();
+  p.sampleEvents = sample.nEvents();
+  p.createdBy = kProducer;
+  const CalibrationInput in = prepareCalibration(sample, analysers);
+  p.sampleAnalysed = in.reco.size();
+  if (in.reco.empty())
+    throw InputError(fmt::format("{}: no event with spin analysers for both taus (method {})",
+                                 sample.source(), analysers.method));
+  Progress progress("calibrate " + analysers.method, kNumChannels + 1, showProgress);
+  r.subsets.emplace("combined", Calibration(in, cfg, Channel::None));
+  progress.advance();
+  for (int c = 0; c < kNumChannels; ++c) {
+    const Channel ch = static_cast<Channel>(c);
+    r.subsets.emplace(channelName(ch), Calibration(in, cfg, ch));
+    progress.advance();
+  }
+  progress.finish();
+  return r;
+}
+
+void writeSpinResponse(const SpinResponse& r, const std::string& path) {
+  const auto& p = r.provenance;
+  json j;
+  j["schema"] = kSpinResponseSchema;
+  j["version"] = kSpinResponseVersion;
+  j["provenance"] = {{"method", p.method},
+                     {"analysers", p.analysers},
+                     {"selection", p.selection},
+                     {"calibration_model", p.calibrationModel},
+                     {"detector_card", p.detectorCard},
+                     {"generator_phase_space", p.generatorPhaseSpace},
+                     {"generator_seed", p.generatorSeed},
+                     {"detector_seed", p.detectorSeed},
+                     {"producer", p.producer},
+                     {"model", p.model},
+                     {"sample_file", p.sampleFile},
+                     {"sample_events", p.sampleEvents},
+                     {"sample_analysed", p.sampleAnalysed},
+                     {"created_by", p.createdBy}};
+  j["fit"] = {{"targets", r.config.targets},
+              {"mixing", r.config.mixing},
+              {"min_w", r.config.minW},
+              {"bootstrap_replicas", r.config.bootstrapReplicas},
+              {"seed", r.config.seed}};
+  json subs = json::object();
+  for (const auto& [name, cal] : r.subsets) {
+    json s;
+    s["events"] = cal.nEvents();
+    s["valid"] = cal.valid();
+    if (cal.valid()) {
+      ResponseFit nominal;
+      nominal.response = cal.response();
+      nominal.offset = cal.offset();
+      nominal.ok = true;
+      s["min_effective_fraction"] = cal.minEffectiveEventsFraction();
+      s["condition_number"] = cal.conditionNumber();
+      s["nominal"] = fitJson(nominal);
+      json reps = json::array();
+      for (const auto& f : cal.replicas()) reps.push_back(fitJson(f));
+      s["replicas"] = reps;
+    }
+    subs[name] = s;
+  }
+  j["subsets"] = subs;
+  // One subset per line: readable header, compact matrices.
+  std::string text = "{\n";
+  bool first = true;
+  for (const auto& [k, v] : j.items()) {
+    if (!first) text += ",\n";
+    first = false;
+    if (k == "subsets") {
+      text += "\"subsets\": {\n";
+      bool f2 = true;
+      for (const auto& [name, s] : v.items()) {
+        if (!f2) text += ",\n";
+        f2 = false;
+        text += json(name).dump() + ": " + s.dump();
+      }
+      text += "\n}";
+    } else {
+      text += json(k).dump() + ": " + v.dump(1);
+    }
+  }
+  text += "\n}\n";
+  writeTextFileAtomically(path, text);
+}
+
+bool isSpinResponseFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char c = 0;
+  while (in.get(c))
+    if (!std::isspace(static_cast<unsigned char>(c))) return c == '{';
+  return false;
+}
+
+SpinResponse readSpinResponse(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open the spin response file", path));
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    throw InputError(fmt::format("{}: not a spin response file (JSON: {})", path, e.what()));
+  }
+  if (!j.is_object() || j.value("schema", std::string()) != kSpinResponseSchema)
+    throw InputError(fmt::format(
+        "{}: not a spin response file (schema '{}' expected; build one with `nurec calibrate`)",
+        path, kSpinResponseSchema));
+  if (j.value("version", 0) != kSpinResponseVersion)
+    throw InputError(fmt::format("{}: spin response version {} (this nurec reads {})", path,
+                                 j.value("version", 0), kSpinResponseVersion));
+  SpinResponse r;
+  try {
+    const auto& p = j.at("provenance");
+    auto& q = r.provenance;
+    q.method = p.at("method").get<std::string>();
+    q.analysers = p.at("analysers").get<std::string>();
+    q.selection = p.at("selection").get<std::string>();
+    q.calibrationModel = p.at("calibration_model").get<std::string>();
+    q.detectorCard = p.at("detector_card").get<std::string>();
+    q.generatorPhaseSpace = p.at("generator_phase_space").get<std::string>();
+    q.generatorSeed = p.at("generator_seed").get<std::int64_t>();
+    q.detectorSeed = p.at("detector_seed").get<std::int64_t>();
+    q.producer = p.at("producer").get<std::string>();
+    q.model = p.at("model").get<std::string>();
+    q.sampleFile = p.at("sample_file").get<std::string>();
+    q.sampleEvents = p.at("sample_events").get<std::size_t>();
+    q.sampleAnalysed = p.at("sample_analysed").get<std::size_t>();
+    q.createdBy = p.at("created_by").get<std::string>();
+    const auto& f = j.at("fit");
+    r.config.targets = f.at("targets").get<int>();
+    r.config.mixing = f.at("mixing").get<double>();
+    r.config.minW = f.at("min_w").get<double>();
+    r.config.bootstrapReplicas = f.at("bootstrap_replicas").get<int>();
+    r.config.seed = f.at("seed").get<std::uint64_t>();
+    r.config.model = q.calibrationModel == "diagonal" ? CalibrationConfig::Model::Diagonal
+                                                      : CalibrationConfig::Model::Full;
+    for (const auto& [name, s] : j.at("subsets").items()) {
+      const std::string where = fmt::format("{}: subset {}", path, name);
+      if (!s.at("valid").get<bool>()) {
+        r.subsets.emplace(name, Calibration());
+        continue;
+      }
+      std::vector<ResponseFit> reps;
+      for (const auto& x : s.at("replicas")) reps.push_back(fitFromJson(x, where));
+      r.subsets.emplace(name, Calibration(fitFromJson(s.at("nominal"), where), std::move(reps),
+                                          s.at("events").get<std::size_t>(),
+                                          s.at("min_effective_fraction").get<double>()));
+    }
+  } catch (const json::exception& e) {
+    throw InputError(fmt::format("{}: malformed spin response file ({})", path, e.what()));
+  }
+  if (!r.find("combined"))
+    throw InputError(
+        fmt::format("{}: the spin response has no valid combined (all channels) fit", path));
+  return r;
+}
+
+std::vector<std::string> checkSpinResponse(const SpinResponse& r, const io::EventTable& measured,
+                                           const AnalyserConfig& analysers) {
+  const auto& p = r.provenance;
+  const std::string wanted = analyserDescription(analysers);
+  if (p.analysers != wanted)
+    throw ConfigError(
+        fmt::format("spin response from {} was fitted for '{}', the measurement uses '{}': build a "
+                    "response for these analysers with `nurec calibrate`",
+                    p.sampleFile, p.analysers, wanted));
+  const std::string sel = selectionOf(measured, analysers);
+  if (p.selection != sel)
+    throw ConfigError(fmt::format(
+        "spin response from {} was fitted on '{}' events, the measurement of {} uses '{}': the "
+        "selection sculpts the analysers, so the response does not apply",
+        p.sampleFile, p.selection, measured.source(), sel));
+  const std::int64_t seed = intAttributeOr(measured, "seed");
+  if (p.generatorSeed >= 0 && seed == p.generatorSeed &&
+      generatorPhaseSpace(measured) == p.generatorPhaseSpace)
+    throw InputError(fmt::format(
+        "{} and the spin response's calibration sample {} were generated with the same seed {} "
+        "and phase space: the response is not independent of the measured events (it would "
+        "reproduce their truth by construction); calibrate on a sample with another seed",
+        measured.source(), p.sampleFile, seed));
+  std::vector<std::string> warnings;
+  const std::string card = stringAttributeOr(measured, "detector_config");
+  if (card != p.detectorCard)
+    warnings.push_back(card.empty()
+                           ? "the measured file records no detector card; the response's was not "
+                             "checked against it"
+                           : "detector card differs from the response's calibration sample");
+  const std::string ps = generatorPhaseSpace(measured);
+  if (ps != p.generatorPhaseSpace)
+    warnings.push_back(ps.empty()
+                           ? "the measured file records no generator phase space (e.g. HepMC3 "
+                             "input); the response's was not checked against it"
+                           : "generator phase space (mass window, cuts, decay modes) differs "
+                             "from the response's calibration sample");
+  return warnings;
+}
+
+}  // namespace nurec::quantum

@@ -1,0 +1,271 @@
+// The calibration as `nurec spin` applies it (quantum/SpinResponse.hpp): pulls of unit width for
+// a response from an independent sample, no closure by construction, response files, refusals,
+// unknown spin truth, errors that are never a silent zero, and flags (docs/quantum.md).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "EventBuilder.hpp"
+#include "common/TempDir.hpp"
+#include "core/AtomicFile.hpp"
+#include "core/Error.hpp"
+#include "io/Schema.hpp"
+#include "quantum/SpinMeasurement.hpp"
+#include "quantum/SpinResponse.hpp"
+
+namespace nurec::quantum {
+namespace {
+
+using testing::makeSample;
+
+SpinConfig quickConfig(const std::string& method) {
+  SpinConfig cfg;
+  cfg.analysers.method = method;
+  cfg.bootstrap.replicas = 0;
+  cfg.significance.pseudoExperiments = 0;
+  cfg.candidateReplicas = 0;
+  return cfg;
+}
+
+CalibrationConfig quickFit() {
+  CalibrationConfig fit;
+  fit.bootstrapReplicas = 10;
+  fit.threads = 2;
+  return fit;
+}
+
+// Rows r with r % k == part: an independent subset of the sample.
+io::EventTable subset(const io::EventTable& t, std::size_t k, std::size_t part) {
+  std::vector<std::size_t> rows;
+  for (std::size_t i = part; i < t.nEvents(); i += k) rows.push_back(i);
+  io::EventTable s = t.selectRows(rows);
+  s.setSource(fmt::format("{}[{} mod {}]", t.source(), part, k));
+  return s;
+}
+
+struct Chi2 {
+  double chi2 = 0;
+  int ndf = 0;
+  void add(double value, double reference, double error) {
+    ASSERT_TRUE(std::isfinite(error) && error > 0);
+    chi2 += std::pow((value - reference) / error, 2);
+    ++ndf;
+  }
+  double perNdf() const { return chi2 / std::max(ndf, 1); }
+};
+
+// The issue-12 requirement: on truth samples, calibrated minus reference over independent subsets
+// and all 15 parameters scatters as the quoted (stat + calibration) errors say. The old default
+// (two-fold self-calibration averaged with its mirror) is reproduced alongside: it sits on the
+// reference far closer than its errors (chi2/ndf ~ 0.05) and fails the same criterion.
+TEST(SpinCalibration, IndependentResponsePullsHaveUnitWidthSelfClosureDoesNot) {
+  const auto calib = makeSample(60000, 0.3, 101);
+  const auto meas = makeSample(80000, 0.3, 102);
+  SpinConfig cfg = quickConfig("smeared");
+  cfg.calibrationMode = CalibrationMode::Response;
+  cfg.response = std::make_shared<SpinResponse>(
+      buildSpinResponse(calib.table, cfg.analysers, quickFit(), "", false));
+  Chi2 independent, selfClosure;
+  for (std::size_t part = 0; part < 4; ++part) {
+    const io::EventTable t = subset(meas.table, 4, part);
+    const SpinReport rep = measureSpin(t, cfg);
+    const SubsetReport& s = rep.subsets.at(0);
+    ASSERT_TRUE(s.isCalibrated && s.hasReference);
+    for (int a = 0; a < kNumSpinParameters; ++a)
+      independent.add(s.calibrated[a].value, s.reference[a],
+                      std::hypot(s.calibrated[a].stat, s.calibrated[a].calibration));
+    // The removed two-fold self-calibration on the same subset.
+    const CalibrationInput in = prepareCalibration(t, cfg.analysers);
+    const Calibration even(in, quickFit(), Channel::None, RowSubset::Even);
+    const Calibration odd(in, quickFit(), Channel::None, RowSubset::Odd);
+    std::vector<AnalyserEvent> evens, odds;
+    for (const auto& e : in.reco) (e.row % 2 == 0 ? evens : odds).push_back(e);
+    const SpinEstimate ee = estimateSpin(evens), eo = estimateSpin(odds);
+    const SpinVector avg = 0.5 * (odd.apply(toVector(ee.value)) + even.apply(toVector(eo.value)));
+    const SpinCovariance cov =
+        0.25 * (odd.propagate(ee.covariance) + even.propagate(eo.covariance));
+    for (int a = 0; a < kNumSpinParameters; ++a)
+      selfClosure.add(avg(a), s.reference[a], std::sqrt(cov(a, a)));
+  }
+  std::printf(
+      "pulls over 4 subsets x 15 parameters: independent response chi2/ndf = %.1f/%d, "
+      "two-fold self-calibration %.1f/%d\n",
+      independent.chi2, independent.ndf, selfClosure.chi2, selfClosure.ndf);
+  EXPECT_GT(independent.perNdf(), 0.5);
+  EXPECT_LT(independent.perNdf(), 2.0);
+  EXPECT_LT(selfClosure.perNdf(), 0.5);  // what the test above rejects
+}
+
+// Where the selection is trivial (truth analysers, every event), the response is the identity
+// within its errors: calibrated equals raw within the statistical errors.
+TEST(SpinCalibration, TrivialSelectionCalibratedEqualsRaw) {
+  const auto calib = makeSample(40000, 0.0, 201);
+  const auto meas = makeSample(20000, 0.0, 202);
+  SpinConfig cfg = quickConfig("truth");
+  cfg.analysers.requireSignalRegion = false;
+  cfg.calibrationMode = CalibrationMode::Response;
+  cfg.response = std::make_shared<SpinResponse>(
+      buildSpinResponse(calib.table, cfg.analysers, quickFit(), "", false));
+  EXPECT_EQ(cfg.response->provenance.selection, "all events");
+  const SubsetReport s = measureSpin(meas.table, cfg).subsets.at(0);
+  ASSERT_TRUE(s.isCalibrated);
+  for (int a = 0; a < kNumSpinParameters; ++a)
+    EXPECT_NEAR(s.calibrated[a].value, s.raw[a].value, 2 * s.raw[a].stat) << spinParameterName(a);
+}
+
+TEST(SpinCalibration, ResponseFileRoundTripAndRefusals) {
+  const auto calib = makeSample(20000, 0.2, 301);
+  const auto meas = makeSample(5000, 0.2, 302);
+  AnalyserConfig ac;
+  ac.method = "smeared";
+  const SpinResponse r = buildSpinResponse(calib.table, ac, quickFit(), "model X", false);
+  TempDir dir;
+  writeSpinResponse(r, dir.file("r.json"));
+  EXPECT_TRUE(isSpinResponseFile(dir.file("r.json")));
+  const SpinResponse back = readSpinResponse(dir.file("r.json"));
+  EXPECT_EQ(back.provenance.analysers, r.provenance.analysers);
+  EXPECT_EQ(back.provenance.generatorSeed, 301);
+  EXPECT_EQ(back.provenance.model, "model X");
+  ASSERT_TRUE(back.find("combined") && r.find("combined"));
+  const SpinVector raw = toVector(estimateSpin(buildAnalysers(meas.table, ac).events).value);
+  const SpinVector a = r.find("combined")->apply(raw), b = back.find("combined")->apply(raw);
+  EXPECT_LT((a - b).cwiseAbs().maxCoeff(), 1e-4);
+  const SpinCovariance ca = r.find("combined")->calibrationCovariance(raw);
+  const SpinCovariance cb = back.find("combined")->calibrationCovariance(raw);
+  EXPECT_NEAR(std::sqrt(ca(14, 14)), std::sqrt(cb(14, 14)), 1e-3 * std::sqrt(ca(14, 14)));
+  EXPECT_NEAR(r.find("combined")->conditionNumber(), back.find("combined")->conditionNumber(),
+              1e-3 * r.find("combined")->conditionNumber());
+  // Applies to an independent sample; refused on its own sample, for other analysers or another
+  // selection.
+  EXPECT_TRUE(checkSpinResponse(back, meas.table, ac).empty());
+  EXPECT_THROW(checkSpinResponse(back, calib.table, ac), InputError);
+  AnalyserConfig other = ac;
+  other.lepton = LeptonAnalyser::Direction;
+  EXPECT_THROW(checkSpinResponse(back, meas.table, other), ConfigError);
+  other = ac;
+  other.requireSignalRegion = false;
+  EXPECT_THROW(checkSpinResponse(back, meas.table, other), ConfigError);
+  // A different detector card is a warning, not a refusal.
+  io::EventTable carded = meas.table;
+  carded.setAttribute("detector_config", std::string("met: {}\n"));
+  EXPECT_EQ(checkSpinResponse(back, carded, ac).size(), 1u);
+  // Not a response file.
+  writeTextFileAtomically(dir.file("bad.json"), "{\"schema\": \"something-else\"}");
+  EXPECT_THROW(readSpinResponse(dir.file("bad.json")), InputError);
+}
+
+// HepMC3 input carries no spin state: putTruth leaves the datasets out and marks the file;
+// old files with all-zero spin datasets read as unknown too; spin then has no truth reference.
+TEST(SpinCalibration, UnknownSpinTruthIsNeverZeros) {
+  const auto sample = makeSample(3000, 0.1, 401);
+  io::EventTable t(sample.table.nEvents());
+  io::putTruth(t, io::getTruth(sample.table), io::SpinTruthContent::Unknown);
+  EXPECT_FALSE(t.has(io::ds::spinB));
+  EXPECT_FALSE(t.has(io::ds::spinC));
+  EXPECT_EQ(t.stringAttribute(io::kSpinTruthAttribute), io::kSpinTruthUnknown);
+  EXPECT_EQ(spinTruthOf(t), SpinTruth::Unknown);
+  EXPECT_EQ(spinTruthOf(sample.table), SpinTruth::Known);
+  SpinConfig cfg = quickConfig("truth");
+  cfg.analysers.requireSignalRegion = false;
+  const SpinReport rep = measureSpin(t, cfg);
+  EXPECT_FALSE(rep.spinTruthKnown);
+  EXPECT_FALSE(rep.subsets.at(0).hasReference);
+  EXPECT_NE(spinReportJson(rep).find("\"spin_truth\": \"unknown\""), std::string::npos);
+  EXPECT_THROW(buildSpinResponse(t, cfg.analysers, quickFit(), "", false), InputError);
+  cfg.closureTest = true;
+  EXPECT_THROW(measureSpin(t, cfg), InputError);
+  // Files written before the fix: zeros.
+  io::EventTable zeros = sample.table;
+  const std::size_t n = zeros.nEvents();
+  zeros.set(io::ds::spinB, {2, 3}, std::vector<double>(6 * n, 0.0));
+  zeros.set(io::ds::spinC, {3, 3}, std::vector<double>(9 * n, 0.0));
+  EXPECT_EQ(spinTruthOf(zeros), SpinTruth::Unknown);
+  cfg.closureTest = false;
+  EXPECT_FALSE(measureSpin(zeros, cfg).subsets.at(0).hasReference);
+}
+
+// Pions exactly along +-k with x+_k x-_k = -1 in 68 % of the events: raw C_kk = 3.24, where the
+// section 8 variance 9 - C^2 < 0 degenerates. The error comes from the observed (sandwich)
+// variance instead of printing 0.000, and the result is flagged and kept out of the channel
+// combination.
+TEST(SpinCalibration, DegenerateAnalyticErrorIsNeverZeroAndAbsurdValuesAreFlagged) {
+  const std::size_t n = 4000;
+  std::vector<TruthEvent> truth(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Rng rng(7, i, streams::quantum);
+    const auto kin = testing::randomPair(rng);
+    const double sPlus = rng.uniform() < 0.5 ? 1 : -1;
+    const double product = rng.uniform() < 0.68 ? -1 : 1;
+    truth[i] = testing::pionPairEvent(kin, {sPlus, 0, 0}, {sPlus * product, 0, 0});
+  }
+  io::EventTable t(n);
+  io::putTruth(t, truth, io::SpinTruthContent::Unknown);
+  t.setSource("degenerate");
+  SpinConfig cfg = quickConfig("truth");
+  cfg.bootstrap.replicas = 20;
+  const SpinReport rep = measureSpin(t, cfg);
+  ASSERT_GE(rep.subsets.size(), 2u);  // combined and pipi
+  const SubsetReport& s = rep.subsets[0];
+  const ParameterResult* ckk = nullptr;
+  for (const auto& p : s.raw)
+    if (p.name == "C_kk") ckk = &p;
+  ASSERT_NE(ckk, nullptr);
+  EXPECT_NEAR(ckk->value, 3.24, 0.2);
+  EXPECT_TRUE(std::isfinite(ckk->stat) && ckk->stat > 0.01) << ckk->stat;
+  const std::string md = spinReportMarkdown(rep);
+  EXPECT_EQ(md.find("± 0.000 "), std::string::npos) << md;
+  EXPECT_EQ(md.find("± 0.000|"), std::string::npos);
+  bool flagged = false;
+  for (const auto& f : s.flags) flagged |= f.find("unphysical C_kk") != std::string::npos;
+  EXPECT_TRUE(flagged);
+  EXPECT_FALSE(rep.subsets[1].flags.empty());
+  EXPECT_EQ(rep.channelsExcluded, std::vector<std::string>{"pipi"});
+  EXPECT_TRUE(rep.channelCombination.empty());
+  EXPECT_NE(spinSummaryLine(rep, 140, "x.json").find("FLAGGED: unphysical C_kk"),
+            std::string::npos);
+  EXPECT_NE(spinReportJson(rep).find("unphysical C_kk"), std::string::npos);
+  EXPECT_EQ(formatValueError(0.5, 0), "0.500 ± n/a");
+  EXPECT_EQ(formatValueError(0.5, 0.0002), "0.50000 ± 0.00020");
+  EXPECT_EQ(formatValueError(0.5, std::nan("")), "0.500 ± n/a");
+}
+
+// A sample without spin correlations: the entanglement witness is negative, so is its Z, which is
+// flagged (not printed as a bare -237) and kept out of the channel combination.
+TEST(SpinCalibration, NegativeSignificanceIsFlagged) {
+  const auto sample = makeSample(8000, 0.0, 501, 0.0);
+  SpinConfig cfg = quickConfig("truth");
+  cfg.analysers.requireSignalRegion = false;
+  const SpinReport rep = measureSpin(sample.table, cfg);
+  const SubsetReport& s = rep.subsets.at(0);
+  bool negD = false;
+  for (const auto& sig : s.significance)
+    if (sig.statistic == "entanglement_D") {
+      EXPECT_LT(sig.zAtLumi, 0);
+      EXPECT_TRUE(std::isnan(sig.zAtLumiWithCalibration));  // not calibrated: no "incl. cal."
+    }
+  for (const auto& f : s.flags)
+    negD |= f.find("negative Z for entanglement_D") != std::string::npos;
+  EXPECT_TRUE(negD);
+  EXPECT_EQ(rep.channelsExcluded, std::vector<std::string>{"pipi"});
+  EXPECT_NE(spinReportMarkdown(rep).find("⚠ "), std::string::npos);
+}
+
+// Issue 22 item 5: a file without /weight is an error for every method (it used to count each
+// event as 1 pb for reconstructions and fail only for --method truth).
+TEST(SpinCalibration, MissingWeightIsAnErrorForEveryMethod) {
+  auto sample = makeSample(500, 0.1, 601);
+  sample.table.erase(io::ds::weight);
+  for (const char* method : {"truth", "smeared"}) {
+    try {
+      measureSpin(sample.table, quickConfig(method));
+      ADD_FAILURE() << method << ": no error";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("/weight"), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nurec::quantum
