@@ -5,16 +5,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <limits>
-#include <nlohmann/json.hpp>
-#include <set>
+#include <optional>
 
-#include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
 #include "core/Progress.hpp"
 #include "core/Units.hpp"
-#include "io/EventFile.hpp"
 #include "io/Schema.hpp"
 
 namespace nurec::quantum {
