@@ -8,7 +8,8 @@ channel) and every one of the 15 spin parameters: pull = (shown - reference) / e
 "shown" is the calibrated value (else the raw one) and error = sqrt(stat^2 + calibration^2).
 Prints per report the chi2/ndf over the channels (disjoint, hence independent event sets), the
 mean and RMS of those pulls, the same for the combined subset, and the fraction of |pull| > 2.
-Subsets without a finite error are skipped and counted. Standard library only.
+Parameters without a finite error are skipped; subsets whose calibration failed (raw values) are
+listed, not pulled. Standard library only.
 """
 import json
 import math
@@ -44,15 +45,19 @@ def summary(pulls):
 
 
 def main(paths):
-    print("| report | method | calibration | channels (independent) | combined | flagged channels |")
-    print("|---|---|---|---|---|---|")
+    print("| report | method | calibration | channels (independent) | combined | flagged | "
+          "calibration failed (not pulled) |")
+    print("|---|---|---|---|---|---|---|")
     for path in paths:
         with open(path) as f:
             rep = json.load(f)
-        channels, combined, flagged = [], [], []
+        channels, combined, flagged, failed = [], [], [], []
         for s in rep["subsets"]:
             p = pulls_of(s)
             if p is None:
+                continue
+            if s.get("calibration_failed"):
+                failed.append(s["channel"])  # raw values: no calibrated result to pull
                 continue
             if s.get("flags"):
                 flagged.append(s["channel"])
@@ -60,7 +65,7 @@ def main(paths):
         cal = rep.get("calibration_source") or "none"
         cal = cal.split("/")[-1]
         print(f"| {path.split('/')[-1]} | {rep['method']} | {cal} | {summary(channels)} | "
-              f"{summary(combined)} | {', '.join(flagged) or '-'} |")
+              f"{summary(combined)} | {', '.join(flagged) or '-'} | {', '.join(failed) or '-'} |")
 
 
 if __name__ == "__main__":
