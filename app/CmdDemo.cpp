@@ -231,6 +231,11 @@ int runDemo(const DemoOptions& o) {
         }
         const quantum::SpinReport rep = quantum::measureSpin(nu, sc);
         quantum::writeSpinReport(rep, (dir / fmt::format("spin_{}.json", m)).string());
+        for (const auto& w : rep.calibrationWarnings)
+          notes.push_back(
+              fmt::format("Spin calibration of {}: {} (docs/quantum.md \"Shipped "
+                          "responses\").",
+                          m, w));
         if (rep.subsets.empty()) continue;
         const quantum::SubsetReport& all = rep.subsets[0];
         auto paramCell = [](const std::vector<quantum::ParameterResult>& v, const std::string& n) {
@@ -344,7 +349,9 @@ int runDemo(const DemoOptions& o) {
           "replicas). *raw*: the estimators as they come (the selection sculpts the decay "
           "distributions, already at truth level); *calibrated*: corrected with the shipped "
           "response of the method (data/spin-response/<method>.json), fitted once on an "
-          "independent sample (generator seed 7101, default detector card, the shipped model), "
+          "independent sample (generator seed 7101, the shipped model; a detector card that "
+          "differs "
+          "from this sample's is reported as a calibration warning in spin_<method>.md), "
           "never on these events, so the calibrated values keep this sample's statistical "
           "fluctuation; *truth reference*: the per-event production spin state averaged over the "
           "analysed events, i.e. what the estimators target; *flags*: results not to be trusted "

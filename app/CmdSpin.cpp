@@ -40,7 +40,7 @@ std::vector<std::string> splitComma(const std::string& s) {
   return out;
 }
 
-// The response shipped for the shipped model and the default detector card (docs/quantum.md
+// The response shipped for the shipped model and a default detector card (docs/quantum.md
 // "Shipped responses").
 std::string shippedResponse(const std::string& method) {
   return (std::filesystem::path(eval::sourceDirectory()) / "data" / "spin-response" /
@@ -195,7 +195,7 @@ std::function<int()> setupSpin(CLI::App& cmd) {
       "at truth level. A linear response (R, o), fitted by `nurec calibrate` on an INDEPENDENT\n"
       "truth-bearing sample, corrects them: theta = R^-1 (theta_raw - o). --calibration:\n"
       "  auto (default)  files with a detector selection (/reco/pass_sr): the shipped response\n"
-      "                  data/spin-response/<method>.json (shipped model, default detector card,\n"
+      "                  data/spin-response/<method>.json (shipped model, the card it records,\n"
       "                  generator seed 7101); files without one: raw estimates\n"
       "  shipped         the shipped response (error when the method has none)\n"
       "  RESPONSE.json   a response from `nurec calibrate`\n"
