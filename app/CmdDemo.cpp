@@ -82,8 +82,8 @@ int runDemo(const DemoOptions& o) {
   std::vector<std::string> notes;
   std::ostringstream md;
 
-  // 1. Generate. Generator-level cuts a little looser than the triggers (physics.md section 10:
-  // tau pT > 25 GeV, leptons > 14-17 GeV, |eta| < 2.5) keep most generated events useful; the
+  // 1. Generate. Generator-level cuts a little looser than the triggers (docs/physics.md section
+  // 10: tau pT > 25 GeV, leptons > 14-17 GeV, |eta| < 2.5) keep most generated events useful; the
   // cross section carries the acceptance.
   generator::ZTauTauConfig gen;
   gen.nEvents = o.events;
@@ -181,7 +181,7 @@ int runDemo(const DemoOptions& o) {
   eval::writeReport(result, (dir / "evaluation").string());
   times.done("evaluate");
 
-  // 5. Spin measurement (physics.md sections 6-8): the spin correlation matrix and the quantum
+  // 5. Spin measurement (docs/physics.md sections 6-8): the spin correlation matrix and the quantum
   // observables from the truth and from each method's neutrinos.
   std::string spinMd;
   std::vector<std::string> spinTerminal;

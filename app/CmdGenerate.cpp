@@ -1,6 +1,6 @@
 // `nurec generate --process ztautau --events N --seed S [--mass-window 60,120] --out truth.h5`:
 // the embedded LO generator pp -> Z/gamma* -> tau+ tau- with exact spin correlations and tau
-// decays (src/generator, physics.md sections 2-6). Writes /weight and /truth (HDF5) or HepMC3.
+// decays (src/generator, docs/physics.md sections 2-6). Writes /weight and /truth (HDF5) or HepMC3.
 #include <fmt/format.h>
 
 #include <chrono>

@@ -1,5 +1,5 @@
 // `nurec mmc-pdfs --data truth.h5 --out data/mmc/mmc_pdfs_v1.json`: builds the MMC likelihood
-// table P(dtheta | p_tau, type) and P(m_nunu) from a truth sample (physics.md section 9,
+// table P(dtheta | p_tau, type) and P(m_nunu) from a truth sample (docs/physics.md section 9,
 // docs/reco.md) and writes it as a versioned JSON file with the binning and the producer.
 #include <fmt/format.h>
 

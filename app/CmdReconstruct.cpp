@@ -105,7 +105,7 @@ int runReconstruct(const ReconstructOptions& o) {
 std::function<int()> setupReconstruct(CLI::App& cmd) {
   auto o = std::make_shared<ReconstructOptions>();
   cmd.footer(
-      "Methods (physics.md section 9, docs/reco.md):\n"
+      "Methods (docs/physics.md section 9, docs/reco.md):\n"
       "  collinear  neutrinos parallel to the visible taus and alone making the MET; fails for\n"
       "             taus back to back in phi (status 3) or an energy fraction x outside (0,1] (4)\n"
       "  mmc        Missing Mass Calculator: scans the neutrino azimuths, m_nunu of leptonic taus\n"
@@ -148,8 +148,9 @@ std::function<int()> setupReconstruct(CLI::App& cmd) {
                  "angle-table (the MMC paper's P(dtheta | p_tau, type) from the table)")
       ->check(CLI::IsMember({"kinematic", "angle-table"}))
       ->capture_default_str();
-  cmd.add_flag("--mmc-tau-probability", o->mmcTauProbability,
-               "angle-table weight: also multiply by the decay x-distribution f(x) (physics.md 6)");
+  cmd.add_flag(
+      "--mmc-tau-probability", o->mmcTauProbability,
+      "angle-table weight: also multiply by the decay x-distribution f(x) (docs/physics.md 6)");
   cmd.add_option("--met-k", o->metK, "MET resolution stochastic term k [GeV^1/2]")
       ->capture_default_str();
   cmd.add_option("--met-floor", o->metFloor, "MET resolution floor [GeV]")->capture_default_str();

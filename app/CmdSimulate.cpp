@@ -126,7 +126,8 @@ int runSimulate(const SimulateOptions& o) {
 std::function<int()> setupSimulate(CLI::App& cmd) {
   auto o = std::make_shared<SimulateOptions>();
   cmd.footer(
-      "Turns truth events into what an ATLAS-like detector sees (physics.md section 10, Delphes\n"
+      "Turns truth events into what an ATLAS-like detector sees (docs/physics.md section 10, "
+      "Delphes\n"
       "ATLAS card, no pile-up): tracking efficiency and log-normal pT smearing of the charged\n"
       "pion; electron and muon identification, resolution and isolation; 1-prong hadronic taus\n"
       "(track + one ECAL pi0 cluster) classified as pi or rho with lost and fake pi0 clusters;\n"

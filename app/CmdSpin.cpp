@@ -169,7 +169,8 @@ std::function<int()> setupSpin(CLI::App& cmd) {
   cmd.footer(
       "Measures the tau-pair spin state rho = 1/4 [1 + B+.sigma x 1 + 1 x B-.sigma + C_ij sigma_i "
       "x sigma_j]\n"
-      "in the helicity basis {k, r, n} (physics.md section 2; the same axes for both taus, index 0 "
+      "in the helicity basis {k, r, n} (docs/physics.md section 2; the same axes for both taus, "
+      "index 0 "
       "= tau+).\n"
       "Each tau's spin analyser is measured in its rest frame, reached lab -> tau-pair frame -> "
       "tau frame\n"
@@ -268,7 +269,7 @@ std::function<int()> setupSpin(CLI::App& cmd) {
                  "Extra signal efficiency beyond the file's selection")
       ->capture_default_str();
   cmd.add_option("--background-per-fb", o->config.significance.backgroundPerInvFb,
-                 "Background events per fb^-1 after selection (physics.md section 10: 23.1)")
+                 "Background events per fb^-1 after selection (docs/physics.md section 10: 23.1)")
       ->capture_default_str();
   cmd.add_option("--signal-per-fb", o->config.significance.signalPerInvFb,
                  "Signal events per fb^-1 (0: from the event weights)")

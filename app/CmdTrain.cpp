@@ -1,4 +1,4 @@
-// `nurec train`: trains the diffusion neutrino reconstruction (src/ml, ml.md).
+// `nurec train`: trains the diffusion neutrino reconstruction (src/ml, docs/ml-methods.md).
 #include <fmt/format.h>
 
 #include <cstdio>

@@ -1,4 +1,4 @@
-// nurec: one binary, documented subcommands (design.md "Command line").
+// nurec: one binary, documented subcommands (docs/design.md "Command line").
 #include <spdlog/spdlog.h>
 
 #include <algorithm>

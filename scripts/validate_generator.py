@@ -3,12 +3,12 @@
 
 Runs `nurec generate` on two samples (all decay modes; pi/rho only for the spin correlations),
 measures the distributions and the spin observables from the lab four-vectors alone, compares them
-with the per-event analytic spin state and with the reference numbers of physics.md, and writes
+with the per-event analytic spin state and with the reference numbers of docs/physics.md, and writes
 docs/physics-validation.md and the plots in docs/figures/generator/.
 
     /usr/bin/python3 scripts/validate_generator.py [--events 1000000] [--nurec build/app/nurec]
 
-Everything is recomputed from the files: the helicity basis (physics.md section 2) and the rest
+Everything is recomputed from the files: the helicity basis (docs/physics.md section 2) and the rest
 frames are rebuilt here in numpy from the tau four-vectors, so this is an independent check of the
 C++ frames. Statistical errors are 1 standard deviation.
 """
@@ -33,9 +33,9 @@ M_Z = 91.1876
 BR = {"pi": 0.1082, "rho": 0.2549, "e": 0.1782, "mu": 0.1739}
 BR["other"] = 1 - sum(BR.values())
 MODES = ["pi", "rho", "e", "mu", "other"]
-# physics.md section 5, 60-120 GeV, CTEQ5L (luminosity-weighted averages).
+# docs/physics.md section 5, 60-120 GeV, CTEQ5L (luminosity-weighted averages).
 REF_60_120 = {"sigma": 1501.6, "B_k": -0.1283, "C_kk": 0.9999, "C_rr": -0.4649, "C_nn": 0.4650, "C_rn": -0.0141}
-REF_DSIGMA_DM_MZ = 381.4  # pb/GeV, physics.md section 4
+REF_DSIGMA_DM_MZ = 381.4  # pb/GeV, docs/physics.md section 4
 
 
 def boost(p, beta):
@@ -63,7 +63,7 @@ def mdot(a, b):
 
 
 class Basis:
-    """Helicity basis of physics.md section 2, from the lab taus (index 0 tau+, 1 tau-)."""
+    """Helicity basis of docs/physics.md section 2, from the lab taus (index 0 tau+, 1 tau-)."""
 
     def __init__(self, tau):
         self.pair = tau[:, 0] + tau[:, 1]
@@ -87,7 +87,7 @@ class Basis:
 
 
 def rho_polarimeter(pi, pi0, nu):
-    """physics.md section 6, tau rest frame, tau- convention."""
+    """docs/physics.md section 6, tau rest frame, tau- convention."""
     q = pi - pi0
     tau = np.zeros_like(q)
     tau[:, 3] = M_TAU
@@ -243,7 +243,7 @@ def main():
     fig, ax = plt.subplots(figsize=(7, 4))
     x = np.arange(5)
     ax.bar(x - 0.2, frac, 0.4, yerr=frac_err, label="generated")
-    ax.bar(x + 0.2, [BR[k] for k in MODES], 0.4, label="PDG (physics.md §1)")
+    ax.bar(x + 0.2, [BR[k] for k in MODES], 0.4, label="PDG (docs/physics.md §1)")
     ax.set_xticks(x, MODES)
     ax.set_ylabel("fraction of taus")
     ax.legend()
@@ -339,7 +339,7 @@ def main():
     L.append("Produced by `/usr/bin/python3 scripts/validate_generator.py --events "
              f"{a.events}` (rerun it to regenerate this page and docs/figures/generator/). "
              "Generator: `nurec generate` (src/generator), LO pp → Z/γ* → τ+τ- at 13 TeV, CTEQ5L, "
-             "running Z width, physics.md sections 2-6. All spin quantities below are measured from the "
+             "running Z width, docs/physics.md sections 2-6. All spin quantities below are measured from the "
              "lab four-vectors in the file, with the helicity basis and the lab → pair → τ rest frames "
              "rebuilt independently in numpy. Errors are one statistical standard deviation.\n")
     L.append("## Runs\n")
@@ -348,7 +348,7 @@ def main():
         L.append(f"| `nurec {cmd}` | {line} |")
     L.append("")
     L.append("## Cross sections\n")
-    L.append("| quantity | generated | reference (physics.md) | pull |\n|---|---|---|---|")
+    L.append("| quantity | generated | reference (docs/physics.md) | pull |\n|---|---|---|---|")
     L.append(f"| σ(60 < m < 120) [pb] | {sigma:.1f} ± {sigma_err:.1f} | {REF_60_120['sigma']} (§4, LO quadrature) | "
              f"{(sigma - REF_60_120['sigma']) / sigma_err:+.2f} |")
     L.append(f"| dσ/dm at m_Z [pb/GeV] (0.1 GeV bin) | {dsdm:.1f} ± {dsdm_err:.1f} | {REF_DSIGMA_DM_MZ} (§4) | "
@@ -367,17 +367,17 @@ def main():
     L.append("## Decay-mode fractions\n")
     L.append("![decay modes](figures/generator/decay_modes.png)\n")
     L.append(f"{modes.size} taus.\n")
-    L.append("| mode | generated | PDG (physics.md §1) | pull |\n|---|---|---|---|")
+    L.append("| mode | generated | PDG (docs/physics.md §1) | pull |\n|---|---|---|---|")
     for i, k in enumerate(MODES):
         L.append(f"| {k} | {frac[i]:.5f} ± {frac_err[i]:.5f} | {BR[k]:.4f} | {(frac[i] - BR[k]) / frac_err[i]:+.2f} |")
     pair_frac = np.mean(np.isin(d["decay_mode"][:, 0] * 10 + d["decay_mode"][:, 1],
                                 [0, 1, 10, 11, 2, 20, 3, 30, 12, 21, 13, 31]))
     pair_err = np.sqrt(pair_frac * (1 - pair_frac) / n)
     L.append(f"\nFraction of pairs in the seven analysis channels (ππ, eπ, μπ, πρ, eρ, μρ, ρρ): "
-             f"{pair_frac:.4f} ± {pair_err:.4f} (physics.md: 0.3875).\n")
+             f"{pair_frac:.4f} ± {pair_err:.4f} (docs/physics.md: 0.3875).\n")
     L.append("## Spin correlations: measured from the decays vs analytic\n")
     L.append("For each event the generator stores the exact (B+, B-, C) of the LO matrix element at the event's "
-             "(m, y, cos θ), summed over the initial states (physics.md §3-4). The decays are generated with the "
+             "(m, y, cos θ), summed over the initial states (docs/physics.md §3-4). The decays are generated with the "
              "correlated accept-reject W = 1 + B+·H+ + B-·H- + H+·C·H- (§6). Here C is measured back from the "
              "decays alone with the κ = 1 analysers (π direction; ρ polarimeter h built from the π±, π0 and ν "
              "in the τ rest frame), C_ij = -9 ⟨x+_i x-_j⟩, B-_i = 3 ⟨x-_i⟩, B+_i = -3 ⟨x+_i⟩, and compared with "
@@ -404,9 +404,9 @@ def main():
     an_e = d["spin_c"].std(0) / np.sqrt(n)
     bk_all = d["spin_b"][:, 1, 0]
     L.append("Sample mean of the per-event analytic state (all-modes sample, 60-120 GeV) vs the luminosity-weighted "
-             "LO values of physics.md §5 (the generator's events carry a pT from the recoil model; the spin "
+             "LO values of docs/physics.md §5 (the generator's events carry a pT from the recoil model; the spin "
              "state is evaluated at c = k·p with p the boosted beam, which is what HelicityBasis reconstructs):\n")
-    L.append("| quantity | generated (mean of analytic) | physics.md §5 |\n|---|---|---|")
+    L.append("| quantity | generated (mean of analytic) | docs/physics.md §5 |\n|---|---|---|")
     L.append(f"| B_k | {pm(bk_all.mean(), bk_all.std() / np.sqrt(n))} | {REF_60_120['B_k']} |")
     L.append(f"| C_kk | {pm(an[0, 0], an_e[0, 0], 5)} | {REF_60_120['C_kk']} |")
     L.append(f"| C_rr | {pm(an[1, 1], an_e[1, 1])} | {REF_60_120['C_rr']} |")
@@ -428,7 +428,7 @@ def main():
                  "the peers are writing the same events to disk and a bare-kinematics reference loop):\n")
         L.append("```\n" + bench_out.strip() + "\n```\n")
     L.append("## Known limitations\n")
-    L.append("* LO only (no QCD K-factor: NNLO is about 1.28 × the CTEQ5L LO number, physics.md §4).\n"
+    L.append("* LO only (no QCD K-factor: NNLO is about 1.28 × the CTEQ5L LO number, docs/physics.md §4).\n"
              "* The pT of the pair comes from a parametrised spectrum; the angular distribution in the pair frame is "
              "the LO one with respect to the boosted beam axis (no Collins-Soper-frame effects of real ISR).\n"
              "* \"Other\" decays are three pions + ν by phase space (H = 0), half one-prong (π± π0 π0), half "

@@ -187,7 +187,7 @@ def main():
     scaled = (w[sr] * tight ** nhad[sr]).sum() * 1000 * K_FACTOR
     print(f"| SR with the Tight tau ID (0.60 instead of 0.75 per hadronic tau) | {scaled:.0f} | {scaled / base:.3f} |")
 
-    # Analysis-level cuts a published set-up may add (assumptions, not physics.md numbers): offline
+    # Analysis-level cuts a published set-up may add (assumptions, not docs/physics.md numbers): offline
     # thresholds above the trigger thresholds, the three cuts above, the Tight tau ID.
     lead = np.max(np.where(had, pt(reco), 0), axis=1)
     sub = np.min(np.where(had, pt(reco), 1e9), axis=1)

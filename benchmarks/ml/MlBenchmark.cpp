@@ -1,5 +1,5 @@
 // ml_benchmark: sampling and training speed of the diffusion reconstruction, with peers measured
-// in the same run (design.md "Benchmarks"): DDIM-100 vs DPM-Solver++(2M) at 10/20/25 steps,
+// in the same run (docs/design.md "Benchmarks"): DDIM-100 vs DPM-Solver++(2M) at 10/20/25 steps,
 // encoder once per event vs once per step, and the same architecture in Python PyTorch eager.
 //   ml_benchmark [--model DIR] [--data events.h5] [--events 512] [--candidates 10] [--threads 2]
 #include <ATen/Parallel.h>

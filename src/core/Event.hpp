@@ -29,8 +29,8 @@ struct Particle {
   int pdgId = 0;
 };
 
-// Spin state of the tau pair at one phase-space point (physics.md sections 2-3), helicity basis
-// {k, r, n}: rho = 1/4 [1 + B+.sigma x 1 + 1 x B-.sigma + C_ij sigma_i x sigma_j].
+// Spin state of the tau pair at one phase-space point (docs/physics.md sections 2-3), helicity
+// basis {k, r, n}: rho = 1/4 [1 + B+.sigma x 1 + 1 x B-.sigma + C_ij sigma_i x sigma_j].
 struct SpinState {
   std::array<double, 3> bPlus{};                 // B+ (k, r, n)
   std::array<double, 3> bMinus{};                // B- (k, r, n)

@@ -7,7 +7,7 @@
 namespace nurec {
 
 // The one four-vector type of nurec: (px, py, pz, E) in GeV, metric (+,-,-,-), lab frame unless a
-// name says otherwise. Boosts are pure (no rotation); see physics.md section 2 for frame paths.
+// name says otherwise. Boosts are pure (no rotation); docs/physics.md section 2 gives frame paths.
 struct FourVector {
   double px = 0, py = 0, pz = 0, e = 0;
 

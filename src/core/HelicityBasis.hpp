@@ -3,8 +3,8 @@
 
 namespace nurec {
 
-// The helicity basis {k, r, n} of a tau pair (physics.md section 2), defined in the pair rest frame
-// and used unchanged in both tau rest frames:
+// The helicity basis {k, r, n} of a tau pair (docs/physics.md section 2), defined in the pair rest
+// frame and used unchanged in both tau rest frames:
 //   k = unit(tau- momentum in the pair frame)
 //   p = unit(+z beam direction boosted into the pair frame),  c = cos(theta) = k.p
 //   r = (p - c k)/sin(theta),  n = k x r    (right-handed)

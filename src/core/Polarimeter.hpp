@@ -3,8 +3,8 @@
 
 namespace nurec {
 
-// The rho polarimeter vector of tau -> pi+- pi0 nu (physics.md section 6), tau- convention, from
-// four-vectors already in the tau rest frame:
+// The rho polarimeter vector of tau -> pi+- pi0 nu (docs/physics.md section 6), tau- convention,
+// from four-vectors already in the tau rest frame:
 //   h = m [2(q.N) q - q^2 N] / [2(q.N)(q.P) - q^2 (N.P)],  q = p(pi+-) - p(pi0), N = p(nu),
 //   P = (m, 0), m = the mass of pi+- + pi0 + nu
 // (= m_tau for true kinematics, where |h| = 1 exactly; the reconstructed tau mass at reco level).

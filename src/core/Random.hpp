@@ -4,9 +4,9 @@
 
 namespace nurec {
 
-// Per-event random streams (design.md "Randomness"): every event draws from a generator seeded by
-// (run seed, event index, stream id), so results never depend on thread count or chunking and any
-// single event can be re-run alone.
+// Per-event random streams (docs/design.md "Randomness"): every event draws from a generator seeded
+// by (run seed, event index, stream id), so results never depend on thread count or chunking and
+// any single event can be re-run alone.
 //
 // Hand-written because the standard engines are slow to seed per event (mt19937_64 fills 312
 // words) and std:: distributions are not reproducible across standard libraries. The engine is

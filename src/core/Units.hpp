@@ -1,5 +1,5 @@
 #pragma once
-// Units and physical constants (physics.md section 1). Energies, momenta and masses in GeV,
+// Units and physical constants (docs/physics.md section 1). Energies, momenta and masses in GeV,
 // lengths in mm, cross sections in pb, luminosity in fb^-1. Multiply by a unit to enter a value,
 // divide by it to read one out: `double ptCut = 25 * units::GeV;`.
 namespace nurec::units {
@@ -18,7 +18,7 @@ inline constexpr double gev2ToPb = 0.3893794e9;  // 1 GeV^-2 = 0.3893794e9 pb
 
 namespace nurec::constants {
 inline constexpr double pi = 3.14159265358979323846;
-// PDG values used throughout (physics.md section 1).
+// PDG values used throughout (docs/physics.md section 1).
 inline constexpr double mTau = 1.77686;
 inline constexpr double cTauTau = 0.08703;  // mm
 inline constexpr double mZ = 91.1876;

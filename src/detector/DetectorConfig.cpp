@@ -15,7 +15,8 @@ namespace nurec::detector {
 
 namespace {
 
-// Regions of the track-resolution table: |eta| <= 0.5, 0.5-1.5, 1.5-2.5 (physics.md section 10).
+// Regions of the track-resolution table: |eta| <= 0.5, 0.5-1.5, 1.5-2.5 (docs/physics.md section
+// 10).
 constexpr double kTrackEtaBin0 = 0.5;
 constexpr double kTrackEtaBin1 = 1.5;
 

@@ -8,9 +8,10 @@
 
 namespace nurec::detector {
 
-// Efficiency as a step function of pT in two |eta| regions (physics.md section 10 "tracking eff."):
-// low for ptMin < pT <= ptLow, mid for ptLow < pT <= ptHigh, high above ptHigh; zero below ptMin
-// and outside |eta| <= etaMax. Central region |eta| <= etaCentral, forward etaCentral < |eta|.
+// Efficiency as a step function of pT in two |eta| regions (docs/physics.md section 10 "tracking
+// eff."): low for ptMin < pT <= ptLow, mid for ptLow < pT <= ptHigh, high above ptHigh; zero below
+// ptMin and outside |eta| <= etaMax. Central region |eta| <= etaCentral, forward etaCentral <
+// |eta|.
 struct StepEfficiency {
   double ptMinGeV = 0.1;
   double ptLowGeV = 1.0;
@@ -130,7 +131,7 @@ struct DetectorConfig {
   // MET = -(sum of reconstructed taus/leptons and jets + soft term). Soft term: the visible
   // particles not used by any object (|eta| < caloEtaMax, muons only if tracked) times
   // metSoftResponse, plus Gaussian noise sigma(x) = sigma(y) = metResolutionK sqrt(sum E_T) with
-  // sum E_T the scalar sum over objects and soft term (physics.md: k ~ 0.5 GeV^1/2).
+  // sum E_T the scalar sum over objects and soft term (docs/physics.md: k ~ 0.5 GeV^1/2).
   double metSoftResponse = 1.0;
   double metResolutionK = 0.5;  // GeV^1/2
 
@@ -147,7 +148,7 @@ struct DetectorConfig {
   double pileupMaxAbsEta = 5.0;
   double pileupTrackRejection = 0.95;
 
-  // --- triggers (physics.md section 10, quoted analysis set-up) ---
+  // --- triggers (docs/physics.md section 10, quoted analysis set-up) ---
   // Online thresholds; each leg fires with the efficiency of its turn-on at the offline pT.
   double diTauLeadPtGeV = 35, diTauSubleadPtGeV = 25;
   double eTauElectronPtGeV = 17, eTauTauPtGeV = 25, singleElectronPtGeV = 26;

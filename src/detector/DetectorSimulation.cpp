@@ -20,7 +20,8 @@ using constants::mMuon;
 using constants::mPiCharged;
 using constants::mPiNeutral;
 
-// Track coverage of the inner detector (physics.md section 10: tracking efficiency 0 beyond 2.5).
+// Track coverage of the inner detector (docs/physics.md section 10: tracking efficiency 0
+// beyond 2.5).
 constexpr double kTrackerEtaMax = 2.5;
 // Central / forward boundary of the e and mu identification efficiencies (section 10).
 constexpr double kIdEtaCentral = 1.5;
@@ -147,7 +148,7 @@ class EventSimulator {
         soft_.py += pileup_[j].p4.py;
         soft_.sumEt += pileup_[j].p4.pt();
       }
-    // MET (physics.md section 10): minus the objects and the soft term; Gaussian noise of
+    // MET (docs/physics.md section 10): minus the objects and the soft term; Gaussian noise of
     // k sqrt(sum E_T) per component.
     reco.sumEt = objectsEt + soft_.sumEt;
     const double sigmaMet = c_.metResolutionK * std::sqrt(reco.sumEt);
@@ -305,7 +306,7 @@ class EventSimulator {
     return cand;
   }
 
-  // 1-prong hadronic tau: the track plus at most one pi0 cluster (physics.md section 10).
+  // 1-prong hadronic tau: the track plus at most one pi0 cluster (docs/physics.md section 10).
   bool reconstructHadronicTau(const std::vector<Particle>& products, std::vector<bool>& used,
                               Candidate& cand) {
     int nProngs = 0;

@@ -1,6 +1,7 @@
 #pragma once
-// Fast detector simulation, triggers and the seven-channel selection (physics.md section 10), and
-// the ML point cloud /reco/particles (ml.md section 1; layout documented in docs/detector.md).
+// Fast detector simulation, triggers and the seven-channel selection (docs/physics.md section 10),
+// and the ML point cloud /reco/particles (docs/ml-methods.md section 1; layout documented in
+// docs/detector.md).
 //
 //   DetectorSimulation sim(config);          // validates, const afterwards
 //   Rng rng(seed, i, streams::detector);
@@ -88,7 +89,7 @@ struct TriggerDraws {
   std::array<double, 2> u{0, 0};
 };
 
-// Trigger decision on the reconstructed candidates (physics.md section 10): di-tau, e+tau or
+// Trigger decision on the reconstructed candidates (docs/physics.md section 10): di-tau, e+tau or
 // single e, mu+tau or single mu. Candidates of type None are ignored.
 bool passTrigger(const RecoEvent& reco, const DetectorConfig& config, const TriggerDraws& draws);
 

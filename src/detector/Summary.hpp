@@ -10,7 +10,7 @@
 
 namespace nurec::detector {
 
-// NNLO / LO normalisation of Z/gamma* -> tau tau (physics.md section 4): NNLO about 1.9 nb
+// NNLO / LO normalisation of Z/gamma* -> tau tau (docs/physics.md section 4): NNLO about 1.9 nb
 // (quoted) over the LO CTEQ5L 1479.8 pb for 66 < m < 116 GeV, applied as a mass-independent
 // factor (1.9 / 1.5016 = 1.27 for 60-120 GeV).
 inline constexpr double kNnloKFactor = 1.28;

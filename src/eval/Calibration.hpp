@@ -1,6 +1,7 @@
 #pragma once
-// Calibration of sampled candidates against the truth (ml.md section 7): rank histogram,
-// coverage of order-statistic intervals, and the continuous ranked probability score (CRPS).
+// Calibration of sampled candidates against the truth (docs/ml-methods.md section 7): rank
+// histogram, coverage of order-statistic intervals, and the continuous ranked probability score
+// (CRPS).
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -23,8 +24,8 @@ std::vector<std::size_t> rankHistogram(const CandidateSample& s);
 // 1 <= i < j <= K (1-based order statistics). Calibrated: (j - i) / (K + 1).
 double coverage(const CandidateSample& s, std::size_t i, std::size_t j);
 
-// Unbiased ("fair") ensemble CRPS of candidates x_1..x_K for the observation y (ml.md section 7):
-// (1/K) sum_k |x_k - y| - 1/(2K(K-1)) sum_{k != l} |x_k - x_l|.
+// Unbiased ("fair") ensemble CRPS of candidates x_1..x_K for the observation y (docs/ml-methods.md
+// section 7): (1/K) sum_k |x_k - y| - 1/(2K(K-1)) sum_{k != l} |x_k - x_l|.
 double crpsEnsemble(std::span<const double> candidates, double y);
 // Mean of crpsEnsemble over the events of s.
 double meanCrps(const CandidateSample& s);

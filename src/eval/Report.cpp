@@ -675,8 +675,9 @@ void writeReport(const EvaluationResult& r, const std::string& outDir) {
     md << "\n";
   }
   for (const auto& c : r.calibration) {
-    md << fmt::format("## Calibration of the {} candidates (K = {}, ml.md section 7)\n\n", c.method,
-                      c.k);
+    md << fmt::format(
+        "## Calibration of the {} candidates (K = {}, docs/ml-methods.md section 7)\n\n", c.method,
+        c.k);
     md << fmt::format(
         "Calibrated candidates give coverage {:.3f} for (min, max) and {} for "
         "(x₍₂₎, x₍K−1₎), and a flat rank histogram. CRPS in GeV (lower is better).\n\n",

@@ -1,6 +1,6 @@
 #pragma once
 // LO q qbar -> gamma*/Z -> tau- tau+ with massive taus: the differential cross section and the
-// exact spin state (B+, B-, C) at a phase-space point (physics.md section 3), and the pp cross
+// exact spin state (B+, B-, C) at a phase-space point (docs/physics.md section 3), and the pp cross
 // section with the CTEQ5L PDFs (section 4).
 #include <array>
 
@@ -10,8 +10,8 @@
 namespace nurec::generator {
 
 // The unnormalised spin numerators of one term (one flavour, one quark direction, summed over the
-// quark helicity): a = sum_lam a_lam and a*B_i, a*C_ij. Terms add linearly (physics.md section 4:
-// "sum the numerators of all terms"); SpinState = numerators / a.
+// quark helicity): a = sum_lam a_lam and a*B_i, a*C_ij. Terms add linearly (docs/physics.md section
+// 4: "sum the numerators of all terms"); SpinState = numerators / a.
 struct SpinNumerators {
   double a = 0;
   std::array<double, 3> aB{};
@@ -21,7 +21,7 @@ struct SpinNumerators {
   SpinState state() const;  // B+ = B- = aB/a, C = aC/a
 };
 
-// Quark couplings to the Z and its charge (physics.md section 3); flavour = |PDG id| 1..5.
+// Quark couplings to the Z and its charge (docs/physics.md section 3); flavour = |PDG id| 1..5.
 struct QuarkCouplings {
   double charge, gLeft, gRight;
 };

@@ -7,7 +7,7 @@ namespace nurec::generator {
 
 namespace {
 
-// Coefficients of physics.md section 4 (identical to Pythia's CTEQ5L): am[i][j][k].
+// Coefficients of docs/physics.md section 4 (identical to Pythia's CTEQ5L): am[i][j][k].
 struct Cteq5Function {
   double alpha, ut1, ut2, qMin;
   double am[9][3];
@@ -128,7 +128,7 @@ constexpr Cteq5Function kFunctions[8] = {
       {0, 0, 0}}},
 };
 
-// F_i(x, Q) of physics.md section 4 (the common x-dependent pieces precomputed by the caller).
+// F_i(x, Q) of docs/physics.md section 4 (the common x-dependent pieces precomputed by the caller).
 double evaluate(const Cteq5Function& f, double x, double q, double y, double u, double x1,
                 double lnX1) {
   if (q <= std::max(f.qMin, f.alpha)) return 0.0;

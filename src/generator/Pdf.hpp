@@ -1,6 +1,7 @@
 #pragma once
-// LO proton parton distributions: CTEQ5L in its closed-form parametrisation (physics.md section 4;
-// H.L. Lai et al., Eur. Phys. J. C12 (2000) 375, code by J. Pumplin, as in Pythia's built-in set).
+// LO proton parton distributions: CTEQ5L in its closed-form parametrisation (docs/physics.md
+// section 4; H.L. Lai et al., Eur. Phys. J. C12 (2000) 375, code by J. Pumplin, as in Pythia's
+// built-in set).
 #include <array>
 
 namespace nurec::generator {

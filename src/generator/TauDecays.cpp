@@ -37,7 +37,7 @@ int chargedPionPdg(int charge) {
   return charge > 0 ? pdg::piPlus : -pdg::piPlus;
 }
 
-// rho line shape pieces (physics.md section 6).
+// rho line shape pieces (docs/physics.md section 6).
 double rhoK(double q2) {
   const double a = (q2 - (mPiCharged + mPiNeutral) * (mPiCharged + mPiNeutral)) *
                    (q2 - (mPiCharged - mPiNeutral) * (mPiCharged - mPiNeutral));

@@ -1,7 +1,7 @@
 #pragma once
-// Tau decays with spin (physics.md section 6): pi nu, rho nu (-> pi+- pi0 nu, Breit-Wigner line
-// shape with energy-dependent width, full matrix element), e nu nu and mu nu nu (V-A), and "other"
-// as phase-space nu + three pions (H = 0). Each decay is generated from its unpolarised
+// Tau decays with spin (docs/physics.md section 6): pi nu, rho nu (-> pi+- pi0 nu, Breit-Wigner
+// line shape with energy-dependent width, full matrix element), e nu nu and mu nu nu (V-A), and
+// "other" as phase-space nu + three pions (H = 0). Each decay is generated from its unpolarised
 // distribution in the tau rest frame together with its polarimeter vector H; the spin density
 // matrix of the pair is imposed by the correlated accept-reject of decayPair().
 #include <array>
@@ -13,7 +13,7 @@
 
 namespace nurec::generator {
 
-// PDG branching fractions (physics.md section 1), indexed by DecayMode; "other" = 1 - sum.
+// PDG branching fractions (docs/physics.md section 1), indexed by DecayMode; "other" = 1 - sum.
 inline constexpr std::array<double, 5> kTauBranchingFractions = {
     0.1082, 0.2549, 0.1782, 0.1739, 1 - (0.1082 + 0.2549 + 0.1782 + 0.1739)};
 // Share of the three-prong (pi pi pi nu) final state among "other"; the rest is pi pi0 pi0 nu.
@@ -45,9 +45,9 @@ class TauDecayer {
   TauDecay decay(DecayMode mode, int charge, Rng& rng) const;
 
   // Both decays (index 0 tau+, 1 tau-) for given modes, sampled from Tr[rho (D+ x D-)] by
-  // accept-reject on W = 1 + B+.H+ + B-.H- + H+.C.H- with W_max = 4 lambda_max(rho) (physics.md
-  // section 6). Vectors are in the rest frames; components of H along (k, r, n) are taken with
-  // the given basis vectors. Returns the number of decay-pair trials used.
+  // accept-reject on W = 1 + B+.H+ + B-.H- + H+.C.H- with W_max = 4 lambda_max(rho)
+  // (docs/physics.md section 6). Vectors are in the rest frames; components of H along (k, r, n)
+  // are taken with the given basis vectors. Returns the number of decay-pair trials used.
   int decayPair(const SpinState& spin, const std::array<DecayMode, 2>& modes, const Vector3& k,
                 const Vector3& r, const Vector3& n, Rng& rng, std::array<TauDecay, 2>& out) const;
 
@@ -57,8 +57,8 @@ class TauDecayer {
   static double correlationWeight(const SpinState& spin, const Vector3& hPlus,
                                   const Vector3& hMinus);
 
-  // rho polarimeter of physics.md section 6 (tau rest frame, tau- convention): the spatial part of
-  // m_tau [2(q.N) q - q^2 N]/[2(q.N)(q.P) - q^2 (N.P)], q = p(pi+-) - p(pi0), N = p(nu).
+  // rho polarimeter of docs/physics.md section 6 (tau rest frame, tau- convention): the spatial
+  // part of m_tau [2(q.N) q - q^2 N]/[2(q.N)(q.P) - q^2 (N.P)], q = p(pi+-) - p(pi0), N = p(nu).
   static Vector3 rhoPolarimeter(const FourVector& chargedPion, const FourVector& neutralPion,
                                 const FourVector& neutrino);
 

@@ -352,8 +352,8 @@ TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters
     const double mt = std::sqrt(hp.m * hp.m + px * px + py * py);
     const FourVector pair{px, py, mt * std::sinh(hp.y), mt * std::cosh(hp.y)};
     ev.boson = pair;
-    // 3. Helicity basis in the pair frame (physics.md section 2): p = +z beam boosted into the pair
-    // frame; the tau- direction k at cos(theta) = c to p, uniform azimuth.
+    // 3. Helicity basis in the pair frame (docs/physics.md section 2): p = +z beam boosted into the
+    // pair frame; the tau- direction k at cos(theta) = c to p, uniform azimuth.
     const Vector3 p = FourVector(0, 0, 1, 1).inRestFrameOf(pair).vec().unit();
     Vector3 e1, e2;
     perpendiculars(p, e1, e2);

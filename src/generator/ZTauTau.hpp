@@ -1,5 +1,5 @@
 #pragma once
-// The embedded event generator pp -> Z/gamma* -> tau+ tau- (physics.md sections 2-6):
+// The embedded event generator pp -> Z/gamma* -> tau+ tau- (docs/physics.md sections 2-6):
 // LO hard process with CTEQ5L, unweighted by accept-reject in (m, y, cos theta) with a
 // Breit-Wigner mapping; a recoil model (generator/Recoil.hpp); tau decays with the full correlated
 // spin density matrix of the pair. Event i draws only from Rng(seed, i, streams::generator), so the

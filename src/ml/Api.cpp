@@ -1,6 +1,6 @@
 // reconstructDiffusion (ml/Api.hpp): encoder once per event, K candidates batched as rows, a
-// precomputed sampler grid and time-embedding table, per-event noise streams (ml.md sections 3, 5,
-// 7, 8).
+// precomputed sampler grid and time-embedding table, per-event noise streams (docs/ml-methods.md
+// sections 3, 5, 7, 8).
 #include "ml/Api.hpp"
 
 #include <ATen/Parallel.h>
@@ -59,7 +59,7 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
   require(!options.methodName.empty(), "diffusion: empty method name");
   const SelectionRule rule = selectionRuleFromName(options.selection);
   ModelSet models = loadModels(options.modelDir);
-  // Determinism independent of the thread count (design.md): every batch of events runs on ONE
+  // Determinism independent of the thread count (docs/design.md): every batch of events runs on ONE
   // intra-op thread, and batches run in parallel on the requested threads. Batch composition is
   // fixed by batchEvents, so the floating-point reductions, and hence the output, are bit-identical
   // for any --threads (intra-op threading would change the blocking of matmuls and sums).

@@ -78,7 +78,7 @@ std::array<double, 6> selectCandidate(SelectionRule rule, const std::vector<doub
           const double m = tauMassReco(&visP4[4 * t], &candidates[k * 6 + 3 * t]);
           const double dm = m - constants::mTau;
           // Leptonic decays: E = |p| underestimates the nu-nu energy, so m_reco is a lower
-          // bound of the true mass: penalise only m_reco > m_tau (ml.md section 7).
+          // bound of the true mass: penalise only m_reco > m_tau (docs/ml-methods.md section 7).
           cost += leptonic[t] ? std::max(0.0, dm) : std::abs(dm);
         }
         if (cost < bestCost) {

@@ -1,5 +1,6 @@
 #pragma once
-// Selection of one estimate from K candidates and calibration scores (ml.md section 7). Torch-free.
+// Selection of one estimate from K candidates and calibration scores (docs/ml-methods.md section
+// 7). Torch-free.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -22,7 +23,8 @@ std::array<double, 6> selectCandidate(SelectionRule rule, const std::vector<doub
 // Reconstructed tau mass from a visible four-vector and a neutrino-system momentum with E = |p|.
 double tauMassReco(const double* vis4, const double* nu3);
 
-// CRPS of a sample ensemble for observation y (unbiased K-sample form, ml.md section 7).
+// CRPS of a sample ensemble for observation y (unbiased K-sample form, docs/ml-methods.md section
+// 7).
 double crpsEnsemble(const std::vector<double>& samples, double y);
 // Closed form for a Gaussian N(m, s^2).
 double crpsGaussian(double m, double s, double y);

@@ -1,7 +1,7 @@
 #pragma once
-// Configuration of the diffusion neutrino reconstruction (ml.md sections 1-7): a plain struct
-// filled from YAML (configs/diffusion_*.yaml), validated once, stored with every trained model.
-// Torch-free.
+// Configuration of the diffusion neutrino reconstruction (docs/ml-methods.md sections 1-7): a plain
+// struct filled from YAML (configs/diffusion_*.yaml), validated once, stored with every trained
+// model. Torch-free.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,7 +19,7 @@ inline constexpr int typeTrack = 5, typePi0 = 6, typeE = 7, typeMu = 8, typeJet 
 inline constexpr int px = 11, py = 12;
 }  // namespace feat
 
-// PET encoder of the point cloud (ml.md section 2).
+// PET encoder of the point cloud (docs/ml-methods.md section 2).
 struct EncoderConfig {
   int width = 64;  // D
   int heads = 4;   // H
@@ -30,7 +30,7 @@ struct EncoderConfig {
   double layerScaleInit = 1e-5;
 };
 
-// Conditional residual-MLP head with adaptive LayerNorm (ml.md section 3).
+// Conditional residual-MLP head with adaptive LayerNorm (docs/ml-methods.md section 3).
 struct HeadConfig {
   int width = 64;  // W
   int blocks = 3;
@@ -39,20 +39,20 @@ struct HeadConfig {
   int channelEmbedding = 8;
 };
 
-// Bounded cosine log-SNR schedule (ml.md section 4).
+// Bounded cosine log-SNR schedule (docs/ml-methods.md section 4).
 struct ScheduleConfig {
   double lambdaMin = -20;
   double lambdaMax = 20;
 };
 
-// Default sampler of the model (ml.md section 5); reconstruct options may override it.
+// Default sampler of the model (docs/ml-methods.md section 5); reconstruct options may override it.
 struct SamplerConfig {
   std::string name = "ddim";  // "ddim" or "dpm++2m"
   int steps = 100;
   double eta = 1.0;  // DDIM only
 };
 
-// Training (ml.md sections 1, 4, 6).
+// Training (docs/ml-methods.md sections 1, 4, 6).
 struct TrainConfig {
   int epochs = 40;
   int batchSize = 256;

@@ -1,7 +1,7 @@
 #pragma once
-// TorchScript export built in C++ (ml.md section 8): a torch::jit::Module with the (EMA) weights
-// as parameters, the normalisation constants as buffers, the hyperparameters as attributes and a
-// TorchScript transcription of DiffusionNet::encode / timeEmbedding / velocity.
+// TorchScript export built in C++ (docs/ml-methods.md section 8): a torch::jit::Module with the
+// (EMA) weights as parameters, the normalisation constants as buffers, the hyperparameters as
+// attributes and a TorchScript transcription of DiffusionNet::encode / timeEmbedding / velocity.
 #include <torch/script.h>
 
 #include "ml/Config.hpp"

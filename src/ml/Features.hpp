@@ -1,5 +1,5 @@
 #pragma once
-// Model inputs and targets from an event table (ml.md section 1; data contract of
+// Model inputs and targets from an event table (docs/ml-methods.md section 1; data contract of
 // /reco/particles in docs/data-format.md). Torch-free.
 #include <array>
 #include <cstdint>
@@ -11,7 +11,8 @@
 namespace nurec::ml {
 
 // Per-event arrays, row-major. Targets are the neutrino-system momenta of tau+ and tau- divided
-// by the |p| of the respective reconstructed visible tau (ml.md section 1: this sets the scale).
+// by the |p| of the respective reconstructed visible tau (docs/ml-methods.md section 1: this sets
+// the scale).
 struct EventData {
   std::size_t n = 0;
   std::vector<float> x;               // (n, P, F) raw features, padded slots zero
@@ -30,7 +31,8 @@ std::vector<std::size_t> selectRows(const io::EventTable& table, bool requireSig
 
 // Reads /reco/particles, /reco/particles_mask, /reco/channel, /reco/tau_p4 (and /truth/nu_p4 if
 // withTargets) for the given rows. canonical: rotate each event about z so that the leading
-// visible tau has phi = 0 (ml.md section 1). Throws InputError on missing or malformed datasets.
+// visible tau has phi = 0 (docs/ml-methods.md section 1). Throws InputError on missing or malformed
+// datasets.
 EventData buildEventData(const io::EventTable& table, const std::vector<std::size_t>& rows,
                          bool canonical, bool withTargets);
 
@@ -38,9 +40,9 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
 // py) for every valid slot, and the (px, py) of both targets (if target != nullptr).
 void rotateEvent(float* x, const std::uint8_t* mask, float* target, double delta);
 
-// Normalisation constants from the training split (ml.md section 1). Rotation-covariant inputs
-// keep mean 0 and one common scale (phi: scale 1, px and py: their joint rms), so that rotations
-// commute with the normalisation; one-hot and charge are left unchanged.
+// Normalisation constants from the training split (docs/ml-methods.md section 1).
+// Rotation-covariant inputs keep mean 0 and one common scale (phi: scale 1, px and py: their joint
+// rms), so that rotations commute with the normalisation; one-hot and charge are left unchanged.
 struct NormStats {
   std::array<float, kNumFeatures> xMean{}, xStd{};
   std::array<float, kNumTargets> yMean{}, yStd{};

@@ -31,7 +31,7 @@ DiffusionNetImpl::DiffusionNetImpl(const EncoderConfig& enc, const HeadConfig& h
   const std::int64_t Dc = enc.condDim, W = head.width, NB = head.blocks, RW = head.mlpRatio;
   const std::int64_t E = head.channelEmbedding, NF = head.timeFrequencies;
   auto bound = [](std::int64_t fanIn) { return 1.0 / std::sqrt(static_cast<double>(fanIn)); };
-  // Encoder (ml.md section 2).
+  // Encoder (docs/ml-methods.md section 2).
   param("emb_w1", {2 * D, F}, bound(F));
   param("emb_b1", {2 * D}, bound(F));
   param("emb_w2", {D, 2 * D}, bound(2 * D));
@@ -58,7 +58,7 @@ DiffusionNetImpl::DiffusionNetImpl(const EncoderConfig& enc, const HeadConfig& h
   register_parameter("lnf_b", torch::zeros({D}));
   param("pool_w", {Dc, 2 * D}, bound(2 * D));
   param("pool_b", {Dc}, bound(2 * D));
-  // Head (ml.md section 3).
+  // Head (docs/ml-methods.md section 3).
   register_parameter("ch_emb", torch::randn({kNumChannels, E}));
   param("t_w1", {W, 2 * NF}, bound(2 * NF));
   param("t_b1", {W}, bound(2 * NF));
@@ -135,7 +135,7 @@ torch::Tensor DiffusionNetImpl::encode(const torch::Tensor& x, const torch::Tens
 
   const torch::Tensor m3 = mask.unsqueeze(-1);      // (B,P,1) bool
   const torch::Tensor mf = m3.to(x.scalar_type());  // (B,P,1)
-  // Normalised inputs; padded slots exactly 0 whatever they contain (ml.md section 1).
+  // Normalised inputs; padded slots exactly 0 whatever they contain (docs/ml-methods.md section 1).
   const torch::Tensor xn = torch::where(m3, (x - xMean_) / xStd_, torch::zeros_like(x));
   torch::Tensor h0 = torch::gelu(lin(torch::gelu(lin(xn, p["emb_w1"], p["emb_b1"], fEmbed)),
                                      p["emb_w2"], p["emb_b2"], fEmbed)) *
@@ -153,7 +153,7 @@ torch::Tensor DiffusionNetImpl::encode(const torch::Tensor& x, const torch::Tens
   const torch::Tensor local = (e * vf).sum(2) / vf.sum(2).clamp_min(1.0);
   torch::Tensor h = (h0 + local) * mf;
   const torch::Tensor skip = h;
-  // Transformer layers: pre-LN, masked keys, LayerScale (ml.md section 2).
+  // Transformer layers: pre-LN, masked keys, LayerScale (docs/ml-methods.md section 2).
   const torch::Tensor keyMask = mask.logical_not().view({B, 1, 1, P});
   const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
   for (std::int64_t l = 0; l < enc_.layers; ++l) {
@@ -228,7 +228,8 @@ void Lion::step(double lr) {
     const torch::Tensor g = p.grad();
     if (!g.defined()) continue;
     const torch::Tensor c = m_[i] * beta1_ + g * (1 - beta1_);
-    p.mul_(1 - lr * wd_);  // decoupled weight decay, identical to -lr wd theta (ml.md section 6)
+    p.mul_(1 - lr * wd_);  // decoupled weight decay, identical to -lr wd theta (docs/ml-methods.md
+                           // section 6)
     p.add_(torch::sign(c), -lr);
     m_[i].mul_(beta2_).add_(g, 1 - beta2_);
   }

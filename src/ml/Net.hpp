@@ -1,6 +1,6 @@
 #pragma once
-// The diffusion network (ml.md sections 2-3) and its optimiser pieces (section 6), LibTorch.
-// Only src/ml/ includes this header.
+// The diffusion network (docs/ml-methods.md sections 2-3) and its optimiser pieces (section 6),
+// LibTorch. Only src/ml/ includes this header.
 //
 // All weights are flat, named parameters; the per-layer weights of the encoder and the head are
 // stacked as (L, ...) tensors. The same layout is exported to TorchScript (ml/Export.cpp), whose
@@ -22,8 +22,9 @@ struct FlopCounter {
   std::int64_t encoderTotal() const { return embed + edges + layers + pool; }
 };
 
-// kNN block of the encoder (ml.md section 2): for every slot the k' = min(k, P - 1) nearest
-// other valid, non-MET slots in (eta, wrapped phi); returns (idx (B,P,k') int64, valid (B,P,k')).
+// kNN block of the encoder (docs/ml-methods.md section 2): for every slot the k' = min(k, P - 1)
+// nearest other valid, non-MET slots in (eta, wrapped phi); returns (idx (B,P,k') int64, valid
+// (B,P,k')).
 std::pair<torch::Tensor, torch::Tensor> knnNeighbours(const torch::Tensor& x,
                                                       const torch::Tensor& mask, std::int64_t k);
 
@@ -34,7 +35,7 @@ class DiffusionNetImpl : public torch::nn::Module {
   void setNormalisation(const NormStats& stats);
 
   // x (B,P,F) raw features, mask (B,P) bool, channel (B) int64 -> conditioning (B, W): the
-  // event-only part W_c [c, e_ch] + b_c of the head's conditioning (ml.md section 3).
+  // event-only part W_c [c, e_ch] + b_c of the head's conditioning (docs/ml-methods.md section 3).
   torch::Tensor encode(const torch::Tensor& x, const torch::Tensor& mask,
                        const torch::Tensor& channel, FlopCounter* flops = nullptr);
   // Time embedding MLP_t(fourier(t)) for t (N) -> (N, W).
@@ -63,7 +64,7 @@ class DiffusionNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(DiffusionNet);
 
-// Lion (ml.md section 6): c = b1 m + (1 - b1) g; theta -= lr (sign(c) + wd theta);
+// Lion (docs/ml-methods.md section 6): c = b1 m + (1 - b1) g; theta -= lr (sign(c) + wd theta);
 // m = b2 m + (1 - b2) g. One momentum tensor per parameter, in the order of `params`.
 class Lion {
  public:
@@ -91,8 +92,9 @@ DiffusionNet makeNet(const DiffusionConfig& config);
 
 namespace nurec::ml {
 
-// Model directory (ml.md section 8): config.yaml (the full config) and model.pt (EMA weights and
-// normalisation buffers, torch::serialize archive). Both written atomically (temp + rename).
+// Model directory (docs/ml-methods.md section 8): config.yaml (the full config) and model.pt (EMA
+// weights and normalisation buffers, torch::serialize archive). Both written atomically (temp +
+// rename).
 void saveModelDir(DiffusionNet& net, const DiffusionConfig& config, const std::string& dir);
 struct LoadedModel {
   DiffusionConfig config;

@@ -1,6 +1,7 @@
 #pragma once
-// DDIM and DPM-Solver++(2M) sampling loops on tensors (ml.md sections 5, 8). The network enters
-// through a callback, so the same loop runs the exact Gaussian denoiser in the unit tests.
+// DDIM and DPM-Solver++(2M) sampling loops on tensors (docs/ml-methods.md sections 5, 8). The
+// network enters through a callback, so the same loop runs the exact Gaussian denoiser in the unit
+// tests.
 #include <torch/torch.h>
 
 #include <cstdint>

@@ -64,7 +64,8 @@ SamplerGrid makeSamplerGrid(const BoundedCosineSchedule& schedule, SamplerKind k
     st.sigma = si[i];
     st.lambda = lam[i];
     if (kind == SamplerKind::Ddim) {
-      // sigma-tilde = eta sigma_s sqrt(1 - exp(lambda_t - lambda_s))  (ml.md section 5)
+      // sigma-tilde = eta sigma_s sqrt(1 - exp(lambda_t - lambda_s))  (docs/ml-methods.md section
+      // 5)
       const double sTilde = grid.eta * si[i + 1] * std::sqrt(-std::expm1(lam[i] - lam[i + 1]));
       const double c = std::sqrt(std::max(0.0, si[i + 1] * si[i + 1] - sTilde * sTilde));
       // z_s = alpha_s xhat + c epshat + sTilde xi, xhat = a z - s v, epshat = s z + a v

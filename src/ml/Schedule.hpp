@@ -1,16 +1,16 @@
 #pragma once
-// Noise schedule, sampler grids and learning-rate schedule in double precision (ml.md sections
-// 4-6). Torch-free: the samplers (ml/Sampler.hpp) read their per-step coefficients from here, and
-// the unit tests check them against the exact Gaussian recursion of section 5.
+// Noise schedule, sampler grids and learning-rate schedule in double precision (docs/ml-methods.md
+// sections 4-6). Torch-free: the samplers (ml/Sampler.hpp) read their per-step coefficients from
+// here, and the unit tests check them against the exact Gaussian recursion of section 5.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace nurec::ml {
 
-// Variance-preserving bounded cosine log-SNR schedule (OmniLearn form, ml.md section 4):
-// lambda(t) = -2 log tan(a t + b), lambda(0) = lambdaMax, lambda(1) = lambdaMin exactly;
-// alpha = sqrt(sigmoid(lambda)), sigma = sqrt(sigmoid(-lambda)).
+// Variance-preserving bounded cosine log-SNR schedule (OmniLearn form, docs/ml-methods.md section
+// 4): lambda(t) = -2 log tan(a t + b), lambda(0) = lambdaMax, lambda(1) = lambdaMin exactly; alpha
+// = sqrt(sigmoid(lambda)), sigma = sqrt(sigmoid(-lambda)).
 class BoundedCosineSchedule {
  public:
   BoundedCosineSchedule(double lambdaMin = -20, double lambdaMax = 20);
@@ -30,8 +30,8 @@ class BoundedCosineSchedule {
 enum class SamplerKind { Ddim, DpmSolverPp2M };
 SamplerKind samplerKindFromName(const std::string& name);  // "ddim", "dpm++2m"; ConfigError else
 
-// One sampler step from t_i to t_{i+1} < t_i on the uniform grid t_i = 1 - i/N (ml.md section 5),
-// written in terms of the network output v (v-prediction):
+// One sampler step from t_i to t_{i+1} < t_i on the uniform grid t_i = 1 - i/N (docs/ml-methods.md
+// section 5), written in terms of the network output v (v-prediction):
 //   DDIM:     z <- zCoef z + vCoef v + noiseCoef xi     (xi ~ N(0, 1); noiseCoef = sigma-tilde)
 //   DPM++2M:  xhat = alpha z - sigma v;  D = w xhat + wPrev xhatPrev;  z <- zCoef z + dCoef D
 struct SamplerStep {
@@ -49,13 +49,14 @@ struct SamplerGrid {
 };
 
 // Precomputes the coefficients once per sampler configuration. DPM-Solver++(2M) uses first order on
-// the first and on the last step (ml.md section 5: the last step of the uniform-t grid is large).
+// the first and on the last step (docs/ml-methods.md section 5: the last step of the uniform-t grid
+// is large).
 SamplerGrid makeSamplerGrid(const BoundedCosineSchedule& schedule, SamplerKind kind, int steps,
                             double eta);
 
 // Exact mean and variance after sampling x ~ N(mu, s^2) with the exact denoiser
 // E[x | z_t] = mu + alpha s^2 (z - alpha mu)/(alpha^2 s^2 + sigma^2), from z ~ N(0, 1) at t = 1
-// (every step is affine in z, so the moments propagate exactly; ml.md section 5).
+// (every step is affine in z, so the moments propagate exactly; docs/ml-methods.md section 5).
 struct Moments {
   double mean = 0, variance = 0;
 };
@@ -63,10 +64,11 @@ Moments exactGaussianSamplerMoments(const SamplerGrid& grid, double mu, double s
 // The exact denoiser in v form: v-hat = (alpha z - E[x | z]) / sigma.
 double exactGaussianVelocity(double z, double alpha, double sigma, double mu, double s);
 // Smallest reachable expected v-loss per component at (alpha, sigma) for x ~ N(mu, s^2):
-// s^2 / (alpha^2 s^2 + sigma^2) (ml.md section 4).
+// s^2 / (alpha^2 s^2 + sigma^2) (docs/ml-methods.md section 4).
 double minimalVLoss(double alpha, double sigma, double s);
 
-// Linear warm-up over warmupSteps, then cosine decay to lrMin at totalSteps (ml.md section 6).
+// Linear warm-up over warmupSteps, then cosine decay to lrMin at totalSteps (docs/ml-methods.md
+// section 6).
 double learningRate(std::int64_t step, double lrPeak, double lrMin, std::int64_t warmupSteps,
                     std::int64_t totalSteps);
 

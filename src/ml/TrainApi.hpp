@@ -36,14 +36,14 @@ struct TrainSummary {
   std::vector<EpochRecord> history;
 };
 
-// Trains on the events of `data` (events with a reconstructed channel; ml.md sections 1-6) and
-// writes the model directory. Per-channel mode trains one model per channel into
+// Trains on the events of `data` (events with a reconstructed channel; docs/ml-methods.md sections
+// 1-6) and writes the model directory. Per-channel mode trains one model per channel into
 // outDir/channel_<c>/ and returns the summary of the last one.
 TrainSummary trainDiffusion(const DiffusionConfig& config, const io::EventTable& data,
                             const TrainOptions& options);
 
 // Writes a TorchScript module (encoder + one head evaluation, EMA weights and normalisation
-// constants inside) that Python loads with torch.jit.load (ml.md section 8).
+// constants inside) that Python loads with torch.jit.load (docs/ml-methods.md section 8).
 void exportTorchScript(const std::string& modelDir, const std::string& outFile);
 
 }  // namespace nurec::ml

@@ -1,5 +1,5 @@
 // `nurec train`: Lion + warm-up/cosine LR + EMA + clipping + early stopping, atomic per-epoch
-// checkpoints and bit-exact resume (ml.md sections 1, 4, 6, 8).
+// checkpoints and bit-exact resume (docs/ml-methods.md sections 1, 4, 6, 8).
 #include <ATen/ATen.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -167,7 +167,7 @@ void loadCheckpoint(const std::string& path, DiffusionNet& net, DiffusionNet& em
     if (oldThreads != threads) {
       std::fprintf(stderr,
                    "nurec train: warning: checkpoint written with %d threads, resuming with %d: "
-                   "the continuation is not bit-identical (ml.md section 8)\n",
+                   "the continuation is not bit-identical (docs/ml-methods.md section 8)\n",
                    oldThreads, threads);
     }
     torch::Tensor bv;
@@ -230,7 +230,7 @@ TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
   }
   const int epochs = options.epochsOverride > 0 ? options.epochsOverride : tc.epochs;
 
-  // Data: events with a channel, split by table row (ml.md section 1).
+  // Data: events with a channel, split by table row (docs/ml-methods.md section 1).
   std::vector<std::size_t> rows = selectRows(data, tc.requireSignalRegion, tc.channels);
   if (tc.maxEvents > 0 && rows.size() > static_cast<std::size_t>(tc.maxEvents))
     rows.resize(tc.maxEvents);
@@ -268,7 +268,7 @@ TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
   const torch::Tensor yMean = net->yMean().clone(), yStd = net->yStd().clone();
 
   // Validation noise: t and epsilon of validation event i from a stream seeded by its row, the
-  // same every epoch (ml.md section 6).
+  // same every epoch (docs/ml-methods.md section 6).
   torch::Tensor valT = torch::empty({nVal}), valEps = torch::empty({nVal, kNumTargets});
   for (std::int64_t i = 0; i < nVal; ++i) {
     Rng rng(tc.seed, ed.row[valIdx[i]], streams::ml);
@@ -336,7 +336,7 @@ TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
         rotateBatch(xb, mb, yb, delta);
       }
       const torch::Tensor yn = (yb - yMean) / yStd;
-      // Low-discrepancy t: t_i = (u + i/B) mod 1 (ml.md section 4).
+      // Low-discrepancy t: t_i = (u + i/B) mod 1 (docs/ml-methods.md section 4).
       const torch::Tensor u = torch::empty({1}).uniform_(0, 1, gen);
       const torch::Tensor tb =
           torch::remainder(u + torch::arange(B, torch::kFloat32) / double(B), 1.0);

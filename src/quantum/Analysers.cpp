@@ -65,7 +65,7 @@ TauAnalyser pionAnalyser(const HelicityBasis& basis, int tauIndex, const FourVec
 TauAnalyser rhoPolarimeterAnalyser(const HelicityBasis& basis, int tauIndex,
                                    const FourVector& charged, const FourVector& neutral,
                                    const FourVector& nu) {
-  // physics.md section 6: all four-vectors in the tau rest frame.
+  // docs/physics.md section 6: all four-vectors in the tau rest frame.
   const Vector3 h =
       rhoPolarimeter(basis.toTauRestFrame(charged, tauIndex),
                      basis.toTauRestFrame(neutral, tauIndex), basis.toTauRestFrame(nu, tauIndex));

@@ -1,5 +1,5 @@
 #pragma once
-// Spin analysers of each tau from an event file (physics.md sections 2 and 6), in the helicity
+// Spin analysers of each tau from an event file (docs/physics.md sections 2 and 6), in the helicity
 // basis {k, r, n} of the pair, reached lab -> pair -> tau rest frame (core/HelicityBasis.hpp).
 //   pi:     the pi direction, kappa = 1
 //   rho:    the polarimeter vector h(pi+-, pi0, nu) (section 6 formula), kappa = 1; or the visible

@@ -14,7 +14,7 @@ namespace nurec::quantum {
 
 namespace {
 
-// Sums of the numerators and denominators of the 15 ratio estimators (physics.md section 6).
+// Sums of the numerators and denominators of the 15 ratio estimators (docs/physics.md section 6).
 struct Sums {
   SpinVector num = SpinVector::Zero();
   double denPlus = 0, denMinus = 0, denC = 0;     // sum g k^2 (B+, B-), sum g k+^2 k-^2

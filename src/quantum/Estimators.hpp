@@ -1,9 +1,10 @@
 #pragma once
-// Weighted estimators of the spin state (B+, B-, C) from per-event analysers (physics.md sections 6
-// and 8), their analytic and bootstrap errors, and the derived quantum observables with errors.
+// Weighted estimators of the spin state (B+, B-, C) from per-event analysers (docs/physics.md
+// sections 6 and 8), their analytic and bootstrap errors, and the derived quantum observables with
+// errors.
 //
-// Sign conventions (physics.md sections 2, 6): index 0 / "plus" is the tau+; x+ and x- are unit
-// analyser vectors in the rest frame of each tau, as components along the SAME (k, r, n) axes;
+// Sign conventions (docs/physics.md sections 2, 6): index 0 / "plus" is the tau+; x+ and x- are
+// unit analyser vectors in the rest frame of each tau, as components along the SAME (k, r, n) axes;
 // kappa is the analysing power in the tau- convention of the section 6 table (pi: +1, lepton
 // direction: -1/3), the signed powers are alpha- = +kappa-, alpha+ = -kappa+. The joint density is
 //   W = 1 - kappa+ B+.x+ + kappa- B-.x- - kappa+ kappa- x+.C.x-
@@ -40,9 +41,9 @@ std::string spinParameterName(int index);  // "B+_k", ..., "C_kk", "C_kr", ...
 
 struct SpinEstimate {
   SpinState value;
-  // Expected statistical errors (physics.md section 8, with weights w = kappa+ kappa- and event
-  // weights g): Var(C_ij) = [9 sum g^2 w^2 - C_ij^2 sum g^2 w^4]/(sum g w^2)^2,
-  // Var(B-_i) = [3 sum g^2 k^2 - B_i^2 sum g^2 k^4]/(sum g k^2)^2 (same for B+).
+  // Expected statistical errors (docs/physics.md section 8, with weights w = kappa+ kappa- and
+  // event weights g): Var(C_ij) = [9 sum g^2 w^2 - C_ij^2 sum g^2 w^4]/(sum g w^2)^2, Var(B-_i) =
+  // [3 sum g^2 k^2 - B_i^2 sum g^2 k^4]/(sum g k^2)^2 (same for B+).
   SpinState errorAnalytic;
   // Observed (sandwich) covariance of the 15 ratio estimators, from the per-event influence terms.
   SpinCovariance covariance = SpinCovariance::Zero();
@@ -60,7 +61,7 @@ SpinEstimate estimateSpin(const std::vector<AnalyserEvent>& events);
 SpinEstimate estimateSpin(const std::vector<AnalyserEvent>& events, const std::vector<double>& mult,
                           bool withCovariance = true);
 
-// The derived observables of physics.md section 7, computed from a spin state.
+// The derived observables of docs/physics.md section 7, computed from a spin state.
 struct ObservableDefinition {
   std::string name;         // JSON key
   std::string description;  // one line
@@ -99,7 +100,7 @@ struct SpinMeasurementResult {
 SpinMeasurementResult measure(const std::vector<AnalyserEvent>& events,
                               const BootstrapConfig& boot);
 
-// Null distribution of an observable by permutation (physics.md section 8): x+ of one event is
+// Null distribution of an observable by permutation (docs/physics.md section 8): x+ of one event is
 // paired with x- of another (random permutation per replica, Rng(seed, r, streams::quantum)),
 // which keeps the single-tau distributions and destroys the correlations. Returns the replica
 // values.

@@ -12,7 +12,7 @@ namespace {
 using Mat2 = Eigen::Matrix2cd;
 using cd = std::complex<double>;
 
-// Pauli matrices for (k, r, n) = (z, x, y) (physics.md section 2).
+// Pauli matrices for (k, r, n) = (z, x, y) (docs/physics.md section 2).
 const std::array<Mat2, 3>& pauliKrn() {
   static const std::array<Mat2, 3> p = [] {
     Mat2 z, x, y;

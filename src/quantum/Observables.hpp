@@ -1,5 +1,5 @@
 #pragma once
-// Quantum observables of a two-qubit tau-pair spin state (physics.md sections 2 and 7).
+// Quantum observables of a two-qubit tau-pair spin state (docs/physics.md sections 2 and 7).
 // Conventions: tau+ is the first tensor factor; (k, r, n) are the SAME axes for both taus and map
 // to the Pauli matrices (z, x, y): sigma_k = sigma_z, sigma_r = sigma_x, sigma_n = sigma_y.
 #include <Eigen/Dense>

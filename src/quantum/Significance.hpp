@@ -1,6 +1,6 @@
 #pragma once
-// Expected significance of entanglement and Bell violation vs integrated luminosity (physics.md
-// sections 7, 8, 10).
+// Expected significance of entanglement and Bell violation vs integrated luminosity
+// (docs/physics.md sections 7, 8, 10).
 //
 // Yields: signal s(L) = sum(event weights [pb]) x 1000 L[fb^-1] x K x efficiency (or a fixed
 // signalPerInvFb), background b(L) = backgroundPerInvFb x L, assumed spin-uncorrelated: it dilutes
@@ -26,7 +26,7 @@ struct SignificanceConfig {
   double lumiInvFb = 140;   // fb^-1 for the quoted significance
   double kFactor = 1.28;    // NNLO/LO normalisation of the LO signal weights (as nurec simulate)
   double efficiency = 1.0;  // extra efficiency on top of the sample's own selection
-  // physics.md section 10 (one analysis: 23.1 vs 4996.6 signal), combined; per channel shared
+  // docs/physics.md section 10 (one analysis: 23.1 vs 4996.6 signal), combined; per channel shared
   // in proportion to the sum of weights.
   double backgroundPerInvFb = 23.1;
   double signalPerInvFb = 0;  // > 0: overrides the yield from the event weights

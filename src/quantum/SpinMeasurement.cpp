@@ -64,7 +64,7 @@ double quadForm(const SpinVector& g, const SpinCovariance& c) {
   return std::sqrt(std::max(0.0, g.dot(c * g)));
 }
 
-// The K of physics.md section 5: (a_tau^2 - v_tau^2)/(a_tau^2 + v_tau^2) = 0.9887.
+// The K of docs/physics.md section 5: (a_tau^2 - v_tau^2)/(a_tau^2 + v_tau^2) = 0.9887.
 double zKFactor() {
   const double v = -0.25 + constants::sin2ThetaW, a = -0.25;
   return (a * a - v * v) / (a * a + v * v);

@@ -24,7 +24,7 @@ double spectralNorm(const Mat3& c) {
 }
 double drawKappa(const ToyTau& t, Rng& rng) {
   if (!t.leptonSpectrum) return t.kappa;
-  // x^2 (3 - 2x) on [0, 1], maximum 1 at x = 1 (physics.md section 6).
+  // x^2 (3 - 2x) on [0, 1], maximum 1 at x = 1 (docs/physics.md section 6).
   for (;;) {
     const double x = rng.uniform();
     if (rng.uniform() < x * x * (3 - 2 * x)) return leptonKappa(x);
@@ -74,7 +74,7 @@ AnalyserEvent sampleToyEvent(const ToyConfig& config, Rng& rng, double wMax) {
       bm += s.bMinus[i] * e.xMinus[i];
       for (int j = 0; j < 3; ++j) cc += e.xPlus[i] * s.c[i][j] * e.xMinus[j];
     }
-    // physics.md section 6: W = 1 - kappa+ B+.x+ + kappa- B-.x- - kappa+ kappa- x+.C.x-
+    // docs/physics.md section 6: W = 1 - kappa+ B+.x+ + kappa- B-.x- - kappa+ kappa- x+.C.x-
     const double w = 1 - e.kappaPlus * bp + e.kappaMinus * bm - e.kappaPlus * e.kappaMinus * cc;
     if (rng.uniform() * wMax < w) {
       e.channel = config.channel;

@@ -1,7 +1,7 @@
 #pragma once
-// Toy samples of analyser pairs from a known spin state (physics.md section 6): per event, draw x+
-// and x- uniformly on the sphere (and, for a leptonic tau, x = 2E_l/m_tau from x^2 (3 - 2x) with
-// kappa(x) = -(2x - 1)/(3 - 2x)), accept with probability W/W_max,
+// Toy samples of analyser pairs from a known spin state (docs/physics.md section 6): per event,
+// draw x+ and x- uniformly on the sphere (and, for a leptonic tau, x = 2E_l/m_tau from x^2 (3 - 2x)
+// with kappa(x) = -(2x - 1)/(3 - 2x)), accept with probability W/W_max,
 //   W = 1 - kappa+ B+.x+ + kappa- B-.x- - kappa+ kappa- x+.C.x-,
 //   W_max = 1 + |kappa+| |B+| + |kappa-| |B-| + |kappa+ kappa-| ||C||_2.
 // Event i draws from Rng(seed, i, streams::quantum): results do not depend on the thread count.

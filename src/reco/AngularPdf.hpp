@@ -1,6 +1,6 @@
 #pragma once
-// The MMC likelihood table (physics.md section 9): per tau decay type, the distribution of the 3D
-// angle dtheta between the invisible system and the visible tau products given the tau momentum,
+// The MMC likelihood table (docs/physics.md section 9): per tau decay type, the distribution of the
+// 3D angle dtheta between the invisible system and the visible tau products given the tau momentum,
 // P(dtheta | p_tau, type), and for leptonic taus the invisible-mass distribution P(m_nunu).
 // Built from nurec's own truth samples by `nurec mmc-pdfs`, written as a versioned JSON file
 // (data/mmc/mmc_pdfs_v1.json ships with the code) and loaded at run time.

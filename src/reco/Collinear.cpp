@@ -57,7 +57,7 @@ CollinearResult CollinearReconstructor::solve(const FourVector& v1, const FourVe
                                               double metX, double metY) const {
   CollinearResult r;
   r.mVisible = (v1 + v2).m();
-  // physics.md section 9: D = p1x p2y - p1y p2x, 1/x1 - 1 = (MET_x p2y - MET_y p2x)/D, ...
+  // docs/physics.md section 9: D = p1x p2y - p1y p2x, 1/x1 - 1 = (MET_x p2y - MET_y p2x)/D, ...
   const double d = v1.px * v2.py - v1.py * v2.px;
   if (std::abs(d) <= config_.minAbsSinDeltaPhi * v1.pt() * v2.pt() || d == 0) {
     r.status = RecoStatus::BackToBack;

@@ -1,6 +1,6 @@
 #pragma once
-// Collinear approximation (physics.md section 9): each tau's neutrinos are massless and parallel
-// to its visible products, p_nu,i = (1/x_i - 1) p_vis,i, and they alone make the MET.
+// Collinear approximation (docs/physics.md section 9): each tau's neutrinos are massless and
+// parallel to its visible products, p_nu,i = (1/x_i - 1) p_vis,i, and they alone make the MET.
 #include <array>
 
 #include "core/Event.hpp"

@@ -33,7 +33,7 @@ std::pair<FourVector, FourVector> twoBody(double m, double m1, double m2, Rng& r
 }
 
 DecayMode sampleMode(Rng& rng) {
-  // PDG branching fractions (physics.md section 1).
+  // PDG branching fractions (docs/physics.md section 1).
   const double r = rng.uniform();
   if (r < 0.1082) return DecayMode::Pi;
   if (r < 0.1082 + 0.2549) return DecayMode::Rho;

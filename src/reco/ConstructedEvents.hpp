@@ -20,7 +20,7 @@ struct ConstructedEventsConfig {
   // Collinear decays: massless taus splitting into a massless visible part x p_tau and a massless
   // neutrino (1 - x) p_tau with x uniform in (0.05, 1): the collinear approximation is exact.
   bool collinearDecays = false;
-  // -1: the seven analysis channels with their pair fractions (physics.md section 1);
+  // -1: the seven analysis channels with their pair fractions (docs/physics.md section 1);
   // -2: every decay mode of each tau with the PDG branching fractions (truth samples for tables);
   // 0..6: that channel only.
   int channel = -1;

@@ -32,7 +32,7 @@ FastMttReconstructor::FastMttReconstructor(const FastMttConfig& config) : config
 
 namespace {
 
-// f(x) of physics.md section 6, unpolarised: two-body 1/(1 - m_vis^2/m_tau^2) on
+// f(x) of docs/physics.md section 6, unpolarised: two-body 1/(1 - m_vis^2/m_tau^2) on
 // [m_vis^2/m_tau^2, 1]; leptons (5 - 9x^2 + 4x^3)/3.
 double decayProbability(bool leptonic, double xMin, double x) {
   if (leptonic) return (5 - 9 * x * x + 4 * x * x * x) / 3;

@@ -1,5 +1,5 @@
 #pragma once
-// FastMTT-style mass likelihood (physics.md section 9; Kalinowski, Matyszkiewicz,
+// FastMTT-style mass likelihood (docs/physics.md section 9; Kalinowski, Matyszkiewicz,
 // arXiv:2509.26069): the taus are collinear with their visible products, tau_i = vis_i / x_i, and
 // the likelihood in (x1, x2) is the MET transfer function exp(-d^T V^-1 d / 2),
 // d = MET - sum_i (1/x_i - 1) pT_vis,i, times the decay x-distributions f(x_i) of section 6.

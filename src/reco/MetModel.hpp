@@ -1,6 +1,6 @@
 #pragma once
 // MET resolution model shared by MMC and FastMTT: sigma(MET_x) = sigma(MET_y) =
-// max(floor, k sqrt(sum E_T)) (physics.md section 10, k ~ 0.5 GeV^1/2, ATLAS-like choice).
+// max(floor, k sqrt(sum E_T)) (docs/physics.md section 10, k ~ 0.5 GeV^1/2, ATLAS-like choice).
 #include <algorithm>
 #include <cmath>
 #include <string>

@@ -125,7 +125,7 @@ struct Accumulator {
   }
 };
 
-// f(x) of physics.md section 6 (unpolarised, collinear limit).
+// f(x) of docs/physics.md section 6 (unpolarised, collinear limit).
 double tauProbability(const Side& s, double x) {
   if (x <= 0 || x > 1) return 0;
   if (s.leptonic) return (5 - 9 * x * x + 4 * x * x * x) / 3;

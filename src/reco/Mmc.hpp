@@ -1,5 +1,5 @@
 #pragma once
-// Missing Mass Calculator (Elagin, Murat, Pranko, Safonov, NIM A 654 (2011) 481; physics.md
+// Missing Mass Calculator (Elagin, Murat, Pranko, Safonov, NIM A 654 (2011) 481; docs/physics.md
 // section 9). Per event: scan the azimuths of the two invisible systems, the invisible mass of
 // leptonic taus and the MET within its resolution; at each point solve the tau-mass constraints
 // (NeutrinoSolver.hpp) and weight every solution with P(dtheta_1|p_1) P(dtheta_2|p_2)
@@ -69,7 +69,7 @@ struct MmcConfig {
   bool scaledAngleWeight = false;
   // Weight factors beyond the angles.
   bool useMassProbability = true;  // P(m_nunu) of leptonic taus from the table
-  bool useTauProbability = false;  // AngleTable only: f(x) of physics.md section 6
+  bool useTauProbability = false;  // AngleTable only: f(x) of docs/physics.md section 6
   // Estimator that fills /nu/mmc/mtautau; the neutrinos always come from MLNU3P.
   MmcMassEstimator massEstimator = MmcMassEstimator::Mlm;
   double massBinGeV = 2.0;      // MLM histogram bin

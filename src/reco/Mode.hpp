@@ -1,5 +1,5 @@
 #pragma once
-// Modes of weighted samples (MMC estimators MLM and MLNU3P, physics.md section 9). Resolution
+// Modes of weighted samples (MMC estimators MLM and MLNU3P, docs/physics.md section 9). Resolution
 // measures (HWHM) live in src/eval.
 #include <cstddef>
 #include <vector>

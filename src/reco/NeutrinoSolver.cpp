@@ -15,7 +15,7 @@ bool invisiblePtFromMet(double metX, double metY, double phi1, double phi2, doub
 
 int solveInvisiblePz(const FourVector& vis, double visMass2, double pt, double phi, double invMass,
                      double tauMass, std::array<double, 2>& pz) {
-  // physics.md section 9:
+  // docs/physics.md section 9:
   //   K = m_tau^2 - m_nu^2 - m_vis^2 + 2 pT (px cos phi + py sin phi),   ET2 = E^2 - pz^2
   //   disc = K^2 - 4 ET2 (pT^2 + m_nu^2),   pz_nu = [pz K +- E sqrt(disc)]/(2 ET2)
   const double k = tauMass * tauMass - invMass * invMass - visMass2 +

@@ -1,7 +1,7 @@
 #pragma once
-// The MMC point solver (physics.md section 9): given the transverse momentum, azimuth and mass of
-// the invisible system of one tau, the tau-mass constraint m(vis + nu) = m_tau fixes pz_nu up to a
-// two-fold ambiguity.
+// The MMC point solver (docs/physics.md section 9): given the transverse momentum, azimuth and mass
+// of the invisible system of one tau, the tau-mass constraint m(vis + nu) = m_tau fixes pz_nu up to
+// a two-fold ambiguity.
 #include <array>
 
 #include "core/FourVector.hpp"

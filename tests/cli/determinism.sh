@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# design.md "Determinism": the same seed gives the same output, independent of the thread count.
+# docs/design.md "Determinism": the same seed gives the same output, independent of the thread count.
 # Runs the whole demo chain (generate, simulate, collinear, MMC, diffusion when built) with 1 and
 # with 2 threads and requires bit-identical event files.
 set -euo pipefail

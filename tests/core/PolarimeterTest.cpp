@@ -15,7 +15,7 @@ Vector3 randomDirection(Rng& rng) {
 }
 }  // namespace
 
-// physics.md section 6: |h| = 1 exactly for true tau -> pi+- pi0 nu kinematics, any rho mass.
+// docs/physics.md section 6: |h| = 1 exactly for true tau -> pi+- pi0 nu kinematics, any rho mass.
 TEST(Polarimeter, UnitLengthForTrueRhoDecays) {
   Rng rng(5, 0);
   for (int i = 0; i < 1000; ++i) {

@@ -1,4 +1,4 @@
-// DetectorConfig: defaults = physics.md section 10 and the ATLAS-like efficiencies of
+// DetectorConfig: defaults = docs/physics.md section 10 and the ATLAS-like efficiencies of
 // docs/detector.md, YAML card round trip, clear errors.
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@ using namespace nurec::detector;
 TEST(DetectorConfig, DefaultsAreTheAtlasCardValues) {
   const DetectorConfig c;
   EXPECT_NO_THROW(c.validate());
-  // Tracking efficiency step functions (physics.md section 10).
+  // Tracking efficiency step functions (docs/physics.md section 10).
   EXPECT_EQ(c.pionTrackEfficiency(0.05, 0.0), 0.0);
   EXPECT_EQ(c.pionTrackEfficiency(0.5, 1.0), 0.70);
   EXPECT_EQ(c.pionTrackEfficiency(5, 1.0), 0.95);

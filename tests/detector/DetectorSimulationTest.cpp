@@ -1,5 +1,5 @@
-// Detector simulation on hand-built events: efficiencies and resolutions of physics.md section 10,
-// decay-mode confusion, MET closure, triggers, channels, point cloud, determinism.
+// Detector simulation on hand-built events: efficiencies and resolutions of docs/physics.md section
+// 10, decay-mode confusion, MET closure, triggers, channels, point cloud, determinism.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -76,7 +76,7 @@ TEST(Channels, AllPairsOfTypes) {
   EXPECT_EQ(channelOf(T::None, T::Pi), Channel::None);
 }
 
-// Sharp triggers: the thresholds of physics.md section 10 as steps at 100 %.
+// Sharp triggers: the thresholds of docs/physics.md section 10 as steps at 100 %.
 DetectorConfig sharpTriggers() {
   DetectorConfig c;
   c.tauTrigger = c.electronTrigger = c.muonTrigger = TriggerTurnOn{};

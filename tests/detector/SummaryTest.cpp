@@ -27,5 +27,5 @@ TEST(Summary, CountsAndYieldPerInverseFemtobarn) {
   const std::string text = formatSummary(s);
   EXPECT_NE(text.find("| murho | 2 | 1.0000 | 0.5000 |"), std::string::npos) << text;
   EXPECT_NE(text.find("| all | 5 |"), std::string::npos);
-  EXPECT_NEAR(kNnloKFactor, 1.9e3 / 1479.8, 0.01);  // physics.md section 4
+  EXPECT_NEAR(kNnloKFactor, 1.9e3 / 1479.8, 0.01);  // docs/physics.md section 4
 }

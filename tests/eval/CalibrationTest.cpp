@@ -1,4 +1,4 @@
-// Rank histogram, coverage and CRPS (ml.md sections 7 and 10, test point 10).
+// Rank histogram, coverage and CRPS (docs/ml-methods.md sections 7 and 10, test point 10).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -29,7 +29,8 @@ Ensemble ensemble(std::size_t n, double shift, double width, std::uint64_t seed)
 }  // namespace
 
 TEST(Crps, GaussianClosedForm) {
-  EXPECT_NEAR(crpsGaussian(0.3, 0.7, 1.1), 0.49327, 5e-6);  // ml.md section 10, point 10
+  EXPECT_NEAR(crpsGaussian(0.3, 0.7, 1.1), 0.49327,
+              5e-6);  // docs/ml-methods.md section 10, point 10
   // At the mean: s (2 phi(0) - 1/sqrt(pi)) = s (sqrt(2) - 1)/sqrt(pi).
   EXPECT_NEAR(crpsGaussian(0, 2, 0), 2 * (std::sqrt(2.0) - 1) / std::sqrt(M_PI), 1e-12);
   EXPECT_THROW(crpsGaussian(0, 0, 1), ConfigError);

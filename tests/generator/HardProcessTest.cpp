@@ -1,4 +1,4 @@
-// Hard process and PDFs against physics.md section 12 (test points 1-12).
+// Hard process and PDFs against docs/physics.md section 12 (test points 1-12).
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
@@ -18,7 +18,7 @@ struct TablePoint {
   int q;
   double m, c, dsig, bk, br, bn, ckk, crr, cnn, ckr, crn;
 };
-// physics.md section 3 table (massive taus, running width, quark along +z).
+// docs/physics.md section 3 table (massive taus, running width, quark along +z).
 const TablePoint kTable[] = {
     {2, 60, 0.0, 1.7641, +0.24024, +0.00608, +0.00085, 0.99412, +0.68235, -0.67647, -0.03985,
      -0.00552},
@@ -50,7 +50,7 @@ double trace(const SpinState& s) {
   return s.c[0][0] + s.c[1][1] + s.c[2][2];
 }
 
-// X-state concurrence T1 (physics.md section 7; B+ = B-, so the B term vanishes).
+// X-state concurrence T1 (docs/physics.md section 7; B+ = B-, so the B term vanishes).
 double concurrence(const SpinState& s) {
   const double a = std::hypot(s.c[1][1] - s.c[2][2], s.c[1][2] + s.c[2][1]);
   const double db = s.bPlus[0] - s.bMinus[0];
@@ -69,7 +69,8 @@ double m12(const SpinState& s) {
 }
 }  // namespace
 
-// Test point 1: tr C = 1 for any mass above threshold, angle, flavour and quark direction.
+// docs/physics.md test point 1: tr C = 1 for any mass above threshold, angle, flavour and quark
+// direction.
 TEST(HardProcess, TraceOfCIsOne) {
   Rng rng(1, 0);
   for (int i = 0; i < 20000; ++i) {
@@ -82,7 +83,8 @@ TEST(HardProcess, TraceOfCIsOne) {
   }
 }
 
-// Test point 2: the section 3 table (1e-5 absolute on B, C; 1e-4 relative on dsigma/dc).
+// docs/physics.md test point 2: the section 3 table (1e-5 absolute on B, C; 1e-4 relative on
+// dsigma/dc).
 TEST(HardProcess, Section3Table) {
   for (const auto& t : kTable) {
     const SpinNumerators n = spinNumerators(t.q, t.m * t.m, t.c, true);
@@ -117,7 +119,7 @@ TEST(HardProcess, QuarkFromBeamBFlipRule) {
   EXPECT_NEAR(b.c[1][1], a.c[1][1], 1e-14);
 }
 
-// Test point 3: threshold u, m = 3.6, c = 0.5 and C -> p p^T as beta -> 0.
+// docs/physics.md test point 3: threshold u, m = 3.6, c = 0.5 and C -> p p^T as beta -> 0.
 TEST(HardProcess, Threshold) {
   const SpinState s = spinNumerators(2, 3.6 * 3.6, 0.5, true).state();
   EXPECT_NEAR(s.c[0][0], 0.26199, 1e-5);
@@ -133,7 +135,8 @@ TEST(HardProcess, Threshold) {
     for (int j = 0; j < 3; ++j) EXPECT_NEAR(t.c[i][j], p[i] * p[j], 1e-4);
 }
 
-// Test point 4: partonic sigma and A_FB at the pole (1e-4 relative), by Gauss-Legendre in c.
+// docs/physics.md test point 4: partonic sigma and A_FB at the pole (1e-4 relative), by
+// Gauss-Legendre in c.
 TEST(HardProcess, PartonicCrossSectionAtPole) {
   const double s = constants::mZ * constants::mZ;
   const int n = 2000;  // midpoint rule on a quadratic polynomial in c: exact to ~1e-7
@@ -150,14 +153,14 @@ TEST(HardProcess, PartonicCrossSectionAtPole) {
   }
 }
 
-// Test point 5.
+// docs/physics.md test point 5.
 TEST(HardProcess, PoleAsymmetries) {
   EXPECT_NEAR(poleAsymmetry(15), 0.14955, 1e-5);
   EXPECT_NEAR(poleAsymmetry(2), 0.66862, 1e-5);
   EXPECT_NEAR(poleAsymmetry(1), 0.93573, 1e-5);
 }
 
-// Test point 6: CTEQ5L x f values at Q = m_Z (5e-4 relative).
+// docs/physics.md test point 6: CTEQ5L x f values at Q = m_Z (5e-4 relative).
 TEST(Pdf, Cteq5LTable) {
   struct Row {
     double x, u, d, ubar, dbar, s, c, b, g;
@@ -184,7 +187,7 @@ TEST(Pdf, Cteq5LTable) {
   }
 }
 
-// Test point 7: d3sigma/(dm dy dc) at m_Z, y = 0, c = 0.
+// docs/physics.md test point 7: d3sigma/(dm dy dc) at m_Z, y = 0, c = 0.
 TEST(HardProcess, PeakDifferentialCrossSection) {
   const DrellYanTauTau dy(13000);
   EXPECT_NEAR(dy.evaluate(constants::mZ, 0, 0, false).d3SigmaPbPerGeV / 18.779, 1, 1e-3);
@@ -192,7 +195,7 @@ TEST(HardProcess, PeakDifferentialCrossSection) {
 
 namespace {
 // Deterministic quadrature of d3sigma over (m, y, c), with optional |c| cut, and the
-// luminosity-weighted spin numerators (physics.md sections 4-5).
+// luminosity-weighted spin numerators (docs/physics.md sections 4-5).
 struct Integral {
   double sigma = 0;
   SpinNumerators spin;
@@ -233,7 +236,7 @@ Integral integrate(double mLo, double mHi, double cMax, int nm, int ny) {
 }
 }  // namespace
 
-// Test points 8 and 9: sigma(66-116) and the inclusive spin state.
+// docs/physics.md test points 8 and 9: sigma(66-116) and the inclusive spin state.
 TEST(HardProcess, HadronicCrossSectionAndInclusiveSpin) {
   const Integral r = integrate(66, 116, 1.0, 200, 100);
   EXPECT_NEAR(r.sigma / 1479.8, 1, 3e-3);
@@ -248,12 +251,12 @@ TEST(HardProcess, HadronicCrossSectionAndInclusiveSpin) {
   EXPECT_NEAR(s.c[0][1], 0, 5e-4);
   EXPECT_NEAR(s.c[0][2], 0, 5e-4);
   EXPECT_NEAR(s.c[0][0] + s.c[1][1] + s.c[2][2], 1, 1e-12);
-  // Test point 10: concurrence and m12 of this state.
+  // docs/physics.md test point 10: concurrence and m12 of this state.
   EXPECT_NEAR(concurrence(s), 0.4735, 5e-4);
   EXPECT_NEAR(m12(s), 1.2242, 5e-4);
 }
 
-// Test point 11: |cos theta| < 0.2: C_nn = 0.9218.
+// docs/physics.md test point 11: |cos theta| < 0.2: C_nn = 0.9218.
 TEST(HardProcess, CentralCutInclusiveCnn) {
   const Integral r = integrate(66, 116, 0.2, 200, 100);
   EXPECT_NEAR(r.spin.state().c[2][2], 0.9218, 1e-3);
@@ -261,7 +264,8 @@ TEST(HardProcess, CentralCutInclusiveCnn) {
   EXPECT_NEAR(r.sigma, 224.9, 224.9 * 3e-3);
 }
 
-// Test point 12: C_nn(m) crosses zero at 68.5 GeV (spin averaged over y and c at fixed m).
+// docs/physics.md test point 12: C_nn(m) crosses zero at 68.5 GeV (spin averaged over y and c at
+// fixed m).
 TEST(HardProcess, CnnZeroCrossing) {
   const DrellYanTauTau dy(13000);
   auto cnn = [&](double m) {

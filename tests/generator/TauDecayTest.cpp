@@ -1,4 +1,4 @@
-// Tau decays with spin against physics.md sections 1 and 6 (test points 18-20, 30).
+// Tau decays with spin against docs/physics.md sections 1 and 6 (test points 18-20, 30).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -35,7 +35,7 @@ FourVector visibleOf(const TauDecay& d) {
 }
 }  // namespace
 
-// Test point 20 and 30: the channel table and c tau.
+// docs/physics.md test point 20 and 30: the channel table and c tau.
 TEST(TauDecays, BranchingFractionTable) {
   const auto& br = kTauBranchingFractions;
   EXPECT_DOUBLE_EQ(br[0], 0.1082);
@@ -92,9 +92,9 @@ TEST(TauDecays, KinematicsAndPolarimeters) {
       }
 }
 
-// Test point 18 (and 19 integrated): analysing powers from fully polarised taus, via the
-// correlated accept-reject of decayPair with a pure polarised state; kappa = 3 <x_k> for tau-,
-// alpha(tau+) = -kappa. Tolerance: 4 statistical standard deviations.
+// docs/physics.md test point 18 (and 19 integrated): analysing powers from fully polarised taus,
+// via the correlated accept-reject of decayPair with a pure polarised state; kappa = 3 <x_k> for
+// tau-, alpha(tau+) = -kappa. Tolerance: 4 statistical standard deviations.
 TEST(TauDecays, AnalysingPowersFromPolarisedTaus) {
   const TauDecayer dec;
   Rng rng(5, 0);
@@ -157,8 +157,9 @@ TEST(TauDecays, RhoLineShapeAndVisibleAnalysingPower) {
   EXPECT_NEAR(alphaBin.mean(), 0.4485, 4 * alphaBin.err() + 2e-3);  // bin of +-10 MeV
 }
 
-// Test point 19: lepton spectrum x^2 (3 - 2x) (unpolarised moments <x> = 0.7, <x^2> = 8/15) and
-// the analysing power at x = 0.9: -(2x-1)/(3-2x) = -0.6667 (narrow bin, formula averaged over it).
+// docs/physics.md test point 19: lepton spectrum x^2 (3 - 2x) (unpolarised moments <x> = 0.7, <x^2>
+// = 8/15) and the analysing power at x = 0.9: -(2x-1)/(3-2x) = -0.6667 (narrow bin, formula
+// averaged over it).
 TEST(TauDecays, MichelSpectrumAndAnalysingPowerAtHighX) {
   const TauDecayer dec;
   Rng rng(7, 0);
@@ -190,7 +191,7 @@ TEST(TauDecays, MichelSpectrumAndAnalysingPowerAtHighX) {
 }
 
 // The correlated accept-reject samples Tr[rho (D+ x D-)]: pi pi with a Z-like X state, where
-// W = 1 - B+.x+ + B-.x- - x+.C.x- (test point 17's joint coefficients).
+// W = 1 - B+.x+ + B-.x- - x+.C.x- (docs/physics.md test point 17's joint coefficients).
 TEST(TauDecays, PiPiJointDistributionCoefficients) {
   const TauDecayer dec;
   Rng rng(8, 0);
@@ -231,9 +232,9 @@ TEST(TauDecays, MaxCorrelationWeightIsFourLambdaMax) {
   EXPECT_NEAR(TauDecayer::maxCorrelationWeight(SpinState{}), 1, 1e-6);
 }
 
-// Test point 18 at higher precision with the unpolarised estimator: for |M|^2 = |M0|^2 (1 + H.s),
-// the analysing power of an analyser x is kappa = <x.H> over unpolarised decays (tau- convention).
-// Tolerance: 4 statistical standard deviations of 1e6 decays (about 2e-3).
+// docs/physics.md test point 18 at higher precision with the unpolarised estimator: for |M|^2 =
+// |M0|^2 (1 + H.s), the analysing power of an analyser x is kappa = <x.H> over unpolarised decays
+// (tau- convention). Tolerance: 4 statistical standard deviations of 1e6 decays (about 2e-3).
 TEST(TauDecays, AnalysingPowersUnpolarisedEstimator) {
   const TauDecayer dec;
   Rng rng(9, 0);

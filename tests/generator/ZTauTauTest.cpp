@@ -1,5 +1,5 @@
 // The full generator: cross section, spin frames, correlations measured from the decays,
-// generator-level cuts, determinism (physics.md sections 2-6, 12).
+// generator-level cuts, determinism (docs/physics.md sections 2-6, 12).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -28,8 +28,9 @@ ZTauTauConfig smallConfig(std::size_t n, std::uint64_t seed = 7) {
 }
 }  // namespace
 
-// Test point 8 with the generator's own Monte Carlo: sigma(66 < m < 116) = 1479.8 pb. Tolerance:
-// 4 MC standard deviations (from the trial weights) plus the rounding of the reference.
+// docs/physics.md test point 8 with the generator's own Monte Carlo: sigma(66 < m < 116) = 1479.8
+// pb. Tolerance: 4 MC standard deviations (from the trial weights) plus the rounding of the
+// reference.
 TEST(ZTauTau, CrossSection66To116) {
   ZTauTauConfig c = smallConfig(60000);
   c.massMinGeV = 66;
@@ -114,8 +115,9 @@ Vector3 analyser(const TruthEvent& ev, const HelicityBasis& b, int t) {
 }  // namespace
 
 // C_ij and B measured from the generated pi and rho decays (lab four-vectors only) agree with the
-// per-event analytic C averaged over the same events (physics.md section 6 estimators), within
-// 4 statistical standard deviations. Also test point 9 for the sample mean of the analytic state.
+// per-event analytic C averaged over the same events (docs/physics.md section 6 estimators), within
+// 4 statistical standard deviations. Also docs/physics.md test point 9 for the sample mean of the
+// analytic state.
 TEST(ZTauTau, MeasuredSpinCorrelationsMatchAnalytic) {
   ZTauTauConfig c = smallConfig(150000, 11);
   c.massMinGeV = 66;
@@ -146,8 +148,8 @@ TEST(ZTauTau, MeasuredSpinCorrelationsMatchAnalytic) {
       EXPECT_NEAR(measured[i][j].mean(), analytic.c[i][j], 4 * measured[i][j].err())
           << "C " << i << j;
   }
-  // The sample mean of the analytic state vs the luminosity-weighted LO state (test point 9);
-  // tolerance: 4 x the event-to-event spread / sqrt(N).
+  // The sample mean of the analytic state vs the luminosity-weighted LO state (docs/physics.md test
+  // point 9); tolerance: 4 x the event-to-event spread / sqrt(N).
   std::array<SampleMean, 4> spread;  // B_k, C_rr, C_nn, C_rn
   for (const auto& ev : s.events) {
     spread[0].add(ev.spin.bMinus[0]);

@@ -1,5 +1,5 @@
-// Torch-free numerics of the diffusion reconstruction: ml.md section 10 test points 1, 3 (exact
-// recursion), 4, 6, 10, plus config parsing, feature rotation and the selection rules.
+// Torch-free numerics of the diffusion reconstruction: docs/ml-methods.md section 10 test points 1,
+// 3 (exact recursion), 4, 6, 10, plus config parsing, feature rotation and the selection rules.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,7 +19,7 @@
 using namespace nurec;
 using namespace nurec::ml;
 
-// Test point 1: bounded cosine schedule, lambda in [-20, 20].
+// docs/ml-methods.md §10 test point 1: bounded cosine schedule, lambda in [-20, 20].
 TEST(Schedule, BoundaryAndReferenceValues) {
   const BoundedCosineSchedule s(-20, 20);
   EXPECT_NEAR(s.lambda(0.0), 20.0, 1e-12);
@@ -41,7 +41,7 @@ TEST(Schedule, BoundaryAndReferenceValues) {
   }
 }
 
-// Test point 2 (scalar form): z, v from x, eps and back; loss identities.
+// docs/ml-methods.md §10 test point 2 (scalar form): z, v from x, eps and back; loss identities.
 TEST(Schedule, VPredictionConversions) {
   const BoundedCosineSchedule s;
   Rng rng(3, 0);
@@ -59,7 +59,8 @@ TEST(Schedule, VPredictionConversions) {
   }
 }
 
-// Test point 3: exact Gaussian denoiser through the sampler coefficients (exact recursion).
+// docs/ml-methods.md §10 test point 3: exact Gaussian denoiser through the sampler coefficients
+// (exact recursion).
 TEST(Samplers, ExactGaussianRecursionMatchesReference) {
   const BoundedCosineSchedule s;
   const double mu = 1.5, sd = 0.4;
@@ -78,7 +79,7 @@ TEST(Samplers, ExactGaussianRecursionMatchesReference) {
     EXPECT_NEAR(m.mean, mu, 1e-4) << c.steps;
     EXPECT_NEAR(m.variance, c.variance, 5e-7) << "steps " << c.steps << " eta " << c.eta;
   }
-  // ml.md section 5 table, V/s^2 at N = 10 and 1000.
+  // docs/ml-methods.md section 5 table, V/s^2 at N = 10 and 1000.
   EXPECT_NEAR(
       exactGaussianSamplerMoments(makeSamplerGrid(s, SamplerKind::Ddim, 10, 0), mu, sd).variance /
           (sd * sd),
@@ -94,7 +95,8 @@ TEST(Samplers, ExactGaussianRecursionMatchesReference) {
       0.991, 5e-4);
 }
 
-// Test point 4: DDIM eta = 1 is the DDPM posterior; DDIM eta = 0 is first-order DPM-Solver++.
+// docs/ml-methods.md §10 test point 4: DDIM eta = 1 is the DDPM posterior; DDIM eta = 0 is
+// first-order DPM-Solver++.
 TEST(Samplers, OneStepIdentities) {
   const BoundedCosineSchedule s;
   const int n = 20;
@@ -144,7 +146,7 @@ TEST(Samplers, MinimalVLoss) {
   }
 }
 
-// Test point 6: warm-up + cosine learning rate.
+// docs/ml-methods.md §10 test point 6: warm-up + cosine learning rate.
 TEST(Optimisation, LearningRateSchedule) {
   const double pk = 1.2e-4;
   auto lr = [&](std::int64_t s) { return learningRate(s, pk, 0.0, 1000, 10000); };
@@ -158,7 +160,7 @@ TEST(Optimisation, LearningRateSchedule) {
   EXPECT_NEAR(lr(10000), 0.0, 1e-15);
 }
 
-// Test point 10: calibration of exchangeable truth, and CRPS.
+// docs/ml-methods.md §10 test point 10: calibration of exchangeable truth, and CRPS.
 TEST(Calibration, ExchangeableTruthCoverageAndRanks) {
   const int K = 10, trials = 200000;
   int cover19 = 0, cover28 = 0;

@@ -1,5 +1,5 @@
-// LibTorch tests of the diffusion reconstruction (ml.md section 10 points 3, 5, 7, 8, 9, 11),
-// gradient checks on a tiny double model, a tiny end-to-end training run, bit-exact resume,
+// LibTorch tests of the diffusion reconstruction (docs/ml-methods.md section 10 points 3, 5, 7, 8,
+// 9, 11), gradient checks on a tiny double model, a tiny end-to-end training run, bit-exact resume,
 // TorchScript export (C++ and Python round trips) and reconstructDiffusion.
 #include <gtest/gtest.h>
 #include <torch/script.h>
@@ -74,7 +74,7 @@ Batch syntheticBatch(std::size_t n, std::uint64_t seed) {
 
 }  // namespace
 
-// Test point 5.
+// docs/ml-methods.md §10 test point 5.
 TEST(Optimiser, LionReferenceStep) {
   torch::Tensor theta = vec({1, -2, 0.5, 0, 3}).set_requires_grad(true);
   Lion lion({theta}, 0.9, 0.99, 0.01);
@@ -85,7 +85,7 @@ TEST(Optimiser, LionReferenceStep) {
   expectTensorNear(lion.momenta()[0], {0.102, 0.197, -0.297, 0.02, 0}, 1e-12);
 }
 
-// Test point 7.
+// docs/ml-methods.md §10 test point 7.
 TEST(Optimiser, EmaTowardsConstant) {
   torch::nn::Linear model(1, 1), ema(1, 1);
   {
@@ -107,7 +107,7 @@ TEST(Optimiser, EmaTowardsConstant) {
   }
 }
 
-// Test point 8.
+// docs/ml-methods.md §10 test point 8.
 TEST(Optimiser, GlobalNormClipping) {
   torch::Tensor a = torch::zeros({2}, torch::kFloat64).set_requires_grad(true);
   torch::Tensor b = torch::zeros({1}, torch::kFloat64).set_requires_grad(true);
@@ -123,7 +123,8 @@ TEST(Optimiser, GlobalNormClipping) {
   expectTensorNear(b.grad(), {0.4}, 0);
 }
 
-// Test point 3 through the tensor sampling loop: n = 4e5 samples of the exact Gaussian denoiser.
+// docs/ml-methods.md §10 test point 3 through the tensor sampling loop: n = 4e5 samples of the
+// exact Gaussian denoiser.
 TEST(Samplers, TensorLoopReproducesExactGaussianMoments) {
   const BoundedCosineSchedule s;
   const double mu = 1.5, sd = 0.4;
@@ -158,7 +159,8 @@ TEST(Samplers, TensorLoopReproducesExactGaussianMoments) {
   }
 }
 
-// Test point 9: padding and permutation invariance, kNN periodicity, FLOP count.
+// docs/ml-methods.md §10 test point 9: padding and permutation invariance, kNN periodicity, FLOP
+// count.
 TEST(Encoder, PaddingPermutationAndPeriodicity) {
   torch::manual_seed(1);
   DiffusionConfig cfg;
@@ -188,7 +190,7 @@ TEST(Encoder, PaddingPermutationAndPeriodicity) {
   auto [i2, v2] = knnNeighbours(xs, b.mask, 5);
   EXPECT_TRUE(torch::equal(v1, v2));
   EXPECT_TRUE(torch::equal(i1.masked_select(v1), i2.masked_select(v2)));
-  // FLOPs of one event with P = 10 (ml.md section 2 formula).
+  // FLOPs of one event with P = 10 (docs/ml-methods.md section 2 formula).
   for (auto [width, expected] : {std::pair<int, std::int64_t>{64, 4089344}, {128, 15420416}}) {
     DiffusionConfig c2;
     c2.encoder.width = width;
@@ -343,7 +345,8 @@ TEST(Training, ResumeIsBitExact) {
   for (const auto& it : p1) EXPECT_TRUE(torch::equal(it.value(), p2[it.key()])) << it.key();
 }
 
-// Test point 11: the TorchScript export reproduces the C++ outputs, in C++ and in Python.
+// docs/ml-methods.md §10 test point 11: the TorchScript export reproduces the C++ outputs, in C++
+// and in Python.
 TEST(Export, TorchScriptRoundTrip) {
   const std::string modelDir = tinyRun().dir.file("model");
   LoadedModel lm = loadModelDir(modelDir);
@@ -413,7 +416,7 @@ TEST(Reconstruct, WritesCandidatesIndependentOfBatching) {
   EXPECT_THROW(reconstructDiffusion(b, o), ConfigError);
 }
 
-// design.md "Determinism": the same seed gives the same output whatever the thread count
+// docs/design.md "Determinism": the same seed gives the same output whatever the thread count
 // (batches run on one intra-op thread each, in parallel): bit-identical, not just close.
 TEST(Reconstruct, BitIdenticalForAnyThreadCount) {
   const io::EventTable t = nurec::ml::testing::makeSyntheticEvents(60, 321);

@@ -1,5 +1,5 @@
 """Loads a nurec TorchScript export and golden tensors written by C++ (torch::pickle_save) and
-checks that Python reproduces the C++ outputs exactly (ml.md section 8, test point 11)."""
+checks that Python reproduces the C++ outputs exactly (docs/ml-methods.md section 8, test point 11)."""
 import sys
 
 import torch

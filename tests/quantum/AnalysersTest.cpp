@@ -1,5 +1,5 @@
-// Analysers from event files (physics.md sections 2, 6): constructed events with known analyser
-// directions, truth and reconstruction paths, the rho polarimeter, leptons and the sign
+// Analysers from event files (docs/physics.md sections 2, 6): constructed events with known
+// analyser directions, truth and reconstruction paths, the rho polarimeter, leptons and the sign
 // conventions.
 #include <gtest/gtest.h>
 
@@ -152,7 +152,7 @@ TEST(Analysers, LeptonAnalysingPower) {
     EXPECT_NEAR(a.x[kN], 1.0, 1e-9);
     EXPECT_NEAR(leptonAnalyser(basis, 1, lep, false).kappa, -1.0 / 3.0, 1e-15);
   }
-  EXPECT_NEAR(leptonKappa(0.9), -0.6667, 1e-4);  // test point 19
+  EXPECT_NEAR(leptonKappa(0.9), -0.6667, 1e-4);  // docs/physics.md test point 19
 }
 
 TEST(Analysers, ChannelsAndRhoVisibleKappa) {

@@ -1,5 +1,5 @@
-// Estimators on toy samples from known spin states: physics.md sections 6, 8 and test points 17,
-// 21, 22 (sign conventions for tau+ and tau-).
+// Estimators on toy samples from known spin states: docs/physics.md sections 6, 8 and test points
+// 17, 21, 22 (sign conventions for tau+ and tau-).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -45,7 +45,7 @@ void expectRecovered(const SpinState& truth, const SpinEstimate& est, double nSi
   EXPECT_LT(chi2, 40.0);  // 15 dof: p(chi2 > 40) = 4e-4
 }
 
-// Test point 17: x+ has coefficient -B+, x- +B-, x+x- -C (pi pi, kappa = 1).
+// docs/physics.md test point 17: x+ has coefficient -B+, x- +B-, x+x- -C (pi pi, kappa = 1).
 TEST(Estimators, PiPiToyRecoversStateAndSigns) {
   ToyConfig cfg;
   cfg.state = genericState();
@@ -128,7 +128,8 @@ TEST(Estimators, WeightedAnalysersRecoverState) {
   }
 }
 
-// Test point 22: per-event SD of -9 x+_n x-_n is sqrt(9 - C_nn^2) = 2.962 at C_nn = 0.473.
+// docs/physics.md test point 22: per-event SD of -9 x+_n x-_n is sqrt(9 - C_nn^2) = 2.962 at C_nn =
+// 0.473.
 TEST(Estimators, PerEventSpreadOfCnn) {
   ToyConfig cfg;
   cfg.state = diagonalState(1, -0.473, 0.473);
@@ -152,7 +153,7 @@ TEST(Estimators, PerEventSpreadOfCnn) {
   EXPECT_NEAR(est.errorAnalytic.c[kN][kN] * std::sqrt(n), std::sqrt(9 - 0.473 * 0.473), 1e-2);
 }
 
-// Test point 21: null bias of m12 for pi pi at C = 0: E[m12] N = 78.6 +- 1.5.
+// docs/physics.md test point 21: null bias of m12 for pi pi at C = 0: E[m12] N = 78.6 +- 1.5.
 TEST(Estimators, NullBiasOfM12) {
   const int toys = 10000;
   const std::size_t n = 100;

@@ -1,4 +1,4 @@
-// Quantum observables: physics.md sections 2, 7 and test points 10, 11, 13-16.
+// Quantum observables: docs/physics.md sections 2, 7 and test points 10, 11, 13-16.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,7 +11,7 @@
 namespace nurec::quantum {
 namespace {
 
-// LHC 66-116 GeV inclusive state (physics.md section 5 / test point 9).
+// LHC 66-116 GeV inclusive state (docs/physics.md section 5 / test point 9).
 SpinState lhcState() {
   SpinState s;
   s.bPlus = {-0.1334, 0, 0};
@@ -20,7 +20,7 @@ SpinState lhcState() {
   return s;
 }
 
-// Same window with abs(cos theta) < 0.2 (section 5 table, test point 11).
+// Same window with abs(cos theta) < 0.2 (section 5 table, docs/physics.md test point 11).
 SpinState centralState() {
   SpinState s;
   s.bPlus = {-0.1334, 0, 0};
@@ -91,7 +91,7 @@ TEST(Observables, DensityMatrixRoundTripAndPauliMapping) {
   EXPECT_NEAR(densityMatrix(br)(0, 2).real(), 0.1, 1e-15);
 }
 
-// Test point 10 (and the section 7 linear Bell statistics).
+// docs/physics.md test point 10 (and the section 7 linear Bell statistics).
 TEST(Observables, LhcInclusiveState) {
   const SpinState s = lhcState();
   EXPECT_NEAR(concurrenceWootters(s), 0.4735, 5e-4);
@@ -116,7 +116,7 @@ TEST(Observables, LhcInclusiveState) {
   EXPECT_GT(minEigenvalue(densityMatrix(s)), -1e-4);
 }
 
-// Test point 11.
+// docs/physics.md test point 11.
 TEST(Observables, CentralCutState) {
   const SpinState s = centralState();
   EXPECT_NEAR(concurrenceWootters(s), 0.9221, 1e-3);
@@ -124,7 +124,7 @@ TEST(Observables, CentralCutState) {
   EXPECT_NEAR(horodeckiM12(s.c), 1.8503, 1e-3);
 }
 
-// Test point 13: Phi+ = (|00> + |11>)/sqrt2 has C = diag(1, 1, -1) in (k, r, n).
+// docs/physics.md test point 13: Phi+ = (|00> + |11>)/sqrt2 has C = diag(1, 1, -1) in (k, r, n).
 TEST(Observables, BellStatePhiPlus) {
   const SpinState s = diagonalState(1, 1, -1);
   const DensityMatrix rho = densityMatrix(s);
@@ -137,7 +137,7 @@ TEST(Observables, BellStatePhiPlus) {
   EXPECT_NEAR(partialTransposeMinEigenvalue(rho), -0.5, 1e-12);
 }
 
-// Test point 14: Werner states C = -p 1, B = 0.
+// docs/physics.md test point 14: Werner states C = -p 1, B = 0.
 TEST(Observables, WernerStates) {
   for (double p = 0; p <= 1.0 + 1e-12; p += 0.05) {
     const SpinState s = diagonalState(-p, -p, -p);
@@ -169,7 +169,7 @@ TEST(Observables, RandomPureStates) {
   }
 }
 
-// Test point 15: X-state closed form vs Wootters.
+// docs/physics.md test point 15: X-state closed form vs Wootters.
 TEST(Observables, XStateFormulaMatchesWootters) {
   Rng rng(15, 0, streams::quantum);
   int entangled = 0;
@@ -232,7 +232,7 @@ TEST(Observables, HorodeckiMatchesDirectChshMaximisation) {
   EXPECT_LE(best, maxChsh(s.c) + 1e-12);
 }
 
-// Test point 16 and the axis conventions of section 2.
+// docs/physics.md test point 16 and the axis conventions of section 2.
 TEST(Observables, AxisFlips) {
   const SpinState s = lhcState();
   const SpinState improper = flipTauPlusAxes(s, {-1, -1, -1});

@@ -1,4 +1,5 @@
-// Significance of entanglement and Bell violation (physics.md section 8 numbers, pi pi, LHC state).
+// Significance of entanglement and Bell violation (docs/physics.md section 8 numbers, pi pi, LHC
+// state).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,5 +1,5 @@
 // The full measurement (quantum/SpinMeasurement.hpp): constructed samples with calibration and
-// closure, the report files, and (with the generator) truth-level agreement with physics.md
+// closure, the report files, and (with the generator) truth-level agreement with docs/physics.md
 // section 5.
 #include <gtest/gtest.h>
 
@@ -116,7 +116,7 @@ TEST(SpinMeasurement, ClearErrors) {
 
 #ifdef NUREC_GENERATOR_AVAILABLE
 // Truth level on a generated sample (60-120 GeV, pi and rho decays only): the measured B, C and
-// concurrence agree with the sample's per-event analytic states and with physics.md section 5.
+// concurrence agree with the sample's per-event analytic states and with docs/physics.md section 5.
 TEST(SpinMeasurement, GeneratedTruthSampleAgreesWithAnalyticValues) {
   generator::ZTauTauConfig gen;
   gen.nEvents = 100000;
@@ -132,7 +132,7 @@ TEST(SpinMeasurement, GeneratedTruthSampleAgreesWithAnalyticValues) {
   const SubsetReport& s = rep.subsets.at(0);
   EXPECT_EQ(s.nEvents, gen.nEvents);  // every pi/rho pair has analysers
   ASSERT_TRUE(s.hasReference);
-  // physics.md section 5, 60-120 GeV: C_kk 0.9999, C_rr -0.4649, C_nn +0.4650, B_k -0.1283,
+  // docs/physics.md section 5, 60-120 GeV: C_kk 0.9999, C_rr -0.4649, C_nn +0.4650, B_k -0.1283,
   // concurrence 0.4651; the per-event average of the sample agrees with them to its own MC error.
   struct P {
     const char* name;

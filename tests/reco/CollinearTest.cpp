@@ -1,4 +1,4 @@
-// Collinear approximation: physics.md section 9 and test point 23.
+// Collinear approximation: docs/physics.md section 9 and test point 23.
 #include <gtest/gtest.h>
 
 #include <limits>

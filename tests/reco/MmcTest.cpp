@@ -1,4 +1,4 @@
-// MMC (physics.md section 9): m_Z on a noiseless sample, failure status, determinism.
+// MMC (docs/physics.md section 9): m_Z on a noiseless sample, failure status, determinism.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// MMC point solver, physics.md section 9 and test point 24: at the true (phi1, phi2, m_nu) the
+// MMC point solver, docs/physics.md section 9 and test point 24: at the true (phi1, phi2, m_nu) the
 // true pz is among the solutions to 1e-6 GeV.
 #include <gtest/gtest.h>
 
