@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The repository stands alone: code, tests and docs cite the physics, ML-methods and design pages of
+# this repository by their path (docs/physics.md, docs/ml-methods.md, docs/design.md; relative
+# Markdown links "](physics.md)" inside docs/ are fine), and nothing points outside the repository.
+set -uo pipefail
+root="${1:?usage: self_contained_docs.sh SOURCE_DIR}"
+cd "$root" || exit 2
+self="tests/cli/self_contained_docs.sh"
+paths=(src tests app benchmarks scripts configs docs models README.md)
+status=0
+
+# A page name not preceded by a path ("docs/") and not the target of a Markdown link.
+bare=$(grep -rnIP '(?<![\w/.\-])(?<!\]\()(physics|design|ml-methods|ml)\.md' "${paths[@]}" |
+       grep -v "^${self}:")
+if [[ -n "$bare" ]]; then
+  echo "citations without the docs/ prefix (write docs/physics.md, docs/ml-methods.md, docs/design.md):"
+  echo "$bare"
+  status=1
+fi
+
+outside=$(grep -rnIF -e 'shared/physics' -e '../shared' -e '/work/shared' "${paths[@]}" |
+          grep -v "^${self}:")
+if [[ -n "$outside" ]]; then
+  echo "references to files outside the repository:"
+  echo "$outside"
+  status=1
+fi
+
+[[ $status -eq 0 ]] && echo "all citations point to pages of this repository"
+exit $status
