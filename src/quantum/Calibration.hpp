@@ -1,5 +1,5 @@
 #pragma once
-// Calibration of reconstructed spin measurements (issue 9; docs/physics.md sections 6 and 8).
+// Calibration of reconstructed spin measurements (docs/physics.md sections 6 and 8).
 //
 // Linear response built from nurec's own truth samples. For every event of a calibration sample we
 // know its production spin state S_e (/truth/spin_b, /truth/spin_c) and the full-power truth

@@ -1,5 +1,5 @@
 #pragma once
-// The full spin measurement of `nurec spin` (issue 9): analysers -> estimators (analytic and
+// The full spin measurement of `nurec spin`: analysers -> estimators (analytic and
 // bootstrap errors) -> calibration for reconstruction effects -> quantum observables (concurrence,
 // Peres-Horodecki, m12, CHSH, B_45, B_opt) -> significance vs luminosity, per channel and combined,
 // with systematics (reconstruction variations such as MET scale, diffusion candidate re-sampling,

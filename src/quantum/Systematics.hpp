@@ -1,5 +1,5 @@
 #pragma once
-// Hooks for reconstruction systematics of the spin measurement (issue 9): MET-varied copies of an
+// Hooks for reconstruction systematics of the spin measurement: MET-varied copies of an
 // event file, to be re-reconstructed with `nurec reconstruct`, and merging of the re-reconstructed
 // neutrinos back as /nu/<method>_<tag> variations, which measureSpin picks up automatically.
 #include <string>
