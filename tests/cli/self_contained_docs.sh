@@ -6,7 +6,10 @@ set -uo pipefail
 root="${1:?usage: self_contained_docs.sh SOURCE_DIR}"
 cd "$root" || exit 2
 self="tests/cli/self_contained_docs.sh"
-paths=(src tests app benchmarks scripts configs docs models README.md)
+paths=()
+for p in src tests app benchmarks scripts configs docs models python examples fuzz cmake README.md; do
+  [[ -e "$p" ]] && paths+=("$p")
+done
 status=0
 
 # A page name not preceded by a path ("docs/") and not the target of a Markdown link.
