@@ -7,6 +7,7 @@
 
 #include "app/Command.hpp"
 #include "core/Error.hpp"
+#include "core/OutputPath.hpp"
 #include "core/Progress.hpp"
 #include "eval/Evaluate.hpp"
 #include "io/EventFile.hpp"
@@ -59,7 +60,7 @@ std::function<int()> setupEvaluate(CLI::App& cmd) {
   cmd.add_option("--bootstrap", o->bootstrap,
                  "Bootstrap resamples for the HWHM and median uncertainties (0 = none)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 100000));
   cmd.add_option("--seed", o->seed, "Seed of the bootstrap resampling")->capture_default_str();
   cmd.add_option("--examples", o->examples, "Example events in the candidate-spread plot (0..16)")
       ->capture_default_str()
@@ -68,6 +69,7 @@ std::function<int()> setupEvaluate(CLI::App& cmd) {
   addThreadsOption(cmd);
   return [o] {
     const Progress timer("evaluate", 0, false);
+    checkOutputPath("--out", o->out, OutputKind::Directory, {o->input});
     eval::EvaluateConfig cfg;
     cfg.selection = eval::selectionFromName(o->selection);
     cfg.methods = o->methods;

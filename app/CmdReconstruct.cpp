@@ -8,6 +8,7 @@
 
 #include "app/Command.hpp"
 #include "core/Error.hpp"
+#include "core/OutputPath.hpp"
 #include "io/EventFile.hpp"
 #include "io/Schema.hpp"
 #include "nurec/Version.hpp"
@@ -40,6 +41,7 @@ struct ReconstructOptions {
 
 int runReconstruct(const ReconstructOptions& o) {
   const auto start = std::chrono::steady_clock::now();
+  checkOutputPath("--out", o.output, OutputKind::File);  // --out = input updates it in place
   io::EventTable table = io::readEventFile(o.input);
   const int threads = commonOptions().threads;
   if (o.method == "diffusion") {

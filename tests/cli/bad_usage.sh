@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Usage: bad_usage.sh NUREC WORKDIR
+# Mistyped outputs and options (docs/reliability.md): each gives exit code 1 and a message that
+# says what is wrong, and no command writes its output over one of its inputs.
+set -u
+nurec="$1"; work="$2"
+rm -rf "$work"; mkdir -p "$work/adir"; cd "$work" || exit 1
+"$nurec" -q generate --events 300 --seed 5 --threads 1 --out g.h5 >/dev/null || { echo "FAIL: generate"; exit 1; }
+before=$(md5sum g.h5)
+fails=0
+check() {  # check "<regex>" command...
+  local pattern="$1"; shift
+  local err rc
+  err=$("$@" 2>&1 >/dev/null); rc=$?
+  if [ $rc -ne 1 ] || ! grep -Eq -- "$pattern" <<<"$err" || [ ${#err} -gt 400 ]; then
+    echo "FAIL (exit $rc): $*"; echo "  $err" | head -3; fails=$((fails + 1))
+  else
+    echo "ok: $*: $(head -1 <<<"$err")"
+  fi
+}
+check "would overwrite the input" "$nurec" simulate g.h5 --out g.h5
+check "would overwrite the input" "$nurec" simulate g.h5 --out ./adir/../g.h5
+check "would overwrite the input" "$nurec" mmc-pdfs --data g.h5 --out g.h5
+check "is a directory" "$nurec" simulate g.h5 --out adir
+check "is a directory" "$nurec" simulate g.h5 --out newdir/
+check "empty path" "$nurec" simulate g.h5 --out ""
+check "is an existing file" "$nurec" evaluate g.h5 --out g.h5
+check "is an existing file" "$nurec" demo --out g.h5
+check "is a directory" "$nurec" generate --events 10 --out adir
+check "unknown command 'frobnicate'" "$nurec" frobnicate
+check "not in range 1 to 1000000000" "$nurec" generate --events 4294967296 --out x.h5
+check "not in range 0 to 256" "$nurec" generate --events 10 --threads 2147483647 --out x.h5
+check "not in range 0 to 100000" "$nurec" evaluate g.h5 --bootstrap 1e400 --out r
+check "missing|exist" "$nurec" evaluate missing.h5 --out r
+[ "$(md5sum g.h5)" = "$before" ] || { echo "FAIL: the input file changed"; fails=$((fails + 1)); }
+# -q is accepted after the subcommand too.
+"$nurec" simulate g.h5 --out s.h5 -q >/dev/null 2>&1 || { echo "FAIL: -q after the subcommand"; fails=$((fails + 1)); }
+ls ./*.tmp.* >/dev/null 2>&1 && { echo "FAIL: temporaries left: $(ls ./*.tmp.*)"; fails=$((fails + 1)); }
+[ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }
+echo "all bad-usage checks passed"
