@@ -12,6 +12,7 @@
 
 #include "app/Command.hpp"
 #include "core/Error.hpp"
+#include "core/OutputPath.hpp"
 #include "io/EventFile.hpp"
 #include "quantum/SpinResponse.hpp"
 
@@ -56,9 +57,7 @@ int runCalibrate(CalibrateOptions o) {
   o.fit.threads = commonOptions().threads;
   o.fit.validate();
   o.analysers.validate();
-  if (std::filesystem::exists(o.output) && std::filesystem::exists(o.input) &&
-      std::filesystem::equivalent(o.output, o.input))
-    throw ConfigError(fmt::format("--out {} is the input sample; choose another path", o.output));
+  checkOutputPath("--out", o.output, OutputKind::File, {o.input});
   std::string modelLabel;
   if (!o.modelDir.empty()) {
     const std::string weights = (std::filesystem::path(o.modelDir) / "model.pt").string();

@@ -12,6 +12,7 @@
 
 #include "app/Command.hpp"
 #include "core/Error.hpp"
+#include "core/OutputPath.hpp"
 #include "eval/Evaluate.hpp"
 #include "io/EventFile.hpp"
 #include "io/Schema.hpp"
@@ -128,6 +129,15 @@ int runSpin(SpinOptions o) {
   c.bootstrap.threads = c.closureCalibration.threads = c.significance.threads = threads;
   c.showProgress = !commonOptions().quiet;
   c.validate();
+  // The JSON, its .md table and .scan.csv, never over the event file (or the response file).
+  std::string base = o.output;
+  if (base.size() > 5 && base.substr(base.size() - 5) == ".json")
+    base = base.substr(0, base.size() - 5);
+  checkOutputPath("--out", o.output, OutputKind::File, {o.input, o.calibration},
+                  {base + ".md", base + ".scan.csv"});
+  if (!o.writeMetVariations.empty())
+    checkOutputPath("--write-met-variations", o.writeMetVariations, OutputKind::Directory,
+                    {o.input});
   if (!o.writeMetVariations.empty()) {
     const io::EventTable table = io::readEventFile(o.input);
     for (const auto& v : quantum::standardMetVariations()) {

@@ -35,6 +35,13 @@ check "missing|exist" "$nurec" evaluate missing.h5 --out r
 [ "$(md5sum g.h5)" = "$before" ] || { echo "FAIL: the input file changed"; fails=$((fails + 1)); }
 # -q is accepted after the subcommand too.
 "$nurec" simulate g.h5 --out s.h5 -q >/dev/null 2>&1 || { echo "FAIL: -q after the subcommand"; fails=$((fails + 1)); }
+# spin: neither the JSON nor the .md/.scan.csv written beside it may replace the event file.
+cp s.h5 t.md
+before=$(md5sum s.h5 t.md)
+check "would overwrite the input" "$nurec" spin s.h5 --method truth --out s.h5
+check "would overwrite the input" "$nurec" spin t.md --method truth --out t.json
+check "is an existing file" "$nurec" spin s.h5 --method truth --write-met-variations s.h5 --out v.json
+[ "$(md5sum s.h5 t.md)" = "$before" ] || { echo "FAIL: spin changed its input"; fails=$((fails + 1)); }
 ls ./*.tmp.* >/dev/null 2>&1 && { echo "FAIL: temporaries left: $(ls ./*.tmp.*)"; fails=$((fails + 1)); }
 [ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }
 echo "all bad-usage checks passed"
