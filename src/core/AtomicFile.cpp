@@ -1,33 +1,80 @@
 #include "core/AtomicFile.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "core/Error.hpp"
 
 namespace nurec {
 
-void writeTextFileAtomically(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
+namespace fs = std::filesystem;
+
+int removeStaleTemporaries(const std::string& path) {
+  const fs::path target(path);
+  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string prefix = target.filename().string() + ".tmp.";
+  int removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string pidText = name.substr(prefix.size());
+    if (pidText.find_first_not_of("0123456789") != std::string::npos || pidText.size() > 9)
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pidText));
+    // Only a process that does not exist any more is certainly done with its temporary.
+    if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) {
+      std::error_code removeError;
+      if (fs::remove(it->path(), removeError)) ++removed;
+    }
+  }
+  return removed;
+}
+
+void writeBytesAtomically(const std::string& path, const char* data, std::size_t size) {
   const fs::path target(path);
   std::error_code dirError;
   if (target.has_parent_path()) fs::create_directories(target.parent_path(), dirError);
   if (dirError)
     throw Error("cannot write " + path + ": cannot create its folder (" + dirError.message() + ")");
+  removeStaleTemporaries(path);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (out) out << text;
-    // A full disk often shows only when the buffer is flushed: close and check before renaming.
-    if (out) out.close();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw Error("cannot write " + path);
+  // A file-size limit (ulimit -f) raises SIGXFSZ, which kills the process by default: ignore
+  // it while writing so that the limit shows up as the write error EFBIG.
+  struct sigaction ignore {
+  }, previous{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGXFSZ, &ignore, &previous);
+  auto fail = [&](const char* what, int err) {
+    ::sigaction(SIGXFSZ, &previous, nullptr);
+    ::unlink(tmp.c_str());
+    throw Error("cannot write " + path + ": " + what + " (" + std::strerror(err) + ")");
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("cannot create the temporary file", errno);
+  std::size_t written = 0;
+  while (written < size) {
+    const ssize_t n = ::write(fd, data + written, size - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      fail("write failed", err);
     }
+    written += static_cast<std::size_t>(n);
   }
+  if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) {
+    const int err = errno;
+    ::close(fd);
+    fail("write failed", err);
+  }
+  if (::close(fd) != 0) fail("write failed", errno);
+  ::sigaction(SIGXFSZ, &previous, nullptr);
   std::error_code ec;
   fs::rename(tmp, target, ec);
   if (ec) {

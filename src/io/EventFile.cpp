@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <vector>
 
+#include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
 
 namespace nurec::io {
@@ -27,12 +29,18 @@ void silenceHdf5() {
 
 const H5::PredType& memType(DType t) {
   switch (t) {
-    case DType::F64: return H5::PredType::NATIVE_DOUBLE;
-    case DType::F32: return H5::PredType::NATIVE_FLOAT;
-    case DType::I8: return H5::PredType::NATIVE_INT8;
-    case DType::U8: return H5::PredType::NATIVE_UINT8;
-    case DType::I32: return H5::PredType::NATIVE_INT32;
-    case DType::I64: return H5::PredType::NATIVE_INT64;
+    case DType::F64:
+      return H5::PredType::NATIVE_DOUBLE;
+    case DType::F32:
+      return H5::PredType::NATIVE_FLOAT;
+    case DType::I8:
+      return H5::PredType::NATIVE_INT8;
+    case DType::U8:
+      return H5::PredType::NATIVE_UINT8;
+    case DType::I32:
+      return H5::PredType::NATIVE_INT32;
+    case DType::I64:
+      return H5::PredType::NATIVE_INT64;
   }
   return H5::PredType::NATIVE_DOUBLE;
 }
@@ -40,12 +48,18 @@ const H5::PredType& memType(DType t) {
 // Little-endian on-disk types, so files are the same on every machine.
 const H5::PredType& fileType(DType t) {
   switch (t) {
-    case DType::F64: return H5::PredType::IEEE_F64LE;
-    case DType::F32: return H5::PredType::IEEE_F32LE;
-    case DType::I8: return H5::PredType::STD_I8LE;
-    case DType::U8: return H5::PredType::STD_U8LE;
-    case DType::I32: return H5::PredType::STD_I32LE;
-    case DType::I64: return H5::PredType::STD_I64LE;
+    case DType::F64:
+      return H5::PredType::IEEE_F64LE;
+    case DType::F32:
+      return H5::PredType::IEEE_F32LE;
+    case DType::I8:
+      return H5::PredType::STD_I8LE;
+    case DType::U8:
+      return H5::PredType::STD_U8LE;
+    case DType::I32:
+      return H5::PredType::STD_I32LE;
+    case DType::I64:
+      return H5::PredType::STD_I64LE;
   }
   return H5::PredType::IEEE_F64LE;
 }
@@ -54,19 +68,31 @@ bool dtypeOf(const H5::DataSet& ds, DType& out) {
   const H5T_class_t cls = ds.getTypeClass();
   if (cls == H5T_FLOAT) {
     const size_t size = ds.getFloatType().getSize();
-    if (size == 8) out = DType::F64;
-    else if (size == 4) out = DType::F32;
-    else return false;
+    if (size == 8)
+      out = DType::F64;
+    else if (size == 4)
+      out = DType::F32;
+    else
+      return false;
     return true;
   }
   if (cls == H5T_INTEGER) {
     const H5::IntType it = ds.getIntType();
     const bool isSigned = it.getSign() != H5T_SGN_NONE;
     switch (it.getSize()) {
-      case 1: out = isSigned ? DType::I8 : DType::U8; return true;
-      case 4: if (!isSigned) return false; out = DType::I32; return true;
-      case 8: if (!isSigned) return false; out = DType::I64; return true;
-      default: return false;
+      case 1:
+        out = isSigned ? DType::I8 : DType::U8;
+        return true;
+      case 4:
+        if (!isSigned) return false;
+        out = DType::I32;
+        return true;
+      case 8:
+        if (!isSigned) return false;
+        out = DType::I64;
+        return true;
+      default:
+        return false;
     }
   }
   return false;
@@ -89,9 +115,11 @@ void writeAttribute(H5::H5File& file, const std::string& name, const AttributeVa
     type.setCset(H5T_CSET_UTF8);
     file.createAttribute(name, type, scalar).write(type, *s);
   } else if (auto* d = std::get_if<double>(&v)) {
-    file.createAttribute(name, H5::PredType::IEEE_F64LE, scalar).write(H5::PredType::NATIVE_DOUBLE, d);
+    file.createAttribute(name, H5::PredType::IEEE_F64LE, scalar)
+        .write(H5::PredType::NATIVE_DOUBLE, d);
   } else if (auto* i = std::get_if<std::int64_t>(&v)) {
-    file.createAttribute(name, H5::PredType::STD_I64LE, scalar).write(H5::PredType::NATIVE_INT64, i);
+    file.createAttribute(name, H5::PredType::STD_I64LE, scalar)
+        .write(H5::PredType::NATIVE_INT64, i);
   }
 }
 
@@ -104,7 +132,8 @@ void writeColumn(H5::H5File& file, const std::string& name, const Column& col, s
   const bool empty = std::any_of(dims.begin(), dims.end(), [](hsize_t d) { return d == 0; });
   if (!empty) {
     // Chunks of whole rows, about 256 KiB, for compression and partial reads by row range.
-    const std::size_t rowBytes = std::max<std::size_t>(1, col.rowSize() * H5Tget_size(memType(col.dtype()).getId()));
+    const std::size_t rowBytes =
+        std::max<std::size_t>(1, col.rowSize() * H5Tget_size(memType(col.dtype()).getId()));
     std::vector<hsize_t> chunk = dims;
     chunk[0] = std::clamp<hsize_t>(static_cast<hsize_t>((256 * 1024) / rowBytes), 1, dims[0]);
     props.setChunk(static_cast<int>(chunk.size()), chunk.data());
@@ -118,14 +147,17 @@ void writeColumn(H5::H5File& file, const std::string& name, const Column& col, s
 }
 
 // Recursively lists the datasets below a group.
-void listDatasets(const H5::Group& group, const std::string& prefix, std::vector<std::string>& out) {
+void listDatasets(const H5::Group& group, const std::string& prefix,
+                  std::vector<std::string>& out) {
   const hsize_t n = group.getNumObjs();
   for (hsize_t i = 0; i < n; ++i) {
     const std::string name = group.getObjnameByIdx(i);
     const std::string full = prefix + "/" + name;
     const H5G_obj_t type = group.getObjTypeByIdx(i);
-    if (type == H5G_GROUP) listDatasets(group.openGroup(name), full, out);
-    else if (type == H5G_DATASET) out.push_back(full);
+    if (type == H5G_GROUP)
+      listDatasets(group.openGroup(name), full, out);
+    else if (type == H5G_DATASET)
+      out.push_back(full);
   }
 }
 
@@ -154,13 +186,14 @@ AttributeValue readAttribute(const H5::Attribute& attr) {
 EventTable readEventFile(const std::string& path) {
   silenceHdf5();
   if (!fs::exists(path)) throw InputError(fmt::format("{}: no such file", path));
-  if (fs::is_directory(path)) throw InputError(fmt::format("{}: is a directory, expected an HDF5 event file", path));
+  if (fs::is_directory(path))
+    throw InputError(fmt::format("{}: is a directory, expected an HDF5 event file", path));
   std::string stage = "opening the file";
   std::string dataset;
   try {
     if (!H5::H5File::isHdf5(path)) {
-      throw InputError(fmt::format("{}: not an HDF5 file (expected a nurec event file, schema '{}')",
-                                   path, kSchemaName));
+      throw InputError(fmt::format(
+          "{}: not an HDF5 file (expected a nurec event file, schema '{}')", path, kSchemaName));
     }
     H5::H5File file(path, H5F_ACC_RDONLY);
     stage = "reading the file attributes";
@@ -172,8 +205,10 @@ EventTable readEventFile(const std::string& path) {
     }
     auto schemaIt = attrs.find("nurec_schema");
     if (schemaIt == attrs.end() || !std::holds_alternative<std::string>(schemaIt->second)) {
-      throw InputError(fmt::format("{}: attribute 'nurec_schema' is missing: not a nurec event file "
-                                   "(expected nurec_schema = \"{}\")", path, kSchemaName));
+      throw InputError(
+          fmt::format("{}: attribute 'nurec_schema' is missing: not a nurec event file "
+                      "(expected nurec_schema = \"{}\")",
+                      path, kSchemaName));
     }
     if (std::get<std::string>(schemaIt->second) != kSchemaName) {
       throw InputError(fmt::format("{}: nurec_schema is \"{}\", expected \"{}\"", path,
@@ -181,8 +216,8 @@ EventTable readEventFile(const std::string& path) {
     }
     auto versionIt = attrs.find("schema_version");
     if (versionIt == attrs.end() || !std::holds_alternative<std::int64_t>(versionIt->second)) {
-      throw InputError(fmt::format("{}: integer attribute 'schema_version' is missing (expected {})",
-                                   path, kSchemaVersion));
+      throw InputError(fmt::format(
+          "{}: integer attribute 'schema_version' is missing (expected {})", path, kSchemaVersion));
     }
     if (std::get<std::int64_t>(versionIt->second) != kSchemaVersion) {
       throw InputError(fmt::format("{}: schema_version is {}, this nurec reads version {}", path,
@@ -191,7 +226,8 @@ EventTable readEventFile(const std::string& path) {
     auto nIt = attrs.find("n_events");
     if (nIt == attrs.end() || !std::holds_alternative<std::int64_t>(nIt->second) ||
         std::get<std::int64_t>(nIt->second) < 0) {
-      throw InputError(fmt::format("{}: integer attribute 'n_events' is missing or negative", path));
+      throw InputError(
+          fmt::format("{}: integer attribute 'n_events' is missing or negative", path));
     }
     const auto nEvents = static_cast<std::size_t>(std::get<std::int64_t>(nIt->second));
     EventTable table(nEvents);
@@ -207,12 +243,16 @@ EventTable readEventFile(const std::string& path) {
       H5::DataSet ds = file.openDataSet(name);
       DType dtype{};
       if (!dtypeOf(ds, dtype)) {
-        throw InputError(fmt::format("{}: dataset {} has an unsupported element type (expected f8, "
-                                     "f4, i1, u1, i4 or i8)", path, name));
+        throw InputError(
+            fmt::format("{}: dataset {} has an unsupported element type (expected f8, "
+                        "f4, i1, u1, i4 or i8)",
+                        path, name));
       }
       H5::DataSpace space = ds.getSpace();
       const int rank = space.getSimpleExtentNdims();
-      if (rank < 1) throw InputError(fmt::format("{}: dataset {} is a scalar, expected one row per event", path, name));
+      if (rank < 1)
+        throw InputError(
+            fmt::format("{}: dataset {} is a scalar, expected one row per event", path, name));
       std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
       space.getSimpleExtentDims(dims.data());
       if (dims[0] != nEvents) {
@@ -231,12 +271,24 @@ EventTable readEventFile(const std::string& path) {
         col.values = std::move(v);
       };
       switch (dtype) {
-        case DType::F64: readAs(double{}); break;
-        case DType::F32: readAs(float{}); break;
-        case DType::I8: readAs(std::int8_t{}); break;
-        case DType::U8: readAs(std::uint8_t{}); break;
-        case DType::I32: readAs(std::int32_t{}); break;
-        case DType::I64: readAs(std::int64_t{}); break;
+        case DType::F64:
+          readAs(double{});
+          break;
+        case DType::F32:
+          readAs(float{});
+          break;
+        case DType::I8:
+          readAs(std::int8_t{});
+          break;
+        case DType::U8:
+          readAs(std::uint8_t{});
+          break;
+        case DType::I32:
+          readAs(std::int32_t{});
+          break;
+        case DType::I64:
+          readAs(std::int64_t{});
+          break;
       }
       std::vector<std::size_t> shape = col.rowShape;
       std::visit([&](auto& v) { table.set(name, shape, std::move(v)); }, col.values);
@@ -250,29 +302,31 @@ EventTable readEventFile(const std::string& path) {
 
 void writeEventFile(const std::string& path, const EventTable& table) {
   silenceHdf5();
-  const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  // The file is built in memory (HDF5's core driver, no backing store) and its image written with
+  // plain POSIX calls. A full disk or a file-size limit is then an ordinary write error here: an
+  // HDF5 file that fails to flush stays in HDF5's open-file table and crashes the library at exit
+  // (H5F__close_cb in HDF5 1.10), whatever the caller does (docs/reliability.md).
+  std::vector<char> image;
   try {
-    {
-      H5::H5File file(tmp, H5F_ACC_TRUNC);
-      for (const auto& [name, value] : table.attributes()) writeAttribute(file, name, value);
-      writeAttribute(file, "nurec_schema", std::string(kSchemaName));
-      writeAttribute(file, "schema_version", kSchemaVersion);
-      writeAttribute(file, "n_events", static_cast<std::int64_t>(table.nEvents()));
-      for (const auto& [name, col] : table.columns()) writeColumn(file, name, col, table.nEvents());
-      file.close();
-    }
-    fs::rename(tmp, target);
+    H5::FileAccPropList access;
+    H5Pset_fapl_core(access.getId(), std::size_t{64} << 20, /*backing_store=*/0);
+    H5::H5File file(path, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, access);
+    for (const auto& [name, value] : table.attributes()) writeAttribute(file, name, value);
+    writeAttribute(file, "nurec_schema", std::string(kSchemaName));
+    writeAttribute(file, "schema_version", kSchemaVersion);
+    writeAttribute(file, "n_events", static_cast<std::int64_t>(table.nEvents()));
+    for (const auto& [name, col] : table.columns()) writeColumn(file, name, col, table.nEvents());
+    file.flush(H5F_SCOPE_GLOBAL);
+    const ssize_t size = H5Fget_file_image(file.getId(), nullptr, 0);
+    if (size <= 0) throw Error(fmt::format("{}: HDF5 could not build the file image", path));
+    image.resize(static_cast<std::size_t>(size));
+    if (H5Fget_file_image(file.getId(), image.data(), image.size()) != size)
+      throw Error(fmt::format("{}: HDF5 could not build the file image", path));
+    file.close();
   } catch (const H5::Exception& e) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
     throw Error(fmt::format("{}: HDF5 error while writing: {}", path, e.getDetailMsg()));
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw;
   }
+  writeBytesAtomically(path, image.data(), image.size());
 }
 
 }  // namespace nurec::io

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Usage: write_failures.sh NUREC WORKDIR
+# A write that fails (here a file-size limit, EFBIG, standing in for a full disk) is exit 1 with
+# a message naming the file: no crash in HDF5's clean-up, no temporary left, and an existing
+# output under the same name untouched (docs/reliability.md).
+set -u
+nurec="$1"; work="$2"
+rm -rf "$work"; mkdir -p "$work"; cd "$work" || exit 1
+"$nurec" -q generate --events 400 --seed 5 --threads 1 --out g.h5 >/dev/null || { echo "FAIL: generate"; exit 1; }
+"$nurec" -q simulate g.h5 --out existing.h5 >/dev/null || { echo "FAIL: simulate"; exit 1; }
+before=$(md5sum existing.h5)
+fails=0
+limited() {  # limited "<regex>" command...: run under a 100 kB file-size limit
+  local pattern="$1"; shift
+  local err rc
+  err=$( (ulimit -f 100; "$@") 2>&1 >/dev/null); rc=$?
+  if [ $rc -ne 1 ] || ! grep -Eq -- "$pattern" <<<"$err"; then
+    echo "FAIL (exit $rc): $*"; echo "  $err" | tail -3; fails=$((fails + 1))
+  else
+    echo "ok: $*: $err"
+  fi
+}
+limited "cannot write big.h5" "$nurec" -q generate --events 2000 --seed 1 --threads 1 --out big.h5
+limited "cannot write existing.h5" "$nurec" -q simulate g.h5 --out existing.h5
+limited "cannot write existing.h5" "$nurec" -q reconstruct existing.h5 --method collinear --out existing.h5
+[ "$(md5sum existing.h5)" = "$before" ] || { echo "FAIL: the existing output changed"; fails=$((fails + 1)); }
+ls ./*.tmp.* >/dev/null 2>&1 && { echo "FAIL: temporaries left: $(ls ./*.tmp.*)"; fails=$((fails + 1)); }
+ls big.h5 >/dev/null 2>&1 && { echo "FAIL: big.h5 exists"; fails=$((fails + 1)); }
+# A temporary of a killed run (its pid no longer exists) is removed by the next write.
+touch existing.h5.tmp.999999
+"$nurec" -q simulate g.h5 --out existing.h5 >/dev/null || fails=$((fails + 1))
+[ -e existing.h5.tmp.999999 ] && { echo "FAIL: stale temporary kept"; fails=$((fails + 1)); }
+[ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }
+echo "all write-failure checks passed"
