@@ -126,7 +126,10 @@ EventTable EventTable::selectRows(const std::vector<std::size_t>& rows) const {
   EventTable out(rows.size());
   out.source_ = source_;
   out.attributes_ = attributes_;
-  for (const auto& [name, col] : columns_) {
+  // Named references, not structured bindings: clang before 16 cannot capture those in the lambda.
+  for (const auto& entry : columns_) {
+    const std::string& name = entry.first;
+    const Column& col = entry.second;
     const std::size_t rs = col.rowSize();
     std::visit(
         [&](const auto& v) {
