@@ -259,6 +259,22 @@ EventTable readEventFile(const std::string& path) {
         throw InputError(fmt::format("{}: dataset {} has {} rows, but n_events = {}", path, name,
                                      dims[0], nEvents));
       }
+      // A damaged chunk shape larger than the dataset makes libhdf5 read out of bounds (crash);
+      // nurec never writes one, so it is refused (fuzz/findings/, docs/reliability.md).
+      const H5::DSetCreatPropList layout = ds.getCreatePlist();
+      if (layout.getLayout() == H5D_CHUNKED) {
+        std::vector<hsize_t> chunk(static_cast<std::size_t>(rank));
+        if (layout.getChunk(rank, chunk.data()) != rank) {
+          throw InputError(fmt::format("{}: dataset {} has a damaged chunk layout", path, name));
+        }
+        for (std::size_t d = 0; d < chunk.size(); ++d) {
+          if (chunk[d] == 0 || chunk[d] > std::max<hsize_t>(dims[d], 1)) {
+            throw InputError(fmt::format(
+                "{}: dataset {} has a damaged chunk layout (chunk {} in dimension {} of size {})",
+                path, name, chunk[d], d, dims[d]));
+          }
+        }
+      }
       Column col;
       std::size_t total = nEvents;
       for (int d = 1; d < rank; ++d) {

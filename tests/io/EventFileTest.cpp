@@ -104,6 +104,13 @@ TEST(EventFile, WritesAtomicallyAndLeavesNoTemporary) {
   EXPECT_EQ(files, 1);
 }
 
+// Found by fuzz_eventfile_reader: a bit-flipped chunk shape (3 x 10 x 4259853 for a 3 x 10 x 13
+// dataset) made libhdf5 read out of bounds and the process die with SIGSEGV.
+TEST(EventFileErrors, DamagedChunkShapeIsAnErrorNotACrash) {
+  expectInputError(NUREC_SOURCE_DIR "/fuzz/findings/eventfile-H5Dread-segv.h5",
+                   "damaged chunk layout");
+}
+
 TEST(EventFileErrors, MissingFile) { expectInputError("/nonexistent/dir/x.h5", "no such file"); }
 
 TEST(EventFileErrors, NotHdf5) {
