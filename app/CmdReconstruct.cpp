@@ -36,7 +36,7 @@ struct ReconstructOptions {
   // Diffusion (src/ml)
   std::string model, sampler, selection = "median";
   int candidates = 10, steps = 0;
-  double eta = -1;  // DDIM eta; < 0 = the model's default
+  double eta = -1;  // DDIM eta; -1 (option not given) = the model's default
 };
 
 int runReconstruct(const ReconstructOptions& o) {
@@ -166,12 +166,27 @@ std::function<int()> setupReconstruct(CLI::App& cmd) {
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
   cmd.add_option("--steps", o->steps, "Diffusion: sampler steps (0 = the model's default)")
+      ->check(CLI::Range(0, 10000))
       ->capture_default_str();
   cmd.add_option("--sampler", o->sampler, "Diffusion: ddim or dpm++2m (default: the model's)");
-  cmd.add_option(
-         "--eta", o->eta,
-         "Diffusion: DDIM eta in [0, 1] (1 = ancestral, 0 = deterministic; < 0 = the model's)")
-      ->capture_default_str();
+  // NaN passes CLI::Range (every comparison is false), so the range is checked here.
+  const CLI::Validator unitInterval(
+      [](std::string& text) -> std::string {
+        double v = 0;
+        try {
+          std::size_t used = 0;
+          v = std::stod(text, &used);
+          if (used != text.size()) return "not a number: '" + text + "'";
+        } catch (const std::exception&) {
+          return "not a number: '" + text + "'";
+        }
+        return v >= 0 && v <= 1 ? std::string() : "must be in [0, 1] (got " + text + ")";
+      },
+      "in [0, 1]");
+  cmd.add_option("--eta", o->eta,
+                 "Diffusion: DDIM eta in [0, 1] (1 = ancestral, 0 = deterministic; default: the "
+                 "model's)")
+      ->check(unitInterval);
   cmd.add_option("--selection", o->selection,
                  "Diffusion: how the best estimate is chosen from the candidates")
       ->capture_default_str();

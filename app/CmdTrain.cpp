@@ -16,7 +16,7 @@ namespace {
 
 struct TrainArgs {
   std::string config, data, out;
-  bool resume = false;
+  bool resume = false, force = false;
   int epochs = 0;
   bool noExport = false;
 };
@@ -31,6 +31,9 @@ std::function<int()> setupTrain(CLI::App& cmd) {
       "gets an atomic checkpoint (checkpoint.pt), the best EMA weights so far (model.pt +\n"
       "config.yaml) and train_log.csv; a killed run continues with --resume (bit-identical for\n"
       "the same --threads). At the end the model is exported to TorchScript (model_ts.pt).\n"
+      "An --out that already holds a model is refused unless --resume (continue its checkpoint,\n"
+      "same --data) or --force (remove the files nurec wrote there first). Non-finite losses\n"
+      "stop the run with an error (train.max_skipped_steps allows skipping a few).\n"
       "On a shared machine use --threads 1: two intra-op threads with the other core busy\n"
       "can be 50x slower. Method, shipped model and measured numbers: docs/ml.md.\n"
       "Example: nurec train --config configs/diffusion_ztautau.yaml --data events.h5 --out model/");
@@ -38,9 +41,11 @@ std::function<int()> setupTrain(CLI::App& cmd) {
   cmd.add_option("--data", a->data, "Event file from `nurec simulate` (needs /reco and /truth)")
       ->required();
   cmd.add_option("--out", a->out, "Model directory to write")->required();
-  cmd.add_flag("--resume", a->resume, "Continue from <out>/checkpoint.pt");
+  cmd.add_flag("--resume", a->resume, "Continue from <out>/checkpoint.pt (same --data)");
+  cmd.add_flag("--force", a->force,
+               "Replace the model in a non-empty --out (removes only files nurec wrote)");
   cmd.add_option("--epochs", a->epochs, "Override train.epochs of the config")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 100000));
   cmd.add_flag("--no-export", a->noExport, "Do not write the TorchScript export");
   addThreadsOption(cmd);
   return [a] {
@@ -50,6 +55,7 @@ std::function<int()> setupTrain(CLI::App& cmd) {
     ml::TrainOptions o;
     o.outDir = a->out;
     o.resume = a->resume;
+    o.force = a->force;
     o.threads = commonOptions().threads;
     o.epochsOverride = a->epochs;
     o.progress = !commonOptions().quiet;
@@ -57,10 +63,12 @@ std::function<int()> setupTrain(CLI::App& cmd) {
     const ml::TrainSummary s = ml::trainDiffusion(config, table, o);
     std::printf(
         "nurec train: %zu training + %zu validation events, %d epochs (best %d, validation loss "
-        "%.4f)%s, %.0f samples/s, %.1f min -> %s\n",
+        "%.4f)%s%s, %.0f samples/s, %.1f min -> %s\n",
         s.trainEvents, s.valEvents, s.epochsRun, s.bestEpoch, s.bestValLoss,
-        s.earlyStopped ? ", early-stopped" : "", s.samplesPerSecond, s.seconds / 60,
-        a->out.c_str());
+        s.earlyStopped ? ", early-stopped" : "",
+        s.skippedSteps > 0 ? fmt::format(", {} non-finite steps skipped", s.skippedSteps).c_str()
+                           : "",
+        s.samplesPerSecond, s.seconds / 60, a->out.c_str());
     return 0;
 #else
     std::fprintf(stderr, "nurec train: this build has no LibTorch (NUREC_WITH_TORCH=OFF)\n");

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <new>
+#include <sstream>
 
 #include "core/Error.hpp"
 #include "core/Parallel.hpp"
@@ -18,6 +20,7 @@
 #include "ml/Calibration.hpp"
 #include "ml/Features.hpp"
 #include "ml/Net.hpp"
+#include "ml/Resources.hpp"
 #include "ml/Sampler.hpp"
 
 namespace nurec::ml {
@@ -50,14 +53,49 @@ ModelSet loadModels(const std::string& dir) {
   return s;
 }
 
+void checkOptions(const DiffusionReconstructOptions& options) {
+  auto range = [](const char* what, double v, double lo, double hi) {
+    if (!(v >= lo && v <= hi)) {
+      std::ostringstream m;
+      m << "diffusion: " << what << " must be in [" << lo << ", " << hi << "] (got " << v << ")";
+      throw ConfigError(m.str());
+    }
+  };
+  range("--candidates", options.candidates, 1, kMaxCandidates);
+  range("--steps", options.steps, 0, kMaxSamplerSteps);
+  range("the batch size", options.batchEvents, 1, kMaxBatchEvents);
+  // NaN must not fall through to "the model's default" (docs/reliability.md).
+  if (std::isnan(options.eta) || options.eta > 1) {
+    std::ostringstream m;
+    m << "diffusion: --eta must be in [0, 1] (got " << options.eta << ")";
+    throw ConfigError(m.str());
+  }
+  require(options.threads >= 0, "diffusion: --threads must be >= 0");
+  require(!options.methodName.empty(), "diffusion: empty method name");
+}
+
+void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOptions& options);
+
 }  // namespace
 
 void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptions& options) {
-  require(options.candidates >= 1, "diffusion: --candidates must be >= 1");
-  require(options.steps >= 0, "diffusion: --steps must be >= 0");
-  require(options.batchEvents >= 1, "diffusion: batch size must be >= 1");
-  require(!options.methodName.empty(), "diffusion: empty method name");
+  checkOptions(options);
+  // The ML boundary: LibTorch errors and allocation failures become nurec errors with one line of
+  // text instead of a stack trace (docs/reliability.md).
+  try {
+    reconstructWithModels(table, options);
+  } catch (const c10::Error& e) {
+    throw Error("diffusion: LibTorch error: " + firstLineOf(e.what_without_backtrace()));
+  } catch (const std::bad_alloc&) {
+    throw Error("diffusion: out of memory; lower --candidates or use fewer --threads");
+  }
+}
+
+namespace {
+
+void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOptions& options) {
   const SelectionRule rule = selectionRuleFromName(options.selection);
+  validateRecoInputs(table);
   ModelSet models = loadModels(options.modelDir);
   // Determinism independent of the thread count (docs/design.md): every batch of events runs on ONE
   // intra-op thread, and batches run in parallel on the requested threads. Batch composition is
@@ -72,6 +110,22 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
 
   const std::size_t N = table.nEvents();
   const std::int64_t K = options.candidates;
+  {
+    const int workers = options.threads > 0 ? options.threads : hardwareThreads();
+    const std::size_t batches =
+        (N + static_cast<std::size_t>(options.batchEvents) - 1) / options.batchEvents;
+    const int concurrent = static_cast<int>(std::min<std::size_t>(batches, workers));
+    double need = 0;
+    for (const auto& [c, lm] : models.perChannel) {
+      const int steps = options.steps > 0 ? options.steps : lm.config.sampler.steps;
+      need = std::max(need, reconstructionMemoryBytes(lm.config, N, options.candidates, steps,
+                                                      options.batchEvents, concurrent));
+    }
+    requireMemory(
+        need, availableMemoryBytes(),
+        "diffusion with " + std::to_string(K) + " candidates for " + std::to_string(N) + " events",
+        "lower --candidates or --threads, or split the file");
+  }
   std::vector<double> p4(N * 8, 0.0);
   std::vector<float> cand(N * K * 6, 0.0f);
   std::vector<std::int8_t> status(N, kStatusNoChannel);
@@ -183,5 +237,7 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
   table.set(io::nuCandidatesName(name), {static_cast<std::size_t>(K), 2, 3}, std::move(cand));
   table.set(io::nuStatusName(name), {}, std::move(status));
 }
+
+}  // namespace
 
 }  // namespace nurec::ml

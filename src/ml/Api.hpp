@@ -13,7 +13,7 @@ struct DiffusionReconstructOptions {
   int candidates = 10;               // K samples per event
   int steps = 0;                     // sampler steps; 0 = the model's default
   std::string sampler;               // "ddim" or "dpm++2m"; empty = the model's default
-  double eta = -1;                   // DDIM eta; < 0 = the model's default
+  double eta = -1;                   // DDIM eta in [0, 1]; < 0 = the model's default; NaN refused
   std::string selection = "median";  // how one best estimate is chosen from the K candidates
   std::uint64_t seed = 1;            // per-event noise streams are seeded by (seed, event index)
   int threads = 0;                   // 0 = all cores
@@ -23,6 +23,9 @@ struct DiffusionReconstructOptions {
 
 // Samples neutrino candidates for every event of the table that has a reconstructed channel and
 // adds /nu/diffusion/p4 (N,2,4), /nu/diffusion/candidates (N,K,2,3) and /nu/diffusion/status (N).
+// Options out of range (valid ranges in ml/Resources.hpp), invalid reco inputs, a damaged model or
+// a run that cannot fit in memory are refused with a nurec::Error before any sampling; LibTorch
+// errors surface as nurec::Error too.
 void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptions& options);
 
 }  // namespace nurec::ml

@@ -2,11 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "core/Error.hpp"
+#include "ml/Resources.hpp"
 
 namespace nurec::ml {
 
@@ -37,37 +39,59 @@ void rejectUnknown(const YAML::Node& node, const std::set<std::string>& known,
 }  // namespace
 
 void DiffusionConfig::validate() const {
+  // Upper bounds keep a typo (width: 100000) from asking for tens of GB (docs/reliability.md);
+  // messages give the valid range and the value found.
+  auto range = [](const char* key, double v, double lo, double hi) {
+    if (!(v >= lo && v <= hi)) {
+      std::ostringstream m;
+      m << key << " must be in [" << lo << ", " << hi << "] (got " << v << ")";
+      throw ConfigError(m.str());
+    }
+  };
   const auto& e = encoder;
-  require(e.width > 0 && e.heads > 0 && e.width % e.heads == 0,
-          "encoder.width must be a positive multiple of encoder.heads");
-  require(e.layers >= 0, "encoder.layers must be >= 0");
-  require(e.knn >= 1 && e.knn < kNumSlots, "encoder.knn must be in [1, 9]");
-  require(e.mlpRatio >= 1 && e.condDim > 0, "encoder.mlp_ratio >= 1 and encoder.cond_dim > 0");
-  require(e.layerScaleInit > 0, "encoder.layer_scale_init must be > 0");
+  range("encoder.width", e.width, 1, kMaxWidth);
+  range("encoder.heads", e.heads, 1, kMaxDepth);
+  require(e.width % e.heads == 0, "encoder.width must be a multiple of encoder.heads (got " +
+                                      std::to_string(e.width) + " and " + std::to_string(e.heads) +
+                                      ")");
+  range("encoder.layers", e.layers, 0, kMaxDepth);
+  range("encoder.knn", e.knn, 1, kNumSlots - 1);
+  range("encoder.mlp_ratio", e.mlpRatio, 1, 16);
+  range("encoder.cond_dim", e.condDim, 1, kMaxWidth);
+  require(e.layerScaleInit > 0 && std::isfinite(e.layerScaleInit),
+          "encoder.layer_scale_init must be > 0");
   const auto& h = head;
-  require(h.width > 0 && h.blocks >= 1 && h.mlpRatio >= 1, "head.width, head.blocks > 0");
-  require(h.timeFrequencies >= 1 && h.channelEmbedding >= 1,
-          "head.time_frequencies and head.channel_embedding must be >= 1");
-  require(schedule.lambdaMax > schedule.lambdaMin, "schedule.lambda_max must exceed lambda_min");
+  range("head.width", h.width, 1, kMaxWidth);
+  range("head.blocks", h.blocks, 1, kMaxDepth);
+  range("head.mlp_ratio", h.mlpRatio, 1, 16);
+  range("head.time_frequencies", h.timeFrequencies, 1, 1024);
+  range("head.channel_embedding", h.channelEmbedding, 1, 1024);
+  require(std::isfinite(schedule.lambdaMin) && std::isfinite(schedule.lambdaMax) &&
+              schedule.lambdaMax > schedule.lambdaMin,
+          "schedule.lambda_max must exceed lambda_min (both finite)");
   require(sampler.name == "ddim" || sampler.name == "dpm++2m",
           "sampler.name must be 'ddim' or 'dpm++2m' (got '" + sampler.name + "')");
-  require(sampler.steps >= 1, "sampler.steps must be >= 1");
-  require(sampler.eta >= 0 && sampler.eta <= 1, "sampler.eta must be in [0, 1]");
+  range("sampler.steps", sampler.steps, 1, kMaxSamplerSteps);
+  range("sampler.eta", sampler.eta, 0, 1);
   const auto& t = train;
-  require(t.epochs >= 1 && t.batchSize >= 2, "train.epochs >= 1 and train.batch_size >= 2");
-  require(t.lrPeak > 0 && t.lrMin >= 0 && t.lrMin <= t.lrPeak, "need 0 <= train.lr_min <= lr_peak");
-  require(t.warmupSteps >= 1, "train.warmup_steps must be >= 1");
-  require(t.weightDecay >= 0, "train.weight_decay must be >= 0");
+  range("train.epochs", t.epochs, 1, kMaxEpochs);
+  range("train.batch_size", t.batchSize, 2, kMaxTrainBatch);
+  require(t.lrPeak > 0 && std::isfinite(t.lrPeak) && t.lrMin >= 0 && t.lrMin <= t.lrPeak,
+          "need 0 <= train.lr_min <= lr_peak, lr_peak > 0 and finite");
+  range("train.warmup_steps", t.warmupSteps, 1, 1e9);
+  require(t.weightDecay >= 0 && std::isfinite(t.weightDecay), "train.weight_decay must be >= 0");
   require(t.beta1 >= 0 && t.beta1 < 1 && t.beta2 >= 0 && t.beta2 < 1, "train.beta1/2 in [0, 1)");
   require(t.emaDecay >= 0 && t.emaDecay < 1, "train.ema_decay must be in [0, 1)");
-  require(t.patience >= 1, "train.patience must be >= 1");
+  require(!std::isnan(t.gradClip), "train.grad_clip must be a number (<= 0 disables clipping)");
+  range("train.patience", t.patience, 1, kMaxEpochs);
+  range("train.max_skipped_steps", t.maxSkippedSteps, 0, 1e9);
   require(t.azimuth == "augment" || t.azimuth == "canonical" || t.azimuth == "none",
           "train.azimuth must be 'augment', 'canonical' or 'none' (got '" + t.azimuth + "')");
   require(t.channelMode == "shared" || t.channelMode == "per_channel",
           "train.channel_mode must be 'shared' or 'per_channel'");
   for (int c : t.channels) require(c >= 0 && c < kNumChannels, "train.channels: values in 0..6");
   require(t.maxEvents >= 0, "train.max_events must be >= 0");
-  require(t.validationModulus >= 2, "train.validation_modulus must be >= 2");
+  range("train.validation_modulus", t.validationModulus, 2, 1e9);
 }
 
 DiffusionConfig DiffusionConfig::fromYaml(const std::string& text, const std::string& source) {
@@ -78,7 +102,12 @@ DiffusionConfig DiffusionConfig::fromYaml(const std::string& text, const std::st
     throw ConfigError(source + ": not valid YAML (" + e.what() + ")");
   }
   DiffusionConfig c;
-  if (root.IsNull()) return c;
+  // An empty card would silently train the built-in defaults: almost always the wrong file.
+  if (root.IsNull()) {
+    throw ConfigError(source +
+                      ": the run card is empty; give at least one section (encoder, head, "
+                      "schedule, sampler, train), e.g. start from configs/diffusion_ztautau.yaml");
+  }
   std::set<std::string> knownTop{"encoder", "head", "schedule", "sampler", "train"};
   rejectUnknown(root, knownTop, source);
   auto section = [&](const char* name) {
@@ -148,6 +177,7 @@ DiffusionConfig DiffusionConfig::fromYaml(const std::string& text, const std::st
     read(n, "channels", t.channels, k, w);
     read(n, "max_events", t.maxEvents, k, w);
     read(n, "validation_modulus", t.validationModulus, k, w);
+    read(n, "max_skipped_steps", t.maxSkippedSteps, k, w);
     rejectUnknown(n, k, w);
   }
   try {
@@ -215,6 +245,7 @@ std::string DiffusionConfig::toYaml() const {
   out << YAML::Key << "channels" << YAML::Value << YAML::Flow << t.channels;
   out << YAML::Key << "max_events" << YAML::Value << t.maxEvents;
   out << YAML::Key << "validation_modulus" << YAML::Value << t.validationModulus;
+  out << YAML::Key << "max_skipped_steps" << YAML::Value << t.maxSkippedSteps;
   out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

@@ -76,6 +76,9 @@ struct TrainConfig {
   std::vector<int> channels;   // restrict training to these channels (empty = all)
   std::int64_t maxEvents = 0;  // use at most this many selected events (0 = all)
   int validationModulus = 5;   // validation iff (event index % modulus) == modulus - 1
+  // Steps with a non-finite loss or gradient norm are skipped (no update); after more than this
+  // many in a run, training stops with an error (docs/reliability.md). 0: stop at the first.
+  int maxSkippedSteps = 0;
 };
 
 struct DiffusionConfig {

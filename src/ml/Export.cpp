@@ -1,8 +1,9 @@
 #include "ml/Export.hpp"
 
-#include <unistd.h>
 #include <filesystem>
+#include <sstream>
 
+#include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
 #include "ml/TrainApi.hpp"
 
@@ -123,16 +124,22 @@ torch::jit::Module buildTorchScript(DiffusionNet& net, const DiffusionConfig& co
 }
 
 void exportTorchScript(const std::string& modelDir, const std::string& outFile) {
-  LoadedModel lm = loadModelDir(modelDir);
-  torch::jit::Module m = buildTorchScript(lm.net, lm.config);
-  const std::string tmp = outFile + ".tmp" + std::to_string(::getpid());
-  try {
-    m.save(tmp);
-  } catch (const c10::Error& e) {
-    throw InputError("cannot write TorchScript file '" + outFile + "' (" +
-                     e.what_without_backtrace() + ")");
+  if (outFile.empty() || std::filesystem::is_directory(outFile)) {
+    throw ConfigError("export-model: --out '" + outFile +
+                      "' must name a file (e.g. <dir>/model_ts.pt), not a directory");
   }
-  std::filesystem::rename(tmp, outFile);
+  try {
+    LoadedModel lm = loadModelDir(modelDir);
+    torch::jit::Module m = buildTorchScript(lm.net, lm.config);
+    // Through memory and the atomic writer: parent folders are created, and a full disk gives a
+    // nurec::Error naming the file with no temporary left behind (docs/reliability.md).
+    std::ostringstream bytes;
+    m.save(bytes);
+    writeTextFileAtomically(outFile, bytes.str());
+  } catch (const c10::Error& e) {
+    throw Error("cannot export '" + modelDir + "' to TorchScript file '" + outFile + "' (" +
+                firstLineOf(e.what_without_backtrace()) + ")");
+  }
 }
 
 }  // namespace nurec::ml

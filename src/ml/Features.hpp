@@ -25,6 +25,12 @@ struct EventData {
   std::vector<std::size_t> row;       // row of each event in the source table
 };
 
+// Checks the reco inputs the diffusion model reads, for every event: /reco/channel in -1..6 (as
+// the classical methods require), /reco/particles_mask 0 or 1, finite /reco/particles and
+// /reco/tau_p4, finite /reco/met and a finite, non-negative /reco/sum_et when present. Throws
+// InputError naming the file, dataset, event and value (docs/reliability.md).
+void validateRecoInputs(const io::EventTable& table);
+
 // Rows with a reconstructed channel (and pass_sr if required, and in `channels` if given).
 std::vector<std::size_t> selectRows(const io::EventTable& table, bool requireSignalRegion,
                                     const std::vector<int>& channels);

@@ -271,23 +271,65 @@ double clipGradNorm(const std::vector<torch::Tensor>& params, double maxNorm) {
 
 }  // namespace nurec::ml
 
-#include <unistd.h>
 #include <filesystem>
+#include <sstream>
+
+#include "ml/Integrity.hpp"
 
 namespace nurec::ml {
 
 namespace fs = std::filesystem;
 
+std::string firstLineOf(const std::string& text) {
+  const std::string line = text.substr(0, text.find('\n'));
+  return line.size() > 300 ? line.substr(0, 300) + "..." : line;
+}
+
+void writeArchive(torch::serialize::OutputArchive& archive, const std::string& path) {
+  // Serialised in memory first: LibTorch's file writer aborts the process (a throw from a
+  // destructor) when the disk is full, and leaves its temporary behind.
+  std::ostringstream bytes;
+  try {
+    archive.save_to(bytes);
+  } catch (const c10::Error& e) {
+    throw Error("cannot serialise " + path + " (" + e.what_without_backtrace() + ")");
+  }
+  writeTextFileAtomically(path, bytes.str());
+}
+
+void readArchive(torch::serialize::InputArchive& archive, const std::string& path) {
+  const std::string bytes = readFileBytes(path);
+  verifyZipArchive(bytes, path);
+  try {
+    archive.load_from(bytes.data(), bytes.size());
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": cannot read the archive (" +
+                     std::string(e.what_without_backtrace()) + ")");
+  }
+}
+
+std::string weightsChecksum(const torch::nn::Module& net) {
+  Sha256 sha;
+  auto add = [&](const std::string& key, const torch::Tensor& value) {
+    const torch::Tensor t = value.detach().contiguous();
+    sha.update(key.data(), key.size() + 1);  // with the terminating zero as a separator
+    sha.update(t.data_ptr(), t.numel() * t.element_size());
+  };
+  for (const auto& item : net.named_parameters(true)) add(item.key(), item.value());
+  for (const auto& item : net.named_buffers(true)) add(item.key(), item.value());
+  return sha.hexDigest();
+}
+
 void saveModelDir(DiffusionNet& net, const DiffusionConfig& config, const std::string& dir) {
   fs::create_directories(dir);
   writeTextFileAtomically((fs::path(dir) / "config.yaml").string(), config.toYaml());
   const std::string path = (fs::path(dir) / "model.pt").string();
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
   torch::serialize::OutputArchive archive;
   for (const auto& item : net->named_parameters(true)) archive.write(item.key(), item.value());
   for (const auto& item : net->named_buffers(true)) archive.write(item.key(), item.value(), true);
-  archive.save_to(tmp);
-  fs::rename(tmp, path);
+  // SHA-256 of the weights, checked on load on top of the zip CRCs (docs/reliability.md).
+  archive.write(kWeightsChecksumKey, c10::IValue(weightsChecksum(*net)));
+  writeArchive(archive, path);
 }
 
 LoadedModel loadModelDir(const std::string& dir) {
@@ -302,8 +344,8 @@ LoadedModel loadModelDir(const std::string& dir) {
   m.config = DiffusionConfig::fromFile(cfgPath.string());
   m.net = makeNet(m.config);
   torch::serialize::InputArchive archive;
+  readArchive(archive, modelPath.string());
   try {
-    archive.load_from(modelPath.string());
     torch::NoGradGuard ng;
     for (auto& item : m.net->named_parameters(true)) {
       torch::Tensor t;
@@ -318,6 +360,14 @@ LoadedModel loadModelDir(const std::string& dir) {
       torch::Tensor t;
       archive.read(item.key(), t, true);
       item.value().copy_(t);
+    }
+    c10::IValue recorded;
+    if (archive.try_read(kWeightsChecksumKey, recorded)) {
+      if (!recorded.isString() || recorded.toStringRef() != weightsChecksum(*m.net)) {
+        throw InputError(modelPath.string() +
+                         ": damaged file: the SHA-256 of the weights does not match the one "
+                         "recorded when the model was saved");
+      }
     }
   } catch (const c10::Error& e) {
     throw InputError(modelPath.string() + ": cannot read the model weights (" +

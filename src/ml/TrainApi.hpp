@@ -13,6 +13,7 @@ namespace nurec::ml {
 struct TrainOptions {
   std::string outDir;      // model directory (created): config.yaml, model.pt, checkpoint.pt
   bool resume = false;     // continue from outDir/checkpoint.pt (bit-exact for equal threads)
+  bool force = false;      // replace the model nurec wrote in a non-empty outDir
   int threads = 0;         // intra-op threads (0 = all cores)
   int epochsOverride = 0;  // > 0 replaces train.epochs of the config
   bool progress = true;    // progress bar on stderr
@@ -33,17 +34,21 @@ struct TrainSummary {
   bool earlyStopped = false;
   double seconds = 0;  // wall time of this call
   double samplesPerSecond = 0;
+  std::int64_t skippedSteps = 0;  // steps skipped for a non-finite loss (train.max_skipped_steps)
   std::vector<EpochRecord> history;
 };
 
-// Trains on the events of `data` (events with a reconstructed channel; docs/ml-methods.md sections
-// 1-6) and writes the model directory. Per-channel mode trains one model per channel into
-// outDir/channel_<c>/ and returns the summary of the last one.
+// Trains on the events of `data` (events with a reconstructed channel; docs/ml-methods.md sections 1-6) and
+// writes the model directory. Per-channel mode trains one model per channel into
+// outDir/channel_<c>/ and returns the summary of the last one. Every failure is a nurec::Error
+// (ConfigError for a refused directory or option, TrainingDiverged for non-finite losses, Error
+// when a file cannot be written); a return means a model was written.
 TrainSummary trainDiffusion(const DiffusionConfig& config, const io::EventTable& data,
                             const TrainOptions& options);
 
 // Writes a TorchScript module (encoder + one head evaluation, EMA weights and normalisation
-// constants inside) that Python loads with torch.jit.load (docs/ml-methods.md section 8).
+// constants inside) that Python loads with torch.jit.load (docs/ml-methods.md section 8). Creates missing
+// parent directories; writes atomically.
 void exportTorchScript(const std::string& modelDir, const std::string& outFile);
 
 }  // namespace nurec::ml

@@ -14,6 +14,8 @@
 #include "ml/Calibration.hpp"
 #include "ml/Config.hpp"
 #include "ml/Features.hpp"
+#include "ml/Integrity.hpp"
+#include "ml/Resources.hpp"
 #include "ml/Schedule.hpp"
 
 using namespace nurec;
@@ -254,4 +256,137 @@ TEST(Features, RotationAndCanonicalFrame) {
   }
   EXPECT_NEAR(ml::wrapPhi(3 * constants::pi), constants::pi, 1e-12);
   EXPECT_NEAR(ml::wrapPhi(-constants::pi + 0.1), -constants::pi + 0.1, 1e-12);
+}
+
+// Issue 22.12: an empty run card used to train the built-in defaults without a word.
+TEST(Config, EmptyCardIsRefused) {
+  for (const char* text : {"", "\n", "# only a comment\n"}) {
+    try {
+      DiffusionConfig::fromYaml(text, "empty.yaml");
+      FAIL() << "accepted an empty card: '" << text << "'";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("empty.yaml: the run card is empty"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+// Issue 22.9: `encoder.width: 100000` asked LibTorch for tens of GB; absurd sizes are refused
+// while parsing, with the valid range.
+TEST(Config, SizesOutsideTheValidRangeAreRefused) {
+  auto message = [](const std::string& yaml) {
+    try {
+      DiffusionConfig::fromYaml(yaml, "card.yaml");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("encoder: {width: 100000}\n").find("encoder.width must be in [1, 4096]"),
+            std::string::npos);
+  EXPECT_NE(message("head: {width: 100000}\n").find("head.width must be in [1, 4096]"),
+            std::string::npos);
+  EXPECT_NE(message("sampler: {steps: 100000000}\n").find("sampler.steps must be in [1, 10000]"),
+            std::string::npos);
+  EXPECT_NE(message("train: {batch_size: 10000000}\n").find("train.batch_size must be in"),
+            std::string::npos);
+  EXPECT_NE(message("train: {max_skipped_steps: -1}\n").find("train.max_skipped_steps"),
+            std::string::npos);
+  EXPECT_NE(message("train: {lr_peak: .nan}\n").find("lr_peak"), std::string::npos);
+  DiffusionConfig c = DiffusionConfig::fromYaml("train: {max_skipped_steps: 3}\n", "ok");
+  EXPECT_EQ(c.train.maxSkippedSteps, 3);
+  EXPECT_EQ(DiffusionConfig::fromYaml(c.toYaml(), "round trip").train.maxSkippedSteps, 3);
+}
+
+// Issue 22.9: memory is estimated before allocating; a model that cannot fit is refused with the
+// estimate, and the shipped configs fit a laptop.
+TEST(Resources, MemoryEstimatesRefuseImpossibleRuns) {
+  DiffusionConfig huge;
+  huge.encoder.width = kMaxWidth;
+  huge.encoder.heads = 64;
+  huge.encoder.layers = kMaxDepth;
+  huge.encoder.condDim = kMaxWidth;
+  huge.head.width = kMaxWidth;
+  huge.head.blocks = kMaxDepth;
+  huge.train.batchSize = kMaxTrainBatch;
+  huge.validate();
+  EXPECT_GT(trainingMemoryBytes(huge, 100000), 1e12);
+  EXPECT_THROW(requireMemory(trainingMemoryBytes(huge, 100000), 16e9, "training", "hint"),
+               ConfigError);
+  try {
+    requireMemory(2.5e12, 16e9, "training this model", "use a smaller model");
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "training this model needs about 2.5e+03 GB of memory, but only 16 GB are "
+                 "available; use a smaller model");
+  }
+  for (const char* card :
+       {"diffusion_ztautau.yaml", "diffusion_ztautau_large.yaml", "diffusion_ztautau_tiny.yaml"}) {
+    const DiffusionConfig c =
+        DiffusionConfig::fromFile(std::string(NUREC_SOURCE_DIR "/configs/") + card);
+    EXPECT_LT(trainingMemoryBytes(c, 200000), 4e9) << card;
+    EXPECT_LT(reconstructionMemoryBytes(c, 200000, 10, 100, 512, 2), 4e9) << card;
+  }
+  // The outputs alone: 1e6 events x 10000 candidates x 6 floats = 240 GB.
+  const DiffusionConfig c;
+  EXPECT_GT(reconstructionMemoryBytes(c, 1000000, 10000, 100, 512, 2), 2.4e11);
+  EXPECT_GT(availableMemoryBytes(), 1e6);
+}
+
+TEST(Integrity, Sha256AndCrc32ReferenceValues) {
+  EXPECT_EQ(sha256Hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256Hex("abc", 3),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  EXPECT_EQ(sha256Hex(two.data(), two.size()),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  Sha256 pieces;  // the same digest when fed in uneven pieces
+  const std::string million(1000000, 'a');
+  for (std::size_t i = 0; i < million.size(); i += 777)
+    pieces.update(million.data() + i, std::min<std::size_t>(777, million.size() - i));
+  EXPECT_EQ(pieces.hexDigest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(crc32("123456789", 9), 0xCBF43926u);
+  EXPECT_THROW(verifyZipArchive("not a zip file at all, just text", "x.pt"), InputError);
+  EXPECT_THROW(readFileBytes("/nonexistent/model.pt"), InputError);
+}
+
+// Issue 22.11: diffusion accepted channel values 100 / -100 and NaN MET that the other methods
+// reject; the reco inputs are checked before features are built.
+TEST(Features, InvalidRecoInputsAreRefused) {
+  const io::EventTable good = nurec::ml::testing::makeSyntheticEvents(20, 3);
+  EXPECT_NO_THROW(validateRecoInputs(good));
+  auto expectRefused = [](const io::EventTable& t, const std::string& needle) {
+    try {
+      validateRecoInputs(t);
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  for (int bad : {100, -100, 7, -2}) {
+    io::EventTable t = good;
+    auto ch = t.get<std::int8_t>(io::ds::recoChannel, {});
+    ch[4] = static_cast<std::int8_t>(bad);
+    t.set(io::ds::recoChannel, {}, ch);
+    expectRefused(t, "/reco/channel has channel " + std::to_string(bad));
+  }
+  {
+    io::EventTable t = good;
+    std::vector<double> met(40, 1.0);
+    met[2 * 6] = std::nan("");
+    t.set(io::ds::recoMet, {2}, met);
+    expectRefused(t, "/reco/met has a non-finite value (nan) in event 6");
+  }
+  {
+    io::EventTable t = good;
+    auto p = t.get<float>(io::ds::recoParticles, {10, 13});
+    p[(3 * 10 + 9) * 13 + 0] = std::numeric_limits<float>::quiet_NaN();  // MET token log pT
+    t.set(io::ds::recoParticles, {10, 13}, p);
+    expectRefused(t, "/reco/particles has a non-finite value (nan) in event 3");
+  }
+  {
+    io::EventTable t = good;
+    t.set(io::ds::recoSumEt, {}, std::vector<double>(20, -5.0));
+    expectRefused(t, "/reco/sum_et is negative");
+  }
 }

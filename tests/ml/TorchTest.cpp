@@ -5,7 +5,10 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <sys/resource.h>
+
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,9 +20,11 @@
 #include "ml/Api.hpp"
 #include "ml/Export.hpp"
 #include "ml/Net.hpp"
+#include "ml/Resources.hpp"
 #include "ml/Sampler.hpp"
 #include "ml/Schedule.hpp"
 #include "ml/TrainApi.hpp"
+#include "ml/Trainer.hpp"
 
 using namespace nurec;
 using namespace nurec::ml;
@@ -334,7 +339,9 @@ TEST(Training, ResumeIsBitExact) {
   b.load_from(dir.file("killed") + "/checkpoint.pt");
   for (const auto& key : a.keys()) {
     torch::Tensor ta, tb;
-    if (key == "history" || key == "config" || key == "producer") continue;
+    if (key == "history" || key == "config" || key == "producer" || key == "data_source" ||
+        key == "data_sha256")
+      continue;
     a.read(key, ta, true);
     b.read(key, tb, true);
     EXPECT_TRUE(torch::equal(ta, tb)) << key;
@@ -510,4 +517,318 @@ TEST(ShippedModel, GoldenRoundTrip) {
   const std::string cmd =
       py + " " NUREC_SOURCE_DIR "/tests/ml/check_export.py " + dir + "/model_ts.pt " + golden;
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+// ---- Reliability (docs/reliability.md; issues 20 and 22) ----
+
+namespace {
+
+bool anyTemporaryIn(const std::string& dir) {
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().filename().string().find(".tmp") != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string errorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+void copyDir(const std::string& from, const std::string& to) {
+  fs::copy(from, to, fs::copy_options::recursive);
+}
+
+// Flips `n` bytes in the middle of a file, as a damaged disk or transfer would.
+void damage(const std::string& path, std::size_t n) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  const auto size = static_cast<std::size_t>(fs::file_size(path));
+  const std::size_t offset = size / 2;
+  std::vector<char> buf(n);
+  f.seekg(static_cast<std::streamoff>(offset));
+  f.read(buf.data(), static_cast<std::streamsize>(n));
+  for (char& c : buf) c = static_cast<char>(~c);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(buf.data(), static_cast<std::streamsize>(n));
+}
+
+// A file-size limit for this process (as `ulimit -f`), with SIGXFSZ ignored so that writes fail
+// with EFBIG as on a full disk; restored at the end of the scope.
+struct FileSizeLimit {
+  rlimit old{};
+  void (*oldHandler)(int) = nullptr;
+  explicit FileSizeLimit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &old);
+    oldHandler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit r = old;
+    r.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &r);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, oldHandler);
+  }
+};
+
+}  // namespace
+
+// Issue 22.4: 256 flipped bytes inside model.pt (the zip CRC is bad) loaded, and `reconstruct`
+// gave wrong neutrinos with exit 0.
+TEST(Reliability, DamagedModelIsRefused) {
+  TempDir dir;
+  const std::string good = dir.file("good"), bad = dir.file("bad");
+  copyDir(tinyRun().dir.file("model"), good);
+  copyDir(good, bad);
+  EXPECT_NO_THROW(loadModelDir(good));
+  damage(bad + "/model.pt", 256);
+  const std::string msg = errorOf([&] { loadModelDir(bad); });
+  EXPECT_NE(msg.find(bad + "/model.pt: damaged"), std::string::npos) << msg;
+  EXPECT_THROW(loadModelDir(bad), InputError);
+  io::EventTable t = nurec::ml::testing::makeSyntheticEvents(10, 5);
+  DiffusionReconstructOptions o;
+  o.modelDir = bad;
+  o.steps = 2;
+  o.threads = 1;
+  EXPECT_THROW(reconstructDiffusion(t, o), InputError);
+  // Truncated (a copy cut short) and empty files.
+  fs::resize_file(bad + "/model.pt", fs::file_size(good + "/model.pt") - 100);
+  EXPECT_THROW(loadModelDir(bad), InputError);
+  fs::resize_file(bad + "/model.pt", 0);
+  EXPECT_THROW(loadModelDir(bad), InputError);
+  // Weights changed inside a well-formed archive: the zip CRCs are fine, the SHA-256 recorded
+  // at save time is not.
+  {
+    LoadedModel lm = loadModelDir(good);
+    torch::serialize::OutputArchive a;
+    const std::string recorded = weightsChecksum(*lm.net);
+    torch::NoGradGuard ng;
+    lm.net->named_parameters()["out_b"].add_(1e-3);
+    for (const auto& it : lm.net->named_parameters(true)) a.write(it.key(), it.value());
+    for (const auto& it : lm.net->named_buffers(true)) a.write(it.key(), it.value(), true);
+    a.write(kWeightsChecksumKey, c10::IValue(recorded));
+    writeArchive(a, bad + "/model.pt");
+  }
+  const std::string msg2 = errorOf([&] { loadModelDir(bad); });
+  EXPECT_NE(msg2.find("SHA-256 of the weights does not match"), std::string::npos) << msg2;
+  // The checkpoint is verified the same way.
+  damage(good + "/checkpoint.pt", 256);
+  const TrainingSet set = prepareTrainingSet(tinyConfig(), tinyRun().table);
+  Trainer trainer(tinyConfig(), set, 1);
+  const std::string msg3 =
+      errorOf([&] { loadCheckpoint(good + "/checkpoint.pt", trainer, CheckpointMeta{}); });
+  EXPECT_NE(msg3.find("checkpoint.pt: damaged"), std::string::npos) << msg3;
+}
+
+TEST(Reliability, ParameterCountMatchesTheNetwork) {
+  for (DiffusionConfig c :
+       {tinyConfig(), DiffusionConfig{},
+        DiffusionConfig::fromFile(NUREC_SOURCE_DIR "/configs/diffusion_ztautau_large.yaml")}) {
+    const DiffusionNet net = makeNet(c);
+    std::int64_t n = 0;
+    for (const auto& p : net->parameters()) n += p.numel();
+    EXPECT_EQ(parameterCount(c.encoder, c.head), n);
+  }
+}
+
+// Issue 22.6: a learning rate of 1e6 gave NaN losses, no model.pt and exit 0 with a normal
+// summary.
+TEST(Reliability, DivergingTrainingFails) {
+  TempDir dir;
+  const io::EventTable table = nurec::ml::testing::makeSyntheticEvents(600, 9);
+  DiffusionConfig c = tinyConfig();
+  c.train.lrPeak = 1e6;
+  c.train.epochs = 2;
+  c.train.batchSize = 32;
+  TrainOptions o;
+  o.outDir = dir.file("model");
+  o.threads = 1;
+  o.progress = false;
+  const std::string msg = errorOf([&] { trainDiffusion(c, table, o); });
+  EXPECT_NE(msg.find("training diverged"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("no model was written"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(dir.file("model") + "/model.pt"));
+  EXPECT_THROW(trainDiffusion(c, table, o), TrainingDiverged);  // --out holds no model yet
+}
+
+// The skipped-step budget (train.max_skipped_steps), driven through the Trainer directly: a NaN
+// weight makes every step non-finite; the EMA model stays finite because no update is applied.
+TEST(Reliability, NonFiniteStepsAreSkippedWithinTheBudget) {
+  const io::EventTable table = nurec::ml::testing::makeSyntheticEvents(600, 10);
+  DiffusionConfig c = tinyConfig();
+  c.train.batchSize = 32;
+  const TrainingSet set = prepareTrainingSet(c, table);
+  const std::int64_t stepsPerEpoch = set.nTrain / 32;
+  {
+    c.train.maxSkippedSteps = 0;
+    Trainer t(c, set, 1);
+    torch::NoGradGuard ng;
+    t.net->named_parameters()["out_b"].fill_(std::nan(""));
+    const std::string msg = errorOf([&] { t.runEpoch(false); });
+    EXPECT_NE(msg.find("the loss is nan at epoch 1, step 1"), std::string::npos) << msg;
+  }
+  {
+    c.train.maxSkippedSteps = static_cast<int>(stepsPerEpoch);
+    Trainer t(c, set, 1);
+    torch::NoGradGuard ng;
+    t.net->named_parameters()["out_b"].fill_(std::nan(""));
+    const Trainer::EpochResult r = t.runEpoch(false);
+    EXPECT_EQ(t.state.skippedSteps, stepsPerEpoch);
+    EXPECT_TRUE(std::isfinite(r.record.valLoss));
+  }
+}
+
+// Issue 22.7 and 22.12: `train --out` into an existing model directory overwrote it; --resume
+// without a checkpoint started afresh.
+TEST(Reliability, OutputDirectoryRules) {
+  TempDir dir;
+  const std::string shipped = dir.file("shipped");
+  fs::create_directories(shipped + "/channel_2");
+  for (const char* f : {"config.yaml", "model.pt", "MODEL_CARD.md", "golden.pt", "train_log.csv",
+                        "model_ts.pt", "model.pt.tmp12345", "channel_2/model.pt"}) {
+    std::ofstream(shipped + "/" + f) << "x";
+  }
+  const std::string msg = errorOf([&] { prepareOutputDirectory(shipped, false, false); });
+  EXPECT_NE(msg.find("already holds a model"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--force"), std::string::npos) << msg;
+  EXPECT_THROW(prepareOutputDirectory(shipped, true, false), ConfigError);  // no checkpoint
+  EXPECT_THROW(prepareOutputDirectory(shipped, true, true), ConfigError);
+  // Someone else's file: nothing is removed, even with --force.
+  std::ofstream(shipped + "/notes.txt") << "mine";
+  const std::string foreign = errorOf([&] { prepareOutputDirectory(shipped, false, true); });
+  EXPECT_NE(foreign.find("notes.txt"), std::string::npos) << foreign;
+  EXPECT_TRUE(fs::exists(shipped + "/MODEL_CARD.md"));
+  fs::remove(shipped + "/notes.txt");
+  prepareOutputDirectory(shipped, false, true);
+  EXPECT_TRUE(fs::is_empty(shipped));
+  // Empty and new directories are fine; a file is not a directory.
+  prepareOutputDirectory(shipped, false, false);
+  prepareOutputDirectory(dir.file("new/deeper"), false, false);
+  EXPECT_TRUE(fs::is_directory(dir.file("new/deeper")));
+  std::ofstream(dir.file("file")) << "x";
+  EXPECT_THROW(prepareOutputDirectory(dir.file("file"), false, true), ConfigError);
+}
+
+// Issue 22.7 end to end: --force replaces a model directory and removes the stale model card.
+TEST(Reliability, ForceReplacesAModelDirectory) {
+  TempDir dir;
+  const std::string out = dir.file("model");
+  copyDir(tinyRun().dir.file("model"), out);
+  std::ofstream(out + "/MODEL_CARD.md") << "old card";
+  std::ofstream(out + "/golden.pt") << "old golden";
+  DiffusionConfig c = tinyConfig();
+  c.train.epochs = 1;
+  c.train.batchSize = 32;
+  TrainOptions o;
+  o.outDir = out;
+  o.threads = 1;
+  o.progress = false;
+  o.exportTorchScript = false;
+  const io::EventTable table = nurec::ml::testing::makeSyntheticEvents(400, 12);
+  EXPECT_THROW(trainDiffusion(c, table, o), ConfigError);
+  o.force = true;
+  const TrainSummary s = trainDiffusion(c, table, o);
+  EXPECT_EQ(s.epochsRun, 1);
+  EXPECT_FALSE(fs::exists(out + "/MODEL_CARD.md"));
+  EXPECT_FALSE(fs::exists(out + "/golden.pt"));
+  EXPECT_FALSE(fs::exists(out + "/model_ts.pt"));  // the old export is gone, no new one asked
+  EXPECT_NO_THROW(loadModelDir(out));
+}
+
+// Issue 22.12: --resume with different --data continued silently.
+TEST(Reliability, ResumeRefusesOtherData) {
+  TempDir dir;
+  DiffusionConfig c = tinyConfig();
+  c.train.epochs = 2;
+  c.train.batchSize = 32;
+  TrainOptions o;
+  o.outDir = dir.file("model");
+  o.threads = 1;
+  o.progress = false;
+  o.exportTorchScript = false;
+  o.stopAfterEpochs = 1;
+  trainDiffusion(c, nurec::ml::testing::makeSyntheticEvents(400, 13), o);
+  o.stopAfterEpochs = 0;
+  o.resume = true;
+  const std::string msg =
+      errorOf([&] { trainDiffusion(c, nurec::ml::testing::makeSyntheticEvents(400, 14), o); });
+  EXPECT_NE(msg.find("continues a run on other training data"), std::string::npos) << msg;
+  EXPECT_EQ(trainDiffusion(c, nurec::ml::testing::makeSyntheticEvents(400, 13), o).epochsRun, 2);
+}
+
+// Issue 20: under a file-size limit `nurec train` aborted (134) with a LibTorch stack trace and
+// left model.pt.tmpPID. Every model, checkpoint and export write fails with a nurec::Error naming
+// the file, and no temporary stays behind.
+TEST(Reliability, WritesSurviveAFileSizeLimit) {
+  TempDir dir;
+  LoadedModel lm = loadModelDir(tinyRun().dir.file("model"));
+  const std::string out = dir.file("out");
+  fs::create_directories(out);
+  const auto modelBytes = fs::file_size(tinyRun().dir.file("model") + "/model.pt");
+  std::string msgModel, msgExport, msgTrain;
+  {
+    FileSizeLimit limit(modelBytes / 2);
+    msgModel = errorOf([&] { saveModelDir(lm.net, lm.config, out); });
+    msgExport = errorOf([&] { exportTorchScript(tinyRun().dir.file("model"), out + "/ts.pt"); });
+    DiffusionConfig c = tinyConfig();
+    c.train.epochs = 1;
+    c.train.batchSize = 32;
+    TrainOptions o;
+    o.outDir = dir.file("train");
+    o.threads = 1;
+    o.progress = false;
+    msgTrain =
+        errorOf([&] { trainDiffusion(c, nurec::ml::testing::makeSyntheticEvents(400, 15), o); });
+  }
+  EXPECT_NE(msgModel.find("cannot write " + out + "/model.pt: File too large"), std::string::npos)
+      << msgModel;
+  EXPECT_NE(msgExport.find("cannot write " + out + "/ts.pt"), std::string::npos) << msgExport;
+  EXPECT_NE(msgTrain.find("cannot write"), std::string::npos) << msgTrain;
+  EXPECT_FALSE(anyTemporaryIn(out));
+  EXPECT_FALSE(anyTemporaryIn(dir.file("train")));
+  EXPECT_FALSE(fs::exists(out + "/model.pt"));
+  // Without the limit the same calls succeed.
+  saveModelDir(lm.net, lm.config, out);
+  EXPECT_NO_THROW(loadModelDir(out));
+}
+
+// Issue 22.12: export-model did not create missing folders.
+TEST(Reliability, ExportCreatesMissingFolders) {
+  TempDir dir;
+  const std::string ts = dir.file("a/b/c/model_ts.pt");
+  exportTorchScript(tinyRun().dir.file("model"), ts);
+  EXPECT_TRUE(fs::exists(ts));
+  EXPECT_NO_THROW(torch::jit::load(ts));
+  EXPECT_THROW(exportTorchScript(tinyRun().dir.file("model"), dir.file("a")), ConfigError);
+}
+
+// Issues 22.9, 22.11, 22.12: reconstruct options and inputs are checked before any sampling.
+TEST(Reliability, ReconstructRefusesBadOptionsAndInputs) {
+  const io::EventTable good = nurec::ml::testing::makeSyntheticEvents(20, 16);
+  DiffusionReconstructOptions o;
+  o.modelDir = tinyRun().dir.file("model");
+  o.steps = 3;
+  o.threads = 1;
+  auto refused = [&](DiffusionReconstructOptions opt, const io::EventTable& t) {
+    io::EventTable copy = t;
+    return errorOf([&] { reconstructDiffusion(copy, opt); });
+  };
+  DiffusionReconstructOptions bad = o;
+  bad.eta = std::nan("");
+  EXPECT_NE(refused(bad, good).find("--eta must be in [0, 1] (got nan)"), std::string::npos);
+  bad = o;
+  bad.steps = 100000000;
+  EXPECT_NE(refused(bad, good).find("--steps must be in [0, 10000]"), std::string::npos);
+  bad = o;
+  bad.candidates = 100000;
+  EXPECT_NE(refused(bad, good).find("--candidates must be in [1, 10000]"), std::string::npos);
+  io::EventTable t = good;
+  auto ch = t.get<std::int8_t>(io::ds::recoChannel, {});
+  ch[2] = 100;
+  t.set(io::ds::recoChannel, {}, ch);
+  EXPECT_NE(refused(o, t).find("has channel 100"), std::string::npos);
+  EXPECT_EQ(refused(o, good), "no error");
 }

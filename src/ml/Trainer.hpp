@@ -1,0 +1,119 @@
+#pragma once
+// The parts of `nurec train` (ml/Trainer.cpp, docs/ml-methods.md sections 1, 4, 6, 8), with computing and
+// writing kept apart so that each is testable: TrainingSet and Trainer touch no files;
+// saveCheckpoint / loadCheckpoint / writeTrainLog / prepareOutputDirectory do only I/O.
+// Only src/ml and tests/ml include this header (LibTorch types).
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/Error.hpp"
+#include "io/EventTable.hpp"
+#include "ml/Config.hpp"
+#include "ml/Features.hpp"
+#include "ml/Net.hpp"
+#include "ml/TrainApi.hpp"
+
+namespace nurec::ml {
+
+// Training diverged: more non-finite losses or gradients than train.max_skipped_steps, or a
+// non-finite validation loss.
+class TrainingDiverged : public Error {
+ public:
+  using Error::Error;
+};
+
+struct TrainTensors {
+  torch::Tensor x, mask, channel, y;  // y in |p_vis| units (not normalised)
+};
+
+// Everything training needs from the event table (docs/ml-methods.md section 1): the train/validation split,
+// normalisation, and the fixed validation noise (section 6).
+struct TrainingSet {
+  NormStats norm;
+  TrainTensors train, val;
+  torch::Tensor valT, valZ, valV;  // per validation event: t, noisy target, v target
+  std::int64_t nTrain = 0, nVal = 0;
+  std::string source;      // the event file (or "training data")
+  std::string dataSha256;  // of the selected inputs, targets and rows: --resume checks it
+};
+
+// Selects the events, checks the reco inputs and that the run fits in memory, and builds the
+// tensors. Throws InputError / ConfigError naming the data and what is wrong.
+TrainingSet prepareTrainingSet(const DiffusionConfig& config, const io::EventTable& data);
+
+struct TrainState {
+  int epochsDone = 0;
+  std::int64_t step = 0;
+  double bestVal = std::numeric_limits<double>::infinity();
+  int bestEpoch = 0;
+  int badEpochs = 0;
+  bool stopped = false;
+  std::int64_t skippedSteps = 0;  // non-finite steps skipped so far (train.max_skipped_steps)
+  std::vector<EpochRecord> history;
+};
+
+// Model, EMA copy, Lion optimiser and the training random stream, initialised from the run seed.
+class Trainer {
+ public:
+  Trainer(const DiffusionConfig& config, const TrainingSet& set, int epochs);
+
+  struct EpochResult {
+    EpochRecord record;
+    bool improved = false;  // new best validation loss: the EMA weights are the model
+  };
+  // Trains epoch state.epochsDone + 1 and validates it; updates state (history, best, early
+  // stop). Throws TrainingDiverged when the loss or the validation loss is not finite beyond
+  // train.max_skipped_steps skipped steps. progress: a progress line on stderr.
+  EpochResult runEpoch(bool progress);
+  // Mean squared v error of the EMA model on the validation set with its fixed noise.
+  double validationLoss();
+
+  const DiffusionConfig& config() const { return config_; }
+  int epochs() const { return epochs_; }
+
+  DiffusionNet net{nullptr}, ema{nullptr};
+  std::vector<torch::Tensor> params;
+  Lion lion;
+  at::Generator gen;
+  TrainState state;
+  std::int64_t samplesThisRun = 0;
+
+ private:
+  const DiffusionConfig config_;
+  const TrainingSet& set_;
+  int epochs_;
+  torch::Tensor yMean_, yStd_;
+  std::chrono::steady_clock::time_point wallStart_;
+};
+
+// Identity of a run stored in its checkpoint; a resume must match it.
+struct CheckpointMeta {
+  int threads = 1;
+  int batchSize = 0;
+  std::string configText;
+  std::string dataSource, dataSha256;
+  std::int64_t dataEvents = 0;  // training + validation events
+};
+
+// Atomic checkpoint (model, EMA, Lion, generator, counters, history, run identity); a failed write
+// is a nurec::Error naming the file and leaves no temporary.
+void saveCheckpoint(const std::string& path, Trainer& trainer, const CheckpointMeta& meta);
+// Restores a checkpoint written by saveCheckpoint. Refuses (ConfigError) a checkpoint of other
+// training data or another batch size; InputError when the file is damaged.
+void loadCheckpoint(const std::string& path, Trainer& trainer, const CheckpointMeta& expected);
+// train_log.csv of the history (atomic).
+void writeTrainLog(const std::string& dir, const TrainState& state);
+
+// Files `nurec train` writes into a model directory (and tools write beside them).
+bool isModelDirectoryFile(const std::string& name);
+// Makes `dir` ready for a run: created when missing; an existing non-empty directory is refused
+// unless resume (it must then hold a checkpoint) or force (the files nurec wrote are removed;
+// other files are refused). Throws ConfigError saying what to do.
+void prepareOutputDirectory(const std::string& dir, bool resume, bool force);
+
+}  // namespace nurec::ml
