@@ -495,6 +495,25 @@ void prepareOutputDirectory(const std::string& dir, bool resume, bool force) {
   if (fs::exists(status) && !fs::is_directory(status)) {
     throw ConfigError("train: --out '" + dir + "' exists and is not a directory");
   }
+  if (fs::is_directory(status)) {
+    // Temporaries of earlier killed runs (<file>.tmp<pid>) are debris, never a model: removed
+    // so that they neither accumulate nor make the directory look taken.
+    std::vector<fs::path> dirs{dir};
+    for (int c = 0; c < kNumChannels; ++c)
+      dirs.push_back(fs::path(dir) / ("channel_" + std::to_string(c)));
+    for (const auto& d : dirs) {
+      if (!fs::is_directory(d, ec)) continue;
+      std::vector<fs::path> stale;
+      for (const auto& entry : fs::directory_iterator(d)) {
+        const std::string name = entry.path().filename().string();
+        if (entry.is_regular_file() && isModelDirectoryFile(name) &&
+            name.find(".tmp") != std::string::npos) {
+          stale.push_back(entry.path());
+        }
+      }
+      for (const auto& p : stale) fs::remove(p, ec);
+    }
+  }
   if (resume) {
     bool checkpoint = fs::exists(fs::path(dir) / "checkpoint.pt");
     for (int c = 0; c < kNumChannels; ++c) {

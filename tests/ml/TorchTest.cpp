@@ -704,6 +704,11 @@ TEST(Reliability, OutputDirectoryRules) {
   fs::remove(shipped + "/notes.txt");
   prepareOutputDirectory(shipped, false, true);
   EXPECT_TRUE(fs::is_empty(shipped));
+  // Temporaries of a killed run alone do not make a directory taken; they are removed.
+  std::ofstream(shipped + "/checkpoint.pt.tmp.999") << "x";
+  std::ofstream(shipped + "/model.pt.tmp998") << "x";
+  prepareOutputDirectory(shipped, false, false);
+  EXPECT_TRUE(fs::is_empty(shipped));
   // Empty and new directories are fine; a file is not a directory.
   prepareOutputDirectory(shipped, false, false);
   prepareOutputDirectory(dir.file("new/deeper"), false, false);
