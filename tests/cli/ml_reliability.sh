@@ -78,7 +78,7 @@ ok "$nurec" -q export-model model --out new/sub/dir/model_ts.pt
 limited=$(trap '' XFSZ; ulimit -f 8; train --config tiny.yaml --data events.h5 \
   --out limited 2>&1 >/dev/null; echo "exit $?")
 case "$limited" in
-  *"cannot write "*"limited/model.pt: File too large"*"exit 1") echo "ok: $limited" ;;
+  *"cannot write "*"limited/model.pt: write failed (File too large)"*"exit 1") echo "ok: $limited" ;;
   *) echo "FAIL: under ulimit -f: $limited"; fail=1 ;;
 esac
 if ls limited | grep -q tmp; then echo "FAIL: temporaries left: $(ls limited)"; fail=1; fi

@@ -788,7 +788,8 @@ TEST(Reliability, WritesSurviveAFileSizeLimit) {
     msgTrain =
         errorOf([&] { trainDiffusion(c, nurec::ml::testing::makeSyntheticEvents(400, 15), o); });
   }
-  EXPECT_NE(msgModel.find("cannot write " + out + "/model.pt: File too large"), std::string::npos)
+  EXPECT_NE(msgModel.find("cannot write " + out + "/model.pt: write failed (File too large)"),
+            std::string::npos)
       << msgModel;
   EXPECT_NE(msgExport.find("cannot write " + out + "/ts.pt"), std::string::npos) << msgExport;
   EXPECT_NE(msgTrain.find("cannot write"), std::string::npos) << msgTrain;
