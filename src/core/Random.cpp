@@ -1,5 +1,8 @@
 #include "core/Random.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace nurec {
 
 std::uint64_t splitmix64(std::uint64_t x) {
@@ -10,7 +13,8 @@ std::uint64_t splitmix64(std::uint64_t x) {
 }
 
 std::uint64_t hashSeed(std::uint64_t runSeed, std::uint64_t eventIndex, std::uint64_t streamId) {
-  return splitmix64(splitmix64(splitmix64(runSeed) ^ eventIndex) ^ (streamId * 0xD6E8FEB86659FD93ull));
+  return splitmix64(splitmix64(splitmix64(runSeed) ^ eventIndex) ^
+                    (streamId * 0xD6E8FEB86659FD93ull));
 }
 
 Rng::Rng(std::uint64_t runSeed, std::uint64_t eventIndex, std::uint64_t streamId) {
@@ -21,7 +25,9 @@ Rng::Rng(std::uint64_t runSeed, std::uint64_t eventIndex, std::uint64_t streamId
   }
 }
 
-static inline std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline std::uint64_t rotl(std::uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 std::uint64_t Rng::nextU64() {
   const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
@@ -50,6 +56,22 @@ double Rng::normal() {
   spare_ = v * f;
   hasSpare_ = true;
   return u * f;
+}
+
+int samplePoisson(double mean, Rng& rng) {
+  if (!(mean > 0)) return 0;
+  if (mean > 200) {  // normal limit; Knuth's product would need ~mean draws
+    return static_cast<int>(std::max(0.0, std::round(rng.normal(mean, std::sqrt(mean)))));
+  }
+  // Knuth's product method.
+  const double limit = std::exp(-mean);
+  int n = 0;
+  double p = rng.uniform();
+  while (p > limit && n < 10000) {
+    ++n;
+    p *= rng.uniform();
+  }
+  return n;
 }
 
 }  // namespace nurec

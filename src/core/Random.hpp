@@ -40,6 +40,11 @@ std::uint64_t splitmix64(std::uint64_t x);
 std::uint64_t hashSeed(std::uint64_t runSeed, std::uint64_t eventIndex, std::uint64_t streamId = 0);
 
 // Stream ids in use, one per library, so that stages never share random numbers.
+// Poisson deviate drawn from `rng`: Knuth's product method, the normal limit above a mean of 200
+// (Knuth would need ~mean draws); 0 for a mean that is not positive. Used by the recoil model and
+// the pile-up overlay.
+int samplePoisson(double mean, Rng& rng);
+
 namespace streams {
 inline constexpr std::uint64_t generator = 1;
 inline constexpr std::uint64_t detector = 2;

@@ -68,21 +68,6 @@ struct PileupParticle {
   bool track = false;
 };
 
-// Poisson deviate (Knuth's product; normal limit for large means).
-int poisson(double mean, Rng& rng) {
-  if (!(mean > 0)) return 0;
-  if (mean > 200)
-    return static_cast<int>(std::max(0.0, std::round(rng.normal(mean, std::sqrt(mean)))));
-  const double limit = std::exp(-mean);
-  int n = 0;
-  double p = rng.uniform();
-  while (p > limit && n < 10000) {
-    ++n;
-    p *= rng.uniform();
-  }
-  return n;
-}
-
 // Share of charged particles among the pile-up particles (pions: 2 of 3).
 constexpr double kPileupChargedFraction = 2.0 / 3.0;
 
@@ -162,10 +147,10 @@ class EventSimulator {
  private:
   // Poisson(<mu>) minimum-bias interactions, each balanced in the transverse plane.
   void makePileup() {
-    const int nInteractions = poisson(c_.pileupMeanInteractions, rng_);
+    const int nInteractions = samplePoisson(c_.pileupMeanInteractions, rng_);
     double areaPt = 0;
     for (int k = 0; k < nInteractions; ++k) {
-      const int n = poisson(c_.pileupParticlesPerInteraction, rng_);
+      const int n = samplePoisson(c_.pileupParticlesPerInteraction, rng_);
       if (n < 2) continue;
       double sx = 0, sy = 0;
       std::vector<std::array<double, 4>> raw(static_cast<std::size_t>(n));

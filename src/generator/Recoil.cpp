@@ -85,22 +85,6 @@ double recoilHadronMass(int pdgId) {
   }
 }
 
-int samplePoisson(double mean, Rng& rng) {
-  if (!(mean > 0)) return 0;
-  if (mean > 200) {  // normal limit; Knuth's product would need ~mean draws
-    return static_cast<int>(std::max(0.0, std::round(rng.normal(mean, std::sqrt(mean)))));
-  }
-  // Knuth's product method.
-  const double limit = std::exp(-mean);
-  int n = 0;
-  double p = rng.uniform();
-  while (p > limit && n < 10000) {
-    ++n;
-    p *= rng.uniform();
-  }
-  return n;
-}
-
 double sampleGamma(double shape, Rng& rng) {
   // Marsaglia & Tsang (2000); shape < 1 through Gamma(shape + 1) U^(1/shape).
   if (shape < 1) return sampleGamma(shape + 1, rng) * std::pow(rng.uniformPositive(), 1 / shape);

@@ -86,7 +86,7 @@ class RecoilModel {
 
 // Mass of a hadron species of the recoil model.
 double recoilHadronMass(int pdgId);
-int samplePoisson(double mean, Rng& rng);
+using nurec::samplePoisson;  // core/Random.hpp
 // Gamma(shape k, scale 1) deviate (Marsaglia-Tsang).
 double sampleGamma(double shape, Rng& rng);
 
