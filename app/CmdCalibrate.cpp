@@ -22,6 +22,7 @@ namespace {
 struct CalibrateOptions {
   std::string input, output;
   std::string lepton = "energy", rho = "polarimeter", model = "full", modelDir;
+  std::string candidates = "estimate";
   bool allEvents = false, noMassConstraint = false;
   quantum::AnalyserConfig analysers;
   quantum::CalibrationConfig fit;
@@ -47,6 +48,7 @@ int runCalibrate(CalibrateOptions o) {
   o.analysers.rho = quantum::parseRhoAnalyser(o.rho);
   o.analysers.requireSignalRegion = !o.allEvents;
   o.analysers.tauMassConstraint = !o.noMassConstraint;
+  o.analysers.candidates = quantum::parseCandidateUse(o.candidates);
   if (o.model == "full") {
     o.fit.model = quantum::CalibrationConfig::Model::Full;
   } else if (o.model == "diagonal") {
@@ -107,6 +109,9 @@ std::function<int()> setupCalibrate(CLI::App& cmd) {
                  "checksum of its model.pt)");
   cmd.add_option("--lepton-analyser", o->lepton, "As for nurec spin")->capture_default_str();
   cmd.add_option("--rho-analyser", o->rho, "As for nurec spin")->capture_default_str();
+  cmd.add_option("--candidates", o->candidates, "As for nurec spin")
+      ->check(CLI::IsMember({"estimate", "posterior-mean"}))
+      ->capture_default_str();
   cmd.add_flag("--all-events", o->allEvents, "Use every event, not only /reco/pass_sr = 1");
   cmd.add_flag("--no-mass-constraint", o->noMassConstraint, "As for nurec spin");
   cmd.add_option("--response-model", o->model,

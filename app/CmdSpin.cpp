@@ -26,6 +26,7 @@ namespace {
 struct SpinOptions {
   std::string input, output = "spin.json";
   std::string lepton = "energy", rho = "polarimeter", calibration = "auto", variations;
+  std::string candidates = "estimate";
   bool allEvents = false, closureTest = false, noMassConstraint = false;
   std::string writeMetVariations;           // directory
   std::vector<std::string> variationFiles;  // TAG=FILE
@@ -124,6 +125,7 @@ int runSpin(SpinOptions o) {
   c.analysers.requireSignalRegion = !o.allEvents;
   c.closureTest = o.closureTest;
   c.analysers.tauMassConstraint = !o.noMassConstraint;
+  c.analysers.candidates = quantum::parseCandidateUse(o.candidates);
   c.variations = splitComma(o.variations);
   const int threads = commonOptions().threads;
   c.bootstrap.threads = c.closureCalibration.threads = c.significance.threads = threads;
@@ -246,6 +248,12 @@ std::function<int()> setupSpin(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_option("--rho-analyser", o->rho,
                  "rho analyser: polarimeter (kappa 1) or visible (pi pi0 direction)")
+      ->capture_default_str();
+  cmd.add_option("--candidates", o->candidates,
+                 "Methods with posterior candidates (diffusion): estimate (the point estimate "
+                 "/nu/M/p4) or posterior-mean (estimator terms averaged over the candidates, "
+                 "docs/quantum.md)")
+      ->check(CLI::IsMember({"estimate", "posterior-mean"}))
       ->capture_default_str();
   cmd.add_flag("--all-events", o->allEvents,
                "Use every event, not only those with /reco/pass_sr = 1");

@@ -50,10 +50,24 @@ RhoAnalyser parseRhoAnalyser(const std::string& s) {
   throw ConfigError(fmt::format("rho analyser '{}': expected polarimeter or visible", s));
 }
 
+CandidateUse parseCandidateUse(const std::string& s) {
+  if (s == "estimate") return CandidateUse::Estimate;
+  if (s == "posterior-mean") return CandidateUse::PosteriorMean;
+  throw ConfigError(fmt::format("candidate use '{}': expected estimate or posterior-mean", s));
+}
+
+std::string candidateUseName(CandidateUse u) {
+  return u == CandidateUse::Estimate ? "estimate" : "posterior-mean";
+}
+
 void AnalyserConfig::validate() const {
   require(!method.empty(), "spin: the reconstruction method name is empty");
   require(!(lepton == LeptonAnalyser::Neutrino && method != "truth"),
           "spin: the neutrino lepton analyser exists at truth level only (--method truth)");
+  require(!(candidates == CandidateUse::PosteriorMean && method == "truth"),
+          "spin: --candidates posterior-mean needs a method with candidates, not truth");
+  require(!(candidates == CandidateUse::PosteriorMean && !neutrinoOverride.empty()),
+          "spin: a neutrino override and the posterior mean exclude each other");
 }
 
 TauAnalyser pionAnalyser(const HelicityBasis& basis, int tauIndex, const FourVector& pion) {
@@ -198,8 +212,8 @@ AnalyserSet buildAnalysers(const io::EventTable& table, const AnalyserConfig& cf
         "(written by `nurec generate` and `nurec simulate`)",
         table.source(), io::ds::weight));
   const std::vector<double> weights = table.get<double>(io::ds::weight, {});
-  auto push = [&](std::size_t i, const HelicityBasis& basis, const TauAnalyser& plus,
-                  const TauAnalyser& minus, Channel ch) {
+  auto push = [&](std::size_t i, double cosTheta, const TauAnalyser& plus, const TauAnalyser& minus,
+                  Channel ch) {
     if (plus.kappa == 0 || minus.kappa == 0) {
       ++out.nNoAnalyser;
       return;
@@ -210,7 +224,7 @@ AnalyserSet buildAnalysers(const io::EventTable& table, const AnalyserConfig& cf
     e.kappaPlus = plus.kappa;
     e.kappaMinus = minus.kappa;
     e.weight = weights[i];
-    e.cosTheta = basis.cosTheta();
+    e.cosTheta = cosTheta;
     e.channel = ch;
     e.row = i;
     out.events.push_back(e);
@@ -234,7 +248,7 @@ AnalyserSet buildAnalysers(const io::EventTable& table, const AnalyserConfig& cf
         continue;
       }
       const HelicityBasis basis(ev.tau[0], ev.tau[1]);
-      push(i, basis, truthTau(basis, 0, ev, cfg), truthTau(basis, 1, ev, cfg), ch);
+      push(i, basis.cosTheta(), truthTau(basis, 0, ev, cfg), truthTau(basis, 1, ev, cfg), ch);
     }
     return out;
   }
@@ -256,6 +270,36 @@ AnalyserSet buildAnalysers(const io::EventTable& table, const AnalyserConfig& cf
       throw Error("internal: neutrino override size differs from the number of events");
     nu.p4 = cfg.neutrinoOverride;
   }
+  // The analysers of one event for one neutrino pair; false when the taus are unusable.
+  struct PairAnalysers {
+    TauAnalyser plus, minus;
+    double cosTheta = 0;
+  };
+  auto analysePair = [&](const RecoEvent& ev, const std::array<FourVector, 2>& nuPair,
+                         PairAnalysers& a) {
+    FourVector tauPlus = ev.tau[0] + nuPair[0], tauMinus = ev.tau[1] + nuPair[1];
+    if (cfg.tauMassConstraint) {
+      tauPlus = FourVector::fromMomentumMass(tauPlus.vec(), constants::mTau);
+      tauMinus = FourVector::fromMomentumMass(tauMinus.vec(), constants::mTau);
+    }
+    const std::array<FourVector, 2> nuUsed{tauPlus - ev.tau[0], tauMinus - ev.tau[1]};
+    if (!usablePair(tauPlus, tauMinus)) return false;
+    const HelicityBasis basis(tauPlus, tauMinus);
+    a.plus = recoTau(basis, 0, ev, nuUsed[0], cfg);
+    a.minus = recoTau(basis, 1, ev, nuUsed[1], cfg);
+    a.cosTheta = basis.cosTheta();
+    return true;
+  };
+  const bool posterior = cfg.candidates == CandidateUse::PosteriorMean;
+  const int nCand = posterior ? numCandidates(table, cfg.method) : 0;
+  if (posterior && nCand == 0)
+    throw InputError(fmt::format(
+        "{}: --candidates posterior-mean needs dataset {} (reconstruct with --method diffusion)",
+        table.source(), io::nuCandidatesName(cfg.method)));
+  std::vector<float> cand;
+  if (posterior)
+    cand = table.get<float>(io::nuCandidatesName(cfg.method),
+                            {static_cast<std::size_t>(nCand), 2, 3}, false);
   for (std::size_t i = 0; i < reco.size(); ++i) {
     if (!sel[i]) continue;
     ++out.nSelected;
@@ -268,19 +312,70 @@ AnalyserSet buildAnalysers(const io::EventTable& table, const AnalyserConfig& cf
       ++out.nFailed;
       continue;
     }
-    FourVector tauPlus = ev.tau[0] + nu.p4[i][0], tauMinus = ev.tau[1] + nu.p4[i][1];
-    if (cfg.tauMassConstraint) {
-      tauPlus = FourVector::fromMomentumMass(tauPlus.vec(), constants::mTau);
-      tauMinus = FourVector::fromMomentumMass(tauMinus.vec(), constants::mTau);
+    if (!posterior) {
+      PairAnalysers a;
+      if (!analysePair(ev, nu.p4[i], a)) {
+        ++out.nFailed;
+        continue;
+      }
+      push(i, a.cosTheta, a.plus, a.minus, ev.channel);
+      continue;
     }
-    const std::array<FourVector, 2> nuUsed{tauPlus - ev.tau[0], tauMinus - ev.tau[1]};
-    if (!usablePair(tauPlus, tauMinus)) {
+    // Posterior mean: average the estimator terms over the usable candidates.
+    AnalyserTerms sum;
+    double cosSum = 0;
+    int used = 0;
+    for (int k = 0; k < nCand; ++k) {
+      std::array<FourVector, 2> nuK;
+      bool finite = true;
+      for (int t = 0; t < 2; ++t) {
+        const std::size_t o = ((i * nCand + k) * 2 + t) * 3;
+        const Vector3 p{cand[o], cand[o + 1], cand[o + 2]};
+        finite = finite && std::isfinite(p.mag());
+        // Candidates are 3-momenta; the nominal estimate's mass (two neutrinos of a lepton).
+        nuK[t] = FourVector::fromMomentumMass(p, std::max(0.0, nu.p4[i][t].m()));
+      }
+      PairAnalysers a;
+      if (!finite || !analysePair(ev, nuK, a) || a.plus.kappa == 0 || a.minus.kappa == 0) continue;
+      AnalyserEvent one;
+      one.xPlus = a.plus.x;
+      one.xMinus = a.minus.x;
+      one.kappaPlus = a.plus.kappa;
+      one.kappaMinus = a.minus.kappa;
+      const AnalyserTerms t = termsOf(one);
+      for (int r = 0; r < 3; ++r) {
+        sum.kxPlus[r] += t.kxPlus[r];
+        sum.kxMinus[r] += t.kxMinus[r];
+        for (int c = 0; c < 3; ++c) sum.kkxx[r][c] += t.kkxx[r][c];
+      }
+      sum.k2Plus += t.k2Plus;
+      sum.k2Minus += t.k2Minus;
+      sum.w2 += t.w2;
+      cosSum += a.cosTheta;
+      ++used;
+    }
+    if (used == 0) {
       ++out.nFailed;
       continue;
     }
-    const HelicityBasis basis(tauPlus, tauMinus);
-    push(i, basis, recoTau(basis, 0, ev, nuUsed[0], cfg), recoTau(basis, 1, ev, nuUsed[1], cfg),
-         ev.channel);
+    const double f = 1.0 / used;
+    for (int r = 0; r < 3; ++r) {
+      sum.kxPlus[r] *= f;
+      sum.kxMinus[r] *= f;
+      for (int c = 0; c < 3; ++c) sum.kkxx[r][c] *= f;
+    }
+    sum.k2Plus *= f;
+    sum.k2Minus *= f;
+    sum.w2 *= f;
+    AnalyserEvent e;
+    e.kappaPlus = std::sqrt(sum.k2Plus);
+    e.kappaMinus = std::sqrt(sum.k2Minus);
+    e.weight = weights[i];
+    e.cosTheta = cosSum * f;
+    e.channel = ev.channel;
+    e.row = i;
+    e.averaged = sum;
+    out.events.push_back(e);
   }
   return out;
 }

@@ -25,8 +25,17 @@ namespace nurec::quantum {
 
 enum class LeptonAnalyser { Direction, DirectionEnergy, Neutrino };
 enum class RhoAnalyser { Polarimeter, VisibleDirection };
+// How a method with per-event candidates (/nu/M/candidates, the diffusion posterior samples) enters
+// the spin measurement (docs/quantum.md "Estimators that use the diffusion posterior"):
+//   Estimate:      the method's point estimate /nu/M/p4 (one neutrino pair per event);
+//   PosteriorMean: the estimator terms (kappa x, kappa+ kappa- x+ x-^T, kappa^2) computed per
+//                  candidate, each with its own helicity basis and the tau mass imposed, and
+//                  averaged over the event's candidates.
+enum class CandidateUse { Estimate, PosteriorMean };
 LeptonAnalyser parseLeptonAnalyser(const std::string& s);  // "direction", "energy", "neutrino"
 RhoAnalyser parseRhoAnalyser(const std::string& s);        // "polarimeter", "visible"
+CandidateUse parseCandidateUse(const std::string& s);      // "estimate", "posterior-mean"
+std::string candidateUseName(CandidateUse u);
 
 struct AnalyserConfig {
   std::string method = "truth";
@@ -43,6 +52,7 @@ struct AnalyserConfig {
   // do not give m(vis + nu) = m_tau (collinear: massless parallel neutrinos) boost into a frame
   // with the wrong velocity and the analysers lose most of their power.
   bool tauMassConstraint = true;
+  CandidateUse candidates = CandidateUse::Estimate;
   void validate() const;
 };
 

@@ -159,7 +159,7 @@ Calibration::Fit Calibration::fit(const CalibrationInput& in, const std::vector<
       }
       r[e] = w * mult[idx[e]];
       const double g =
-          r[e] * events[e].weight * std::pow(events[e].kappaPlus * events[e].kappaMinus, 2);
+          r[e] * events[e].weight * termsOf(events[e]).w2;
       trueSum += g * target;
       trueW += g;
       sumR += r[e];

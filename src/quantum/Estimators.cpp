@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "core/Error.hpp"
@@ -23,26 +24,29 @@ struct Sums {
   double sumG = 0, sumG2 = 0;
   std::size_t n = 0;
 
+  bool anyAveraged = false;
+
   void add(const AnalyserEvent& e, double mult) {
     if (mult == 0) return;
     const double g = e.weight * mult;
-    const double kp = e.kappaPlus, km = e.kappaMinus, w = kp * km;
+    const AnalyserTerms t = termsOf(e);
+    anyAveraged = anyAveraged || e.averaged.has_value();
     for (int i = 0; i < 3; ++i) {
-      num(i) += -3 * g * kp * e.xPlus[i];
-      num(3 + i) += 3 * g * km * e.xMinus[i];
-      for (int j = 0; j < 3; ++j) num(6 + 3 * i + j) += -9 * g * w * e.xPlus[i] * e.xMinus[j];
+      num(i) += -3 * g * t.kxPlus[i];
+      num(3 + i) += 3 * g * t.kxMinus[i];
+      for (int j = 0; j < 3; ++j) num(6 + 3 * i + j) += -9 * g * t.kkxx[i][j];
     }
-    denPlus += g * kp * kp;
-    denMinus += g * km * km;
-    denC += g * w * w;
+    denPlus += g * t.k2Plus;
+    denMinus += g * t.k2Minus;
+    denC += g * t.w2;
     const double g2 = e.weight * e.weight * mult;  // multiplicity m: m copies of g^2
-    den2Plus += g2 * kp * kp;
-    den2Minus += g2 * km * km;
-    den2C += g2 * w * w;
-    den4Plus += g2 * kp * kp * kp * kp;
-    den4Minus += g2 * km * km * km * km;
-    den4C += g2 * w * w * w * w;
-    if (w != 0) {
+    den2Plus += g2 * t.k2Plus;
+    den2Minus += g2 * t.k2Minus;
+    den2C += g2 * t.w2;
+    den4Plus += g2 * t.k2Plus * t.k2Plus;
+    den4Minus += g2 * t.k2Minus * t.k2Minus;
+    den4C += g2 * t.w2 * t.w2;
+    if (t.w2 != 0) {
       sumG += g;
       sumG2 += g2;
       n += static_cast<std::size_t>(std::lround(mult));
@@ -56,6 +60,21 @@ double safeRatio(double num, double den) {
 }
 
 }  // namespace
+
+AnalyserTerms termsOf(const AnalyserEvent& e) {
+  if (e.averaged) return *e.averaged;
+  AnalyserTerms t;
+  const double kp = e.kappaPlus, km = e.kappaMinus;
+  for (int i = 0; i < 3; ++i) {
+    t.kxPlus[i] = kp * e.xPlus[i];
+    t.kxMinus[i] = km * e.xMinus[i];
+    for (int j = 0; j < 3; ++j) t.kkxx[i][j] = kp * km * e.xPlus[i] * e.xMinus[j];
+  }
+  t.k2Plus = kp * kp;
+  t.k2Minus = km * km;
+  t.w2 = t.k2Plus * t.k2Minus;
+  return t;
+}
 
 SpinVector toVector(const SpinState& s) {
   SpinVector v;
@@ -115,19 +134,22 @@ SpinEstimate estimateSpin(const std::vector<AnalyserEvent>& events, const std::v
       var(a) = safeRatio(9 * s.den2C - t2 * s.den4C, s.denC * s.denC);
   }
   out.errorAnalytic = fromVector(var.cwiseMax(0.0).cwiseSqrt());
+  if (s.anyAveraged)
+    out.errorAnalytic = fromVector(SpinVector::Constant(std::numeric_limits<double>::quiet_NaN()));
   // Sandwich covariance: psi_e,a = g_e (f_a(e) - theta_a d_a(e)) / D_a.
   SpinCovariance cov = SpinCovariance::Zero();
   for (std::size_t e = 0; withCovariance && e < events.size(); ++e) {
     if (mult[e] == 0) continue;
     const auto& ev = events[e];
-    const double g = ev.weight, kp = ev.kappaPlus, km = ev.kappaMinus, w = kp * km;
+    const double g = ev.weight;
+    const AnalyserTerms t = termsOf(ev);
     SpinVector psi;
     for (int i = 0; i < 3; ++i) {
-      psi(i) = safeRatio(g * (-3 * kp * ev.xPlus[i] - theta(i) * kp * kp), s.denPlus);
-      psi(3 + i) = safeRatio(g * (3 * km * ev.xMinus[i] - theta(3 + i) * km * km), s.denMinus);
+      psi(i) = safeRatio(g * (-3 * t.kxPlus[i] - theta(i) * t.k2Plus), s.denPlus);
+      psi(3 + i) = safeRatio(g * (3 * t.kxMinus[i] - theta(3 + i) * t.k2Minus), s.denMinus);
       for (int j = 0; j < 3; ++j) {
         const int a = 6 + 3 * i + j;
-        psi(a) = safeRatio(g * (-9 * w * ev.xPlus[i] * ev.xMinus[j] - theta(a) * w * w), s.denC);
+        psi(a) = safeRatio(g * (-9 * t.kkxx[i][j] - theta(a) * t.w2), s.denC);
       }
     }
     cov += mult[e] * psi * psi.transpose();
@@ -261,6 +283,10 @@ std::vector<double> permutationNull(const std::vector<AnalyserEvent>& events,
   const auto it =
       std::find_if(defs.begin(), defs.end(), [&](const auto& d) { return d.name == observable; });
   if (it == defs.end()) throw ConfigError(fmt::format("unknown observable '{}'", observable));
+  if (std::any_of(events.begin(), events.end(), [](const auto& e) { return e.averaged; }))
+    throw ConfigError(
+        "permutation null: not defined for candidate-averaged analysers (their x+ x- terms do "
+        "not factorise); use --candidates estimate");
   std::vector<double> out(std::max(0, replicas));
   parallelFor(out.size(), threads, [&](std::size_t r) {
     Rng rng(seed, r, streams::quantum);

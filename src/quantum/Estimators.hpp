@@ -13,6 +13,7 @@
 //   B-_i = 3 sum(g kappa- x-_i)/sum(g kappa-^2),  B+_i = -3 sum(g kappa+ x+_i)/sum(g kappa+^2).
 #include <Eigen/Dense>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,17 @@
 #include "quantum/Observables.hpp"
 
 namespace nurec::quantum {
+
+// The per-event terms the ratio estimators sum: numerators kappa+ x+ (B+), kappa- x- (B-),
+// kappa+ kappa- x+ x-^T (C) and denominators kappa+^2, kappa-^2, (kappa+ kappa-)^2. For one
+// analyser pair they follow from x and kappa; the posterior-mean estimator (docs/quantum.md
+// "Estimators that use the diffusion posterior") averages them over an event's candidates, which
+// removes the candidate-to-candidate noise of a single draw without changing the expectation.
+struct AnalyserTerms {
+  Vec3 kxPlus{}, kxMinus{};
+  std::array<std::array<double, 3>, 3> kkxx{};
+  double k2Plus = 0, k2Minus = 0, w2 = 0;
+};
 
 struct AnalyserEvent {
   Vec3 xPlus{}, xMinus{};  // unit analysers, (k, r, n) components
@@ -29,7 +41,14 @@ struct AnalyserEvent {
   double cosTheta = 0;  // production angle c = k.p in the pair frame (kinematic approach)
   Channel channel = Channel::None;
   std::size_t row = 0;  // row of the event file
+  // Set by the posterior-mean estimator: the candidate-averaged terms, which then replace x and
+  // kappa in every estimator (x is zero and kappa = sqrt(<kappa^2>) for the analysing-power
+  // bookkeeping of toys and weights).
+  std::optional<AnalyserTerms> averaged;
 };
+
+// The estimator terms of one event (the averaged ones when present).
+AnalyserTerms termsOf(const AnalyserEvent& e);
 
 // The 15 parameters as a vector: B+ (0-2), B- (3-5), C row-major (6-14).
 inline constexpr int kNumSpinParameters = 15;
@@ -41,9 +60,11 @@ std::string spinParameterName(int index);  // "B+_k", ..., "C_kk", "C_kr", ...
 
 struct SpinEstimate {
   SpinState value;
-  // Expected statistical errors (docs/physics.md section 8, with weights w = kappa+ kappa- and
-  // event weights g): Var(C_ij) = [9 sum g^2 w^2 - C_ij^2 sum g^2 w^4]/(sum g w^2)^2, Var(B-_i) =
-  // [3 sum g^2 k^2 - B_i^2 sum g^2 k^4]/(sum g k^2)^2 (same for B+).
+  // Expected statistical errors (NaN for candidate-averaged events, where the unit-vector formula
+  // does not apply and the sandwich covariance is the error) (docs/physics.md section 8, with
+  // weights w = kappa+ kappa- and event weights g): Var(C_ij) = [9 sum g^2 w^2 - C_ij^2 sum g^2
+  // w^4]/(sum g w^2)^2, Var(B-_i) = [3 sum g^2 k^2 - B_i^2 sum g^2 k^4]/(sum g k^2)^2 (same for
+  // B+).
   SpinState errorAnalytic;
   // Observed (sandwich) covariance of the 15 ratio estimators, from the per-event influence terms.
   SpinCovariance covariance = SpinCovariance::Zero();
@@ -103,7 +124,7 @@ SpinMeasurementResult measure(const std::vector<AnalyserEvent>& events,
 // Null distribution of an observable by permutation (docs/physics.md section 8): x+ of one event is
 // paired with x- of another (random permutation per replica, Rng(seed, r, streams::quantum)),
 // which keeps the single-tau distributions and destroys the correlations. Returns the replica
-// values.
+// values. Throws ConfigError for candidate-averaged events (their C terms do not factorise).
 std::vector<double> permutationNull(const std::vector<AnalyserEvent>& events,
                                     const std::string& observable, int replicas, std::uint64_t seed,
                                     int threads);

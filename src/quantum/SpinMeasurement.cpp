@@ -193,7 +193,7 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
     SpinVector ref = SpinVector::Zero();
     double w = 0;
     for (const auto& e : events) {
-      const double g = e.weight * std::pow(e.kappaPlus * e.kappaMinus, 2);
+      const double g = e.weight * termsOf(e).w2;
       ref += g * toVector((*production)[e.row]);
       w += g;
     }
@@ -295,8 +295,10 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
                                cfg.significance);
     r.significance.push_back(res);
   }
-  // Pseudo-experiments at the small-yield luminosities.
+  // Pseudo-experiments at the small-yield luminosities. The toys draw single unit analysers, which
+  // do not describe candidate-averaged events: no toys for the posterior mean.
   if (cfg.significance.pseudoExperiments > 0 &&
+      cfg.analysers.candidates == CandidateUse::Estimate &&
       (name == "combined" || cfg.significance.toysPerChannel)) {
     for (auto& res : r.significance) {
       std::vector<double> lumis = cfg.significance.toyLumiInvFb;
@@ -373,7 +375,7 @@ SpinVector referenceOf(const std::vector<AnalyserEvent>& events,
   SpinVector truth = SpinVector::Zero();
   double w = 0;
   for (const auto& e : events) {
-    const double g = e.weight * std::pow(e.kappaPlus * e.kappaMinus, 2);
+    const double g = e.weight * termsOf(e).w2;
     truth += g * toVector(production[e.row]);
     w += g;
   }
@@ -434,7 +436,9 @@ void addSystematics(SpinReport& rep, const io::EventTable& table, const Analyser
     for (const auto& [k, val] : q) s.shift[k] = val - q0.at(k);
     rep.systematics.push_back(s);
   }
+  // The posterior mean uses every candidate already: no re-sampling spread.
   if (cfg.candidateReplicas > 0 && cfg.analysers.method != "truth" &&
+      cfg.analysers.candidates == CandidateUse::Estimate &&
       numCandidates(table, cfg.analysers.method) > 1) {
     std::map<std::string, std::vector<double>> vals;
     for (int r = 0; r < cfg.candidateReplicas; ++r) {

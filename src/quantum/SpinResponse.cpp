@@ -78,7 +78,10 @@ std::string analyserDescription(const AnalyserConfig& c) {
                      : c.lepton == LeptonAnalyser::DirectionEnergy ? "energy"
                                                                    : "neutrino",
                      c.rho == RhoAnalyser::Polarimeter ? "polarimeter" : "visible",
-                     c.tauMassConstraint ? 1 : 0);
+                     c.tauMassConstraint ? 1 : 0) +
+         // Appended only when not the default, so that earlier response files keep matching.
+         (c.candidates == CandidateUse::Estimate ? std::string()
+                                                 : " candidates=" + candidateUseName(c.candidates));
 }
 
 std::string selectionOf(const io::EventTable& table, const AnalyserConfig& cfg) {

@@ -202,5 +202,45 @@ TEST(Analysers, SelectionFailuresAndErrors) {
   EXPECT_THROW(buildAnalysers(empty, AnalyserConfig{}), InputError);
 }
 
+// Posterior mean (docs/quantum.md "Estimators that use the diffusion posterior"): candidates equal
+// to the true neutrinos give the single-candidate terms; a non-finite candidate is skipped; a file
+// without candidates is an error naming the dataset.
+TEST(Analysers, PosteriorMeanAveragesCandidateTerms) {
+  Rng rng(11, 0, streams::quantum);
+  std::vector<TruthEvent> events;
+  for (int i = 0; i < 50; ++i)
+    events.push_back(pionPairEvent(randomPair(rng), randomUnitVector(rng), randomUnitVector(rng)));
+  auto table = truthTable(events);
+  addPerfectReco(table, events, "diffusion");
+  AnalyserConfig cfg;
+  cfg.method = "diffusion";
+  cfg.candidates = CandidateUse::PosteriorMean;
+  EXPECT_THROW(buildAnalysers(table, cfg), InputError);
+  const int nCand = 3;
+  std::vector<float> cand;
+  for (const auto& ev : events)
+    for (int k = 0; k < nCand; ++k)
+      for (int t = 0; t < 2; ++t) {
+        const bool poison = (k == 1 && t == 0);  // one unusable candidate per event
+        for (double c : {ev.neutrinos[t].px, ev.neutrinos[t].py, ev.neutrinos[t].pz})
+          cand.push_back(poison ? NAN : static_cast<float>(c));
+      }
+  table.set<float>("/nu/diffusion/candidates", {nCand, 2, 3}, cand);
+  const auto post = buildAnalysers(table, cfg);
+  cfg.candidates = CandidateUse::Estimate;
+  const auto single = buildAnalysers(table, cfg);
+  ASSERT_EQ(post.events.size(), events.size());
+  ASSERT_EQ(single.events.size(), events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    ASSERT_TRUE(post.events[i].averaged.has_value());
+    const AnalyserTerms a = *post.events[i].averaged, b = termsOf(single.events[i]);
+    for (int r = 0; r < 3; ++r) {
+      EXPECT_NEAR(a.kxPlus[r], b.kxPlus[r], 1e-5);
+      for (int c = 0; c < 3; ++c) EXPECT_NEAR(a.kkxx[r][c], b.kkxx[r][c], 1e-5);
+    }
+    EXPECT_NEAR(a.w2, 1.0, 1e-12);
+  }
+}
+
 }  // namespace
 }  // namespace nurec::quantum
