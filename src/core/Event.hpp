@@ -62,6 +62,20 @@ struct TruthEvent {
   std::array<double, 2> partonX{0, 0};
   // Analytic spin state of the pair at this event's phase-space point. /truth/spin_b, /truth/spin_c.
   SpinState spin;
+  // Space positions [mm] (docs/data-format.md): the primary vertex and each tau's decay vertex.
+  // /truth/primary_vertex (N,3), /truth/tau_decay_vertex (N,2,3) (extension); absent from input
+  // without positions (hasVertices = false).
+  Vector3 primaryVertex;
+  std::array<Vector3, 2> tauDecayVertex{};
+  bool hasVertices = false;
+};
+
+// Perigee impact parameters of a track relative to the reconstructed primary vertex
+// (docs/detector.md "Impact parameters"): signed transverse d0 and longitudinal z0 [mm] and their
+// resolutions including the primary-vertex resolution [mm].
+struct TrackImpactParameter {
+  double d0Mm = 0, z0Mm = 0;
+  double sigmaD0Mm = 0, sigmaZ0Mm = 0;
 };
 
 // Detector-level content (/reco).
@@ -76,6 +90,12 @@ struct RecoEvent {
   Channel channel = Channel::None;
   bool passTrigger = false;
   bool passSr = false;
+  // Vertexing (extension; only with generator positions): /reco/primary_vertex (N,3) mm and
+  // /reco/track_ip (N,2,4) = d0, z0, sigma_d0, sigma_z0 [mm] of each candidate's track (zeros
+  // for an empty slot).
+  Vector3 primaryVertex;
+  std::array<TrackImpactParameter, 2> trackIp{};
+  bool hasImpactParameters = false;
 };
 
 }  // namespace nurec

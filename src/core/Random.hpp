@@ -52,6 +52,11 @@ inline constexpr std::uint64_t reco = 3;
 inline constexpr std::uint64_t ml = 4;
 inline constexpr std::uint64_t quantum = 5;
 inline constexpr std::uint64_t eval = 6;
+// Generator positions (primary and tau decay vertices): a stream of their own, so that the
+// momenta of a run are the same with and without them.
+inline constexpr std::uint64_t vertex = 7;
+// Detector vertexing (primary-vertex and impact-parameter smearing), likewise separate.
+inline constexpr std::uint64_t detectorVertex = 8;
 }  // namespace streams
 
 }  // namespace nurec

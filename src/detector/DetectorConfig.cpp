@@ -127,6 +127,12 @@ std::vector<Field> fields(DetectorConfig& c) {
   num({"pileup", "pt_mean_gev"}, c.pileupPtMeanGeV);
   num({"pileup", "max_abs_eta"}, c.pileupMaxAbsEta);
   num({"pileup", "track_rejection"}, c.pileupTrackRejection);
+  num({"vertexing", "pv_sigma_transverse_mm"}, c.primaryVertexSigmaTransverseMm);
+  num({"vertexing", "pv_sigma_longitudinal_mm"}, c.primaryVertexSigmaLongitudinalMm);
+  num({"vertexing", "d0_resolution_a_mm"}, c.d0ResolutionAMm);
+  num({"vertexing", "d0_resolution_b_mm_gev"}, c.d0ResolutionBMmGeV);
+  num({"vertexing", "z0_resolution_a_mm"}, c.z0ResolutionAMm);
+  num({"vertexing", "z0_resolution_b_mm_gev"}, c.z0ResolutionBMmGeV);
   num({"triggers", "ditau_lead_pt_gev"}, c.diTauLeadPtGeV);
   num({"triggers", "ditau_sublead_pt_gev"}, c.diTauSubleadPtGeV);
   num({"triggers", "etau_electron_pt_gev"}, c.eTauElectronPtGeV);
@@ -277,6 +283,10 @@ void DetectorConfig::validate() const {
           "pileup: need pt_min_gev >= 0 and pt_mean_gev > 0");
   require(finite(pileupMaxAbsEta) && pileupMaxAbsEta > 0 && pileupMaxAbsEta < 10,
           "pileup.max_abs_eta must lie in (0, 10)");
+  for (double x : {primaryVertexSigmaTransverseMm, primaryVertexSigmaLongitudinalMm,
+                   d0ResolutionAMm, d0ResolutionBMmGeV, z0ResolutionAMm, z0ResolutionBMmGeV})
+    require(finite(x) && x >= 0 && x < 10,
+            "vertexing: resolutions must be finite, >= 0 and below 10 mm");
   require(diTauLeadPtGeV >= diTauSubleadPtGeV,
           "triggers: ditau_lead_pt_gev must be >= ditau_sublead_pt_gev");
 }

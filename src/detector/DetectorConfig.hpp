@@ -148,6 +148,15 @@ struct DetectorConfig {
   double pileupMaxAbsEta = 5.0;
   double pileupTrackRejection = 0.95;
 
+  // --- vertexing and track impact parameters (docs/detector.md "Impact parameters") ---
+  // Used only for events with generator positions (/truth/tau_decay_vertex). Reconstructed
+  // primary vertex: Gaussian around the true one. Track d0, z0: Gaussian with sigma = a (+) b /
+  // (pT sqrt(sin theta)), ATLAS Run-2 (with the insertable B-layer) sizes.
+  double primaryVertexSigmaTransverseMm = 0.012;
+  double primaryVertexSigmaLongitudinalMm = 0.030;
+  double d0ResolutionAMm = 0.010, d0ResolutionBMmGeV = 0.075;
+  double z0ResolutionAMm = 0.040, z0ResolutionBMmGeV = 0.120;
+
   // --- triggers (docs/physics.md section 10, quoted analysis set-up) ---
   // Online thresholds; each leg fires with the efficiency of its turn-on at the offline pT.
   double diTauLeadPtGeV = 35, diTauSubleadPtGeV = 25;

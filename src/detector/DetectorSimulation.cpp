@@ -1,4 +1,5 @@
 #include "detector/DetectorSimulation.hpp"
+#include "core/ImpactParameter.hpp"
 
 #include <fastjet/ClusterSequence.hh>
 
@@ -54,6 +55,7 @@ struct Candidate {
   RecoTauType type = RecoTauType::None;
   FourVector visible, track, cluster;
   int charge = 0;
+  int truthIndex = -1;  // the generated tau it comes from
 };
 
 // The soft term of MET: visible particles not used by any reconstructed object.
@@ -96,8 +98,8 @@ namespace {
 class EventSimulator {
  public:
   EventSimulator(const DetectorConfig& c, const fastjet::JetDefinition& jetDef, const TruthEvent& t,
-                 Rng& rng)
-      : c_(c), jetDef_(jetDef), truth_(t), rng_(rng) {}
+                 Rng& rng, Rng* vertexRng)
+      : c_(c), jetDef_(jetDef), truth_(t), rng_(rng), vertexRng_(vertexRng) {}
 
   RecoEvent run(std::array<int, 2>& charges) {
     RecoEvent reco;
@@ -110,6 +112,7 @@ class EventSimulator {
       std::swap(cand[0], cand[1]);
     FourVector objects;
     double objectsEt = 0;
+    if (vertexRng_ && truth_.hasVertices) measureVertices(cand, *vertexRng_, reco);
     for (int t = 0; t < 2; ++t) {
       reco.tau[t] = cand[t].visible;
       reco.tauType[t] = cand[t].type;
@@ -262,6 +265,40 @@ class EventSimulator {
     return true;
   }
 
+  // Reconstructed primary vertex and the impact parameters of each candidate's track (hadronic:
+  // the charged pion track; leptonic: the lepton), from the vertex stream only.
+  void measureVertices(const std::array<Candidate, 2>& cand, Rng& rng, RecoEvent& reco) const {
+    reco.primaryVertex =
+        truth_.primaryVertex + Vector3{c_.primaryVertexSigmaTransverseMm * rng.normal(),
+                                       c_.primaryVertexSigmaTransverseMm * rng.normal(),
+                                       c_.primaryVertexSigmaLongitudinalMm * rng.normal()};
+    for (int t = 0; t < 2; ++t) {
+      const double nD0 = rng.normal(), nZ0 = rng.normal();  // drawn for every slot: fixed order
+      const Candidate& k = cand[t];
+      if (k.type == RecoTauType::None || k.truthIndex < 0) continue;
+      const FourVector& track =
+          (k.type == RecoTauType::Pi || k.type == RecoTauType::Rho) ? k.track : k.visible;
+      const Vector3 u = track.vec();
+      if (!(u.perp() > 0)) continue;
+      const double sinTheta = u.perp() / u.mag();
+      const Perigee p = trackPerigee(truth_.tauDecayVertex[k.truthIndex], u, reco.primaryVertex);
+      const double sD0 = impactParameterResolution(c_.d0ResolutionAMm, c_.d0ResolutionBMmGeV,
+                                                   track.pt(), sinTheta);
+      const double sZ0 = impactParameterResolution(c_.z0ResolutionAMm, c_.z0ResolutionBMmGeV,
+                                                   track.pt(), sinTheta);
+      TrackImpactParameter& ip = reco.trackIp[t];
+      ip.d0Mm = p.d0Mm + sD0 * nD0;
+      ip.z0Mm = p.z0Mm + sZ0 * nZ0;
+      ip.sigmaD0Mm = std::hypot(sD0, c_.primaryVertexSigmaTransverseMm);
+      // z0 moves with the vertex along z and, through the transverse point of closest approach,
+      // with its transverse position times cot(theta).
+      const double cotTheta = u.z / u.perp();
+      ip.sigmaZ0Mm = std::sqrt(sZ0 * sZ0 + std::pow(c_.primaryVertexSigmaLongitudinalMm, 2) +
+                               std::pow(c_.primaryVertexSigmaTransverseMm * cotTheta, 2));
+    }
+    reco.hasImpactParameters = true;
+  }
+
   Candidate reconstructTau(int t) {
     const auto& products = truth_.tauProducts[t];
     Candidate cand;
@@ -285,6 +322,8 @@ class EventSimulator {
     if (!ok) {
       cand = Candidate{};
       std::fill(used.begin(), used.end(), false);
+    } else {
+      cand.truthIndex = t;
     }
     for (std::size_t j = 0; j < products.size(); ++j)
       if (!used[j]) addSoft(products[j]);
@@ -425,6 +464,7 @@ class EventSimulator {
   const fastjet::JetDefinition& jetDef_;
   const TruthEvent& truth_;
   Rng& rng_;
+  Rng* vertexRng_ = nullptr;
   SoftTerm soft_;
   std::vector<PileupParticle> pileup_;
   std::vector<bool> pileupInJet_;
@@ -628,10 +668,11 @@ void applySelection(RecoEvent& reco, const std::array<int, 2>& charges, const De
   reco.passSr = true;
 }
 
-SimulatedEvent DetectorSimulation::simulate(const TruthEvent& truth, Rng& rng) const {
+SimulatedEvent DetectorSimulation::simulate(const TruthEvent& truth, Rng& rng,
+                                            Rng* vertexRng) const {
   SimulatedEvent out;
   std::array<int, 2> charges{0, 0};
-  out.reco = EventSimulator(config_, impl_->jetDefinition, truth, rng).run(charges);
+  out.reco = EventSimulator(config_, impl_->jetDefinition, truth, rng, vertexRng).run(charges);
   const TriggerDraws draws{{rng.uniform(), rng.uniform()}};
   applySelection(out.reco, charges, config_, draws);
   out.cloud = buildPointCloud(out.reco, charges);
@@ -648,7 +689,8 @@ void simulateDetector(io::EventTable& table, const DetectorConfig& config, std::
   std::vector<std::uint8_t> mask(n * kCloudSlots);
   parallelFor(n, threads, [&](std::size_t i) {
     Rng rng(seed, i, streams::detector);
-    SimulatedEvent ev = sim.simulate(truth[i], rng);
+    Rng vertexRng(seed, i, streams::detectorVertex);
+    SimulatedEvent ev = sim.simulate(truth[i], rng, &vertexRng);
     float* f = particles.data() + i * kCloudSlots * kCloudFeatures;
     for (int s = 0; s < kCloudSlots; ++s) {
       std::copy(ev.cloud.features[s].begin(), ev.cloud.features[s].end(), f + s * kCloudFeatures);

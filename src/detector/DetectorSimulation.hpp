@@ -69,7 +69,9 @@ class DetectorSimulation {
   DetectorSimulation& operator=(const DetectorSimulation&) = delete;
 
   // One event; all randomness from rng (use Rng(seed, eventIndex, streams::detector)).
-  SimulatedEvent simulate(const TruthEvent& truth, Rng& rng) const;
+  // vertexRng (the event's streams::detectorVertex stream) measures the primary vertex and track
+  // impact parameters when the truth has positions; nullptr skips them.
+  SimulatedEvent simulate(const TruthEvent& truth, Rng& rng, Rng* vertexRng = nullptr) const;
   const DetectorConfig& config() const { return config_; }
 
  private:

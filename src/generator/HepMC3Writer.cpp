@@ -97,6 +97,10 @@ void fillEvent(HepMC3::GenEvent& evt, const TruthEvent& ev, double sqrtS) {
   for (const auto& p : ev.recoil) hard->add_particle_out(particle(p.p4, p.pdgId, 1));
   auto vZ = std::make_shared<HepMC3::GenVertex>();
   vZ->add_particle_in(boson);
+  if (ev.hasVertices) {
+    const HepMC3::FourVector pv{ev.primaryVertex.x, ev.primaryVertex.y, ev.primaryVertex.z, 0};
+    for (const auto& v : {vA, vB, hard, vZ}) v->set_position(pv);
+  }
   evt.add_vertex(vA);
   evt.add_vertex(vB);
   evt.add_vertex(hard);
@@ -107,6 +111,12 @@ void fillEvent(HepMC3::GenEvent& evt, const TruthEvent& ev, double sqrtS) {
     vZ->add_particle_out(tau);
     auto vTau = std::make_shared<HepMC3::GenVertex>();
     vTau->add_particle_in(tau);
+    if (ev.hasVertices) {
+      // Position [mm] and c t [mm] of the decay: flight L at velocity |p|/E.
+      const Vector3& d = ev.tauDecayVertex[t];
+      const double flight = (d - ev.primaryVertex).mag();
+      vTau->set_position({d.x, d.y, d.z, flight * ev.tau[t].e / ev.tau[t].p()});
+    }
     for (const auto& p : ev.tauProducts[t]) vTau->add_particle_out(particle(p.p4, p.pdgId, 1));
     for (const auto& p : ev.tauNeutrinos[t]) vTau->add_particle_out(particle(p.p4, p.pdgId, 1));
     evt.add_vertex(vTau);

@@ -53,6 +53,7 @@ void ZTauTauConfig::validate() const {
   require(std::any_of(allowedDecayModes.begin(), allowedDecayModes.end(), [](bool b) { return b; }),
           "generator: at least one tau decay mode must be allowed");
   recoil.validate();
+  beamSpot.validate();
 }
 
 std::string ZTauTauConfig::toYaml() const {
@@ -96,6 +97,10 @@ std::string ZTauTauConfig::toYaml() const {
   y += fmt::format("  ue_pt_min: {}\n", recoil.uePtMinGeV);
   y += fmt::format("  ue_pt_mean: {}\n", recoil.uePtMeanGeV);
   y += fmt::format("  ue_max_abs_eta: {}\n", recoil.ueMaxAbsEta);
+  y += "beam_spot:\n";
+  y += fmt::format("  enabled: {}\n", beamSpot.enabled);
+  y += fmt::format("  sigma_transverse_mm: {}\n", beamSpot.sigmaTransverseMm);
+  y += fmt::format("  sigma_longitudinal_mm: {}\n", beamSpot.sigmaLongitudinalMm);
   y += "sampling:\n";
   y += fmt::format("  breit_wigner_share: {}\n", breitWignerShare);
   y += fmt::format("  pilot_points: {}\n", pilotPoints);
@@ -169,7 +174,7 @@ ZTauTauConfig zTauTauConfigFromYaml(const std::string& yamlText, const std::stri
           }
           if (!found) fail(key, "a list of pi, rho, e, mu, other");
         }
-      } else if (key == "cuts" || key == "recoil" || key == "sampling") {
+      } else if (key == "cuts" || key == "recoil" || key == "beam_spot" || key == "sampling") {
         if (!v.IsMap()) fail(key, "a map");
         for (const auto& sub : v) {
           const std::string k = sub.first.as<std::string>();
@@ -216,6 +221,12 @@ ZTauTauConfig zTauTauConfigFromYaml(const std::string& yamlText, const std::stri
             r.uePtMeanGeV = num(x, full);
           else if (full == "recoil.ue_max_abs_eta")
             r.ueMaxAbsEta = num(x, full);
+          else if (full == "beam_spot.enabled")
+            c.beamSpot.enabled = flag(x, full);
+          else if (full == "beam_spot.sigma_transverse_mm")
+            c.beamSpot.sigmaTransverseMm = num(x, full);
+          else if (full == "beam_spot.sigma_longitudinal_mm")
+            c.beamSpot.sigmaLongitudinalMm = num(x, full);
           else if (full == "sampling.breit_wigner_share")
             c.breitWignerShare = num(x, full);
           else if (full == "sampling.pilot_points")
@@ -399,6 +410,9 @@ TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters
     if (!passesCuts(ev)) continue;
     // 5. Recoil jets and underlying event, balancing the pair in the transverse plane.
     recoil_.makeRecoil(initial, hp.y, rng, ev.recoil);
+    // 6. Positions, from their own stream (the momenta above do not depend on them).
+    Rng vertexRng(config_.seed, index, streams::vertex);
+    sampleVertices(config_.beamSpot, ev, vertexRng);
     return ev;
   }
   throw ConfigError(fmt::format(

@@ -14,6 +14,7 @@
 #include "generator/HardProcess.hpp"
 #include "generator/Recoil.hpp"
 #include "generator/TauDecays.hpp"
+#include "generator/Vertices.hpp"
 #include "io/EventTable.hpp"
 
 namespace nurec::generator {
@@ -34,6 +35,7 @@ struct ZTauTauConfig {
   // (sum of allowed BR)^2. All allowed by default; e.g. {pi, rho} only for spin studies.
   std::array<bool, 5> allowedDecayModes{true, true, true, true, true};
   RecoilConfig recoil;
+  BeamSpotConfig beamSpot;  // primary and tau decay vertices (generator/Vertices.hpp)
   // Importance sampling: share of the Breit-Wigner channel in the m mapping (rest: 1/m^2).
   double breitWignerShare = 0.8;
   std::size_t pilotPoints = 50000;            // points to find the maximum weight

@@ -489,6 +489,24 @@ EventResult convert(const GenEvent& evt) {
   } else {
     truth.boson =
         toFourVector(firstCopy(tau[0])->momentum()) + toFourVector(firstCopy(tau[1])->momentum());
+    // Positions (mm; the caller converts the length unit): the tau decay vertices and the
+    // production vertex of the first tau copy as the primary vertex. Files without positions
+    // (all zero, HepMC3's default) have none.
+    const auto production = firstCopy(tau[0])->production_vertex();
+    const auto decay0 = tau[0]->end_vertex(), decay1 = tau[1]->end_vertex();
+    auto pos = [](const HepMC3::ConstGenVertexPtr& v) {
+      const auto& x = v->position();
+      return Vector3{x.x(), x.y(), x.z()};
+    };
+    if (production && decay0 && decay1 && production->has_set_position() &&
+        decay0->has_set_position() && decay1->has_set_position()) {
+      truth.primaryVertex = pos(production);
+      truth.tauDecayVertex = {pos(decay0), pos(decay1)};
+      const bool finite = std::isfinite(truth.primaryVertex.mag2()) &&
+                          std::isfinite(truth.tauDecayVertex[0].mag2()) &&
+                          std::isfinite(truth.tauDecayVertex[1].mag2());
+      truth.hasVertices = finite;
+    }
   }
   for (const auto& p : particles) {
     if (p->status() != 1 || !isFinal(p)) continue;
@@ -573,10 +591,9 @@ HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents, bool show
       continue;
     }
     failuresInARow = 0;
-    if (evt.momentum_unit() == HepMC3::Units::MEV) {
-      in.convertedFromMeV = true;
-      evt.set_units(HepMC3::Units::GEV, evt.length_unit());
-    }
+    if (evt.momentum_unit() == HepMC3::Units::MEV) in.convertedFromMeV = true;
+    // GeV and mm: the units of the event file (positions of CM files are converted too).
+    evt.set_units(HepMC3::Units::GEV, HepMC3::Units::MM);
     // Match the event with its header line to detect an event cut short.
     HepMC3Status truncated = HepMC3Status::Ok;
     while (!buffer.headers.empty() && buffer.headers.front().number != evt.event_number()) {

@@ -38,9 +38,15 @@ void readPair(const std::vector<double>& col, std::vector<TruthEvent>& events,
 
 }  // namespace
 
-std::string nuP4Name(const std::string& method) { return "/nu/" + method + "/p4"; }
-std::string nuCandidatesName(const std::string& method) { return "/nu/" + method + "/candidates"; }
-std::string nuStatusName(const std::string& method) { return "/nu/" + method + "/status"; }
+std::string nuP4Name(const std::string& method) {
+  return "/nu/" + method + "/p4";
+}
+std::string nuCandidatesName(const std::string& method) {
+  return "/nu/" + method + "/candidates";
+}
+std::string nuStatusName(const std::string& method) {
+  return "/nu/" + method + "/status";
+}
 
 std::vector<std::string> nuMethods(const EventTable& table) {
   std::vector<std::string> out;
@@ -89,7 +95,8 @@ void putTruth(EventTable& table, const std::vector<TruthEvent>& events, SpinTrut
       }
     }
     for (int t = 0; t < 2; ++t) {
-      if (ev.tauNeutrinos[t].size() > kMaxNeutrinos) throw Error("internal: more than 2 neutrinos in a tau decay");
+      if (ev.tauNeutrinos[t].size() > kMaxNeutrinos)
+        throw Error("internal: more than 2 neutrinos in a tau decay");
       for (std::size_t j = 0; j < ev.tauNeutrinos[t].size(); ++j) {
         const std::size_t slot = (i * 2 + t) * kMaxNeutrinos + j;
         const auto a = ev.tauNeutrinos[t][j].p4.toArray();
@@ -125,6 +132,19 @@ void putTruth(EventTable& table, const std::vector<TruthEvent>& events, SpinTrut
   table.set(ds::neutrinosEachPdg, {2, kMaxNeutrinos}, std::move(nuEachPdg));
   table.set(ds::partonPdg, {2}, std::move(partonPdg));
   table.set(ds::partonX, {2}, std::move(partonX));
+  // Positions only when every event has them (generated samples, HepMC3 input with positions).
+  if (n > 0 &&
+      std::all_of(events.begin(), events.end(), [](const auto& e) { return e.hasVertices; })) {
+    std::vector<double> pv, dv;
+    pv.reserve(3 * n);
+    dv.reserve(6 * n);
+    for (const auto& ev : events) {
+      pv.insert(pv.end(), {ev.primaryVertex.x, ev.primaryVertex.y, ev.primaryVertex.z});
+      for (const auto& v : ev.tauDecayVertex) dv.insert(dv.end(), {v.x, v.y, v.z});
+    }
+    table.set(ds::primaryVertex, {3}, std::move(pv));
+    table.set(ds::tauDecayVertex, {2, 3}, std::move(dv));
+  }
   if (spin == SpinTruthContent::Unknown) {
     table.setAttribute(kSpinTruthAttribute, std::string(kSpinTruthUnknown));
     return;
@@ -209,6 +229,17 @@ std::vector<TruthEvent> getTruth(const EventTable& table) {
       }
     }
   }
+  if (table.has(ds::primaryVertex) && table.has(ds::tauDecayVertex)) {
+    const auto pv = table.get<double>(ds::primaryVertex, {3});
+    const auto dv = table.get<double>(ds::tauDecayVertex, {2, 3});
+    for (std::size_t i = 0; i < n; ++i) {
+      events[i].primaryVertex = {pv[i * 3], pv[i * 3 + 1], pv[i * 3 + 2]};
+      for (int t = 0; t < 2; ++t)
+        events[i].tauDecayVertex[t] = {dv[i * 6 + t * 3], dv[i * 6 + t * 3 + 1],
+                                       dv[i * 6 + t * 3 + 2]};
+      events[i].hasVertices = true;
+    }
+  }
   return events;
 }
 
@@ -238,7 +269,8 @@ void putReco(EventTable& table, const std::vector<RecoEvent>& events) {
     sumEt.push_back(ev.sumEt);
     for (std::size_t j = 0; j < ev.jets.size(); ++j) {
       const auto a = ev.jets[j].toArray();
-      std::copy(a.begin(), a.end(), jets.begin() + static_cast<std::ptrdiff_t>((i * maxJets + j) * 4));
+      std::copy(a.begin(), a.end(),
+                jets.begin() + static_cast<std::ptrdiff_t>((i * maxJets + j) * 4));
     }
     nJets.push_back(static_cast<std::int32_t>(ev.jets.size()));
     channel.push_back(static_cast<std::int8_t>(ev.channel));
@@ -256,6 +288,19 @@ void putReco(EventTable& table, const std::vector<RecoEvent>& events) {
   table.set(ds::recoChannel, {}, std::move(channel));
   table.set(ds::recoPassTrigger, {}, std::move(trig));
   table.set(ds::recoPassSr, {}, std::move(sr));
+  if (n > 0 && std::all_of(events.begin(), events.end(),
+                           [](const auto& e) { return e.hasImpactParameters; })) {
+    std::vector<double> pv, ip;
+    pv.reserve(3 * n);
+    ip.reserve(8 * n);
+    for (const auto& ev : events) {
+      pv.insert(pv.end(), {ev.primaryVertex.x, ev.primaryVertex.y, ev.primaryVertex.z});
+      for (const auto& t : ev.trackIp)
+        ip.insert(ip.end(), {t.d0Mm, t.z0Mm, t.sigmaD0Mm, t.sigmaZ0Mm});
+    }
+    table.set(ds::recoPrimaryVertex, {3}, std::move(pv));
+    table.set(ds::recoTrackIp, {2, 4}, std::move(ip));
+  }
 }
 
 std::vector<RecoEvent> getReco(const EventTable& table) {
@@ -275,6 +320,11 @@ std::vector<RecoEvent> getReco(const EventTable& table) {
   const auto sr = table.get<std::uint8_t>(ds::recoPassSr, {});
   std::vector<double> sumEt;
   if (table.has(ds::recoSumEt)) sumEt = table.get<double>(ds::recoSumEt, {});
+  std::vector<double> pv, ip;
+  if (table.has(ds::recoPrimaryVertex) && table.has(ds::recoTrackIp)) {
+    pv = table.get<double>(ds::recoPrimaryVertex, {3});
+    ip = table.get<double>(ds::recoTrackIp, {2, 4});
+  }
   for (std::size_t i = 0; i < n; ++i) {
     auto& ev = events[i];
     for (int t = 0; t < 2; ++t) {
@@ -303,6 +353,14 @@ std::vector<RecoEvent> getReco(const EventTable& table) {
     ev.channel = static_cast<Channel>(channel[i]);
     ev.passTrigger = trig[i] != 0;
     ev.passSr = sr[i] != 0;
+    if (!ip.empty()) {
+      ev.primaryVertex = {pv[i * 3], pv[i * 3 + 1], pv[i * 3 + 2]};
+      for (int t = 0; t < 2; ++t) {
+        const double* x = ip.data() + i * 8 + t * 4;
+        ev.trackIp[t] = {x[0], x[1], x[2], x[3]};
+      }
+      ev.hasImpactParameters = true;
+    }
   }
   return events;
 }

@@ -57,6 +57,11 @@ TEST(HepMC3RoundTrip, GeneratorWriterToReader) {
       EXPECT_NEAR(a.partonX[0], b.partonX[0], 1e-9) << i;
       EXPECT_NEAR(a.partonX[1], b.partonX[1], 1e-9) << i;
       expectNear(a.boson, b.boson, tol, i);
+      // Vertex positions [mm] (docs/data-format.md): written and read back.
+      ASSERT_TRUE(a.hasVertices) << i;
+      EXPECT_NEAR((a.primaryVertex - b.primaryVertex).mag(), 0, 1e-9) << i;
+      for (int t = 0; t < 2; ++t)
+        EXPECT_NEAR((a.tauDecayVertex[t] - b.tauDecayVertex[t]).mag(), 0, 1e-9) << i;
     }
     EXPECT_NEAR(sumWeight, sample.summary.crossSectionPb, 1e-6 * sample.summary.crossSectionPb);
   }
