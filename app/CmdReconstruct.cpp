@@ -75,6 +75,7 @@ int runReconstruct(const ReconstructOptions& o) {
     c.mmc.met.floorGeV = o.metFloor;
     c.fastMtt.met = c.mmc.met;
     c.fastMtt.gridPoints = o.fastMttGrid;
+    c.ip.met = c.mmc.met;
     if (o.mmcWeight == "angle-table") c.mmc.weight = reco::MmcWeight::AngleTable;
     if (o.mmcScan == "markov") c.mmc.scan = reco::MmcScan::Markov;
     if (o.mmcEstimator == "maxw") c.mmc.massEstimator = reco::MmcMassEstimator::Maxw;
@@ -118,15 +119,19 @@ std::function<int()> setupReconstruct(CLI::App& cmd) {
       "             (MLNU3P); no solution in the scan = status 5\n"
       "  fastmtt    likelihood in the energy fractions (x1, x2) on a grid: MET transfer function\n"
       "             times the decay x-distributions; status 6 if it vanishes everywhere\n"
+      "  ip         impact-parameter method: each hadronic tau along the plane of its track and\n"
+      "             impact-parameter vector, |p| from the tau mass, leptonic taus collinear; the\n"
+      "             pair that best explains the MET and the flight length (needs /reco/track_ip:\n"
+      "             generator vertex positions); status 5 if no pair exists\n"
       "  diffusion  the conditional diffusion model (needs --model, built with LibTorch)\n"
       "Writes /nu/<method>/p4 (N,2,4), /nu/<method>/status (N; 0 ok, 1 no channel, 2 invalid\n"
       "input, 3-6 as above) and /nu/<method>/mtautau; failed events have zero four-vectors.\n"
       "MET resolution: sigma = max(floor, k sqrt(sum E_T)) per component.");
   cmd.add_option("events", o->input, "Input event file with a /reco group (nurec simulate)")
       ->required();
-  cmd.add_option("--method", o->method, "collinear, mmc, fastmtt or diffusion")
+  cmd.add_option("--method", o->method, "collinear, mmc, fastmtt, ip or diffusion")
       ->required()
-      ->check(CLI::IsMember({"collinear", "mmc", "fastmtt", "diffusion"}));
+      ->check(CLI::IsMember({"collinear", "mmc", "fastmtt", "ip", "diffusion"}));
   cmd.add_option("--out", o->output, "Output event file (input + /nu/<method>)")->required();
   cmd.add_option("--seed", o->seed,
                  "Run seed of the per-event random streams (MMC scan, diffusion)")

@@ -16,6 +16,7 @@ void ClassicalRecoConfig::validate() const {
   collinear.validate();
   mmc.validate();
   fastMtt.validate();
+  ip.validate();
 }
 
 std::string mtautauName(const std::string& method) {
@@ -25,12 +26,17 @@ std::string mtautauName(const std::string& method) {
 void reconstructClassical(io::EventTable& table, const std::string& method,
                           const ClassicalRecoConfig& config, int threads) {
   config.validate();
-  if (method != "collinear" && method != "mmc" && method != "fastmtt") {
+  if (method != "collinear" && method != "mmc" && method != "fastmtt" && method != "ip") {
     throw ConfigError(
         fmt::format("reconstructClassical: unknown method '{}' (expected collinear, "
-                    "mmc or fastmtt)",
+                    "mmc, fastmtt or ip)",
                     method));
   }
+  if (method == "ip" && !table.has(io::ds::recoTrackIp))
+    throw InputError(fmt::format(
+        "{}: --method ip needs dataset {} (track impact parameters: simulate events that carry "
+        "generator vertex positions, e.g. from `nurec generate`)",
+        table.source(), io::ds::recoTrackIp));
   const std::vector<RecoEvent> events = io::getReco(table);
   // The MMC table is read before any work starts, so a bad path fails at once.
   std::shared_ptr<const AngularPdfTable> pdfs;
@@ -66,6 +72,14 @@ void reconstructClassical(io::EventTable& table, const std::string& method,
     describe = config.fastMtt.describe();
     parallelFor(n, threads, [&](std::size_t i) {
       const FastMttResult r = reco.reconstruct(events[i]);
+      store(i, r.status, r.nu, r.mTauTau);
+      progress.advance();
+    });
+  } else if (method == "ip") {
+    const ImpactParameterReconstructor reco(config.ip);
+    describe = config.ip.describe();
+    parallelFor(n, threads, [&](std::size_t i) {
+      const ImpactParameterRecoResult r = reco.reconstruct(events[i]);
       store(i, r.status, r.nu, r.mTauTau);
       progress.advance();
     });

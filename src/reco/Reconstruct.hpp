@@ -7,6 +7,7 @@
 #include "io/EventTable.hpp"
 #include "reco/Collinear.hpp"
 #include "reco/FastMtt.hpp"
+#include "reco/ImpactParameterReco.hpp"
 #include "reco/Mmc.hpp"
 #include "reco/Status.hpp"
 
@@ -16,13 +17,15 @@ struct ClassicalRecoConfig {
   CollinearConfig collinear;
   MmcConfig mmc;
   FastMttConfig fastMtt;
+  ImpactParameterRecoConfig ip;
   std::uint64_t seed = 1;  // MMC random scan: Rng(seed, event index, streams::reco)
   bool progress = true;    // progress bar on stderr
   void validate() const;
 };
 
 // Reads /reco (io::getReco; NaN or malformed input throws InputError naming the dataset),
-// reconstructs every event with method "collinear", "mmc" or "fastmtt" and writes
+// reconstructs every event with method "collinear", "mmc", "fastmtt" or "ip" (needs
+// /reco/track_ip: InputError naming it otherwise) and writes
 // /nu/<method>/p4 (N,2,4), /nu/<method>/status (N, i1; RecoStatus) and /nu/<method>/mtautau
 // (N, f8; 0 for failed events). The configuration is recorded in the table attribute
 // reco_<method>_config. Results do not depend on `threads` (0 = all cores).
