@@ -15,13 +15,15 @@ std::function<int()> setupInfo(CLI::App& cmd) {
   cmd.add_option("file", *path, "nurec HDF5 event file")->required();
   return [path] {
     const io::EventTable table = io::readEventFile(*path);
-    std::printf("%s: nurec event file, schema %s v%lld, %zu events\n", path->c_str(), io::kSchemaName,
-                static_cast<long long>(io::kSchemaVersion), table.nEvents());
+    std::printf("%s: nurec event file, schema %s v%lld, %zu events\n", path->c_str(),
+                io::kSchemaName, static_cast<long long>(io::kSchemaVersion), table.nEvents());
     for (const auto& [name, value] : table.attributes()) {
       std::string text = std::visit(
           [](const auto& v) -> std::string {
-            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) return v;
-            else return fmt::format("{}", v);
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>)
+              return v;
+            else
+              return fmt::format("{}", v);
           },
           value);
       if (text.size() > 60 || text.find('\n') != std::string::npos) {

@@ -43,10 +43,13 @@ std::vector<std::string> splitComma(const std::string& s) {
 }
 
 // The response shipped for the shipped model and a default detector card (docs/quantum.md
-// "Shipped responses").
-std::string shippedResponse(const std::string& method) {
+// "Shipped responses"): <method>.json, or <method>-posterior-mean.json for that estimator.
+std::string shippedResponse(const quantum::AnalyserConfig& a) {
+  const std::string suffix = a.candidates == quantum::CandidateUse::Estimate
+                                 ? ""
+                                 : "-" + quantum::candidateUseName(a.candidates);
   return (std::filesystem::path(eval::sourceDirectory()) / "data" / "spin-response" /
-          (method + ".json"))
+          (a.method + suffix + ".json"))
       .string();
 }
 
@@ -89,7 +92,7 @@ void resolveCalibration(const SpinOptions& o, const io::EventTable& table, quant
     source = "shipped";
   }
   if (source == "shipped") {
-    source = shippedResponse(c.analysers.method);
+    source = shippedResponse(c.analysers);
     if (!std::filesystem::exists(source))
       throw InputError(fmt::format(
           "no shipped spin response for method '{}' ({}): build one with `nurec calibrate "

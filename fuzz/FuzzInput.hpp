@@ -2,12 +2,12 @@
 // Shared by the reader fuzz harnesses: the readers take a path, so each input is written to one
 // scratch file per process (in $TMPDIR, removed at exit) before it is read. See
 // docs/reliability.md for how the harnesses are built and run.
+#include <unistd.h>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 namespace nurec::fuzz {
 

@@ -14,10 +14,10 @@
 #include <CLI/CLI.hpp>
 #include <fastjet/ClusterSequence.hh>
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 
 #include "core/Random.hpp"
 #include "core/Units.hpp"

@@ -16,12 +16,19 @@ enum class DecayMode : std::int8_t { Pi = 0, Rho = 1, Electron = 2, Muon = 3, Ot
 enum class RecoTauType : std::int8_t { None = -1, Pi = 0, Rho = 1, Electron = 2, Muon = 3 };
 // Analysis channel, values as stored in /reco/channel.
 enum class Channel : std::int8_t {
-  None = -1, PiPi = 0, EPi = 1, MuPi = 2, PiRho = 3, ERho = 4, MuRho = 5, RhoRho = 6
+  None = -1,
+  PiPi = 0,
+  EPi = 1,
+  MuPi = 2,
+  PiRho = 3,
+  ERho = 4,
+  MuRho = 5,
+  RhoRho = 6
 };
 inline constexpr int kNumChannels = 7;
-const char* channelName(Channel c);       // "pipi", "epi", ... ; "none"
-const char* channelLabel(Channel c);      // "ππ", "eπ", ...
-const char* decayModeName(DecayMode m);   // "pi", "rho", "e", "mu", "other"
+const char* channelName(Channel c);      // "pipi", "epi", ... ; "none"
+const char* channelLabel(Channel c);     // "ππ", "eπ", ...
+const char* decayModeName(DecayMode m);  // "pi", "rho", "e", "mu", "other"
 
 // A final-state particle of the generator record (PDG id, lab four-momentum).
 struct Particle {
@@ -32,20 +39,20 @@ struct Particle {
 // Spin state of the tau pair at one phase-space point (docs/physics.md sections 2-3), helicity
 // basis {k, r, n}: rho = 1/4 [1 + B+.sigma x 1 + 1 x B-.sigma + C_ij sigma_i x sigma_j].
 struct SpinState {
-  std::array<double, 3> bPlus{};                 // B+ (k, r, n)
-  std::array<double, 3> bMinus{};                // B- (k, r, n)
-  std::array<std::array<double, 3>, 3> c{};      // C_ij, row = tau+ index
+  std::array<double, 3> bPlus{};             // B+ (k, r, n)
+  std::array<double, 3> bMinus{};            // B- (k, r, n)
+  std::array<std::array<double, 3>, 3> c{};  // C_ij, row = tau+ index
 };
 
 // Generator-level content (/truth and /weight).
 struct TruthEvent {
-  double weightPb = 0;                       // /weight
-  FourVector boson;                          // /truth/boson_p4
-  std::array<FourVector, 2> tau;             // /truth/tau_p4
-  std::array<FourVector, 2> visible;         // /truth/vis_p4
-  std::array<FourVector, 2> neutrinos;       // /truth/nu_p4
-  std::array<FourVector, 2> chargedPion;     // /truth/charged_pi_p4 (modes 0, 1)
-  std::array<FourVector, 2> neutralPion;     // /truth/neutral_pi_p4 (mode 1)
+  double weightPb = 0;                    // /weight
+  FourVector boson;                       // /truth/boson_p4
+  std::array<FourVector, 2> tau;          // /truth/tau_p4
+  std::array<FourVector, 2> visible;      // /truth/vis_p4
+  std::array<FourVector, 2> neutrinos;    // /truth/nu_p4
+  std::array<FourVector, 2> chargedPion;  // /truth/charged_pi_p4 (modes 0, 1)
+  std::array<FourVector, 2> neutralPion;  // /truth/neutral_pi_p4 (mode 1)
   std::array<DecayMode, 2> decayMode{DecayMode::Other, DecayMode::Other};
   // Visible final-state decay products of each tau (pi+-, pi0, e, mu, photons), for the detector
   // simulation. /truth/products_p4, /truth/products_pdg (nurec extension, see data-format.md).
@@ -60,7 +67,8 @@ struct TruthEvent {
   // /truth/parton_pdg (N,2) i4, /truth/parton_x (N,2) f8 (extension).
   std::array<int, 2> partonPdg{0, 0};
   std::array<double, 2> partonX{0, 0};
-  // Analytic spin state of the pair at this event's phase-space point. /truth/spin_b, /truth/spin_c.
+  // Analytic spin state of the pair at this event's phase-space point. /truth/spin_b,
+  // /truth/spin_c.
   SpinState spin;
   // Space positions [mm] (docs/data-format.md): the primary vertex and each tau's decay vertex.
   // /truth/primary_vertex (N,3), /truth/tau_decay_vertex (N,2,3) (extension); absent from input
@@ -80,13 +88,13 @@ struct TrackImpactParameter {
 
 // Detector-level content (/reco).
 struct RecoEvent {
-  std::array<FourVector, 2> tau;                 // /reco/tau_p4 (visible candidates)
+  std::array<FourVector, 2> tau;  // /reco/tau_p4 (visible candidates)
   std::array<RecoTauType, 2> tauType{RecoTauType::None, RecoTauType::None};
-  std::array<FourVector, 2> charged;             // /reco/charged_p4 (track of hadronic taus)
-  std::array<FourVector, 2> neutral;             // /reco/neutral_p4 (pi0 cluster)
-  double metX = 0, metY = 0;                     // /reco/met
-  double sumEt = 0;                              // /reco/sum_et (extension)
-  std::vector<FourVector> jets;                  // /reco/jets_p4, pT-ordered
+  std::array<FourVector, 2> charged;  // /reco/charged_p4 (track of hadronic taus)
+  std::array<FourVector, 2> neutral;  // /reco/neutral_p4 (pi0 cluster)
+  double metX = 0, metY = 0;          // /reco/met
+  double sumEt = 0;                   // /reco/sum_et (extension)
+  std::vector<FourVector> jets;       // /reco/jets_p4, pT-ordered
   Channel channel = Channel::None;
   bool passTrigger = false;
   bool passSr = false;

@@ -12,7 +12,9 @@ double wrapPhi(double phi) {
   return phi;
 }
 
-double deltaPhi(double phi1, double phi2) { return wrapPhi(phi1 - phi2); }
+double deltaPhi(double phi1, double phi2) {
+  return wrapPhi(phi1 - phi2);
+}
 
 double deltaR(const FourVector& a, const FourVector& b) {
   return std::hypot(a.eta() - b.eta(), deltaPhi(a.phi(), b.phi()));

@@ -33,13 +33,18 @@ struct FourVector {
   }
   constexpr FourVector operator*(double a) const { return {a * px, a * py, a * pz, a * e}; }
   FourVector& operator+=(const FourVector& o) {
-    px += o.px; py += o.py; pz += o.pz; e += o.e;
+    px += o.px;
+    py += o.py;
+    pz += o.pz;
+    e += o.e;
     return *this;
   }
   constexpr bool operator==(const FourVector&) const = default;
 
   // Minkowski product a.b = Ea Eb - pa.pb.
-  constexpr double dot(const FourVector& o) const { return e * o.e - px * o.px - py * o.py - pz * o.pz; }
+  constexpr double dot(const FourVector& o) const {
+    return e * o.e - px * o.px - py * o.py - pz * o.pz;
+  }
   constexpr double m2() const { return dot(*this); }
   // Mass; a spacelike vector (m2 < 0, from rounding) returns -sqrt(-m2), as ROOT does.
   double m() const {
@@ -81,7 +86,9 @@ struct FourVector {
   FourVector fromRestFrameOf(const FourVector& frame) const { return boosted(frame.boostVector()); }
 };
 
-inline constexpr FourVector operator*(double a, const FourVector& v) { return v * a; }
+inline constexpr FourVector operator*(double a, const FourVector& v) {
+  return v * a;
+}
 
 // Azimuthal difference wrapped to (-pi, pi].
 double deltaPhi(double phi1, double phi2);

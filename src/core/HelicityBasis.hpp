@@ -25,7 +25,8 @@ class HelicityBasis {
 
   // A lab four-vector in the pair rest frame.
   FourVector toPairFrame(const FourVector& lab) const { return lab.inRestFrameOf(pair_); }
-  // A lab four-vector in the rest frame of the tau+ (tauIndex 0) or tau- (1), by lab -> pair -> tau.
+  // A lab four-vector in the rest frame of the tau+ (tauIndex 0) or tau- (1), by lab -> pair ->
+  // tau.
   FourVector toTauRestFrame(const FourVector& lab, int tauIndex) const;
   // A four-vector given in the rest frame of tau (index 0 = tau+, 1 = tau-) back to the lab.
   FourVector fromTauRestFrame(const FourVector& tauRest, int tauIndex) const;

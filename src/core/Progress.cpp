@@ -10,7 +10,9 @@ namespace {
 std::atomic<bool> gEnabled{true};
 }
 
-void Progress::setEnabledGlobally(bool on) { gEnabled = on; }
+void Progress::setEnabledGlobally(bool on) {
+  gEnabled = on;
+}
 
 Progress::Progress(std::string label, std::size_t total, bool enabled)
     : label_(std::move(label)),
@@ -20,7 +22,9 @@ Progress::Progress(std::string label, std::size_t total, bool enabled)
       start_(std::chrono::steady_clock::now()),
       lastDraw_(start_) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 double Progress::elapsedSeconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -54,8 +58,8 @@ void Progress::draw(bool final) {
   const int filled = static_cast<int>(frac * width);
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.resize(width, ' ');
-  std::fprintf(stderr, "%s%s [%s] %3.0f%% %zu/%zu %.3g/s %s %.0fs%s", tty_ ? "\r" : "", label_.c_str(),
-               bar.c_str(), 100 * frac, done, total_, rate, final ? "in" : "ETA",
+  std::fprintf(stderr, "%s%s [%s] %3.0f%% %zu/%zu %.3g/s %s %.0fs%s", tty_ ? "\r" : "",
+               label_.c_str(), bar.c_str(), 100 * frac, done, total_, rate, final ? "in" : "ETA",
                final ? t : eta, final ? "\n" : "");
   std::fflush(stderr);
 }

@@ -12,7 +12,7 @@ inline constexpr double m = 1e3;
 inline constexpr double pb = 1.0;
 inline constexpr double fb = 1e-3;
 inline constexpr double nb = 1e3;
-inline constexpr double invFb = 1e3;            // 1 fb^-1 = 1000 pb^-1
+inline constexpr double invFb = 1e3;             // 1 fb^-1 = 1000 pb^-1
 inline constexpr double gev2ToPb = 0.3893794e9;  // 1 GeV^-2 = 0.3893794e9 pb
 }  // namespace nurec::units
 

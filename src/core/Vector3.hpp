@@ -15,8 +15,18 @@ struct Vector3 {
   constexpr Vector3 operator-() const { return {-x, -y, -z}; }
   constexpr Vector3 operator*(double a) const { return {a * x, a * y, a * z}; }
   constexpr Vector3 operator/(double a) const { return {x / a, y / a, z / a}; }
-  Vector3& operator+=(const Vector3& o) { x += o.x; y += o.y; z += o.z; return *this; }
-  Vector3& operator-=(const Vector3& o) { x -= o.x; y -= o.y; z -= o.z; return *this; }
+  Vector3& operator+=(const Vector3& o) {
+    x += o.x;
+    y += o.y;
+    z += o.z;
+    return *this;
+  }
+  Vector3& operator-=(const Vector3& o) {
+    x -= o.x;
+    y -= o.y;
+    z -= o.z;
+    return *this;
+  }
   constexpr double dot(const Vector3& o) const { return x * o.x + y * o.y + z * o.z; }
   constexpr Vector3 cross(const Vector3& o) const {
     return {y * o.z - z * o.y, z * o.x - x * o.z, x * o.y - y * o.x};
@@ -31,6 +41,8 @@ struct Vector3 {
   double operator[](int i) const { return i == 0 ? x : (i == 1 ? y : z); }
 };
 
-inline constexpr Vector3 operator*(double a, const Vector3& v) { return v * a; }
+inline constexpr Vector3 operator*(double a, const Vector3& v) {
+  return v * a;
+}
 
 }  // namespace nurec

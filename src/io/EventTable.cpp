@@ -1,8 +1,8 @@
 #include "io/EventTable.hpp"
 
-#include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <cmath>
 
 #include "core/Error.hpp"
 
@@ -10,17 +10,25 @@ namespace nurec::io {
 
 const char* dtypeName(DType t) {
   switch (t) {
-    case DType::F64: return "f8";
-    case DType::F32: return "f4";
-    case DType::I8: return "i1";
-    case DType::U8: return "u1";
-    case DType::I32: return "i4";
-    case DType::I64: return "i8";
+    case DType::F64:
+      return "f8";
+    case DType::F32:
+      return "f4";
+    case DType::I8:
+      return "i1";
+    case DType::U8:
+      return "u1";
+    case DType::I32:
+      return "i4";
+    case DType::I64:
+      return "i8";
   }
   return "?";
 }
 
-DType Column::dtype() const { return static_cast<DType>(values.index()); }
+DType Column::dtype() const {
+  return static_cast<DType>(values.index());
+}
 
 std::size_t Column::rowSize() const {
   std::size_t n = 1;
@@ -33,7 +41,9 @@ std::size_t Column::size() const {
 }
 
 namespace {
-std::string where(const std::string& source) { return source.empty() ? "event table" : source; }
+std::string where(const std::string& source) {
+  return source.empty() ? "event table" : source;
+}
 
 std::string shapeText(std::size_t n, const std::vector<std::size_t>& rowShape) {
   std::string s = fmt::format("({}", n);
@@ -44,8 +54,10 @@ std::string shapeText(std::size_t n, const std::vector<std::size_t>& rowShape) {
 
 void EventTable::eraseGroup(const std::string& prefix) {
   for (auto it = columns_.begin(); it != columns_.end();) {
-    if (it->first.rfind(prefix, 0) == 0) it = columns_.erase(it);
-    else ++it;
+    if (it->first.rfind(prefix, 0) == 0)
+      it = columns_.erase(it);
+    else
+      ++it;
   }
 }
 
@@ -148,11 +160,10 @@ EventTable EventTable::selectRows(const std::vector<std::size_t>& rows) const {
   return out;
 }
 
-#define NUREC_INSTANTIATE(T)                                                                 \
-  template void EventTable::set<T>(const std::string&, std::vector<std::size_t>,             \
-                                   std::vector<T>);                                          \
-  template std::vector<T> EventTable::get<T>(const std::string&,                             \
-                                             const std::vector<std::size_t>&, bool) const;
+#define NUREC_INSTANTIATE(T)                                                                      \
+  template void EventTable::set<T>(const std::string&, std::vector<std::size_t>, std::vector<T>); \
+  template std::vector<T> EventTable::get<T>(const std::string&, const std::vector<std::size_t>&, \
+                                             bool) const;
 NUREC_INSTANTIATE(double)
 NUREC_INSTANTIATE(float)
 NUREC_INSTANTIATE(std::int8_t)

@@ -13,16 +13,16 @@ namespace nurec::io {
 enum class DType { F64, F32, I8, U8, I32, I64 };
 const char* dtypeName(DType t);  // "f8", "f4", "i1", "u1", "i4", "i8" (numpy codes)
 
-using ColumnValues = std::variant<std::vector<double>, std::vector<float>, std::vector<std::int8_t>,
-                                  std::vector<std::uint8_t>, std::vector<std::int32_t>,
-                                  std::vector<std::int64_t>>;
+using ColumnValues =
+    std::variant<std::vector<double>, std::vector<float>, std::vector<std::int8_t>,
+                 std::vector<std::uint8_t>, std::vector<std::int32_t>, std::vector<std::int64_t>>;
 
 struct Column {
   std::vector<std::size_t> rowShape;  // shape of one row; {} for a scalar per event
   ColumnValues values;
   DType dtype() const;
-  std::size_t rowSize() const;        // product of rowShape
-  std::size_t size() const;           // number of stored values
+  std::size_t rowSize() const;  // product of rowShape
+  std::size_t size() const;     // number of stored values
 };
 
 using AttributeValue = std::variant<std::string, double, std::int64_t>;

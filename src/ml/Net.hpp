@@ -1,6 +1,6 @@
 #pragma once
-// The diffusion network (docs/ml-methods.md sections 2-3) and its optimiser pieces (section 6), LibTorch.
-// Only src/ml/ includes this header.
+// The diffusion network (docs/ml-methods.md sections 2-3) and its optimiser pieces (section 6),
+// LibTorch. Only src/ml/ includes this header.
 //
 // All weights are flat, named parameters; the per-layer weights of the encoder and the head are
 // stacked as (L, ...) tensors. The same layout is exported to TorchScript (ml/Export.cpp), whose
@@ -22,8 +22,9 @@ struct FlopCounter {
   std::int64_t encoderTotal() const { return embed + edges + layers + pool; }
 };
 
-// kNN block of the encoder (docs/ml-methods.md section 2): for every slot the k' = min(k, P - 1) nearest
-// other valid, non-MET slots in (eta, wrapped phi); returns (idx (B,P,k') int64, valid (B,P,k')).
+// kNN block of the encoder (docs/ml-methods.md section 2): for every slot the k' = min(k, P - 1)
+// nearest other valid, non-MET slots in (eta, wrapped phi); returns (idx (B,P,k') int64, valid
+// (B,P,k')).
 std::pair<torch::Tensor, torch::Tensor> knnNeighbours(const torch::Tensor& x,
                                                       const torch::Tensor& mask, std::int64_t k);
 
@@ -103,9 +104,9 @@ std::string weightsChecksum(const torch::nn::Module& net);
 std::string firstLineOf(const std::string& text);
 inline constexpr const char* kWeightsChecksumKey = "weights_sha256";
 
-// Model directory (docs/ml-methods.md section 8): config.yaml (the full config) and model.pt (EMA weights and
-// normalisation buffers and their SHA-256, torch::serialize archive). Both written atomically
-// (temp + rename).
+// Model directory (docs/ml-methods.md section 8): config.yaml (the full config) and model.pt (EMA
+// weights and normalisation buffers and their SHA-256, torch::serialize archive). Both written
+// atomically (temp + rename).
 void saveModelDir(DiffusionNet& net, const DiffusionConfig& config, const std::string& dir);
 struct LoadedModel {
   DiffusionConfig config;

@@ -38,8 +38,8 @@ struct TrainSummary {
   std::vector<EpochRecord> history;
 };
 
-// Trains on the events of `data` (events with a reconstructed channel; docs/ml-methods.md sections 1-6) and
-// writes the model directory. Per-channel mode trains one model per channel into
+// Trains on the events of `data` (events with a reconstructed channel; docs/ml-methods.md sections
+// 1-6) and writes the model directory. Per-channel mode trains one model per channel into
 // outDir/channel_<c>/ and returns the summary of the last one. Every failure is a nurec::Error
 // (ConfigError for a refused directory or option, TrainingDiverged for non-finite losses, Error
 // when a file cannot be written); a return means a model was written.
@@ -47,8 +47,8 @@ TrainSummary trainDiffusion(const DiffusionConfig& config, const io::EventTable&
                             const TrainOptions& options);
 
 // Writes a TorchScript module (encoder + one head evaluation, EMA weights and normalisation
-// constants inside) that Python loads with torch.jit.load (docs/ml-methods.md section 8). Creates missing
-// parent directories; writes atomically.
+// constants inside) that Python loads with torch.jit.load (docs/ml-methods.md section 8). Creates
+// missing parent directories; writes atomically.
 void exportTorchScript(const std::string& modelDir, const std::string& outFile);
 
 }  // namespace nurec::ml

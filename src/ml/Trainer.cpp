@@ -1,6 +1,7 @@
 // `nurec train`: Lion + warm-up/cosine LR + EMA + clipping + early stopping, atomic per-epoch
-// checkpoints and bit-exact resume (docs/ml-methods.md sections 1, 4, 6, 8). Computing (prepareTrainingSet,
-// Trainer) and writing (checkpoint, model directory, log) are separate (ml/Trainer.hpp).
+// checkpoints and bit-exact resume (docs/ml-methods.md sections 1, 4, 6, 8). Computing
+// (prepareTrainingSet, Trainer) and writing (checkpoint, model directory, log) are separate
+// (ml/Trainer.hpp).
 #include "ml/Trainer.hpp"
 
 #include <ATen/ATen.h>
@@ -383,7 +384,8 @@ void loadCheckpoint(const std::string& path, Trainer& trainer, const CheckpointM
     if (format < 1 || format > kCheckpointFormat || c.size(0) < (format >= 2 ? 10 : 8)) {
       throw InputError(path + ": unknown checkpoint format " + std::to_string(format));
     }
-    // The run identity first: a checkpoint of other data must not be continued (docs/ml-methods.md section 8).
+    // The run identity first: a checkpoint of other data must not be continued (docs/ml-methods.md
+    // section 8).
     c10::IValue source, sha;
     if (a.try_read("data_sha256", sha) && a.try_read("data_source", source)) {
       if (sha.toStringRef() != expected.dataSha256) {

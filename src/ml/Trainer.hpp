@@ -1,8 +1,8 @@
 #pragma once
-// The parts of `nurec train` (ml/Trainer.cpp, docs/ml-methods.md sections 1, 4, 6, 8), with computing and
-// writing kept apart so that each is testable: TrainingSet and Trainer touch no files;
-// saveCheckpoint / loadCheckpoint / writeTrainLog / prepareOutputDirectory do only I/O.
-// Only src/ml and tests/ml include this header (LibTorch types).
+// The parts of `nurec train` (ml/Trainer.cpp, docs/ml-methods.md sections 1, 4, 6, 8), with
+// computing and writing kept apart so that each is testable: TrainingSet and Trainer touch no
+// files; saveCheckpoint / loadCheckpoint / writeTrainLog / prepareOutputDirectory do only I/O. Only
+// src/ml and tests/ml include this header (LibTorch types).
 #include <torch/torch.h>
 
 #include <chrono>
@@ -31,8 +31,8 @@ struct TrainTensors {
   torch::Tensor x, mask, channel, y;  // y in |p_vis| units (not normalised)
 };
 
-// Everything training needs from the event table (docs/ml-methods.md section 1): the train/validation split,
-// normalisation, and the fixed validation noise (section 6).
+// Everything training needs from the event table (docs/ml-methods.md section 1): the
+// train/validation split, normalisation, and the fixed validation noise (section 6).
 struct TrainingSet {
   NormStats norm;
   TrainTensors train, val;

@@ -158,8 +158,7 @@ Calibration::Fit Calibration::fit(const CalibrationInput& in, const std::vector<
         target = (1 - cfg.mixing) * target + cfg.mixing * toVector(t);
       }
       r[e] = w * mult[idx[e]];
-      const double g =
-          r[e] * events[e].weight * termsOf(events[e]).w2;
+      const double g = r[e] * events[e].weight * termsOf(events[e]).w2;
       trueSum += g * target;
       trueW += g;
       sumR += r[e];

@@ -1,7 +1,7 @@
 #pragma once
+#include <unistd.h>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 
 // A fresh temporary directory per test, removed at the end.
 struct TempDir {

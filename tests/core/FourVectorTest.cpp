@@ -8,7 +8,8 @@ using namespace nurec;
 
 namespace {
 FourVector randomVector(Rng& rng, double mass) {
-  return FourVector::fromMomentumMass({rng.normal(0, 40), rng.normal(0, 40), rng.normal(0, 200)}, mass);
+  return FourVector::fromMomentumMass({rng.normal(0, 40), rng.normal(0, 40), rng.normal(0, 200)},
+                                      mass);
 }
 }  // namespace
 

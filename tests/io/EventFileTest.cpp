@@ -4,9 +4,9 @@
 #include <cmath>
 #include <fstream>
 
+#include "common/TempDir.hpp"
 #include "core/Error.hpp"
 #include "io/EventFile.hpp"
-#include "common/TempDir.hpp"
 
 using namespace nurec;
 using namespace nurec::io;
@@ -49,7 +49,8 @@ void writeRawHdf5(const std::string& path, const std::string& schema, std::int64
   f.createAttribute("schema_version", H5::PredType::STD_I64LE, scalar)
       .write(H5::PredType::NATIVE_INT64, &version);
   std::int64_t n = 0;
-  f.createAttribute("n_events", H5::PredType::STD_I64LE, scalar).write(H5::PredType::NATIVE_INT64, &n);
+  f.createAttribute("n_events", H5::PredType::STD_I64LE, scalar)
+      .write(H5::PredType::NATIVE_INT64, &n);
 }
 
 void expectInputError(const std::string& path, const std::string& mustContain) {
@@ -100,7 +101,8 @@ TEST(EventFile, WritesAtomicallyAndLeavesNoTemporary) {
   const auto path = dir.file("sub/dir/out.h5");
   writeEventFile(path, sampleTable(10));
   int files = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path)) files += e.is_regular_file();
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path))
+    files += e.is_regular_file();
   EXPECT_EQ(files, 1);
 }
 
@@ -111,7 +113,9 @@ TEST(EventFileErrors, DamagedChunkShapeIsAnErrorNotACrash) {
                    "damaged chunk layout");
 }
 
-TEST(EventFileErrors, MissingFile) { expectInputError("/nonexistent/dir/x.h5", "no such file"); }
+TEST(EventFileErrors, MissingFile) {
+  expectInputError("/nonexistent/dir/x.h5", "no such file");
+}
 
 TEST(EventFileErrors, NotHdf5) {
   TempDir dir;
@@ -163,7 +167,8 @@ TEST(EventFileErrors, MissingDatasetWrongShapeAndNaN) {
     in.get<double>("/truth/vis_p4", {2, 4});
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("/truth/vis_p4 is missing"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/truth/vis_p4 is missing"), std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
   }
   try {
@@ -191,7 +196,8 @@ TEST(EventFileErrors, RowCountDisagreesWithNEvents) {
     hsize_t dims[1] = {3};
     H5::DataSpace space(1, dims);
     double v[3] = {1, 2, 3};
-    f.createDataSet("weight", H5::PredType::IEEE_F64LE, space).write(v, H5::PredType::NATIVE_DOUBLE);
+    f.createDataSet("weight", H5::PredType::IEEE_F64LE, space)
+        .write(v, H5::PredType::NATIVE_DOUBLE);
   }
   expectInputError(path, "has 3 rows, but n_events = 0");
 }

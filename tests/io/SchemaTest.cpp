@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
+#include "common/TempDir.hpp"
 #include "core/Error.hpp"
 #include "io/EventFile.hpp"
 #include "io/Schema.hpp"
-#include "common/TempDir.hpp"
 
 using namespace nurec;
 using namespace nurec::io;
