@@ -57,32 +57,25 @@ void reconstructClassical(io::EventTable& table, const std::string& method,
       mtt[i] = m;
     }
   };
+  // Every deterministic method: reconstructor.reconstruct(event) -> {status, nu, mTauTau}.
+  auto runAll = [&](const auto& reco) {
+    parallelFor(n, threads, [&](std::size_t i) {
+      const auto r = reco.reconstruct(events[i]);
+      store(i, r.status, r.nu, r.mTauTau);
+      progress.advance();
+    });
+  };
   std::string describe;
   if (method == "collinear") {
-    const CollinearReconstructor reco(config.collinear);
     describe = fmt::format("min_abs_sin_dphi={} max_x={}", config.collinear.minAbsSinDeltaPhi,
                            config.collinear.maxX);
-    parallelFor(n, threads, [&](std::size_t i) {
-      const CollinearResult r = reco.reconstruct(events[i]);
-      store(i, r.status, r.nu, r.mTauTau);
-      progress.advance();
-    });
+    runAll(CollinearReconstructor(config.collinear));
   } else if (method == "fastmtt") {
-    const FastMttReconstructor reco(config.fastMtt);
     describe = config.fastMtt.describe();
-    parallelFor(n, threads, [&](std::size_t i) {
-      const FastMttResult r = reco.reconstruct(events[i]);
-      store(i, r.status, r.nu, r.mTauTau);
-      progress.advance();
-    });
+    runAll(FastMttReconstructor(config.fastMtt));
   } else if (method == "ip") {
-    const ImpactParameterReconstructor reco(config.ip);
     describe = config.ip.describe();
-    parallelFor(n, threads, [&](std::size_t i) {
-      const ImpactParameterRecoResult r = reco.reconstruct(events[i]);
-      store(i, r.status, r.nu, r.mTauTau);
-      progress.advance();
-    });
+    runAll(ImpactParameterReconstructor(config.ip));
   } else {
     const MmcReconstructor reco(config.mmc, pdfs);
     describe = config.mmc.describe() + " seed=" + std::to_string(config.seed);
