@@ -109,7 +109,8 @@ EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& con
   const std::size_t n = table.nEvents();
   const std::string file = table.source().empty() ? "the event table" : table.source();
 
-  // Inputs every method needs.
+  // Inputs every method needs, checked once as for the reconstruction (docs/reliability.md).
+  io::validateReco(table);
   const auto truthTau = table.get<double>(io::ds::tauP4, {2, 4});
   const auto recoTau = table.get<double>(io::ds::recoTauP4, {2, 4});
   const auto channel = table.get<std::int8_t>(io::ds::recoChannel, {});

@@ -303,7 +303,64 @@ void putReco(EventTable& table, const std::vector<RecoEvent>& events) {
   }
 }
 
+void validateReco(const EventTable& table) {
+  const std::size_t n = table.nEvents();
+  const std::string src = table.source().empty() ? std::string("event table") : table.source();
+  auto fail = [&](const char* dataset, std::size_t event, const std::string& what) {
+    throw InputError(fmt::format("{}: dataset {} {} in event {}", src, dataset, what, event));
+  };
+  // Shape of a present dataset as stored, so that get() checks finiteness whatever the shape; a
+  // wrong shape is then caught by the reader that needs the dataset.
+  auto rowShape = [&](const char* name) { return table.column(name).rowShape; };
+  // Finite values (EventTable::get names dataset and event of the first NaN or inf).
+  for (const char* name : {ds::recoTauP4, ds::recoChargedP4, ds::recoNeutralP4, ds::recoMet,
+                           ds::recoJetsP4, ds::recoPrimaryVertex, ds::recoTrackIp})
+    if (table.has(name)) table.get<double>(name, rowShape(name));
+  if (table.has(ds::recoParticles))
+    table.get<float>(ds::recoParticles, rowShape(ds::recoParticles));
+  if (table.has(ds::recoPrimaryVertex) != table.has(ds::recoTrackIp)) {
+    throw InputError(fmt::format("{}: {} and {} come together; the file has only one of them", src,
+                                 ds::recoPrimaryVertex, ds::recoTrackIp));
+  }
+  if (table.has(ds::recoTauType)) {
+    const auto types = table.get<std::int8_t>(ds::recoTauType, {2});
+    for (std::size_t i = 0; i < 2 * n; ++i)
+      if (types[i] < -1 || types[i] > 3)
+        fail(ds::recoTauType, i / 2, fmt::format("has tau type {}, expected -1..3,", types[i]));
+  }
+  if (table.has(ds::recoChannel)) {
+    const auto channel = table.get<std::int8_t>(ds::recoChannel, {});
+    for (std::size_t i = 0; i < n; ++i)
+      if (channel[i] < -1 || channel[i] >= kNumChannels)
+        fail(ds::recoChannel, i, fmt::format("has channel {}, expected -1..6,", channel[i]));
+  }
+  if (table.has(ds::recoNJets)) {
+    const auto& jetShape =
+        table.has(ds::recoJetsP4) ? rowShape(ds::recoJetsP4) : std::vector<std::size_t>{};
+    const std::size_t maxJets = jetShape.size() == 2 ? jetShape[0] : 0;
+    const auto nJets = table.get<std::int32_t>(ds::recoNJets, {});
+    for (std::size_t i = 0; i < n; ++i)
+      if (nJets[i] < 0 || static_cast<std::size_t>(nJets[i]) > maxJets)
+        fail(ds::recoNJets, i,
+             fmt::format("has {} jets, the jet array holds {},", nJets[i], maxJets));
+  }
+  if (table.has(ds::recoSumEt)) {
+    const auto sumEt = table.get<double>(ds::recoSumEt, {});
+    for (std::size_t i = 0; i < n; ++i)
+      if (!(sumEt[i] >= 0)) fail(ds::recoSumEt, i, fmt::format("is negative ({})", sumEt[i]));
+  }
+  if (table.has(ds::recoParticlesMask)) {
+    const auto shape = rowShape(ds::recoParticlesMask);
+    const auto mask = table.get<std::uint8_t>(ds::recoParticlesMask, shape);
+    const std::size_t slots = n == 0 ? 0 : mask.size() / n;
+    for (std::size_t k = 0; k < mask.size(); ++k)
+      if (mask[k] > 1)
+        fail(ds::recoParticlesMask, k / slots, fmt::format("has value {} (not 0/1)", mask[k]));
+  }
+}
+
 std::vector<RecoEvent> getReco(const EventTable& table) {
+  validateReco(table);
   const std::size_t n = table.nEvents();
   std::vector<RecoEvent> events(n);
   const auto tau = table.get<double>(ds::recoTauP4, {2, 4});
@@ -321,7 +378,7 @@ std::vector<RecoEvent> getReco(const EventTable& table) {
   std::vector<double> sumEt;
   if (table.has(ds::recoSumEt)) sumEt = table.get<double>(ds::recoSumEt, {});
   std::vector<double> pv, ip;
-  if (table.has(ds::recoPrimaryVertex) && table.has(ds::recoTrackIp)) {
+  if (table.has(ds::recoTrackIp)) {
     pv = table.get<double>(ds::recoPrimaryVertex, {3});
     ip = table.get<double>(ds::recoTrackIp, {2, 4});
   }
@@ -331,25 +388,12 @@ std::vector<RecoEvent> getReco(const EventTable& table) {
       ev.tau[t] = get4(tau, i * 8 + t * 4);
       ev.charged[t] = get4(charged, i * 8 + t * 4);
       ev.neutral[t] = get4(neutral, i * 8 + t * 4);
-      const int ty = types[i * 2 + t];
-      if (ty < -1 || ty > 3) {
-        throw InputError(fmt::format("{}: dataset {} has tau type {} in event {}, expected -1..3",
-                                     table.source(), ds::recoTauType, ty, i));
-      }
-      ev.tauType[t] = static_cast<RecoTauType>(ty);
+      ev.tauType[t] = static_cast<RecoTauType>(types[i * 2 + t]);
     }
     ev.metX = met[i * 2];
     ev.metY = met[i * 2 + 1];
     if (!sumEt.empty()) ev.sumEt = sumEt[i];
-    if (nJets[i] < 0 || static_cast<std::size_t>(nJets[i]) > maxJets) {
-      throw InputError(fmt::format("{}: dataset {} has {} jets in event {}, the jet array holds {}",
-                                   table.source(), ds::recoNJets, nJets[i], i, maxJets));
-    }
     for (int j = 0; j < nJets[i]; ++j) ev.jets.push_back(get4(jets, (i * maxJets + j) * 4));
-    if (channel[i] < -1 || channel[i] >= kNumChannels) {
-      throw InputError(fmt::format("{}: dataset {} has channel {} in event {}, expected -1..6",
-                                   table.source(), ds::recoChannel, channel[i], i));
-    }
     ev.channel = static_cast<Channel>(channel[i]);
     ev.passTrigger = trig[i] != 0;
     ev.passSr = sr[i] != 0;

@@ -71,7 +71,16 @@ std::vector<TruthEvent> getTruth(const EventTable& table);
 
 // Writes the /reco group except the ML point cloud (detector/DetectorSimulation.hpp writes it).
 void putReco(EventTable& table, const std::vector<RecoEvent>& events);
+// Reads the /reco group after validateReco.
 std::vector<RecoEvent> getReco(const EventTable& table);
+
+// The one check of the values of the reconstructed inputs, run by every reconstruction method
+// and by `evaluate` before using a file: of the /reco datasets present, values finite
+// (EventTable::get), tau types in -1..3, channels in -1..6, jet counts within the jet array,
+// /reco/sum_et >= 0, particle-mask values 0/1, primary vertex and track IPs together. Which
+// datasets must be present is the reader's business (getReco needs all of /reco). Throws
+// InputError naming file, dataset and event (docs/reliability.md).
+void validateReco(const EventTable& table);
 
 // Per-event neutrino estimates of one method: p4 (N,2,4) and status (N).
 struct NuEstimate {

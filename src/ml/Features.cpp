@@ -17,34 +17,11 @@ double wrapPhi(double phi) {
 }
 
 void validateRecoInputs(const io::EventTable& table) {
-  const std::size_t n = table.nEvents(), P = kNumSlots, F = kNumFeatures;
-  const std::string src = table.source().empty() ? std::string("event table") : table.source();
-  auto fail = [&](const char* dataset, std::size_t event, const std::string& what) {
-    throw InputError(src + ": dataset " + dataset + " " + what + " in event " +
-                     std::to_string(event));
-  };
-  // EventTable::get refuses non-finite values, naming dataset and event. /reco/met and
-  // /reco/sum_et are not model inputs (the MET token of /reco/particles is), but an event whose
-  // MET is broken is refused here as by the classical methods.
-  table.get<float>(io::ds::recoParticles, {P, F});
-  table.get<double>(io::ds::recoTauP4, {2, 4});
-  if (table.has(io::ds::recoMet)) table.get<double>(io::ds::recoMet, {2});
-  const auto channel = table.get<std::int8_t>(io::ds::recoChannel, {});
-  const auto mask = table.get<std::uint8_t>(io::ds::recoParticlesMask, {P});
-  std::vector<double> sumEt;
-  if (table.has(io::ds::recoSumEt)) sumEt = table.get<double>(io::ds::recoSumEt, {});
-  for (std::size_t i = 0; i < n; ++i) {
-    if (channel[i] < -1 || channel[i] >= kNumChannels) {
-      fail(io::ds::recoChannel, i,
-           "has channel " + std::to_string(channel[i]) + ", expected -1..6,");
-    }
-    for (std::size_t p = 0; p < P; ++p) {
-      const std::uint8_t m = mask[i * P + p];
-      if (m > 1)
-        fail(io::ds::recoParticlesMask, i, "has value " + std::to_string(m) + " (not 0/1)");
-    }
-    if (!sumEt.empty() && !(sumEt[i] >= 0)) fail(io::ds::recoSumEt, i, "is negative");
-  }
+  // The checks every method runs (channel, tau types, finite MET, sum_et >= 0, mask 0/1), then
+  // the point cloud the model reads, which the classical methods do not need.
+  io::validateReco(table);
+  table.get<float>(io::ds::recoParticles, {kNumSlots, kNumFeatures});
+  table.get<std::uint8_t>(io::ds::recoParticlesMask, {kNumSlots});
 }
 
 std::vector<std::size_t> selectRows(const io::EventTable& table, bool requireSignalRegion,

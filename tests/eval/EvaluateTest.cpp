@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/TempDir.hpp"
@@ -234,6 +235,26 @@ TEST(Evaluate, MissingInputsAreClearErrors) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("/truth/tau_p4"), std::string::npos) << e.what();
   }
+}
+
+// Issue 22.11: evaluate passed NaN /reco/met through; it checks the reco inputs as the
+// reconstruction does.
+TEST(Evaluate, InvalidRecoInputsAreRefused) {
+  io::EventTable table = makeTable(4);
+  std::vector<double> met(2 * table.nEvents(), 1.0);
+  met[5] = std::numeric_limits<double>::quiet_NaN();
+  table.set<double>(io::ds::recoMet, {2}, met);
+  try {
+    evaluate(table, fastConfig());
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("/reco/met"), std::string::npos) << e.what();
+  }
+  table = makeTable(4);
+  std::vector<double> sumEt(table.nEvents(), 100.0);
+  sumEt[3] = -1;
+  table.set<double>(io::ds::recoSumEt, {}, sumEt);
+  EXPECT_THROW(evaluate(table, fastConfig()), InputError);
 }
 
 // The full report from a file on disk: README, JSON with the documented keys, plots.

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "common/TempDir.hpp"
 #include "core/Error.hpp"
 #include "io/EventFile.hpp"
@@ -95,4 +97,58 @@ TEST(Schema, InvalidEnumValueIsAnInputError) {
   putReco(table, events);
   table.set<std::int8_t>("/reco/channel", {}, {9});
   EXPECT_THROW(getReco(table), InputError);
+}
+
+// Issue 22.11: one check of the reco inputs for every method. Negative /reco/sum_et was accepted
+// by the classical methods, NaN /reco/met by evaluate; each bad value is named with its event.
+TEST(Schema, ValidateRecoRefusesBadValuesNamingDatasetAndEvent) {
+  std::vector<RecoEvent> events(4);
+  for (auto& ev : events) ev.sumEt = 100;
+  EventTable good(4);
+  putReco(good, events);
+  good.set<std::uint8_t>(ds::recoParticlesMask, {3}, std::vector<std::uint8_t>(12, 1));
+  EXPECT_NO_THROW(validateReco(good));
+  auto expectRefused = [](const EventTable& t, const std::string& needle) {
+    try {
+      validateReco(t);
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(getReco(t), InputError) << needle;  // the classical methods read through it
+  };
+  {
+    EventTable t = good;
+    t.set<double>(ds::recoSumEt, {}, {100, 100, -5, 100});
+    expectRefused(t, "/reco/sum_et is negative (-5) in event 2");
+  }
+  {
+    EventTable t = good;
+    std::vector<double> met(8, 1.0);
+    met[3] = std::numeric_limits<double>::quiet_NaN();
+    t.set<double>(ds::recoMet, {2}, met);
+    expectRefused(t, "/reco/met");
+  }
+  {
+    EventTable t = good;
+    t.set<std::int8_t>(ds::recoChannel, {}, {0, 100, 0, 0});
+    expectRefused(t, "/reco/channel has channel 100, expected -1..6, in event 1");
+  }
+  {
+    EventTable t = good;
+    t.set<std::int8_t>(ds::recoTauType, {2}, {0, 0, 0, 0, 0, 0, 7, 0});
+    expectRefused(t, "/reco/tau_type has tau type 7");
+  }
+  {
+    EventTable t = good;
+    std::vector<std::uint8_t> mask(12, 1);
+    mask[10] = 2;
+    t.set<std::uint8_t>(ds::recoParticlesMask, {3}, mask);
+    expectRefused(t, "/reco/particles_mask has value 2 (not 0/1) in event 3");
+  }
+  {
+    EventTable t = good;
+    t.set<double>(ds::recoPrimaryVertex, {3}, std::vector<double>(12, 0.0));
+    expectRefused(t, "come together");
+  }
 }
