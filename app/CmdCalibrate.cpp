@@ -12,6 +12,7 @@
 
 #include "app/Command.hpp"
 #include "core/Error.hpp"
+#include "core/OutputLock.hpp"
 #include "core/OutputPath.hpp"
 #include "io/EventFile.hpp"
 #include "quantum/SpinResponse.hpp"
@@ -60,6 +61,7 @@ int runCalibrate(CalibrateOptions o) {
   o.fit.validate();
   o.analysers.validate();
   checkOutputPath("--out", o.output, OutputKind::File, {o.input});
+  const OutputLock lock(o.output);
   std::string modelLabel;
   if (!o.modelDir.empty()) {
     const std::string weights = (std::filesystem::path(o.modelDir) / "model.pt").string();

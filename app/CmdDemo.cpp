@@ -13,6 +13,7 @@
 #include "app/Command.hpp"
 #include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
+#include "core/OutputLock.hpp"
 #include "core/OutputPath.hpp"
 #include "core/Progress.hpp"
 #include "eval/Evaluate.hpp"
@@ -78,6 +79,7 @@ int runDemo(const DemoOptions& o) {
   const bool quiet = commonOptions().quiet;
   if (o.events < 100) throw ConfigError("--events must be at least 100");
   checkOutputPath("--out", o.out, OutputKind::Directory);
+  const OutputLock lock(o.out);
   const fs::path dir(o.out);
   fs::create_directories(dir);
   StageTimes times;

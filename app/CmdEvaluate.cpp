@@ -7,6 +7,7 @@
 
 #include "app/Command.hpp"
 #include "core/Error.hpp"
+#include "core/OutputLock.hpp"
 #include "core/OutputPath.hpp"
 #include "core/Progress.hpp"
 #include "eval/Evaluate.hpp"
@@ -70,6 +71,7 @@ std::function<int()> setupEvaluate(CLI::App& cmd) {
   return [o] {
     const Progress timer("evaluate", 0, false);
     checkOutputPath("--out", o->out, OutputKind::Directory, {o->input});
+    const OutputLock lock(o->out);
     eval::EvaluateConfig cfg;
     cfg.selection = eval::selectionFromName(o->selection);
     cfg.methods = o->methods;

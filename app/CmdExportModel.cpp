@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "app/Command.hpp"
+#include "core/OutputLock.hpp"
 
 #ifdef NUREC_ML_AVAILABLE
 #include "ml/TrainApi.hpp"
@@ -24,6 +25,7 @@ std::function<int()> setupExport(CLI::App& cmd) {
   cmd.add_option("--out", *out, "Output TorchScript file")->required();
   return [model, out] {
 #ifdef NUREC_ML_AVAILABLE
+    const OutputLock lock(*out);
     ml::exportTorchScript(*model, *out);
     std::printf("nurec export-model: %s -> %s\n", model->c_str(), out->c_str());
     return 0;

@@ -13,6 +13,7 @@
 #include "core/Error.hpp"
 #include "core/Event.hpp"
 #include "core/Memory.hpp"
+#include "core/OutputLock.hpp"
 #include "core/OutputPath.hpp"
 #include "generator/HepMC3Writer.hpp"
 #include "generator/ZTauTau.hpp"
@@ -112,6 +113,7 @@ std::array<bool, 5> parseModes(const std::string& text) {
 
 int runGenerate(GenerateOptions o) {
   checkOutputPath("--out", o.output, OutputKind::File);
+  const OutputLock lock(o.output);
   // The sample is held in memory until it is written: ~18 kB per event with the ISR shower and
   // underlying event (measured with /usr/bin/time -v, docs/reliability.md).
   requireMemory(fmt::format("--events {}", o.events), 18e3 * static_cast<double>(o.events),

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "app/Command.hpp"
+#include "core/OutputLock.hpp"
 #include "core/OutputPath.hpp"
 #include "io/EventFile.hpp"
 #include "io/Schema.hpp"
@@ -25,6 +26,7 @@ struct MmcPdfsOptions {
 int runMmcPdfs(const MmcPdfsOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   checkOutputPath("--out", o.output, OutputKind::File, {o.data});
+  const OutputLock lock(o.output);
   const io::EventTable table = io::readEventFile(o.data);
   const std::vector<TruthEvent> truth = io::getTruth(table);
   const reco::AngularPdfTable pdfs = reco::AngularPdfTable::fromTruth(truth, o.config);

@@ -8,6 +8,7 @@
 
 #include "app/Command.hpp"
 #include "core/Error.hpp"
+#include "core/OutputLock.hpp"
 #include "core/OutputPath.hpp"
 #include "io/EventFile.hpp"
 #include "io/Schema.hpp"
@@ -42,6 +43,8 @@ struct ReconstructOptions {
 int runReconstruct(const ReconstructOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   checkOutputPath("--out", o.output, OutputKind::File);  // --out = input updates it in place
+  // Taken before the input is read: a second in-place writer waits and then reads our result.
+  const OutputLock lock(o.output);
   io::EventTable table = io::readEventFile(o.input);
   const int threads = commonOptions().threads;
   if (o.method == "diffusion") {

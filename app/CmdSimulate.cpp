@@ -8,6 +8,7 @@
 
 #include "app/Command.hpp"
 #include "core/Error.hpp"
+#include "core/OutputLock.hpp"
 #include "core/OutputPath.hpp"
 #include "core/Progress.hpp"
 #include "detector/DetectorSimulation.hpp"
@@ -78,6 +79,7 @@ io::EventTable tableFromHepMC3(const std::string& path, std::uint64_t seed) {
 int runSimulate(const SimulateOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   checkOutputPath("--out", o.output, OutputKind::File, {o.input});
+  const OutputLock lock(o.output);
   const detector::DetectorConfig config =
       o.config.empty() ? detector::DetectorConfig{} : detector::loadDetectorConfig(o.config);
   config.validate();

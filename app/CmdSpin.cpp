@@ -12,6 +12,7 @@
 
 #include "app/Command.hpp"
 #include "core/Error.hpp"
+#include "core/OutputLock.hpp"
 #include "core/OutputPath.hpp"
 #include "eval/Evaluate.hpp"
 #include "io/EventFile.hpp"
@@ -140,6 +141,7 @@ int runSpin(SpinOptions o) {
     base = base.substr(0, base.size() - 5);
   checkOutputPath("--out", o.output, OutputKind::File, {o.input, o.calibration},
                   {base + ".md", base + ".scan.csv"});
+  const OutputLock lock(o.output);
   if (!o.writeMetVariations.empty())
     checkOutputPath("--write-met-variations", o.writeMetVariations, OutputKind::Directory,
                     {o.input});

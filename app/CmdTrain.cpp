@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "app/Command.hpp"
+#include "core/OutputLock.hpp"
 #include "io/EventFile.hpp"
 
 #ifdef NUREC_ML_AVAILABLE
@@ -50,6 +51,7 @@ std::function<int()> setupTrain(CLI::App& cmd) {
   addThreadsOption(cmd);
   return [a] {
 #ifdef NUREC_ML_AVAILABLE
+    const OutputLock lock(a->out);
     const ml::DiffusionConfig config = ml::DiffusionConfig::fromFile(a->config);
     const io::EventTable table = io::readEventFile(a->data);
     ml::TrainOptions o;

@@ -30,5 +30,17 @@ ls big.h5 >/dev/null 2>&1 && { echo "FAIL: big.h5 exists"; fails=$((fails + 1));
 touch existing.h5.tmp.999999
 "$nurec" -q simulate g.h5 --out existing.h5 >/dev/null || fails=$((fails + 1))
 [ -e existing.h5.tmp.999999 ] && { echo "FAIL: stale temporary kept"; fails=$((fails + 1)); }
+# Two in-place writers at once (issue 22.8): the output lock makes the second wait and read the
+# first one's result, so the file ends with both methods; no lock file is left.
+"$nurec" -q simulate g.h5 --out both.h5 >/dev/null || fails=$((fails + 1))
+for round in 1 2 3; do
+  cp both.h5 race.h5
+  "$nurec" -q reconstruct race.h5 --method mmc --threads 1 --out race.h5 >/dev/null 2>race_mmc.err &
+  "$nurec" -q reconstruct race.h5 --method fastmtt --threads 1 --out race.h5 >/dev/null 2>race_fmtt.err &
+  wait
+  methods=$("$nurec" info race.h5 2>/dev/null | grep -Ec "/nu/(mmc|fastmtt)/p4")
+  [ "$methods" = 2 ] || { echo "FAIL: round $round: race.h5 holds $methods of the 2 methods"; fails=$((fails + 1)); }
+done
+ls ./*.lock >/dev/null 2>&1 && { echo "FAIL: lock files left: $(ls ./*.lock)"; fails=$((fails + 1)); }
 [ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }
 echo "all write-failure checks passed"
