@@ -83,4 +83,55 @@ void writeBytesAtomically(const std::string& path, const char* data, std::size_t
   }
 }
 
+StagedDirectory::StagedDirectory(const std::string& finalDir) : final_(finalDir) {
+  std::error_code ec;
+  createdFinal_ = !fs::exists(final_, ec);
+  fs::create_directories(final_, ec);
+  if (ec)
+    throw Error("cannot write " + final_ + ": cannot create the folder (" + ec.message() + ")");
+  // Staging folders of runs that were killed (their process no longer exists).
+  const std::string prefix = ".staging.";
+  for (fs::directory_iterator it(final_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string pidText = name.substr(prefix.size());
+    if (pidText.empty() || pidText.size() > 9 ||
+        pidText.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pidText));
+    std::error_code removeError;
+    if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH)
+      fs::remove_all(it->path(), removeError);
+  }
+  staging_ = (fs::path(final_) / (prefix + std::to_string(::getpid()))).string();
+  fs::remove_all(staging_, ec);
+  fs::create_directories(staging_, ec);
+  if (ec)
+    throw Error("cannot write " + final_ + ": cannot create " + staging_ + " (" + ec.message() +
+                ")");
+}
+
+void StagedDirectory::commit() {
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(staging_, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path relative = fs::relative(it->path(), staging_);
+    const fs::path target = fs::path(final_) / relative;
+    if (it->is_directory()) {
+      fs::create_directories(target, ec);
+    } else {
+      fs::rename(it->path(), target, ec);
+    }
+    if (ec) throw Error("cannot write " + target.string() + ": " + ec.message());
+  }
+  if (ec) throw Error("cannot write " + final_ + ": " + ec.message());
+  fs::remove_all(staging_, ec);
+  committed_ = true;
+}
+
+StagedDirectory::~StagedDirectory() {
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+  if (!committed_ && createdFinal_ && fs::is_empty(final_, ec)) fs::remove(final_, ec);
+}
+
 }  // namespace nurec

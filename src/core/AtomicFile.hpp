@@ -19,4 +19,26 @@ inline void writeTextFileAtomically(const std::string& path, const std::string& 
 // Removes <path>.tmp.<pid> files left by processes that no longer exist; returns how many.
 int removeStaleTemporaries(const std::string& path);
 
+// A folder of files written all or nothing (an evaluation report: README, JSON, plots, data/).
+// Everything is written below path(), a hidden staging folder inside finalDir
+// (.staging.<pid>); commit() then moves each file to its place in finalDir by rename, which needs
+// no free space, so a full disk during the writes leaves finalDir as it was. Files of finalDir
+// that the report does not write are kept. Without commit() (an exception) the destructor
+// removes the staging folder, and finalDir too if it was created here and is still empty. Staging
+// folders of killed runs are removed by the next StagedDirectory in the same finalDir.
+class StagedDirectory {
+ public:
+  explicit StagedDirectory(const std::string& finalDir);
+  ~StagedDirectory();
+  StagedDirectory(const StagedDirectory&) = delete;
+  StagedDirectory& operator=(const StagedDirectory&) = delete;
+
+  const std::string& path() const { return staging_; }
+  void commit();
+
+ private:
+  std::string final_, staging_;
+  bool createdFinal_ = false, committed_ = false;
+};
+
 }  // namespace nurec

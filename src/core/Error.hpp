@@ -1,6 +1,7 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace nurec {
 
@@ -24,6 +25,26 @@ class ConfigError : public Error {
 // Throws ConfigError(what) unless cond holds; for validate() methods of config structs.
 inline void require(bool cond, const std::string& what) {
   if (!cond) throw ConfigError(what);
+}
+
+// A piece of a damaged input to quote in an error message: at most maxChars characters, every
+// byte that is not printable ASCII shown as \xNN, so that random bytes of a broken file never
+// reach the terminal as control sequences; "..." marks a cut.
+inline std::string printableExcerpt(std::string_view text, std::size_t maxChars = 60) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (out.size() >= maxChars) return out + "...";
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace nurec

@@ -601,8 +601,9 @@ std::string terminalSummary(const EvaluationResult& r) {
 }
 
 void writeReport(const EvaluationResult& r, const std::string& outDir) {
-  const fs::path dir(outDir);
-  fs::create_directories(dir);
+  // All or nothing: a full disk half-way leaves no partial report (docs/reliability.md).
+  StagedDirectory stage(outDir);
+  const fs::path dir(stage.path());
   std::vector<std::string> notes = r.notes;
   bool plotsDone = false;
   if (r.config.plots && !r.rows.empty()) {
@@ -703,6 +704,7 @@ void writeReport(const EvaluationResult& r, const std::string& outDir) {
   }
   writeTextFileAtomically((dir / "README.md").string(), md.str());
   writeTextFileAtomically((dir / "metrics.json").string(), toJson(r).dump(2) + "\n");
+  stage.commit();
 }
 
 void evaluateToReport(const io::EventTable& table, const EvaluateConfig& config,

@@ -165,11 +165,9 @@ class GzLineBuffer : public std::streambuf {
     return end != nullptr && *end == '\0';
   }
   void malformed(const char* what, const char* line, std::size_t len) {
-    std::string text(line, std::min<std::size_t>(len, 80));
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    for (char& c : text)
-      if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
-    error = fmt::format("line {}: {} ('{}')", lineNumber + 1, what, text);
+    std::string_view text(line, len);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    error = fmt::format("line {}: {} ('{}')", lineNumber + 1, what, printableExcerpt(text, 80));
   }
   void inspect(const char* line, std::size_t len) {
     if (len < 2 || line[1] != ' ') return;
@@ -217,10 +215,10 @@ class GzLineBuffer : public std::streambuf {
       in >> momentum >> length;
       if (momentum != "GEV" && momentum != "MEV") {
         error = fmt::format("line {}: unknown momentum unit '{}' (expected GEV or MEV)",
-                            lineNumber + 1, momentum);
+                            lineNumber + 1, printableExcerpt(momentum));
       } else if (length != "MM" && length != "CM") {
         error = fmt::format("line {}: unknown length unit '{}' (expected MM or CM)", lineNumber + 1,
-                            length);
+                            printableExcerpt(length));
       }
     }
   }
@@ -288,7 +286,7 @@ void checkHeader(const std::string& path) {
     throw InputError(
         fmt::format("{}: not a HepMC3 ASCII file (first line '{}', expected "
                     "'HepMC::Version ...' or 'HepMC::Asciiv3-START_EVENT_LISTING')",
-                    path, first.substr(0, 60)));
+                    path, printableExcerpt(first)));
   }
 }
 

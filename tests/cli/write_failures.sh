@@ -30,6 +30,17 @@ ls big.h5 >/dev/null 2>&1 && { echo "FAIL: big.h5 exists"; fails=$((fails + 1));
 touch existing.h5.tmp.999999
 "$nurec" -q simulate g.h5 --out existing.h5 >/dev/null || fails=$((fails + 1))
 [ -e existing.h5.tmp.999999 ] && { echo "FAIL: stale temporary kept"; fails=$((fails + 1)); }
+# A report that cannot be written completely is not written at all (issue 22.12: a full disk left
+# a partial report): README.md fits under 50 kB, metrics.json does not.
+"$nurec" -q reconstruct existing.h5 --method collinear --out nu.h5 >/dev/null || fails=$((fails + 1))
+err=$( (ulimit -f 50; "$nurec" -q evaluate nu.h5 --out rep --selection any_channel --no-plots) 2>&1 >/dev/null); rc=$?
+if [ $rc -ne 1 ] || ! grep -q "cannot write rep/.*metrics.json" <<<"$err"; then
+  echo "FAIL (exit $rc): evaluate under a file-size limit: $err"; fails=$((fails + 1))
+fi
+[ -e rep ] && { echo "FAIL: a partial report was left: $(find rep)"; fails=$((fails + 1)); }
+"$nurec" -q evaluate nu.h5 --out rep --selection any_channel --no-plots >/dev/null || fails=$((fails + 1))
+[ -s rep/README.md ] && [ -s rep/metrics.json ] && [ -z "$(ls -A rep | grep staging)" ] ||
+  { echo "FAIL: the report without a limit is incomplete: $(ls -A rep)"; fails=$((fails + 1)); }
 # Two in-place writers at once (issue 22.8): the output lock makes the second wait and read the
 # first one's result, so the file ends with both methods; no lock file is left.
 "$nurec" -q simulate g.h5 --out both.h5 >/dev/null || fails=$((fails + 1))

@@ -540,6 +540,25 @@ TEST(HepMC3Reader, ManyRecoilParticlesPi0PhotonsAndBosonFsr) {
 // Damage inside a file is a file-level error, never a silently shorter sample: a gzip stream
 // damaged at 10, 50 or 90 % of its bytes (found by the reader stopping early, or by the gzip
 // checksum), an event line with an absurd particle count, a non-numeric momentum.
+// Issue 22.12: random bytes of a damaged file were echoed to the terminal inside the error
+// message (escape sequences included); they are quoted as \xNN and cut.
+TEST(HepMC3Reader, DamagedBytesAreNotEchoedRaw) {
+  TempDir dir;
+  std::string junk = "\x1b[31m\x01\xff\xfe";
+  for (int i = 0; i < 200; ++i) junk += static_cast<char>((i * 37 + 11) % 256);
+  writeText(dir.file("junk.hepmc3"), junk + "\n");
+  try {
+    io::readHepMC3(dir.file("junk.hepmc3"));
+    FAIL() << "junk was read";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    for (char c : message)
+      EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "raw byte " << int(static_cast<unsigned char>(c));
+    EXPECT_NE(message.find("\\x1b[31m\\x01\\xff\\xfe"), std::string::npos) << message;
+    EXPECT_LT(message.size(), 300u) << message;
+  }
+}
+
 TEST(HepMC3Reader, DamagedFilesAreFileLevelErrors) {
   TempDir dir;
   const std::string text = readText(writeSample(dir, "good.hepmc3").path);
