@@ -6,6 +6,7 @@
 
 #include "app/Command.hpp"
 #include "core/OutputLock.hpp"
+#include "core/OutputPath.hpp"
 #include "io/EventFile.hpp"
 
 #ifdef NUREC_ML_AVAILABLE
@@ -51,6 +52,8 @@ std::function<int()> setupTrain(CLI::App& cmd) {
   addThreadsOption(cmd);
   return [a] {
 #ifdef NUREC_ML_AVAILABLE
+    // Before the (long) reading of the data: a mistyped --out fails at once.
+    checkOutputPath("--out", a->out, OutputKind::Directory, {a->data, a->config});
     const OutputLock lock(a->out);
     const ml::DiffusionConfig config = ml::DiffusionConfig::fromFile(a->config);
     const io::EventTable table = io::readEventFile(a->data);

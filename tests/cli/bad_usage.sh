@@ -33,6 +33,20 @@ check "not in range 0 to 256" "$nurec" generate --events 10 --threads 2147483647
 check "not in range 0 to 100000" "$nurec" evaluate g.h5 --bootstrap 1e400 --out r
 check "missing|exist" "$nurec" evaluate missing.h5 --out r
 [ "$(md5sum g.h5)" = "$before" ] || { echo "FAIL: the input file changed"; fails=$((fails + 1)); }
+# 22.10: a folder that exists but cannot be written. Root writes everywhere, so as root the check
+# runs as the unprivileged user "nobody" (setpriv), when that user can run this nurec.
+mkdir -p ro && chmod 555 ro
+asUser=()
+if [ "$(id -u)" = 0 ]; then
+  asUser=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  "${asUser[@]}" "$nurec" --version >/dev/null 2>&1 || asUser=()
+fi
+if [ "$(id -u)" != 0 ] || [ ${#asUser[@]} -gt 0 ]; then
+  check "cannot write in .*ro \\(permission denied\\)" "${asUser[@]}" "$nurec" generate --events 10 --out ro/x.h5
+  check "cannot write in .*ro \\(permission denied\\)" "${asUser[@]}" "$nurec" generate --events 10 --out ro/sub/x.h5
+else
+  echo "note: the read-only folder check is skipped (root, and user nobody cannot run $nurec)"
+fi
 # -q is accepted after the subcommand too.
 "$nurec" simulate g.h5 --out s.h5 -q >/dev/null 2>&1 || { echo "FAIL: -q after the subcommand"; fails=$((fails + 1)); }
 # spin: neither the JSON nor the .md/.scan.csv written beside it may replace the event file.

@@ -70,6 +70,8 @@ check "other training data" -- \
   train --config two.yaml --data events2.h5 --out resumed --resume --no-export
 ok train --config two.yaml --data events.h5 --out resumed --resume --no-export
 ok "$nurec" -q export-model model --out new/sub/dir/model_ts.pt
+# 22.10: train pointed at an existing file is an error that says so (was "unexpected error").
+check "is an existing file" -- train --config tiny.yaml --data events.h5 --out events.h5
 [ -s new/sub/dir/model_ts.pt ] || { echo "FAIL: export-model did not create its folders"; fail=1; }
 
 # Issue 20: a file-size limit (as a full disk) while writing the model is exit 1 with a message
