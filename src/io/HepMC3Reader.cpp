@@ -209,6 +209,21 @@ class GzLineBuffer : public std::streambuf {
         ++n;
       }
       if (n != 9) malformed("a particle line needs 9 fields", line, len);
+    } else if (line[0] == 'A') {
+      // "A id name value" (event) or "A name value" (run): HepMC3 copies the name into a
+      // 64-byte stack buffer without a bound (a longer name smashed the stack; fuzzing,
+      // docs/reliability.md), so names of 64 characters or more are refused here.
+      const std::string_view rest(line + 2, len - 2);
+      const std::size_t firstEnd = std::min(rest.find(' '), rest.size());
+      const std::string_view first = rest.substr(0, firstEnd);
+      const bool eventAttribute =
+          !first.empty() && first.find_first_not_of("-0123456789") == std::string_view::npos;
+      std::string_view name = first;
+      if (eventAttribute) {
+        const std::string_view after = rest.substr(std::min(firstEnd + 1, rest.size()));
+        name = after.substr(0, std::min(after.find(' '), after.size()));
+      }
+      if (name.size() >= 64) malformed("attribute name longer than 63 characters", line, len);
     } else if (line[0] == 'U') {
       std::istringstream in(std::string(line + 2, len - 2));
       std::string momentum, length;

@@ -559,6 +559,34 @@ TEST(HepMC3Reader, DamagedBytesAreNotEchoedRaw) {
   }
 }
 
+// A fuzzing finding: an attribute name of 64 characters or more overflowed a stack buffer inside
+// HepMC3's parser (abort, exit 134). The reader refuses the line before HepMC3 sees it.
+TEST(HepMC3Reader, LongAttributeNameIsAnErrorNotAStackSmash) {
+  const std::string finding =
+      std::string(NUREC_SOURCE_DIR) +
+      "/fuzz/findings/hepmc3-ReaderAscii-parse_attribute-stack-smash.hepmc3";
+  try {
+    io::readHepMC3(finding);
+    FAIL() << "read";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("attribute name longer than 63 characters"),
+              std::string::npos)
+        << e.what();
+  }
+  TempDir dir;
+  const std::string text = readText(writeSample(dir, "good.hepmc3").path);
+  const std::size_t attribute = text.find("\nA 0 GenCrossSection");
+  ASSERT_NE(attribute, std::string::npos);
+  std::string longName = text;
+  longName.insert(attribute + 6, std::string(100, 'X'));
+  writeText(dir.file("long.hepmc3"), longName);
+  EXPECT_THROW(io::readHepMC3(dir.file("long.hepmc3")), InputError);
+  std::string shortName = text;  // 63 characters still fit HepMC3's buffer
+  shortName.insert(attribute + 6, std::string(63 - 15, 'X'));
+  writeText(dir.file("short.hepmc3"), shortName);
+  EXPECT_NO_THROW(io::readHepMC3(dir.file("short.hepmc3")));
+}
+
 TEST(HepMC3Reader, DamagedFilesAreFileLevelErrors) {
   TempDir dir;
   const std::string text = readText(writeSample(dir, "good.hepmc3").path);
