@@ -86,6 +86,9 @@ std::function<int()> setupEvaluate(CLI::App& cmd) {
     cfg.validate();
     const io::EventTable table = io::readEventFile(o->input);
     const eval::EvaluationResult result = eval::evaluate(table, cfg);
+    if (result.rows.empty())
+      emptyResult(fmt::format("evaluate: no event of {} passes the selection {}", o->input,
+                              eval::selectionName(cfg.selection)));
     eval::writeReport(result, o->out);
     if (!commonOptions().quiet) std::fputs(eval::terminalSummary(result).c_str(), stdout);
     std::size_t failed = 0;

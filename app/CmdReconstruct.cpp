@@ -86,13 +86,15 @@ int runReconstruct(const ReconstructOptions& o) {
     reco::reconstructClassical(table, o.method, c, threads);
   }
   table.setAttribute("producer", std::string(kProducer));
-  io::writeEventFile(o.output, table);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Summary: counts per status code.
   const auto status = table.get<std::int8_t>(io::nuStatusName(o.method), {});
   std::map<int, std::int64_t> counts;
   for (const auto s : status) ++counts[s];
+  if (counts[0] == 0)
+    emptyResult(fmt::format("reconstruct {}: no event of {} was reconstructed", o.method, o.input));
+  io::writeEventFile(o.output, table);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string parts;
   for (const auto& [code, count] : counts) {
     const char* name = (o.method != "diffusion" && code >= 0 && code < reco::kNumStatusCodes)

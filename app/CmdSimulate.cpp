@@ -102,6 +102,8 @@ int runSimulate(const SimulateOptions& o) {
   table.setAttribute("detector_seed", static_cast<std::int64_t>(o.seed));
   const detector::SelectionSummary summary = detector::summarizeSelection(table, o.kFactor);
   std::printf("%s", detector::formatSummary(summary).c_str());
+  if (summary.total.passSr == 0)
+    emptyResult(fmt::format("simulate: no event of {} passes the signal region", o.input));
   std::size_t inputFailures = 0;
   if (table.has(kInputStatus)) {
     for (auto s : table.get<std::int8_t>(kInputStatus, {})) inputFailures += s != 0 ? 1 : 0;

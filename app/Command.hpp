@@ -27,8 +27,14 @@ struct CommandRegistrar {
 struct CommonOptions {
   int threads = 0;  // 0 = all cores
   bool quiet = false;
+  bool strict = false;  // empty results are errors (docs/reliability.md)
 };
 CommonOptions& commonOptions();
+
+// An empty result where events were expected (no event selected, reconstructed or in the signal
+// region): a warning on stderr that is printed even with -q, or with --strict a nurec::Error
+// (exit 1) thrown before the command writes its output.
+void emptyResult(const std::string& message);
 void addThreadsOption(CLI::App& cmd);
 
 }  // namespace nurec::app

@@ -26,6 +26,11 @@ CommonOptions& commonOptions() {
   return options;
 }
 
+void emptyResult(const std::string& message) {
+  if (commonOptions().strict) throw Error(message + " (an error with --strict)");
+  std::fprintf(stderr, "nurec: warning: %s\n", message.c_str());
+}
+
 void addThreadsOption(CLI::App& cmd) {
   cmd.add_option("--threads", commonOptions().threads,
                  "Worker threads (0 = all cores, at most 256)")
@@ -54,6 +59,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(nurec::kProducer));
   app.add_flag("-q,--quiet", commonOptions().quiet,
                "No progress bars, only the summary and errors");
+  const char* strictHelp =
+      "Exit 1 instead of warning when a result is empty (no event selected, "
+      "reconstructed or in the signal region)";
+  app.add_flag("--strict", commonOptions().strict, strictHelp);
   app.require_subcommand(1);
   auto& registry = commandRegistry();
   std::sort(registry.begin(), registry.end(),
@@ -65,6 +74,7 @@ int main(int argc, char** argv) {
     // -q works before and after the subcommand name.
     sub->add_flag("-q,--quiet", commonOptions().quiet,
                   "No progress bars, only the summary and errors");
+    sub->add_flag("--strict", commonOptions().strict, strictHelp);
     sub->callback([&run, runner] { run = *runner; });
   }
   // The first word that is not an option must name a subcommand (CLI11 alone would only say

@@ -1,11 +1,13 @@
 #include "detector/DetectorSimulation.hpp"
 #include "core/ImpactParameter.hpp"
 
+#include <fmt/format.h>
 #include <fastjet/ClusterSequence.hh>
 
 #include <algorithm>
 #include <cmath>
 
+#include "core/Error.hpp"
 #include "core/Parallel.hpp"
 #include "core/Progress.hpp"
 #include "core/Units.hpp"
@@ -682,6 +684,17 @@ SimulatedEvent DetectorSimulation::simulate(const TruthEvent& truth, Rng& rng,
 void simulateDetector(io::EventTable& table, const DetectorConfig& config, std::uint64_t seed,
                       int threads, Progress* progress) {
   const DetectorSimulation sim(config);
+  // The detector sees the tau decay products and the recoil (docs/detector.md); getTruth reads
+  // them as empty when absent, which would silently give events without candidates.
+  for (const char* name :
+       {io::ds::productsP4, io::ds::productsPdg, io::ds::recoilP4, io::ds::recoilPdg}) {
+    if (!table.has(name)) {
+      throw InputError(fmt::format(
+          "{}: dataset {} is missing; the detector simulation needs the tau decay products and "
+          "the recoil (/truth/products_*, /truth/recoil_*), as written by `nurec generate`",
+          table.source().empty() ? std::string("event table") : table.source(), name));
+    }
+  }
   const std::vector<TruthEvent> truth = io::getTruth(table);
   const std::size_t n = truth.size();
   std::vector<RecoEvent> reco(n);

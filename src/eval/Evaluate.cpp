@@ -168,15 +168,8 @@ EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& con
         mv.reco[s] = quantitiesOf(at(recoTau, res.rows[s], 0), at(recoTau, res.rows[s], 1));
     } else {
       const auto nu = table.get<double>(io::nuP4Name(m), {2, 4}, /*requireFinite=*/false);
-      std::vector<std::int8_t> status;
-      if (table.has(io::nuStatusName(m))) {
-        status = table.get<std::int8_t>(io::nuStatusName(m), {});
-      } else {
-        res.notes.push_back(
-            fmt::format("{} has no {}: events with finite neutrinos count as "
-                        "successful.",
-                        m, io::nuStatusName(m)));
-      }
+      // Part of every /nu group (docs/data-format.md): a file without it is damaged.
+      const std::vector<std::int8_t> status = table.get<std::int8_t>(io::nuStatusName(m), {});
       for (std::size_t s = 0; s < nSel; ++s) {
         const std::size_t r = res.rows[s];
         const bool finite = allFinite(nu.data() + r * 8, 8);

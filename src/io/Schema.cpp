@@ -334,7 +334,7 @@ void validateReco(const EventTable& table) {
       if (channel[i] < -1 || channel[i] >= kNumChannels)
         fail(ds::recoChannel, i, fmt::format("has channel {}, expected -1..6,", channel[i]));
   }
-  if (table.has(ds::recoNJets)) {
+  if (table.has(ds::recoNJets) && table.has(ds::recoJetsP4)) {
     const auto& jetShape =
         table.has(ds::recoJetsP4) ? rowShape(ds::recoJetsP4) : std::vector<std::size_t>{};
     const std::size_t maxJets = jetShape.size() == 2 ? jetShape[0] : 0;

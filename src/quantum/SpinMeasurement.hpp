@@ -19,6 +19,10 @@
 
 namespace nurec::quantum {
 
+// Fewest events with analysers for both taus that measureSpin accepts: one more than the 15
+// parameters of (B+, B-, C), so that their covariance is not singular.
+inline constexpr std::size_t kMinSpinEvents = 16;
+
 // None: raw estimates only. Response: apply a response fitted on an independent truth-bearing
 // sample (quantum/SpinResponse.hpp, `nurec calibrate`). There is no self-calibration: a
 // response fitted on the measured events absorbs their statistical fluctuation, and the
