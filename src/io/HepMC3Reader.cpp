@@ -174,6 +174,7 @@ class GzLineBuffer : public std::streambuf {
     // A line without its newline is the cut end of a truncated file: HepMC3 then reports the
     // record as incomplete, which is a counted per-event status, not a syntax error.
     const bool complete = line[len - 1] == '\n';
+    if (line[0] == 'E') seenEvent_ = true;
     if (line[0] == 'E' && complete) {
       // "E number n_vertices n_particles [position]": three integers, counts of a real event.
       std::istringstream in(std::string(line + 2, len - 2));
@@ -210,19 +211,15 @@ class GzLineBuffer : public std::streambuf {
       }
       if (n != 9) malformed("a particle line needs 9 fields", line, len);
     } else if (line[0] == 'A') {
-      // "A id name value" (event) or "A name value" (run): HepMC3 copies the name into a
-      // 64-byte stack buffer without a bound (a longer name smashed the stack; fuzzing,
-      // docs/reliability.md), so names of 64 characters or more are refused here.
-      const std::string_view rest(line + 2, len - 2);
-      const std::size_t firstEnd = std::min(rest.find(' '), rest.size());
-      const std::string_view first = rest.substr(0, firstEnd);
-      const bool eventAttribute =
-          !first.empty() && first.find_first_not_of("-0123456789") == std::string_view::npos;
-      std::string_view name = first;
-      if (eventAttribute) {
-        const std::string_view after = rest.substr(std::min(firstEnd + 1, rest.size()));
-        name = after.substr(0, std::min(after.find(' '), after.size()));
+      // "A id name value" in an event, "A name value" in the run header before the first event:
+      // HepMC3 copies the name into a 64-byte stack buffer without a bound (a longer name smashed
+      // the stack; fuzzing, docs/reliability.md), so names of 64 characters or more are refused.
+      std::string_view rest(line + 2, len - 2);
+      if (seenEvent_) {  // skip the id
+        const std::size_t space = rest.find(' ');
+        rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
       }
+      const std::string_view name = rest.substr(0, std::min(rest.find(' '), rest.size()));
       if (name.size() >= 64) malformed("attribute name longer than 63 characters", line, len);
     } else if (line[0] == 'U') {
       std::istringstream in(std::string(line + 2, len - 2));
@@ -243,6 +240,7 @@ class GzLineBuffer : public std::streambuf {
   std::vector<char> buffer_;
   bool atLineStart_ = true;
   bool eof_ = false;
+  bool seenEvent_ = false;  // an event line was read: attribute lines are event attributes
 };
 
 // HepMC3 3.1.2's ReaderAscii printf()s to stdout on a count mismatch ("%zu vs %i expected"),

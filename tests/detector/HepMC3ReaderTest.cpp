@@ -581,6 +581,11 @@ TEST(HepMC3Reader, LongAttributeNameIsAnErrorNotAStackSmash) {
   longName.insert(attribute + 6, std::string(100, 'X'));
   writeText(dir.file("long.hepmc3"), longName);
   EXPECT_THROW(io::readHepMC3(dir.file("long.hepmc3")), InputError);
+  // The second fuzzing finding: a damaged id ("00000e+00") in front of a long name.
+  std::string damagedId = text;
+  damagedId.replace(attribute + 3, 1, "00000e+00 " + std::string(100, 'X'));
+  writeText(dir.file("id.hepmc3"), damagedId);
+  EXPECT_THROW(io::readHepMC3(dir.file("id.hepmc3")), InputError);
   std::string shortName = text;  // 63 characters still fit HepMC3's buffer
   shortName.insert(attribute + 6, std::string(63 - 15, 'X'));
   writeText(dir.file("short.hepmc3"), shortName);
