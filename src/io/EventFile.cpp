@@ -5,8 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <string_view>
 #include <vector>
 
 #include "core/AtomicFile.hpp"
@@ -25,6 +29,66 @@ void silenceHdf5() {
     return true;
   }();
   (void)once;
+}
+
+// libhdf5 1.10 walks the objects of a global heap collection (where variable-length strings such
+// as our file attributes live) by their sizes, and a damaged free-space object of size 0 makes it
+// loop forever (a fuzzing finding, docs/reliability.md). Before HDF5 opens a file, every block
+// that looks like a collection (signature "GCOL", version 1, a size of at least 4 kB that fits in
+// the file) is walked the same way, and a walk that does not advance is refused. Layout of a
+// collection (HDF5 file format specification, "Global Heap"): signature, version, 3 reserved
+// bytes, 8-byte collection size, then objects of [2-byte index, 2-byte reference count, 4
+// reserved bytes, 8-byte size, data padded to 8 bytes]; index 0 is the free space, whose size
+// counts its header. Little-endian, 8-byte lengths (the sizes nurec and HDF5 write by default).
+void refuseLoopingGlobalHeaps(const std::string& path) {
+  std::error_code ec;
+  const std::uint64_t fileSize = fs::file_size(path, ec);
+  if (ec) return;  // HDF5 reports unreadable files itself
+  std::ifstream scan(path, std::ios::binary), heap(path, std::ios::binary);
+  auto le = [](const unsigned char* p, int bytes) {
+    std::uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+  };
+  auto checkCollection = [&](std::uint64_t at) {
+    unsigned char header[16];
+    heap.clear();
+    heap.seekg(static_cast<std::streamoff>(at));
+    if (!heap.read(reinterpret_cast<char*>(header), 16) || header[4] != 1) return;
+    const std::uint64_t size = le(header + 8, 8);
+    if (size < 4096 || size > fileSize - at || size > (std::uint64_t{1} << 30)) return;
+    std::vector<unsigned char> data(size - 16);
+    if (!heap.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size())))
+      return;
+    std::uint64_t p = 0;
+    while (p + 16 <= data.size()) {
+      const std::uint64_t index = le(&data[p], 2), objectSize = le(&data[p + 8], 8);
+      const std::uint64_t need = index > 0 ? 16 + (objectSize + 7) / 8 * 8 : objectSize;
+      if (need == 0 || need < objectSize) {
+        throw InputError(fmt::format(
+            "{}: damaged file: the global heap at byte {} has an object of size 0 (index {}) "
+            "that HDF5 would read forever",
+            path, at, index));
+      }
+      p += need;
+    }
+  };
+  constexpr std::size_t kBlock = std::size_t{1} << 22;
+  const std::string_view signature("GCOL");
+  std::string buffer;
+  std::uint64_t bufferStart = 0;  // file offset of buffer[0]
+  std::vector<char> block(kBlock);
+  while (scan.read(block.data(), kBlock) || scan.gcount() > 0) {
+    buffer.append(block.data(), static_cast<std::size_t>(scan.gcount()));
+    const std::string_view view(buffer);
+    for (std::size_t hit = view.find(signature); hit != std::string_view::npos;
+         hit = view.find(signature, hit + 1))
+      checkCollection(bufferStart + hit);
+    // Keep the last 3 bytes: a signature may straddle two blocks.
+    const std::size_t keep = std::min<std::size_t>(3, buffer.size());
+    bufferStart += buffer.size() - keep;
+    buffer.erase(0, buffer.size() - keep);
+  }
 }
 
 const H5::PredType& memType(DType t) {
@@ -195,6 +259,7 @@ EventTable readEventFile(const std::string& path) {
       throw InputError(fmt::format(
           "{}: not an HDF5 file (expected a nurec event file, schema '{}')", path, kSchemaName));
     }
+    refuseLoopingGlobalHeaps(path);
     H5::H5File file(path, H5F_ACC_RDONLY);
     stage = "reading the file attributes";
     std::map<std::string, AttributeValue> attrs;

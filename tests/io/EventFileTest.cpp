@@ -113,6 +113,13 @@ TEST(EventFileErrors, DamagedChunkShapeIsAnErrorNotACrash) {
                    "damaged chunk layout");
 }
 
+// Fuzzing finding: a global heap whose free-space object has size 0 made libhdf5 loop forever
+// (nurec info did not finish); it is refused before HDF5 reads it.
+TEST(EventFileErrors, LoopingGlobalHeapIsAnErrorNotAHang) {
+  expectInputError(NUREC_SOURCE_DIR "/fuzz/findings/eventfile-libhdf5-H5C_protect-hang.h5",
+                   "global heap at byte 2048 has an object of size 0");
+}
+
 TEST(EventFileErrors, MissingFile) {
   expectInputError("/nonexistent/dir/x.h5", "no such file");
 }
