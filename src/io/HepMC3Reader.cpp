@@ -175,6 +175,20 @@ class GzLineBuffer : public std::streambuf {
     // record as incomplete, which is a counted per-event status, not a syntax error.
     const bool complete = line[len - 1] == '\n';
     if (line[0] == 'E') seenEvent_ = true;
+    if (line[0] == 'W' || line[0] == 'T' || line[0] == 'A') {
+      // HepMC3 unescapes names, tool lines and attribute values and steps past the end of the
+      // text after a final, unpaired backslash (a read out of bounds; fuzzing,
+      // docs/reliability.md).
+      std::string_view text(line, len);
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+      std::size_t backslashes = 0;
+      while (backslashes < text.size() && text[text.size() - 1 - backslashes] == '\\')
+        ++backslashes;
+      if (backslashes % 2 == 1) {
+        malformed("the line ends in an unpaired backslash", line, len);
+        return;
+      }
+    }
     if (line[0] == 'E' && complete) {
       // "E number n_vertices n_particles [position]": three integers, counts of a real event.
       std::istringstream in(std::string(line + 2, len - 2));

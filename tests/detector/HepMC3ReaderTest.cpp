@@ -586,6 +586,28 @@ TEST(HepMC3Reader, LongAttributeNameIsAnErrorNotAStackSmash) {
   damagedId.replace(attribute + 3, 1, "00000e+00 " + std::string(100, 'X'));
   writeText(dir.file("id.hepmc3"), damagedId);
   EXPECT_THROW(io::readHepMC3(dir.file("id.hepmc3")), InputError);
+  // A third finding: a weight-name, tool or attribute line ending in a single backslash made
+  // HepMC3's unescape read past the end of the line; an escaped backslash is fine.
+  const std::string start = "HepMC::Asciiv3-START_EVENT_LISTING\n";
+  const std::size_t header = text.find(start) + start.size();
+  for (const std::string line : {"W Default", "T nurec tool"}) {  // header lines, unescaped
+    std::string odd = text, even = text;
+    odd.insert(header, line + "\\\n");
+    even.insert(header, line + "\\\\\n");
+    writeText(dir.file("odd.hepmc3"), odd);
+    writeText(dir.file("even.hepmc3"), even);
+    try {
+      io::readHepMC3(dir.file("odd.hepmc3"));
+      ADD_FAILURE() << line << ": read";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("unpaired backslash"), std::string::npos) << e.what();
+    }
+    EXPECT_NO_THROW(io::readHepMC3(dir.file("even.hepmc3"))) << line;
+  }
+  std::string oddAttribute = text;  // an event attribute value
+  oddAttribute.insert(oddAttribute.find('\n', attribute + 1), "\\");
+  writeText(dir.file("odd.hepmc3"), oddAttribute);
+  EXPECT_THROW(io::readHepMC3(dir.file("odd.hepmc3")), InputError);
   std::string shortName = text;  // 63 characters still fit HepMC3's buffer
   shortName.insert(attribute + 6, std::string(63 - 15, 'X'));
   writeText(dir.file("short.hepmc3"), shortName);
