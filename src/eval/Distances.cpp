@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "core/Error.hpp"
-#include "eval/Statistics.hpp"
+#include "core/Statistics.hpp"
 
 namespace nurec::eval {
 

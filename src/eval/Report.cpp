@@ -12,7 +12,7 @@
 #include "core/Error.hpp"
 #include "eval/Evaluate.hpp"
 #include "eval/Plot.hpp"
-#include "eval/Statistics.hpp"
+#include "core/Statistics.hpp"
 #include "nurec/Version.hpp"
 
 namespace nurec::eval {

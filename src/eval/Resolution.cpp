@@ -6,7 +6,7 @@
 
 #include "core/Error.hpp"
 #include "core/Random.hpp"
-#include "eval/Statistics.hpp"
+#include "core/Statistics.hpp"
 
 namespace nurec::eval {
 

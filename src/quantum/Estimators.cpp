@@ -10,6 +10,7 @@
 #include "core/Error.hpp"
 #include "core/Parallel.hpp"
 #include "core/Random.hpp"
+#include "core/Statistics.hpp"
 
 namespace nurec::quantum {
 
@@ -214,15 +215,6 @@ double deltaMethodError(double (*f)(const SpinState&), const SpinVector& theta,
   return std::sqrt(std::max(0.0, grad.dot(cov * grad)));
 }
 
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
-}
-
 }  // namespace
 
 SpinMeasurementResult measure(const std::vector<AnalyserEvent>& events,
@@ -270,8 +262,9 @@ SpinMeasurementResult measure(const std::vector<AnalyserEvent>& events,
     r.errorBootstrap = std::sqrt(v2 / std::max(1, boot.replicas - 1));
     r.bootstrapBias = m - r.value;
     r.biasCorrected = r.value - r.bootstrapBias;
-    r.quantile16 = quantile(vals, 0.1587);
-    r.quantile84 = quantile(vals, 0.8413);
+    // No bootstrap replicas: 0 as before (the core quantile is NaN for an empty sample).
+    r.quantile16 = vals.empty() ? 0 : quantile(vals, 0.1587);
+    r.quantile84 = vals.empty() ? 0 : quantile(vals, 0.8413);
   }
   return out;
 }

@@ -9,7 +9,7 @@
 #include "core/Random.hpp"
 #include "core/Units.hpp"
 #include "eval/Resolution.hpp"
-#include "eval/Statistics.hpp"
+#include "core/Statistics.hpp"
 
 using namespace nurec;
 using namespace nurec::eval;

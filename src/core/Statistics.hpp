@@ -1,10 +1,11 @@
 #pragma once
-// Small statistics helpers shared by the metrics (docs/metrics.md).
+// Small statistics helpers used by the metrics (docs/metrics.md) and the spin measurement, kept
+// in one place so that every quantile in nurec has the same definition.
 #include <cstddef>
 #include <span>
 #include <vector>
 
-namespace nurec::eval {
+namespace nurec {
 
 // Standard normal density and cumulative distribution.
 double normalPdf(double z);
@@ -24,4 +25,4 @@ std::vector<double> finiteValues(std::span<const double> values);
 double meanOf(std::span<const double> values);
 double standardDeviationOf(std::span<const double> values);
 
-}  // namespace nurec::eval
+}  // namespace nurec

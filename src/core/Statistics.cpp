@@ -1,4 +1,4 @@
-#include "eval/Statistics.hpp"
+#include "core/Statistics.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "core/Units.hpp"
 
-namespace nurec::eval {
+namespace nurec {
 
 double normalPdf(double z) {
   return std::exp(-0.5 * z * z) / std::sqrt(2 * constants::pi);
@@ -66,4 +66,4 @@ double standardDeviationOf(std::span<const double> values) {
                : std::sqrt(sum / static_cast<double>(n - 1));
 }
 
-}  // namespace nurec::eval
+}  // namespace nurec
