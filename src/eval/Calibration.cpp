@@ -5,8 +5,8 @@
 #include <limits>
 
 #include "core/Error.hpp"
-#include "core/Units.hpp"
 #include "core/Statistics.hpp"
+#include "core/Units.hpp"
 
 namespace nurec::eval {
 

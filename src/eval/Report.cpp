@@ -10,9 +10,9 @@
 
 #include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
+#include "core/Statistics.hpp"
 #include "eval/Evaluate.hpp"
 #include "eval/Plot.hpp"
-#include "core/Statistics.hpp"
 #include "nurec/Version.hpp"
 
 namespace nurec::eval {

@@ -513,10 +513,10 @@ SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
   // The 15 parameters (B+, B-, C) have a 15 x 15 covariance that needs at least 16 events to be
   // non-singular; fewer gave numbers with zero or meaningless errors (docs/reliability.md).
   if (set.events.size() < kMinSpinEvents)
-    throw InputError(fmt::format(
-        "{}: only {} event(s) with spin analysers for both taus (method {}); a spin "
-        "measurement needs at least {}",
-        table.source(), set.events.size(), cfg.analysers.method, kMinSpinEvents));
+    throw InputError(
+        fmt::format("{}: only {} event(s) with spin analysers for both taus (method {}); a spin "
+                    "measurement needs at least {}",
+                    table.source(), set.events.size(), cfg.analysers.method, kMinSpinEvents));
   // The truth reference, when the file carries its per-event spin state (not for HepMC3 input).
   rep.spinTruthKnown = spinTruthOf(table) == SpinTruth::Known;
   std::optional<std::vector<SpinState>> production;

@@ -6,9 +6,9 @@
 
 #include "core/Error.hpp"
 #include "core/Random.hpp"
+#include "core/Statistics.hpp"
 #include "core/Units.hpp"
 #include "eval/Distances.hpp"
-#include "core/Statistics.hpp"
 
 using namespace nurec;
 using namespace nurec::eval;

@@ -7,9 +7,9 @@
 
 #include "core/Error.hpp"
 #include "core/Random.hpp"
+#include "core/Statistics.hpp"
 #include "core/Units.hpp"
 #include "eval/Resolution.hpp"
-#include "core/Statistics.hpp"
 
 using namespace nurec;
 using namespace nurec::eval;
