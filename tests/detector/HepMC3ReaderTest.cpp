@@ -608,6 +608,17 @@ TEST(HepMC3Reader, LongAttributeNameIsAnErrorNotAStackSmash) {
   oddAttribute.insert(oddAttribute.find('\n', attribute + 1), "\\");
   writeText(dir.file("odd.hepmc3"), oddAttribute);
   EXPECT_THROW(io::readHepMC3(dir.file("odd.hepmc3")), InputError);
+  // A fourth finding: NUL bytes inside an attribute line glued it to the next line.
+  std::string nul = text;
+  nul.replace(attribute + 3, 1, std::string(8, '\0'));
+  writeText(dir.file("nul.hepmc3"), nul);
+  try {
+    io::readHepMC3(dir.file("nul.hepmc3"));
+    ADD_FAILURE() << "read";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("a NUL byte inside the line"), std::string::npos)
+        << e.what();
+  }
   std::string shortName = text;  // 63 characters still fit HepMC3's buffer
   shortName.insert(attribute + 6, std::string(63 - 15, 'X'));
   writeText(dir.file("short.hepmc3"), shortName);
