@@ -177,10 +177,8 @@ class GzLineBuffer : public std::streambuf {
     error = fmt::format("line {}: {} ('{}')", lineNumber + 1, what, printableExcerpt(text, 80));
   }
   void inspect(const char* line, std::size_t len) {
-    if (len < 2 || line[1] != ' ') return;
-    // A line without its newline is the cut end of a truncated file: HepMC3 then reports the
-    // record as incomplete, which is a counted per-event status, not a syntax error.
-    const bool complete = line[len - 1] == '\n';
+    if (len == 0) return;
+    // HepMC3 picks the parser by the first character alone ("A3 x" is an attribute line too).
     if (line[0] == 'E') seenEvent_ = true;
     if (line[0] == 'W' || line[0] == 'T' || line[0] == 'A') {
       // HepMC3 unescapes names, tool lines and attribute values and steps past the end of the
@@ -196,6 +194,27 @@ class GzLineBuffer : public std::streambuf {
         return;
       }
     }
+    if (line[0] == 'A') {
+      // "A id name value" in an event, "A name value" in the run header before the first event.
+      // HepMC3 finds the name with strchr from the second character on and copies it into a
+      // 64-byte stack buffer without a bound (longer names smashed the stack; fuzzing,
+      // docs/reliability.md), so the name it would copy is found the same way and refused at 64
+      // characters or more.
+      const std::string_view text(line, len);
+      std::size_t space = text.find(' ', 1);
+      if (seenEvent_ && space != std::string_view::npos) space = text.find(' ', space + 1);
+      if (space != std::string_view::npos) {
+        const std::size_t end = text.find(' ', space + 1);
+        if (end != std::string_view::npos && end - (space + 1) >= 64) {
+          malformed("attribute name longer than 63 characters", line, len);
+          return;
+        }
+      }
+    }
+    if (len < 2 || line[1] != ' ') return;
+    // A line without its newline is the cut end of a truncated file: HepMC3 then reports the
+    // record as incomplete, which is a counted per-event status, not a syntax error.
+    const bool complete = line[len - 1] == '\n';
     if (line[0] == 'E' && complete) {
       // "E number n_vertices n_particles [position]": three integers, counts of a real event.
       std::istringstream in(std::string(line + 2, len - 2));
@@ -231,17 +250,6 @@ class GzLineBuffer : public std::streambuf {
         ++n;
       }
       if (n != 9) malformed("a particle line needs 9 fields", line, len);
-    } else if (line[0] == 'A') {
-      // "A id name value" in an event, "A name value" in the run header before the first event:
-      // HepMC3 copies the name into a 64-byte stack buffer without a bound (a longer name smashed
-      // the stack; fuzzing, docs/reliability.md), so names of 64 characters or more are refused.
-      std::string_view rest(line + 2, len - 2);
-      if (seenEvent_) {  // skip the id
-        const std::size_t space = rest.find(' ');
-        rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
-      }
-      const std::string_view name = rest.substr(0, std::min(rest.find(' '), rest.size()));
-      if (name.size() >= 64) malformed("attribute name longer than 63 characters", line, len);
     } else if (line[0] == 'U') {
       std::istringstream in(std::string(line + 2, len - 2));
       std::string momentum, length;

@@ -608,6 +608,11 @@ TEST(HepMC3Reader, LongAttributeNameIsAnErrorNotAStackSmash) {
   oddAttribute.insert(oddAttribute.find('\n', attribute + 1), "\\");
   writeText(dir.file("odd.hepmc3"), oddAttribute);
   EXPECT_THROW(io::readHepMC3(dir.file("odd.hepmc3")), InputError);
+  // A fifth finding: HepMC3 reads "A3 <long name> value" in the header as a run attribute.
+  std::string glued = text;
+  glued.insert(header, "A3 " + std::string(100, 'Y') + " value\n");
+  writeText(dir.file("glued.hepmc3"), glued);
+  EXPECT_THROW(io::readHepMC3(dir.file("glued.hepmc3")), InputError);
   // A fourth finding: NUL bytes inside an attribute line glued it to the next line.
   std::string nul = text;
   nul.replace(attribute + 3, 1, std::string(8, '\0'));
