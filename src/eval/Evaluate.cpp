@@ -99,6 +99,155 @@ double MethodResult::failedFraction() const {
   return events == 0 ? kNaN : static_cast<double>(failed) / static_cast<double>(events);
 }
 
+namespace {
+
+// Separate mass estimators (/nu/<method>/mtautau), e.g. MMC's most likely mass, per group.
+// Bootstrap salts continue after the nTasks of the main table.
+std::vector<MassEstimatorResult> massEstimatorResults(
+    const io::EventTable& table, const EvaluationResult& res,
+    const std::vector<std::vector<std::size_t>>& members, const HwhmConfig& hwhm,
+    std::size_t nTasks) {
+  std::vector<MassEstimatorResult> out;
+  const std::size_t nGroups = res.groups.size();
+  for (const auto& m : res.methods) {
+    const std::string name = "/nu/" + m + "/mtautau";
+    if (m == kVisibleMethod || !table.has(name)) continue;
+    const auto mass = table.get<double>(name, {}, false);
+    const std::size_t mi = static_cast<std::size_t>(
+        std::find(res.methods.begin(), res.methods.end(), m) - res.methods.begin());
+    MassEstimatorResult me;
+    me.method = m;
+    for (std::size_t g = 0; g < nGroups; ++g) {
+      std::vector<double> residual;
+      std::size_t failed = 0;
+      for (std::size_t s : members[g]) {
+        const double v = mass[res.rows[s]];
+        if (!res.values[mi].ok[s] || !std::isfinite(v) || v <= 0) {
+          ++failed;
+          continue;
+        }
+        residual.push_back(relativeResidual(v, res.truth[s][kMassIndex]));
+      }
+      me.perGroup.push_back(summarizeResiduals(residual, hwhm, splitmix64(nTasks + g + 1)));
+      me.failedPerGroup.push_back(failed);
+    }
+    out.push_back(std::move(me));
+  }
+  return out;
+}
+
+// Calibration of the methods that store candidates (rank histograms, coverage, CRPS against
+// /truth/nu_p4), and the example events of the first such method (docs/ml-methods.md section 7).
+void calibrateCandidates(const io::EventTable& table, const EvaluateConfig& config,
+                         const std::vector<std::vector<std::size_t>>& members,
+                         EvaluationResult& res) {
+  const std::size_t nMethods = res.methods.size(), nSel = res.rows.size(),
+                    nGroups = res.groups.size();
+  const std::string file = table.source().empty() ? "the event table" : table.source();
+  const bool haveTruthNu = table.has(io::ds::nuP4);
+  for (std::size_t mi = 0; mi < nMethods; ++mi) {
+    const std::string& m = res.methods[mi];
+    if (m == kVisibleMethod || !table.has(io::nuCandidatesName(m))) continue;
+    if (!haveTruthNu) {
+      res.notes.push_back(
+          fmt::format("Calibration of the {} candidates skipped: the file has no "
+                      "{}.",
+                      m, io::ds::nuP4));
+      continue;
+    }
+    const io::Column& col = table.column(io::nuCandidatesName(m));
+    if (col.rowShape.size() != 3 || col.rowShape[1] != 2 || col.rowShape[2] != 3 ||
+        col.rowShape[0] < 2)
+      throw InputError(fmt::format("{}: dataset {} must have shape (N, K, 2, 3) with K >= 2", file,
+                                   io::nuCandidatesName(m)));
+    const std::size_t k = col.rowShape[0];
+    // The candidates are large (N x K x 6 floats): use the stored column directly when it is f4.
+    std::vector<float> converted;
+    const std::vector<float>* candColumn = std::get_if<std::vector<float>>(&col.values);
+    if (!candColumn) {
+      converted = table.get<float>(io::nuCandidatesName(m), {k, 2, 3}, false);
+      candColumn = &converted;
+    }
+    const std::vector<float>& cand = *candColumn;
+    const auto truthNu = table.get<double>(io::ds::nuP4, {2, 4});
+    CalibrationResult cal;
+    cal.method = m;
+    cal.k = k;
+    std::vector<std::size_t> used;
+    for (std::size_t s = 0; s < nSel; ++s)
+      if (res.values[mi].ok[s]) used.push_back(s);
+    for (int c = 0; c < 6; ++c) {
+      const int tau = c / 3, comp = c % 3;
+      std::vector<double> x, y;
+      x.reserve(used.size() * k);
+      for (std::size_t s : used) {
+        const std::size_t r = res.rows[s];
+        y.push_back(truthNu[r * 8 + tau * 4 + comp]);
+        for (std::size_t j = 0; j < k; ++j) x.push_back(cand[r * k * 6 + j * 6 + tau * 3 + comp]);
+      }
+      ComponentCalibration& cc = cal.components[c];
+      cc.events = y.size();
+      if (y.empty()) {
+        cc.ranks.assign(k + 1, 0);
+        cc.coverageOuter = cc.coverageInner = cc.crps = kNaN;
+        continue;
+      }
+      const CandidateSample sample{x, y, k};
+      cc.ranks = rankHistogram(sample);
+      cc.coverageOuter = coverage(sample, 1, k);
+      cc.coverageInner = k >= 4 ? coverage(sample, 2, k - 1) : kNaN;
+      cc.crps = meanCrps(sample);
+    }
+    if (res.examples.empty() && config.exampleEvents > 0) {
+      res.examplesMethod = m;
+      // The first successful events of each channel in turn, so several channels are shown.
+      std::vector<std::size_t> picks;
+      for (std::size_t g = 1;
+           g < nGroups && picks.size() < static_cast<std::size_t>(config.exampleEvents); ++g) {
+        for (std::size_t s : members[g]) {
+          if (res.values[mi].ok[s]) {
+            picks.push_back(s);
+            break;
+          }
+        }
+      }
+      for (std::size_t s : used) {
+        if (picks.size() >= static_cast<std::size_t>(config.exampleEvents)) break;
+        if (std::find(picks.begin(), picks.end(), s) == picks.end()) picks.push_back(s);
+      }
+      std::map<std::string, std::vector<double>> nuCache;
+      for (std::size_t s : picks) {
+        const std::size_t r = res.rows[s];
+        CandidateExample ex;
+        ex.row = r;
+        ex.channel =
+            res.channel[s] >= 0 ? channelLabel(static_cast<Channel>(res.channel[s])) : "none";
+        for (std::size_t j = 0; j < k; ++j) {
+          std::array<double, 6> v{};
+          for (int c = 0; c < 6; ++c) v[c] = cand[r * k * 6 + j * 6 + c];
+          ex.candidates.push_back(v);
+        }
+        for (int c = 0; c < 6; ++c) ex.truth[c] = truthNu[r * 8 + (c / 3) * 4 + c % 3];
+        for (const auto& other : res.methods) {
+          if (other == kVisibleMethod) continue;
+          if (!nuCache.count(other))
+            nuCache[other] = table.get<double>(io::nuP4Name(other), {2, 4}, false);
+          const auto& nu = nuCache[other];
+          std::array<double, 6> v{};
+          for (int c = 0; c < 6; ++c) v[c] = nu[r * 8 + (c / 3) * 4 + c % 3];
+          const std::size_t oi = static_cast<std::size_t>(
+              std::find(res.methods.begin(), res.methods.end(), other) - res.methods.begin());
+          if (res.values[oi].ok[s]) ex.estimates.emplace_back(other, v);
+        }
+        res.examples.push_back(std::move(ex));
+      }
+    }
+    res.calibration.push_back(std::move(cal));
+  }
+}
+
+}  // namespace
+
 EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& config) {
   config.validate();
   const auto start = std::chrono::steady_clock::now();
@@ -252,133 +401,8 @@ EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& con
     }
   }
 
-  // Separate mass estimators (/nu/<method>/mtautau), e.g. MMC's most likely mass.
-  for (const auto& m : res.methods) {
-    const std::string name = "/nu/" + m + "/mtautau";
-    if (m == kVisibleMethod || !table.has(name)) continue;
-    const auto mass = table.get<double>(name, {}, false);
-    const std::size_t mi = static_cast<std::size_t>(
-        std::find(res.methods.begin(), res.methods.end(), m) - res.methods.begin());
-    MassEstimatorResult me;
-    me.method = m;
-    for (std::size_t g = 0; g < nGroups; ++g) {
-      std::vector<double> residual;
-      std::size_t failed = 0;
-      for (std::size_t s : members[g]) {
-        const double v = mass[res.rows[s]];
-        if (!res.values[mi].ok[s] || !std::isfinite(v) || v <= 0) {
-          ++failed;
-          continue;
-        }
-        residual.push_back(relativeResidual(v, res.truth[s][kMassIndex]));
-      }
-      me.perGroup.push_back(summarizeResiduals(residual, config.hwhm, splitmix64(nTasks + g + 1)));
-      me.failedPerGroup.push_back(failed);
-    }
-    res.massEstimators.push_back(std::move(me));
-  }
-
-  // Calibration and examples for methods with candidates.
-  const bool haveTruthNu = table.has(io::ds::nuP4);
-  for (std::size_t mi = 0; mi < nMethods; ++mi) {
-    const std::string& m = res.methods[mi];
-    if (m == kVisibleMethod || !table.has(io::nuCandidatesName(m))) continue;
-    if (!haveTruthNu) {
-      res.notes.push_back(
-          fmt::format("Calibration of the {} candidates skipped: the file has no "
-                      "{}.",
-                      m, io::ds::nuP4));
-      continue;
-    }
-    const io::Column& col = table.column(io::nuCandidatesName(m));
-    if (col.rowShape.size() != 3 || col.rowShape[1] != 2 || col.rowShape[2] != 3 ||
-        col.rowShape[0] < 2)
-      throw InputError(fmt::format("{}: dataset {} must have shape (N, K, 2, 3) with K >= 2", file,
-                                   io::nuCandidatesName(m)));
-    const std::size_t k = col.rowShape[0];
-    // The candidates are large (N x K x 6 floats): use the stored column directly when it is f4.
-    std::vector<float> converted;
-    const std::vector<float>* candColumn = std::get_if<std::vector<float>>(&col.values);
-    if (!candColumn) {
-      converted = table.get<float>(io::nuCandidatesName(m), {k, 2, 3}, false);
-      candColumn = &converted;
-    }
-    const std::vector<float>& cand = *candColumn;
-    const auto truthNu = table.get<double>(io::ds::nuP4, {2, 4});
-    CalibrationResult cal;
-    cal.method = m;
-    cal.k = k;
-    std::vector<std::size_t> used;
-    for (std::size_t s = 0; s < nSel; ++s)
-      if (res.values[mi].ok[s]) used.push_back(s);
-    for (int c = 0; c < 6; ++c) {
-      const int tau = c / 3, comp = c % 3;
-      std::vector<double> x, y;
-      x.reserve(used.size() * k);
-      for (std::size_t s : used) {
-        const std::size_t r = res.rows[s];
-        y.push_back(truthNu[r * 8 + tau * 4 + comp]);
-        for (std::size_t j = 0; j < k; ++j) x.push_back(cand[r * k * 6 + j * 6 + tau * 3 + comp]);
-      }
-      ComponentCalibration& cc = cal.components[c];
-      cc.events = y.size();
-      if (y.empty()) {
-        cc.ranks.assign(k + 1, 0);
-        cc.coverageOuter = cc.coverageInner = cc.crps = kNaN;
-        continue;
-      }
-      const CandidateSample sample{x, y, k};
-      cc.ranks = rankHistogram(sample);
-      cc.coverageOuter = coverage(sample, 1, k);
-      cc.coverageInner = k >= 4 ? coverage(sample, 2, k - 1) : kNaN;
-      cc.crps = meanCrps(sample);
-    }
-    if (res.examples.empty() && config.exampleEvents > 0) {
-      res.examplesMethod = m;
-      // The first successful events of each channel in turn, so several channels are shown.
-      std::vector<std::size_t> picks;
-      for (std::size_t g = 1;
-           g < nGroups && picks.size() < static_cast<std::size_t>(config.exampleEvents); ++g) {
-        for (std::size_t s : members[g]) {
-          if (res.values[mi].ok[s]) {
-            picks.push_back(s);
-            break;
-          }
-        }
-      }
-      for (std::size_t s : used) {
-        if (picks.size() >= static_cast<std::size_t>(config.exampleEvents)) break;
-        if (std::find(picks.begin(), picks.end(), s) == picks.end()) picks.push_back(s);
-      }
-      std::map<std::string, std::vector<double>> nuCache;
-      for (std::size_t s : picks) {
-        const std::size_t r = res.rows[s];
-        CandidateExample ex;
-        ex.row = r;
-        ex.channel =
-            res.channel[s] >= 0 ? channelLabel(static_cast<Channel>(res.channel[s])) : "none";
-        for (std::size_t j = 0; j < k; ++j) {
-          std::array<double, 6> v{};
-          for (int c = 0; c < 6; ++c) v[c] = cand[r * k * 6 + j * 6 + c];
-          ex.candidates.push_back(v);
-        }
-        for (int c = 0; c < 6; ++c) ex.truth[c] = truthNu[r * 8 + (c / 3) * 4 + c % 3];
-        for (const auto& other : res.methods) {
-          if (other == kVisibleMethod) continue;
-          if (!nuCache.count(other))
-            nuCache[other] = table.get<double>(io::nuP4Name(other), {2, 4}, false);
-          const auto& nu = nuCache[other];
-          std::array<double, 6> v{};
-          for (int c = 0; c < 6; ++c) v[c] = nu[r * 8 + (c / 3) * 4 + c % 3];
-          const std::size_t oi = static_cast<std::size_t>(
-              std::find(res.methods.begin(), res.methods.end(), other) - res.methods.begin());
-          if (res.values[oi].ok[s]) ex.estimates.emplace_back(other, v);
-        }
-        res.examples.push_back(std::move(ex));
-      }
-    }
-    res.calibration.push_back(std::move(cal));
-  }
+  res.massEstimators = massEstimatorResults(table, res, members, config.hwhm, nTasks);
+  calibrateCandidates(table, config, members, res);
   if (nSel == 0)
     res.notes.push_back(
         fmt::format("No event passes the selection ({}).", selectionName(config.selection)));
