@@ -15,6 +15,7 @@
 
 #include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
+#include "core/Memory.hpp"
 
 namespace nurec::io {
 
@@ -345,6 +346,18 @@ EventTable readEventFile(const std::string& path) {
       for (int d = 1; d < rank; ++d) {
         col.rowShape.push_back(static_cast<std::size_t>(dims[static_cast<std::size_t>(d)]));
         total *= col.rowShape.back();
+      }
+      // A damaged shape can ask for terabytes (a fuzzing finding): refuse what the machine
+      // cannot hold before allocating (docs/reliability.md).
+      double bytes = static_cast<double>(ds.getDataType().getSize());
+      for (const hsize_t extent : dims) bytes *= static_cast<double>(extent);
+      const double memory = physicalMemoryBytes();
+      if (memory > 0 && bytes > 0.8 * memory) {
+        throw InputError(
+            fmt::format("{}: dataset {} would need {:.3g} GB in memory, more than this machine has "
+                        "({:.3g} GB): "
+                        "the file is damaged, or too large to read at once",
+                        path, name, bytes / 1e9, memory / 1e9));
       }
       auto readAs = [&](auto tag) {
         std::vector<decltype(tag)> v(total);

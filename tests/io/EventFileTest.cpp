@@ -120,6 +120,13 @@ TEST(EventFileErrors, LoopingGlobalHeapIsAnErrorNotAHang) {
                    "global heap at byte 2048 has an object of size 0");
 }
 
+// Fuzzing finding: a damaged shape asked for 9,000 GB (ASan: allocation-size-too-big); refused
+// against the machine's memory before allocating.
+TEST(EventFileErrors, ImpossibleDatasetSizeIsRefusedBeforeAllocating) {
+  expectInputError(NUREC_SOURCE_DIR "/fuzz/findings/eventfile-huge-dataset-shape.h5",
+                   "dataset /reco/tau_p3 would need");
+}
+
 TEST(EventFileErrors, MissingFile) {
   expectInputError("/nonexistent/dir/x.h5", "no such file");
 }
