@@ -14,10 +14,11 @@ namespace nurec {
 
 namespace fs = std::filesystem;
 
-int removeStaleTemporaries(const std::string& path) {
-  const fs::path target(path);
-  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string prefix = target.filename().string() + ".tmp.";
+namespace {
+
+// Removes the entries of `folder` named <prefix><pid> whose process no longer exists (only such a
+// process is certainly done with them); returns how many were removed.
+int removeEntriesOfDeadProcesses(const fs::path& folder, const std::string& prefix) {
   int removed = 0;
   std::error_code ec;
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
@@ -27,13 +28,20 @@ int removeStaleTemporaries(const std::string& path) {
     if (pidText.find_first_not_of("0123456789") != std::string::npos || pidText.size() > 9)
       continue;
     const pid_t pid = static_cast<pid_t>(std::stol(pidText));
-    // Only a process that does not exist any more is certainly done with its temporary.
     if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) {
       std::error_code removeError;
-      if (fs::remove(it->path(), removeError)) ++removed;
+      if (fs::remove_all(it->path(), removeError) > 0) ++removed;
     }
   }
   return removed;
+}
+
+}  // namespace
+
+int removeStaleTemporaries(const std::string& path) {
+  const fs::path target(path);
+  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  return removeEntriesOfDeadProcesses(folder, target.filename().string() + ".tmp.");
 }
 
 void writeBytesAtomically(const std::string& path, const char* data, std::size_t size) {
@@ -91,18 +99,7 @@ StagedDirectory::StagedDirectory(const std::string& finalDir) : final_(finalDir)
     throw Error("cannot write " + final_ + ": cannot create the folder (" + ec.message() + ")");
   // Staging folders of runs that were killed (their process no longer exists).
   const std::string prefix = ".staging.";
-  for (fs::directory_iterator it(final_, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    const std::string pidText = name.substr(prefix.size());
-    if (pidText.empty() || pidText.size() > 9 ||
-        pidText.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(pidText));
-    std::error_code removeError;
-    if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH)
-      fs::remove_all(it->path(), removeError);
-  }
+  removeEntriesOfDeadProcesses(final_, prefix);
   staging_ = (fs::path(final_) / (prefix + std::to_string(::getpid()))).string();
   fs::remove_all(staging_, ec);
   fs::create_directories(staging_, ec);
