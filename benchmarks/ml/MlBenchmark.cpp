@@ -67,10 +67,12 @@ int main(int argc, char** argv) {
       data.empty() ? ml::testing::makeSyntheticEvents(events * 2, 5) : io::readEventFile(data);
   std::vector<std::size_t> rows = selectRows(table, false, {});
   if (rows.size() > static_cast<std::size_t>(events)) rows.resize(events);
-  const EventData ed = buildEventData(table, rows, lm.config.train.azimuth == "canonical", false);
+  const EventData ed =
+      buildEventData(table, rows, lm.config.train.azimuth == "canonical", false, lm.config.inputs);
   const auto B = static_cast<std::int64_t>(ed.n);
-  const torch::Tensor x =
-      torch::from_blob(const_cast<float*>(ed.x.data()), {B, kNumSlots, kNumFeatures}).clone();
+  const torch::Tensor x = torch::from_blob(const_cast<float*>(ed.x.data()),
+                                           {B, kNumSlots, static_cast<std::int64_t>(ed.features)})
+                              .clone();
   const torch::Tensor mask =
       torch::from_blob(const_cast<std::uint8_t*>(ed.mask.data()), {B, kNumSlots}, torch::kUInt8)
           .to(torch::kBool);

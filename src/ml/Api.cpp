@@ -156,7 +156,9 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
     for (int i = 0; i < steps; ++i) tgrid[i] = grid.steps[i].t;
     const torch::Tensor tembTable = net->timeEmbedding(tgrid);
     const torch::Tensor yMean = net->yMean(), yStd = net->yStd();
-    const EventData ed = buildEventData(table, rows, cfg.train.azimuth == "canonical", false);
+    const EventData ed =
+        buildEventData(table, rows, cfg.train.azimuth == "canonical", false, cfg.inputs);
+    const std::int64_t F = ed.features;
 
     const auto batchSize = static_cast<std::size_t>(options.batchEvents);
     const std::size_t nBatches = (ed.n + batchSize - 1) / batchSize;
@@ -165,9 +167,9 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
       const std::size_t b0 = batch * batchSize;
       const std::size_t nb = std::min<std::size_t>(batchSize, ed.n - b0);
       const auto B = static_cast<std::int64_t>(nb);
-      torch::Tensor x = torch::from_blob(const_cast<float*>(&ed.x[b0 * kNumSlots * kNumFeatures]),
-                                         {B, kNumSlots, kNumFeatures})
-                            .clone();
+      torch::Tensor x =
+          torch::from_blob(const_cast<float*>(&ed.x[b0 * kNumSlots * F]), {B, kNumSlots, F})
+              .clone();
       torch::Tensor mask = torch::from_blob(const_cast<std::uint8_t*>(&ed.mask[b0 * kNumSlots]),
                                             {B, kNumSlots}, torch::kUInt8)
                                .to(torch::kBool);
@@ -208,9 +210,9 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
         }
         std::array<double, 8> vis{};
         for (int j = 0; j < 8; ++j) vis[j] = ed.visP4[e * 8 + j];
-        const float* xe = &ed.x[e * kNumSlots * kNumFeatures];
+        const float* xe = &ed.x[e * kNumSlots * F];
         auto isLepton = [&](int slot) {
-          const float* f = xe + slot * kNumFeatures;
+          const float* f = xe + slot * F;
           return f[feat::typeE] > 0.5f || f[feat::typeMu] > 0.5f;
         };
         const std::array<bool, 2> leptonic{isLepton(0), isLepton(2)};

@@ -104,15 +104,24 @@ DiffusionConfig DiffusionConfig::fromYaml(const std::string& text, const std::st
   DiffusionConfig c;
   // An empty card would silently train the built-in defaults: almost always the wrong file.
   if (root.IsNull()) {
-    throw ConfigError(source +
-                      ": the run card is empty; give at least one section (encoder, head, "
-                      "schedule, sampler, train), e.g. start from configs/diffusion_ztautau.yaml");
+    throw ConfigError(
+        source +
+        ": the run card is empty; give at least one section (inputs, encoder, "
+        "head, schedule, sampler, train), e.g. start from configs/diffusion_ztautau.yaml");
   }
-  std::set<std::string> knownTop{"encoder", "head", "schedule", "sampler", "train"};
+  std::set<std::string> knownTop{"inputs", "encoder", "head", "schedule", "sampler", "train"};
   rejectUnknown(root, knownTop, source);
   auto section = [&](const char* name) {
     return root[name] ? root[name] : YAML::Node(YAML::NodeType::Map);
   };
+  {
+    const auto n = section("inputs");
+    const std::string w = source + ": inputs";
+    std::set<std::string> k;
+    read(n, "impact_parameters", c.inputs.impactParameters, k, w);
+    read(n, "activity", c.inputs.activity, k, w);
+    rejectUnknown(n, k, w);
+  }
   {
     const auto n = section("encoder");
     const std::string w = source + ": encoder";
@@ -200,6 +209,10 @@ std::string DiffusionConfig::toYaml() const {
   YAML::Emitter out;
   out.SetDoublePrecision(17);
   out << YAML::BeginMap;
+  out << YAML::Key << "inputs" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "impact_parameters" << YAML::Value << inputs.impactParameters;
+  out << YAML::Key << "activity" << YAML::Value << inputs.activity;
+  out << YAML::EndMap;
   out << YAML::Key << "encoder" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "width" << YAML::Value << encoder.width;
   out << YAML::Key << "heads" << YAML::Value << encoder.heads;

@@ -10,14 +10,36 @@ namespace nurec::ml {
 
 // Fixed input layout of /reco/particles (data contract with src/detector).
 inline constexpr int kNumSlots = 10;     // P
-inline constexpr int kNumFeatures = 13;  // F
+inline constexpr int kNumFeatures = 13;  // F of /reco/particles; the model may append more
 inline constexpr int kNumTargets = 6;    // (px, py, pz) of the nu system of tau+, then tau-
 inline constexpr int kNumChannels = 7;
 namespace feat {
 inline constexpr int logPt = 0, eta = 1, phi = 2, logE = 3, charge = 4;
 inline constexpr int typeTrack = 5, typePi0 = 6, typeE = 7, typeMu = 8, typeJet = 9, typeMet = 10;
 inline constexpr int px = 11, py = 12;
+// Optional features appended by the model's input options (InputConfig, docs/ml-methods.md
+// section 1): track impact parameters on the two tau-candidate slots, then the event activity on
+// the MET slot. Their index depends on which options are on: use InputConfig's accessors.
 }  // namespace feat
+
+// Inputs beyond /reco/particles that a model reads (docs/ml-methods.md section 1). A model stores
+// them with its config; models trained without the section read /reco/particles only.
+struct InputConfig {
+  // Per tau-candidate track (slots 0 and 2): d0 and z0 in units of 0.1 mm and their
+  // significances d0/sigma_d0, z0/sigma_z0, each asinh-compressed (from /reco/track_ip).
+  bool impactParameters = false;
+  // On the MET slot: log(sum E_T / GeV) (from /reco/sum_et), which sets the MET resolution.
+  bool activity = false;
+
+  static constexpr int kImpactParameterFeatures = 4;
+  int numFeatures() const {
+    return kNumFeatures + (impactParameters ? kImpactParameterFeatures : 0) + (activity ? 1 : 0);
+  }
+  int impactParameterIndex() const { return kNumFeatures; }  // first of the four, if on
+  int activityIndex() const {
+    return kNumFeatures + (impactParameters ? kImpactParameterFeatures : 0);
+  }
+};
 
 // PET encoder of the point cloud (docs/ml-methods.md section 2).
 struct EncoderConfig {
@@ -82,6 +104,7 @@ struct TrainConfig {
 };
 
 struct DiffusionConfig {
+  InputConfig inputs;
   EncoderConfig encoder;
   HeadConfig head;
   ScheduleConfig schedule;

@@ -44,11 +44,11 @@ std::vector<std::size_t> selectRows(const io::EventTable& table, bool requireSig
   return rows;
 }
 
-void rotateEvent(float* x, const std::uint8_t* mask, float* target, double delta) {
+void rotateEvent(float* x, const std::uint8_t* mask, float* target, double delta, int features) {
   const double c = std::cos(delta), s = std::sin(delta);
   for (int p = 0; p < kNumSlots; ++p) {
     if (!mask[p]) continue;
-    float* f = x + p * kNumFeatures;
+    float* f = x + p * features;
     f[feat::phi] = static_cast<float>(wrapPhi(f[feat::phi] + delta));
     const double px = f[feat::px], py = f[feat::py];
     f[feat::px] = static_cast<float>(c * px - s * py);
@@ -63,10 +63,73 @@ void rotateEvent(float* x, const std::uint8_t* mask, float* target, double delta
   }
 }
 
+namespace {
+
+// The optional inputs of docs/ml-methods.md section 1, for one table: read once, appended per
+// event.
+struct ExtraInputs {
+  InputConfig config;
+  std::vector<double> trackIp;  // (N, 2, 4): d0, z0, sigma_d0, sigma_z0 in mm
+  std::vector<double> sumEt;    // (N) GeV
+
+  ExtraInputs(const io::EventTable& table, const InputConfig& inputs) : config(inputs) {
+    const std::string src = table.source().empty() ? std::string("event table") : table.source();
+    if (inputs.impactParameters) {
+      if (!table.has(io::ds::recoTrackIp)) {
+        throw InputError(src +
+                         ": the model reads track impact parameters (inputs.impact_parameters)"
+                         " but the file has no " +
+                         std::string(io::ds::recoTrackIp) +
+                         " (simulate events whose truth has vertex positions)");
+      }
+      trackIp = table.get<double>(io::ds::recoTrackIp, {2, 4});
+    }
+    if (inputs.activity) {
+      if (!table.has(io::ds::recoSumEt)) {
+        throw InputError(src +
+                         ": the model reads the event activity (inputs.activity) but the "
+                         "file has no " +
+                         std::string(io::ds::recoSumEt));
+      }
+      sumEt = table.get<double>(io::ds::recoSumEt, {});
+    }
+  }
+
+  // Fills the extra features of event row r into x (P slots of F features, base features set).
+  void fill(std::size_t r, float* x, const std::uint8_t* mask, int F) const {
+    if (config.impactParameters) {
+      const int i0 = config.impactParameterIndex();
+      // The tau candidates' tracks sit in slots 0 (tau+) and 2 (tau-) (docs/data-format.md).
+      for (int k = 0; k < 2; ++k) {
+        const int slot = 2 * k;
+        if (!mask[slot]) continue;
+        const double* ip = &trackIp[(r * 2 + k) * 4];
+        float* f = x + slot * F + i0;
+        // asinh keeps the sign and the Gaussian core while taming the exponential tail of long
+        // flights; 0.1 mm is the order of the tau's flight-induced impact parameter.
+        f[0] = static_cast<float>(std::asinh(ip[0] / 0.1));
+        f[1] = static_cast<float>(std::asinh(ip[1] / 0.1));
+        f[2] = static_cast<float>(ip[2] > 0 ? std::asinh(ip[0] / ip[2]) : 0.0);
+        f[3] = static_cast<float>(ip[3] > 0 ? std::asinh(ip[1] / ip[3]) : 0.0);
+      }
+    }
+    if (config.activity) {
+      const int slot = kNumSlots - 1;  // MET token
+      // Relative to 200 GeV, the typical sum E_T of the signal region, so that it is centred.
+      x[slot * F + config.activityIndex()] =
+          static_cast<float>(std::log(std::max(sumEt[r], 1.0) / 200.0));
+    }
+  }
+};
+
+}  // namespace
+
 EventData buildEventData(const io::EventTable& table, const std::vector<std::size_t>& rows,
-                         bool canonical, bool withTargets) {
-  const std::size_t P = kNumSlots, F = kNumFeatures;
-  const auto particles = table.get<float>(io::ds::recoParticles, {P, F});
+                         bool canonical, bool withTargets, const InputConfig& inputs) {
+  const std::size_t P = kNumSlots, F0 = kNumFeatures;
+  const auto F = static_cast<std::size_t>(inputs.numFeatures());
+  const ExtraInputs extra(table, inputs);
+  const auto particles = table.get<float>(io::ds::recoParticles, {P, F0});
   const auto mask = table.get<std::uint8_t>(io::ds::recoParticlesMask, {P});
   const auto channel = table.get<std::int8_t>(io::ds::recoChannel, {});
   const auto tau = table.get<double>(io::ds::recoTauP4, {2, 4});
@@ -74,7 +137,9 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
   if (withTargets) nu = table.get<double>(io::ds::nuP4, {2, 4});
   EventData d;
   d.n = rows.size();
-  d.x.resize(d.n * P * F);
+  d.inputs = inputs;
+  d.features = static_cast<int>(F);
+  d.x.assign(d.n * P * F, 0.0f);
   d.mask.resize(d.n * P);
   d.channel.resize(d.n);
   d.visP.resize(d.n * 2);
@@ -95,11 +160,12 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
     for (std::size_t p = 0; p < P; ++p) {
       const bool valid = mask[r * P + p] != 0;
       d.mask[e * P + p] = valid ? 1 : 0;
-      for (std::size_t f = 0; f < F; ++f) {
-        d.x[(e * P + p) * F + f] = valid ? particles[(r * P + p) * F + f] : 0.0f;
+      for (std::size_t f = 0; f < F0; ++f) {
+        d.x[(e * P + p) * F + f] = valid ? particles[(r * P + p) * F0 + f] : 0.0f;
       }
-      if (valid && particles[(r * P + p) * F + feat::typeMet] > 0.5f) metPresent = true;
+      if (valid && particles[(r * P + p) * F0 + feat::typeMet] > 0.5f) metPresent = true;
     }
+    extra.fill(r, &d.x[e * P * F], &d.mask[e * P], static_cast<int>(F));
     if (!metPresent) {
       throw InputError(src + ": /reco/particles of event " + std::to_string(r) +
                        " has no valid MET token (expected one-hot type MET, slot 9)");
@@ -127,7 +193,7 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
       const double delta = -std::atan2(v[1], v[0]);
       d.rotation[e] = delta;
       rotateEvent(&d.x[e * P * F], &d.mask[e * P],
-                  withTargets ? &d.target[e * kNumTargets] : nullptr, delta);
+                  withTargets ? &d.target[e * kNumTargets] : nullptr, delta, d.features);
     }
   }
   return d;
@@ -135,15 +201,13 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
 
 NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>& trainIndices) {
   NormStats s;
-  for (int f = 0; f < kNumFeatures; ++f) {
-    s.xMean[f] = 0;
-    s.xStd[f] = 1;
-  }
+  s.xMean.assign(data.features, 0.0f);
+  s.xStd.assign(data.features, 1.0f);
   for (int c = 0; c < kNumTargets; ++c) {
     s.yMean[c] = 0;
     s.yStd[c] = 1;
   }
-  const std::size_t P = kNumSlots, F = kNumFeatures;
+  const std::size_t P = kNumSlots, F = static_cast<std::size_t>(data.features);
   // Continuous, rotation-invariant inputs: mean and std over valid slots.
   for (int f : {feat::logPt, feat::eta, feat::logE}) {
     double n = 0, sum = 0, sum2 = 0;
@@ -162,6 +226,24 @@ NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>
       s.xMean[f] = static_cast<float>(mean);
       s.xStd[f] = static_cast<float>(std::sqrt(var));
     }
+  }
+  // The optional inputs live on a few slots and are 0 elsewhere: mean 0 and their rms over the
+  // slots that carry them, so that "absent" stays 0 after normalisation (a subtracted mean would
+  // turn every other slot into a large constant input).
+  for (int f = kNumFeatures; f < data.features; ++f) {
+    const bool activity = data.inputs.activity && f == data.inputs.activityIndex();
+    const std::vector<std::size_t> slots =
+        activity ? std::vector<std::size_t>{P - 1} : std::vector<std::size_t>{0, 2};
+    double n = 0, sum2 = 0;
+    for (std::size_t e : trainIndices) {
+      for (std::size_t p : slots) {
+        if (!data.mask[e * P + p]) continue;
+        const double v = data.x[(e * P + p) * F + f];
+        n += 1;
+        sum2 += v * v;
+      }
+    }
+    if (n > 0 && sum2 > 0) s.xStd[f] = static_cast<float>(std::sqrt(sum2 / n));
   }
   {  // px, py: mean 0, one joint rms
     double n = 0, sum2 = 0;

@@ -15,6 +15,8 @@ namespace nurec::ml {
 // the scale).
 struct EventData {
   std::size_t n = 0;
+  InputConfig inputs;                 // which optional features follow the 13 of /reco/particles
+  int features = kNumFeatures;        // F = inputs.numFeatures()
   std::vector<float> x;               // (n, P, F) raw features, padded slots zero
   std::vector<std::uint8_t> mask;     // (n, P)
   std::vector<std::int64_t> channel;  // (n) 0..6
@@ -36,21 +38,23 @@ std::vector<std::size_t> selectRows(const io::EventTable& table, bool requireSig
                                     const std::vector<int>& channels);
 
 // Reads /reco/particles, /reco/particles_mask, /reco/channel, /reco/tau_p4 (and /truth/nu_p4 if
-// withTargets) for the given rows. canonical: rotate each event about z so that the leading
-// visible tau has phi = 0 (docs/ml-methods.md section 1). Throws InputError on missing or malformed
-// datasets.
+// withTargets) for the given rows, plus /reco/track_ip and /reco/sum_et when `inputs` asks for
+// them. canonical: rotate each event about z so that the leading visible tau has phi = 0
+// (docs/ml-methods.md section 1). Throws InputError on missing or malformed datasets.
 EventData buildEventData(const io::EventTable& table, const std::vector<std::size_t>& rows,
-                         bool canonical, bool withTargets);
+                         bool canonical, bool withTargets, const InputConfig& inputs = {});
 
-// Rotates one event about the beam axis by delta: phi -> wrap(phi + delta) and (px, py) -> R(px,
-// py) for every valid slot, and the (px, py) of both targets (if target != nullptr).
-void rotateEvent(float* x, const std::uint8_t* mask, float* target, double delta);
+// Rotates one event (F features per slot) about the beam axis by delta: phi -> wrap(phi + delta)
+// and (px, py) -> R(px, py) for every valid slot, and the (px, py) of both targets (if target !=
+// nullptr). The impact parameters and the activity are invariant under this rotation.
+void rotateEvent(float* x, const std::uint8_t* mask, float* target, double delta,
+                 int features = kNumFeatures);
 
 // Normalisation constants from the training split (docs/ml-methods.md section 1).
 // Rotation-covariant inputs keep mean 0 and one common scale (phi: scale 1, px and py: their joint
 // rms), so that rotations commute with the normalisation; one-hot and charge are left unchanged.
 struct NormStats {
-  std::array<float, kNumFeatures> xMean{}, xStd{};
+  std::vector<float> xMean, xStd;  // F entries each
   std::array<float, kNumTargets> yMean{}, yStd{};
 };
 NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>& trainIndices);

@@ -25,9 +25,9 @@ torch::Tensor DiffusionNetImpl::param(const std::string& name, std::vector<std::
   return register_parameter(name, t);
 }
 
-DiffusionNetImpl::DiffusionNetImpl(const EncoderConfig& enc, const HeadConfig& head)
+DiffusionNetImpl::DiffusionNetImpl(int features, const EncoderConfig& enc, const HeadConfig& head)
     : enc_(enc), head_(head) {
-  const std::int64_t F = kNumFeatures, D = enc.width, L = enc.layers, R = enc.mlpRatio;
+  const std::int64_t F = features, D = enc.width, L = enc.layers, R = enc.mlpRatio;
   const std::int64_t Dc = enc.condDim, W = head.width, NB = head.blocks, RW = head.mlpRatio;
   const std::int64_t E = head.channelEmbedding, NF = head.timeFrequencies;
   auto bound = [](std::int64_t fanIn) { return 1.0 / std::sqrt(static_cast<double>(fanIn)); };
@@ -87,8 +87,12 @@ DiffusionNetImpl::DiffusionNetImpl(const EncoderConfig& enc, const HeadConfig& h
 void DiffusionNetImpl::setNormalisation(const NormStats& s) {
   torch::NoGradGuard ng;
   auto opts = xMean_.options();
-  xMean_.copy_(torch::from_blob(const_cast<float*>(s.xMean.data()), {kNumFeatures}).to(opts));
-  xStd_.copy_(torch::from_blob(const_cast<float*>(s.xStd.data()), {kNumFeatures}).to(opts));
+  const auto F = static_cast<std::int64_t>(s.xMean.size());
+  require(F == xMean_.size(0) && s.xStd.size() == s.xMean.size(),
+          "normalisation constants for " + std::to_string(F) + " features, the network reads " +
+              std::to_string(xMean_.size(0)));
+  xMean_.copy_(torch::from_blob(const_cast<float*>(s.xMean.data()), {F}).to(opts));
+  xStd_.copy_(torch::from_blob(const_cast<float*>(s.xStd.data()), {F}).to(opts));
   yMean_.copy_(torch::from_blob(const_cast<float*>(s.yMean.data()), {kNumTargets}).to(opts));
   yStd_.copy_(torch::from_blob(const_cast<float*>(s.yStd.data()), {kNumTargets}).to(opts));
 }
@@ -213,7 +217,7 @@ torch::Tensor DiffusionNetImpl::forward(const torch::Tensor& x, const torch::Ten
 }
 
 DiffusionNet makeNet(const DiffusionConfig& config) {
-  return DiffusionNet(config.encoder, config.head);
+  return DiffusionNet(config.inputs.numFeatures(), config.encoder, config.head);
 }
 
 Lion::Lion(std::vector<torch::Tensor> params, double beta1, double beta2, double weightDecay)

@@ -30,7 +30,8 @@ std::pair<torch::Tensor, torch::Tensor> knnNeighbours(const torch::Tensor& x,
 
 class DiffusionNetImpl : public torch::nn::Module {
  public:
-  DiffusionNetImpl(const EncoderConfig& enc, const HeadConfig& head);
+  // features: F of the input point cloud (InputConfig::numFeatures()).
+  DiffusionNetImpl(int features, const EncoderConfig& enc, const HeadConfig& head);
 
   void setNormalisation(const NormStats& stats);
 

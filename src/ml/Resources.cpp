@@ -11,9 +11,11 @@
 
 namespace nurec::ml {
 
-std::int64_t parameterCount(const EncoderConfig& enc, const HeadConfig& head) {
+std::int64_t parameterCount(const DiffusionConfig& config) {
   // Term by term as registered in DiffusionNetImpl's constructor (ml/Net.cpp).
-  const std::int64_t F = kNumFeatures, T = kNumTargets, C = kNumChannels;
+  const EncoderConfig& enc = config.encoder;
+  const HeadConfig& head = config.head;
+  const std::int64_t F = config.inputs.numFeatures(), T = kNumTargets, C = kNumChannels;
   const std::int64_t D = enc.width, L = enc.layers, R = enc.mlpRatio, Dc = enc.condDim;
   const std::int64_t W = head.width, NB = head.blocks, RW = head.mlpRatio;
   const std::int64_t E = head.channelEmbedding, NF = head.timeFrequencies;
@@ -33,8 +35,8 @@ constexpr double kFloat = 4;  // bytes
 
 // Floats of activations of one event in the encoder's forward pass (inputs of every linear
 // layer, attention scores and probabilities, GELU and LayerNorm outputs).
-double encoderActivationsPerEvent(const EncoderConfig& e) {
-  const double P = kNumSlots, F = kNumFeatures, D = e.width, H = e.heads, R = e.mlpRatio;
+double encoderActivationsPerEvent(const EncoderConfig& e, int features) {
+  const double P = kNumSlots, F = features, D = e.width, H = e.heads, R = e.mlpRatio;
   const double kk = std::min(e.knn, kNumSlots - 1);
   const double embed = P * (F + 3 * D);
   const double edges = P * kk * (2 * F + 3 * D + 2);
@@ -51,38 +53,43 @@ double headActivationsPerRow(const HeadConfig& h) {
 }  // namespace
 
 double trainingMemoryBytes(const DiffusionConfig& c, std::size_t events) {
-  const double np = static_cast<double>(parameterCount(c.encoder, c.head));
+  const double np = static_cast<double>(parameterCount(c));
   // Model, EMA copy, gradients, Lion momenta and its per-step temporary.
   const double weights = 5 * np * kFloat;
   // EventData (x, mask, channel, targets, bookkeeping) and the train/validation tensors.
   const double perEvent =
-      2 * (kNumSlots * kNumFeatures + kNumTargets) * kFloat + kNumSlots * 2 + 80;
+      2 * (kNumSlots * c.inputs.numFeatures() + kNumTargets) * kFloat + kNumSlots * 2 + 80;
   const double data = static_cast<double>(events) * perEvent;
   // One batch: forward activations, kept for backward, and their gradients.
   const double B = c.train.batchSize;
-  const double activations =
-      3 * B * (encoderActivationsPerEvent(c.encoder) + headActivationsPerRow(c.head)) * kFloat;
+  const double activations = 3 * B *
+                             (encoderActivationsPerEvent(c.encoder, c.inputs.numFeatures()) +
+                              headActivationsPerRow(c.head)) *
+                             kFloat;
   // Validation runs in chunks of 1024 events without gradients.
-  const double validation =
-      1024 * (encoderActivationsPerEvent(c.encoder) + headActivationsPerRow(c.head)) * kFloat;
+  const double validation = 1024 *
+                            (encoderActivationsPerEvent(c.encoder, c.inputs.numFeatures()) +
+                             headActivationsPerRow(c.head)) *
+                            kFloat;
   return weights + data + activations + validation;
 }
 
 double reconstructionMemoryBytes(const DiffusionConfig& c, std::size_t events, int candidates,
                                  int steps, int batchEvents, int concurrentBatches) {
   const double N = static_cast<double>(events), K = candidates;
-  const double np = static_cast<double>(parameterCount(c.encoder, c.head));
+  const double np = static_cast<double>(parameterCount(c));
   // Outputs: p4 (2x4 doubles), candidates (K x 2 x 3 floats), status; inputs of the model.
   const double outputs = N * (8 * 8 + K * 6 * kFloat + 1);
-  const double inputs = N * ((kNumSlots * kNumFeatures) * kFloat + kNumSlots + 8 * 8 + 64);
+  const double inputs =
+      N * ((kNumSlots * c.inputs.numFeatures()) * kFloat + kNumSlots + 8 * 8 + 64);
   // Sampler grid and the time-embedding table (steps x head width).
   const double grid = static_cast<double>(steps) * (c.head.width * kFloat + 128);
   // Per batch: encoder activations of its events, head activations of events x candidates,
   // noise and state of the sampler (a few copies of z), per-event candidate buffers.
   const double B = batchEvents;
-  const double perBatch = B * encoderActivationsPerEvent(c.encoder) * kFloat +
-                          B * K * (2 * headActivationsPerRow(c.head) + 8 * kNumTargets) * kFloat +
-                          K * 12 * 8;
+  const double perBatch =
+      B * encoderActivationsPerEvent(c.encoder, c.inputs.numFeatures()) * kFloat +
+      B * K * (2 * headActivationsPerRow(c.head) + 8 * kNumTargets) * kFloat + K * 12 * 8;
   return 2 * np * kFloat + outputs + inputs + grid + concurrentBatches * perBatch;
 }
 

@@ -19,7 +19,7 @@ inline constexpr int kMaxTrainBatch = 65536;     // train.batch_size
 inline constexpr int kMaxEpochs = 100000;        // train.epochs, --epochs
 
 // Number of trainable parameters of DiffusionNet (ml/Net.cpp) for this architecture.
-std::int64_t parameterCount(const EncoderConfig& encoder, const HeadConfig& head);
+std::int64_t parameterCount(const DiffusionConfig& config);
 
 // Peak memory (bytes) of `nurec train` on `events` selected events: weights, EMA, gradients and
 // optimiser state, the training tensors, and the activations of one batch kept for backward.

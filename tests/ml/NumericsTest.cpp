@@ -258,6 +258,72 @@ TEST(Features, RotationAndCanonicalFrame) {
   EXPECT_NEAR(ml::wrapPhi(-constants::pi + 0.1), -constants::pi + 0.1, 1e-12);
 }
 
+// The optional inputs (docs/ml-methods.md section 1): parsed, written back, and appended to the
+// point cloud in the documented slots; the rotation to the canonical frame leaves them unchanged.
+TEST(Config, InputsSectionRoundTrips) {
+  const DiffusionConfig c =
+      DiffusionConfig::fromYaml("inputs: {impact_parameters: true, activity: true}\n", "inputs");
+  EXPECT_TRUE(c.inputs.impactParameters);
+  EXPECT_TRUE(c.inputs.activity);
+  EXPECT_EQ(c.inputs.numFeatures(), kNumFeatures + 5);
+  EXPECT_EQ(c.inputs.activityIndex(), kNumFeatures + 4);
+  const DiffusionConfig d = DiffusionConfig::fromYaml(c.toYaml(), "round trip");
+  EXPECT_TRUE(d.inputs.impactParameters && d.inputs.activity);
+  // Models written before the section existed read /reco/particles only.
+  EXPECT_EQ(DiffusionConfig::fromYaml("encoder: {width: 64}\n", "old").inputs.numFeatures(),
+            kNumFeatures);
+  EXPECT_THROW(DiffusionConfig::fromYaml("inputs: {impact_parameter: true}\n", "typo"),
+               ConfigError);
+}
+
+TEST(Features, OptionalInputsInTheirSlots) {
+  io::EventTable t = nurec::ml::testing::makeSyntheticEvents(40, 3);
+  const auto rows = selectRows(t, false, {});
+  InputConfig inputs;
+  inputs.impactParameters = inputs.activity = true;
+  // Without the datasets: an error naming the missing one.
+  try {
+    buildEventData(t, rows, true, true, inputs);
+    FAIL() << "missing /reco/track_ip accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("/reco/track_ip"), std::string::npos) << e.what();
+  }
+  nurec::ml::testing::addImpactParametersAndActivity(t, 3);
+  const EventData base = buildEventData(t, rows, true, true);
+  const EventData d = buildEventData(t, rows, true, true, inputs);
+  const int F = d.features, F0 = kNumFeatures;
+  ASSERT_EQ(F, F0 + 5);
+  const auto ip = t.get<double>(io::ds::recoTrackIp, {2, 4});
+  const auto sumEt = t.get<double>(io::ds::recoSumEt, {});
+  for (std::size_t e = 0; e < d.n; ++e) {
+    for (int p = 0; p < kNumSlots; ++p) {
+      const float* f = &d.x[(e * kNumSlots + p) * F];
+      // The 13 features of /reco/particles are unchanged (canonical rotation included).
+      for (int j = 0; j < F0; ++j) EXPECT_EQ(f[j], base.x[(e * kNumSlots + p) * F0 + j]);
+      const bool track = (p == 0 || p == 2) && d.mask[e * kNumSlots + p];
+      const double* v = &ip[(rows[e] * 2 + p / 2) * 4];
+      EXPECT_FLOAT_EQ(f[F0], track ? std::asinh(v[0] / 0.1) : 0.0);
+      EXPECT_FLOAT_EQ(f[F0 + 1], track ? std::asinh(v[1] / 0.1) : 0.0);
+      EXPECT_FLOAT_EQ(f[F0 + 2], track ? std::asinh(v[0] / v[2]) : 0.0);
+      EXPECT_FLOAT_EQ(f[F0 + 3], track ? std::asinh(v[1] / v[3]) : 0.0);
+      EXPECT_FLOAT_EQ(f[F0 + 4], p == kNumSlots - 1 ? std::log(sumEt[rows[e]] / 200) : 0.0);
+    }
+  }
+  // Normalisation: the optional features keep 0 for "absent" (mean 0) and are scaled by their rms
+  // over the slots that carry them.
+  std::vector<std::size_t> all(d.n);
+  for (std::size_t i = 0; i < d.n; ++i) all[i] = i;
+  const NormStats s = computeNormStats(d, all);
+  ASSERT_EQ(s.xStd.size(), static_cast<std::size_t>(F));
+  double rms2 = 0;
+  for (std::size_t e = 0; e < d.n; ++e) rms2 += std::pow(std::log(sumEt[rows[e]] / 200), 2) / d.n;
+  EXPECT_NEAR(s.xStd[F0 + 4], std::sqrt(rms2), 1e-4);
+  for (int j = F0; j < F; ++j) {
+    EXPECT_EQ(s.xMean[j], 0.0f) << j;
+    EXPECT_GT(s.xStd[j], 0.01f) << j;
+  }
+}
+
 // Issue 22.12: an empty run card used to train the built-in defaults without a word.
 TEST(Config, EmptyCardIsRefused) {
   for (const char* text : {"", "\n", "# only a comment\n"}) {

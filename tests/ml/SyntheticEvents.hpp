@@ -92,4 +92,32 @@ inline io::EventTable makeSyntheticEvents(std::size_t n, std::uint64_t seed) {
   return t;
 }
 
+// Adds /reco/primary_vertex, /reco/track_ip and /reco/sum_et to a table of makeSyntheticEvents.
+// The d0 of each tau candidate's track encodes its neutrino fraction |p_nu|/|p_vis| (not
+// otherwise visible but through the MET), so a model that reads the impact parameters can do
+// better than one that does not; sum_et is random.
+inline void addImpactParametersAndActivity(io::EventTable& t, std::uint64_t seed) {
+  const std::size_t n = t.nEvents();
+  const auto tau = t.get<double>(io::ds::recoTauP4, {2, 4});
+  const auto nu = t.get<double>(io::ds::nuP4, {2, 4});
+  std::vector<double> pv(n * 3, 0.0), ip(n * 8, 0.0), sumEt(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Rng rng(seed, i, 98);
+    for (int k = 0; k < 2; ++k) {
+      const double* v = &tau[i * 8 + k * 4];
+      const double frac =
+          nu[i * 8 + k * 4 + 3] / std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+      double* d = &ip[i * 8 + k * 4];
+      d[0] = 0.2 * (frac - 0.65);  // d0, mm
+      d[1] = rng.normal(0, 0.05);  // z0, mm
+      d[2] = 0.01 + rng.uniform(0.0, 0.01);
+      d[3] = 0.04;
+    }
+    sumEt[i] = 100 + rng.exponential(80);
+  }
+  t.set(io::ds::recoPrimaryVertex, {3}, std::move(pv));
+  t.set(io::ds::recoTrackIp, {2, 4}, std::move(ip));
+  t.set(io::ds::recoSumEt, {}, std::move(sumEt));
+}
+
 }  // namespace nurec::ml::testing
