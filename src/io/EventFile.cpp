@@ -15,6 +15,7 @@
 
 #include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
+#include "core/Isolated.hpp"
 #include "core/Memory.hpp"
 
 namespace nurec::io {
@@ -246,6 +247,45 @@ AttributeValue readAttribute(const H5::Attribute& attr) {
   return std::string("<unsupported attribute type>");
 }
 
+// Reads everything libhdf5 decodes from a file's structure (attributes and their values, the
+// group tree, every dataset's type, shape, layout and attributes) and nothing of the data.
+void walkStructure(const std::string& path) {
+  H5::H5File file(path, H5F_ACC_RDONLY);
+  for (int i = 0; i < file.getNumAttrs(); ++i)
+    (void)readAttribute(file.openAttribute(static_cast<unsigned>(i)));
+  std::vector<std::string> names;
+  listDatasets(file.openGroup("/"), "", names);
+  for (const auto& name : names) {
+    H5::DataSet ds = file.openDataSet(name);
+    DType dtype{};
+    (void)dtypeOf(ds, dtype);
+    H5::DataSpace space = ds.getSpace();
+    std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(space.getSimpleExtentNdims(), 0)));
+    if (!dims.empty()) space.getSimpleExtentDims(dims.data());
+    (void)ds.getCreatePlist().getLayout();
+    for (int i = 0; i < ds.getNumAttrs(); ++i)
+      (void)readAttribute(ds.openAttribute(static_cast<unsigned>(i)));
+  }
+}
+
+// libhdf5 1.10 crashes inside itself on some damaged files while it reads their attribute tables,
+// object headers or global heaps (fuzzing findings, docs/reliability.md), and nothing a caller
+// does before can tell. The structure is therefore read once in a child process first: a crash or
+// a hang there is reported as a damaged file, and only a file whose structure libhdf5 survived is
+// opened here. A failed fork() (process limit, no memory) skips the check.
+void refuseFilesThatCrashHdf5(const std::string& path) {
+  using namespace std::chrono_literals;
+  constexpr auto kTimeout = 60s;
+  const IsolatedRun run = runIsolated([&] { walkStructure(path); }, kTimeout);
+  if (run.outcome == IsolatedRun::Outcome::Crashed ||
+      run.outcome == IsolatedRun::Outcome::TimedOut) {
+    throw InputError(fmt::format(
+        "{}: damaged file: libhdf5 {} while reading the file's structure (attributes, groups, "
+        "dataset headers) in a separate process",
+        path, run.describe(kTimeout)));
+  }
+}
+
 }  // namespace
 
 EventTable readEventFile(const std::string& path) {
@@ -261,6 +301,7 @@ EventTable readEventFile(const std::string& path) {
           "{}: not an HDF5 file (expected a nurec event file, schema '{}')", path, kSchemaName));
     }
     refuseLoopingGlobalHeaps(path);
+    refuseFilesThatCrashHdf5(path);
     H5::H5File file(path, H5F_ACC_RDONLY);
     stage = "reading the file attributes";
     std::map<std::string, AttributeValue> attrs;

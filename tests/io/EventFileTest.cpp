@@ -127,6 +127,14 @@ TEST(EventFileErrors, ImpossibleDatasetSizeIsRefusedBeforeAllocating) {
                    "dataset /reco/tau_p3 would need");
 }
 
+// Fuzzing finding: a damaged global heap makes libhdf5 1.10 crash inside itself (memcpy with
+// overlapping ranges in H5HG_read, SIGSEGV in the release build) while it reads an attribute. The
+// structure is read in a child process first, and its crash becomes an error naming the file.
+TEST(EventFileErrors, FileThatCrashesLibhdf5IsAnErrorNotACrash) {
+  expectInputError(NUREC_SOURCE_DIR "/fuzz/findings/eventfile-libhdf5-H5HG_read-memcpy-overlap.h5",
+                   "damaged file: libhdf5");
+}
+
 TEST(EventFileErrors, MissingFile) {
   expectInputError("/nonexistent/dir/x.h5", "no such file");
 }
