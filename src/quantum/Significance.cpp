@@ -10,6 +10,7 @@
 #include "core/Error.hpp"
 #include "core/Parallel.hpp"
 #include "core/Random.hpp"
+#include "core/Statistics.hpp"
 #include "core/Units.hpp"
 #include "quantum/ToySampler.hpp"
 
@@ -138,11 +139,6 @@ SpinState scaledC(const SpinState& s, double lambda) {
   return out;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
 }  // namespace
 
 SignificancePoint pseudoExperiments(const std::string& statistic, const LinearStatistics& lin,
@@ -223,7 +219,7 @@ SignificancePoint pseudoExperiments(const std::string& statistic, const LinearSt
   for (double x : nul) v += (x - mean) * (x - mean);
   pt.toyNullMean = mean;
   pt.toyNullSd = std::sqrt(v / std::max(1, nToys - 1));
-  pt.toyMedian = median(alt);
+  pt.toyMedian = alt.empty() ? 0.0 : nurec::median(alt);  // the one quantile definition
   // Gaussian tail of the null beyond the observed median of the alternative.
   pt.zToys = pt.toyNullSd > 0 ? (pt.toyMedian - pt.toyNullMean) / pt.toyNullSd : 0;
   return pt;
