@@ -23,7 +23,7 @@ namespace {
 struct CalibrateOptions {
   std::string input, output;
   std::string lepton = "energy", rho = "polarimeter", model = "full", modelDir;
-  std::string candidates = "estimate";
+  std::string candidates = "auto";
   bool allEvents = false, noMassConstraint = false;
   quantum::AnalyserConfig analysers;
   quantum::CalibrationConfig fit;
@@ -49,7 +49,7 @@ int runCalibrate(CalibrateOptions o) {
   o.analysers.rho = quantum::parseRhoAnalyser(o.rho);
   o.analysers.requireSignalRegion = !o.allEvents;
   o.analysers.tauMassConstraint = !o.noMassConstraint;
-  o.analysers.candidates = quantum::parseCandidateUse(o.candidates);
+  if (o.candidates != "auto") o.analysers.candidates = quantum::parseCandidateUse(o.candidates);
   if (o.model == "full") {
     o.fit.model = quantum::CalibrationConfig::Model::Full;
   } else if (o.model == "diagonal") {
@@ -68,6 +68,8 @@ int runCalibrate(CalibrateOptions o) {
     modelLabel = fmt::format("{} (model.pt FNV-1a {})", o.modelDir, fileChecksum(weights));
   }
   const io::EventTable sample = io::readEventFile(o.input);
+  o.analysers.candidates = quantum::resolveCandidateUse(o.candidates, sample, o.analysers.method);
+  o.analysers.validate();
   const quantum::SpinResponse r =
       quantum::buildSpinResponse(sample, o.analysers, o.fit, modelLabel, !commonOptions().quiet);
   quantum::writeSpinResponse(r, o.output);
@@ -75,9 +77,10 @@ int runCalibrate(CalibrateOptions o) {
   std::size_t channels = 0;
   for (const auto& [name, cal] : r.subsets) channels += name != "combined" && cal.valid();
   std::printf(
-      "calibrate: %s, method %s: %zu of %zu events analysed (%s); combined response %s "
+      "calibrate: %s, method %s (%s): %zu of %zu events analysed (%s); combined response %s "
       "(cond(R) %.3g), %zu of 7 channels valid -> %s\n",
-      o.input.c_str(), o.analysers.method.c_str(), r.provenance.sampleAnalysed,
+      o.input.c_str(), o.analysers.method.c_str(),
+      quantum::candidateUseName(o.analysers.candidates).c_str(), r.provenance.sampleAnalysed,
       r.provenance.sampleEvents, r.provenance.selection.c_str(), comb ? "valid" : "INVALID",
       comb ? comb->conditionNumber() : 0.0, channels, o.output.c_str());
   return comb ? 0 : 1;
@@ -112,7 +115,7 @@ std::function<int()> setupCalibrate(CLI::App& cmd) {
   cmd.add_option("--lepton-analyser", o->lepton, "As for nurec spin")->capture_default_str();
   cmd.add_option("--rho-analyser", o->rho, "As for nurec spin")->capture_default_str();
   cmd.add_option("--candidates", o->candidates, "As for nurec spin")
-      ->check(CLI::IsMember({"estimate", "posterior-mean"}))
+      ->check(CLI::IsMember({"auto", "estimate", "posterior-mean"}))
       ->capture_default_str();
   cmd.add_flag("--all-events", o->allEvents, "Use every event, not only /reco/pass_sr = 1");
   cmd.add_flag("--no-mass-constraint", o->noMassConstraint, "As for nurec spin");

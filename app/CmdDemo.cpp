@@ -219,15 +219,16 @@ int runDemo(const DemoOptions& o) {
       sc.bootstrap.threads = sc.significance.threads = threads;
       sc.candidateReplicas = 5;
       sc.showProgress = !quiet;
+      // As `nurec spin`: the posterior mean for the diffusion candidates.
+      sc.analysers.candidates = quantum::resolveCandidateUse("auto", nu, m);
       try {
         // Also for the truth: the selection sculpts the analyser distributions (acceptance).
-        const fs::path response =
-            fs::path(eval::sourceDirectory()) / "data" / "spin-response" / (m + ".json");
+        const fs::path response = shippedSpinResponse(sc.analysers);
         if (fs::exists(response)) {
           sc.calibrationMode = quantum::CalibrationMode::Response;
           sc.response =
               std::make_shared<quantum::SpinResponse>(quantum::readSpinResponse(response.string()));
-          sc.calibrationSource = "data/spin-response/" + m + ".json";
+          sc.calibrationSource = "data/spin-response/" + response.filename().string();
         } else {
           notes.push_back(
               fmt::format("No shipped spin response for {} ({}): its spin results are raw.", m,

@@ -27,7 +27,7 @@ namespace {
 struct SpinOptions {
   std::string input, output = "spin.json";
   std::string lepton = "energy", rho = "polarimeter", calibration = "auto", variations;
-  std::string candidates = "estimate";
+  std::string candidates = "auto";
   bool allEvents = false, closureTest = false, noMassConstraint = false;
   std::string writeMetVariations;           // directory
   std::vector<std::string> variationFiles;  // TAG=FILE
@@ -41,17 +41,6 @@ std::vector<std::string> splitComma(const std::string& s) {
   while (std::getline(ss, item, ','))
     if (!item.empty()) out.push_back(item);
   return out;
-}
-
-// The response shipped for the shipped model and a default detector card (docs/quantum.md
-// "Shipped responses"): <method>.json, or <method>-posterior-mean.json for that estimator.
-std::string shippedResponse(const quantum::AnalyserConfig& a) {
-  const std::string suffix = a.candidates == quantum::CandidateUse::Estimate
-                                 ? ""
-                                 : "-" + quantum::candidateUseName(a.candidates);
-  return (std::filesystem::path(eval::sourceDirectory()) / "data" / "spin-response" /
-          (a.method + suffix + ".json"))
-      .string();
 }
 
 // Generator-level cuts recorded in the file (nonzero min_visible_pt, ...): they sculpt the
@@ -93,7 +82,7 @@ void resolveCalibration(const SpinOptions& o, const io::EventTable& table, quant
     source = "shipped";
   }
   if (source == "shipped") {
-    source = shippedResponse(c.analysers);
+    source = shippedSpinResponse(c.analysers);
     if (!std::filesystem::exists(source))
       throw InputError(fmt::format(
           "no shipped spin response for method '{}' ({}): build one with `nurec calibrate "
@@ -129,7 +118,7 @@ int runSpin(SpinOptions o) {
   c.analysers.requireSignalRegion = !o.allEvents;
   c.closureTest = o.closureTest;
   c.analysers.tauMassConstraint = !o.noMassConstraint;
-  c.analysers.candidates = quantum::parseCandidateUse(o.candidates);
+  if (o.candidates != "auto") c.analysers.candidates = quantum::parseCandidateUse(o.candidates);
   c.variations = splitComma(o.variations);
   const int threads = commonOptions().threads;
   c.bootstrap.threads = c.closureCalibration.threads = c.significance.threads = threads;
@@ -171,6 +160,7 @@ int runSpin(SpinOptions o) {
     const io::EventTable varied = io::readEventFile(tv.substr(eq + 1));
     quantum::mergeVariation(table, varied, c.analysers.method, tv.substr(0, eq));
   }
+  c.analysers.candidates = quantum::resolveCandidateUse(o.candidates, table, c.analysers.method);
   resolveCalibration(o, table, c);
   c.validate();
   const quantum::SpinReport rep = quantum::measureSpin(table, c);
@@ -256,9 +246,10 @@ std::function<int()> setupSpin(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_option("--candidates", o->candidates,
                  "Methods with posterior candidates (diffusion): estimate (the point estimate "
-                 "/nu/M/p4) or posterior-mean (estimator terms averaged over the candidates, "
-                 "docs/quantum.md)")
-      ->check(CLI::IsMember({"estimate", "posterior-mean"}))
+                 "/nu/M/p4), posterior-mean (estimator terms averaged over the candidates, "
+                 "docs/quantum.md), or auto: posterior-mean when the file has more than one "
+                 "candidate per event")
+      ->check(CLI::IsMember({"auto", "estimate", "posterior-mean"}))
       ->capture_default_str();
   cmd.add_flag("--all-events", o->allEvents,
                "Use every event, not only those with /reco/pass_sr = 1");
@@ -315,4 +306,13 @@ const CommandRegistrar registrar(
      setupSpin});
 
 }  // namespace
+std::string shippedSpinResponse(const quantum::AnalyserConfig& a) {
+  const std::string suffix = a.candidates == quantum::CandidateUse::Estimate
+                                 ? ""
+                                 : "-" + quantum::candidateUseName(a.candidates);
+  return (std::filesystem::path(eval::sourceDirectory()) / "data" / "spin-response" /
+          (a.method + suffix + ".json"))
+      .string();
+}
+
 }  // namespace nurec::app

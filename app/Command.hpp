@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace nurec::quantum {
+struct AnalyserConfig;
+}
+
 namespace nurec::app {
 
 struct CommandSpec {
@@ -36,5 +40,10 @@ CommonOptions& commonOptions();
 // (exit 1) thrown before the command writes its output.
 void emptyResult(const std::string& message);
 void addThreadsOption(CLI::App& cmd);
+
+// The spin response shipped for a method (docs/quantum.md "Shipped responses"):
+// data/spin-response/<method>.json, or <method>-posterior-mean.json for that estimator. Defined
+// in CmdSpin.cpp; `nurec demo` uses the same files.
+std::string shippedSpinResponse(const quantum::AnalyserConfig& analysers);
 
 }  // namespace nurec::app

@@ -67,8 +67,12 @@ run_pair() {  # tag method [extra options]
   fi
 }
 for m in $METHODS; do
-  run_pair "$m" "$m"
-  if [ "$m" = diffusion ]; then run_pair diffusion-posterior-mean diffusion --candidates posterior-mean; fi
+  if [ "$m" = diffusion ]; then
+    run_pair diffusion diffusion --candidates estimate
+    run_pair diffusion-posterior-mean diffusion --candidates posterior-mean
+  else
+    run_pair "$m" "$m"
+  fi
 done
 /usr/bin/python3 "$(dirname "$0")/spin_summary.py" "$OUT"/spin-*.json > "$OUT/spin-summary.md"
 cat "$OUT/spin-summary.md"

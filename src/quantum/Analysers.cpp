@@ -53,7 +53,15 @@ RhoAnalyser parseRhoAnalyser(const std::string& s) {
 CandidateUse parseCandidateUse(const std::string& s) {
   if (s == "estimate") return CandidateUse::Estimate;
   if (s == "posterior-mean") return CandidateUse::PosteriorMean;
-  throw ConfigError(fmt::format("candidate use '{}': expected estimate or posterior-mean", s));
+  throw ConfigError(
+      fmt::format("candidate use '{}': expected auto, estimate or posterior-mean", s));
+}
+
+CandidateUse resolveCandidateUse(const std::string& s, const io::EventTable& table,
+                                 const std::string& method) {
+  if (s != "auto") return parseCandidateUse(s);
+  return method != "truth" && numCandidates(table, method) > 1 ? CandidateUse::PosteriorMean
+                                                               : CandidateUse::Estimate;
 }
 
 std::string candidateUseName(CandidateUse u) {

@@ -36,6 +36,11 @@ LeptonAnalyser parseLeptonAnalyser(const std::string& s);  // "direction", "ener
 RhoAnalyser parseRhoAnalyser(const std::string& s);        // "polarimeter", "visible"
 CandidateUse parseCandidateUse(const std::string& s);      // "estimate", "posterior-mean"
 std::string candidateUseName(CandidateUse u);
+// `--candidates auto`, the default: the posterior mean for a method whose file carries more than
+// one candidate per event (the lower statistical errors, docs/quantum.md), else the estimate.
+// "estimate" and "posterior-mean" are returned as given.
+CandidateUse resolveCandidateUse(const std::string& s, const io::EventTable& table,
+                                 const std::string& method);
 
 struct AnalyserConfig {
   std::string method = "truth";

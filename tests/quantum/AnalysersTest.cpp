@@ -242,5 +242,21 @@ TEST(Analysers, PosteriorMeanAveragesCandidateTerms) {
   }
 }
 
+// `--candidates auto` (the default of spin and calibrate): the posterior mean where the file has
+// several candidates per event for the method, the point estimate otherwise.
+TEST(Analysers, CandidateUseAutoFollowsTheFile) {
+  io::EventTable t(4);
+  EXPECT_EQ(resolveCandidateUse("auto", t, "diffusion"), CandidateUse::Estimate);  // none
+  t.set(io::nuCandidatesName("diffusion"), {1, 2, 3}, std::vector<float>(4 * 6, 0.0f));
+  EXPECT_EQ(resolveCandidateUse("auto", t, "diffusion"), CandidateUse::Estimate);  // K = 1
+  t.set(io::nuCandidatesName("diffusion"), {5, 2, 3}, std::vector<float>(4 * 30, 0.0f));
+  EXPECT_EQ(resolveCandidateUse("auto", t, "diffusion"), CandidateUse::PosteriorMean);
+  EXPECT_EQ(resolveCandidateUse("auto", t, "truth"), CandidateUse::Estimate);
+  EXPECT_EQ(resolveCandidateUse("auto", t, "fastmtt"), CandidateUse::Estimate);
+  EXPECT_EQ(resolveCandidateUse("estimate", t, "diffusion"), CandidateUse::Estimate);
+  EXPECT_EQ(resolveCandidateUse("posterior-mean", t, "diffusion"), CandidateUse::PosteriorMean);
+  EXPECT_THROW(resolveCandidateUse("median", t, "diffusion"), ConfigError);
+}
+
 }  // namespace
 }  // namespace nurec::quantum
