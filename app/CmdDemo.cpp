@@ -70,52 +70,63 @@ struct StageTimes {
   }
 };
 
-int runDemo(const DemoOptions& o) {
-#if !defined(NUREC_GENERATOR_AVAILABLE) || !defined(NUREC_DETECTOR_AVAILABLE)
-  (void)o;
-  throw Error("nurec demo needs the generator and detector libraries, which this build lacks");
-#else
-  const int threads = commonOptions().threads;
-  const bool quiet = commonOptions().quiet;
-  if (o.events < 100) throw ConfigError("--events must be at least 100");
-  checkOutputPath("--out", o.out, OutputKind::Directory);
-  const OutputLock lock(o.out);
-  const fs::path dir(o.out);
-  fs::create_directories(dir);
+#if defined(NUREC_GENERATOR_AVAILABLE) && defined(NUREC_DETECTOR_AVAILABLE)
+
+// What the demo computed, for its README and terminal summary (computing and rendering are
+// separate functions below).
+struct DemoRun {
+  fs::path dir;
+  int threads = 0;
+  bool quiet = false;
   StageTimes times;
   std::vector<std::string> notes;
-  std::ostringstream md;
-
-  // 1. Generate. Generator-level cuts a little looser than the triggers (docs/physics.md section
-  // 10: tau pT > 25 GeV, leptons > 14-17 GeV, |eta| < 2.5) keep most generated events useful; the
-  // cross section carries the acceptance.
   generator::ZTauTauConfig gen;
-  gen.nEvents = o.events;
-  gen.seed = o.seed;
-  gen.minVisiblePtGeV = 12;
-  gen.minLeadingVisiblePtGeV = 20;
-  gen.maxVisibleAbsEta = 2.7;
-  spdlog::info("demo: generating {} Z/gamma* -> tau tau events (seed {})", o.events, o.seed);
-  io::EventTable table = generator::generateZTauTau(gen, threads, !quiet);
-  io::writeEventFile((dir / "truth.h5").string(), table);
-  times.done("generate");
-  const double crossSectionPb =
-      table.hasAttribute("cross_section_pb") ? table.numberAttribute("cross_section_pb") : 0.0;
+  double crossSectionPb = 0;
+  std::size_t generated = 0, signalRegion = 0;
+  detector::SelectionSummary selection;
+  std::string modelDir;
+#if defined(NUREC_QUANTUM_AVAILABLE)
+  std::vector<std::pair<std::string, quantum::SpinReport>> spin;  // method, report
+#endif
+};
 
-  // 2. Simulate the detector, triggers, channels and the signal region.
+// 1. Generate. Generator-level cuts a little looser than the triggers (docs/physics.md section
+// 10: tau pT > 25 GeV, leptons > 14-17 GeV, |eta| < 2.5) keep most generated events useful; the
+// cross section carries the acceptance.
+io::EventTable generateEvents(const DemoOptions& o, DemoRun& run) {
+  run.gen.nEvents = o.events;
+  run.gen.seed = o.seed;
+  run.gen.minVisiblePtGeV = 12;
+  run.gen.minLeadingVisiblePtGeV = 20;
+  run.gen.maxVisibleAbsEta = 2.7;
+  spdlog::info("demo: generating {} Z/gamma* -> tau tau events (seed {})", o.events, o.seed);
+  io::EventTable table = generator::generateZTauTau(run.gen, run.threads, !run.quiet);
+  io::writeEventFile((run.dir / "truth.h5").string(), table);
+  run.times.done("generate");
+  run.generated = table.nEvents();
+  run.crossSectionPb =
+      table.hasAttribute("cross_section_pb") ? table.numberAttribute("cross_section_pb") : 0.0;
+  return table;
+}
+
+// 2. Simulate the detector, triggers, channels and the signal region.
+void simulateEvents(io::EventTable& table, const DemoOptions& o, DemoRun& run) {
   const detector::DetectorConfig det;
   {
-    Progress progress("simulate", table.nEvents(), !quiet);
-    detector::simulateDetector(table, det, o.seed, threads, &progress);
+    Progress progress("simulate", table.nEvents(), !run.quiet);
+    detector::simulateDetector(table, det, o.seed, run.threads, &progress);
     progress.finish();
   }
   table.setAttribute("detector_config", det.toYaml());
   table.setAttribute("detector_seed", static_cast<std::int64_t>(o.seed));
-  io::writeEventFile((dir / "events.h5").string(), table);
-  const detector::SelectionSummary selection = detector::summarizeSelection(table);
-  times.done("simulate");
+  io::writeEventFile((run.dir / "events.h5").string(), table);
+  run.selection = detector::summarizeSelection(table);
+  run.times.done("simulate");
+}
 
-  // 3. Reconstruct the neutrinos of the signal-region events.
+// 3. Reconstruct the neutrinos of the signal-region events (collinear, MMC, diffusion).
+io::EventTable reconstructSignalRegion(const io::EventTable& table, const DemoOptions& o,
+                                       DemoRun& run) {
   std::vector<std::size_t> srRows;
   {
     const auto sr = table.get<std::uint8_t>(io::ds::recoPassSr, {});
@@ -127,6 +138,7 @@ int runDemo(const DemoOptions& o) {
         fmt::format("demo: none of the {} events passes the signal region; use more "
                     "--events",
                     table.nEvents()));
+  run.signalRegion = srRows.size();
   io::EventTable nu = table.selectRows(srRows);
   nu.setAttribute("only_selected", std::int64_t{1});
   nu.setAttribute("rows_before_selection", static_cast<std::int64_t>(table.nEvents()));
@@ -135,181 +147,183 @@ int runDemo(const DemoOptions& o) {
   {
     reco::ClassicalRecoConfig rc;
     rc.seed = o.seed;
-    rc.progress = !quiet;
-    reco::reconstructClassical(nu, "collinear", rc, threads);
-    times.done("collinear");
-    reco::reconstructClassical(nu, "mmc", rc, threads);
-    times.done("mmc");
+    rc.progress = !run.quiet;
+    reco::reconstructClassical(nu, "collinear", rc, run.threads);
+    run.times.done("collinear");
+    reco::reconstructClassical(nu, "mmc", rc, run.threads);
+    run.times.done("mmc");
   }
 #else
-  notes.push_back("Collinear and MMC were skipped: this build has no reco library (src/reco).");
+  run.notes.push_back("Collinear and MMC were skipped: this build has no reco library (src/reco).");
 #endif
-  const std::string modelDir =
-      o.model.empty() ? (fs::path(eval::sourceDirectory()) / "models" / "ztautau_small").string()
-                      : o.model;
+  run.modelDir = o.model.empty()
+                     ? (fs::path(eval::sourceDirectory()) / "models" / "ztautau_small").string()
+                     : o.model;
   if (o.noDiffusion) {
-    notes.push_back("The diffusion model was skipped (--no-diffusion).");
+    run.notes.push_back("The diffusion model was skipped (--no-diffusion).");
   } else {
 #if defined(NUREC_ML_AVAILABLE)
-    if (!fs::exists(modelDir)) {
+    if (!fs::exists(run.modelDir)) {
       if (!o.model.empty())
-        throw InputError(fmt::format("demo: model directory {} does not exist", modelDir));
-      notes.push_back(
+        throw InputError(fmt::format("demo: model directory {} does not exist", run.modelDir));
+      run.notes.push_back(
           fmt::format("The diffusion model was skipped: no shipped model at {} (train "
                       "one with `nurec train` and pass it with --model).",
-                      modelDir));
+                      run.modelDir));
     } else {
       ml::DiffusionReconstructOptions opt;
-      opt.modelDir = modelDir;
+      opt.modelDir = run.modelDir;
       opt.candidates = o.candidates;
       opt.seed = o.seed;
-      opt.threads = threads;
+      opt.threads = run.threads;
       ml::reconstructDiffusion(nu, opt);
-      times.done("diffusion");
+      run.times.done("diffusion");
     }
 #else
-    notes.push_back(
+    run.notes.push_back(
         "The diffusion model was skipped: this build has no ML library (LibTorch not "
         "found or NUREC_WITH_TORCH=OFF).");
 #endif
   }
-  io::writeEventFile((dir / "nu.h5").string(), nu);
+  io::writeEventFile((run.dir / "nu.h5").string(), nu);
+  return nu;
+}
 
-  // 4. Evaluate.
-  eval::EvaluateConfig ec;
-  ec.threads = threads;
-  ec.plots = !o.noPlots;
-  ec.source = "nu.h5";
-  ec.title = "nurec demo: evaluation of the neutrino reconstruction";
-  const eval::EvaluationResult result = eval::evaluate(nu, ec);
-  eval::writeReport(result, (dir / "evaluation").string());
-  times.done("evaluate");
-
-  // 5. Spin measurement (docs/physics.md sections 6-8): the spin correlation matrix and the quantum
-  // observables from the truth and from each method's neutrinos.
-  std::string spinMd;
-  std::vector<std::string> spinTerminal;
 #if defined(NUREC_QUANTUM_AVAILABLE)
-  {
-    // quantum::measureSpin (`nurec spin`): raw estimates with bootstrap errors, calibrated
-    // with the shipped response of each method (data/spin-response/, fitted on an independent
-    // sample with generator seed 7101; docs/quantum.md "Shipped responses"); the reference is
-    // the truth spin state averaged over the analysed events.
-    std::vector<std::string> spinMethods = {"truth"};
-    for (const auto& m : io::nuMethods(nu)) spinMethods.push_back(m);
-    const std::vector<std::string> params = {"C_kk", "C_rr", "C_nn"};
-    const std::vector<std::string> observables = {"concurrence", "m12", "bell_opt"};
-    spinMd = "| method | events analysed | estimate |";
-    std::string rule = "|---|---|---|";
-    const std::vector<std::string> flagHeader = {"flags"};
-    for (const auto& n : params) {
-      spinMd += fmt::format(" {} |", n);
-      rule += "---|";
-    }
-    for (const auto& n : observables) {
-      spinMd += fmt::format(" {} |", n);
-      rule += "---|";
-    }
-    spinMd += " flags |\n" + rule + "---|\n";
-    for (const auto& m : spinMethods) {
-      quantum::SpinConfig sc;
-      sc.analysers.method = m;
-      sc.bootstrap.replicas = 50;
-      sc.bootstrap.seed = o.seed;
-      sc.bootstrap.threads = sc.significance.threads = threads;
-      sc.candidateReplicas = 5;
-      sc.showProgress = !quiet;
-      // As `nurec spin`: the posterior mean for the diffusion candidates.
-      sc.analysers.candidates = quantum::resolveCandidateUse("auto", nu, m);
-      try {
-        // Also for the truth: the selection sculpts the analyser distributions (acceptance).
-        const fs::path response = shippedSpinResponse(sc.analysers);
-        if (fs::exists(response)) {
-          sc.calibrationMode = quantum::CalibrationMode::Response;
-          sc.response =
-              std::make_shared<quantum::SpinResponse>(quantum::readSpinResponse(response.string()));
-          sc.calibrationSource = "data/spin-response/" + response.filename().string();
-        } else {
-          notes.push_back(
-              fmt::format("No shipped spin response for {} ({}): its spin results are raw.", m,
-                          response.string()));
-        }
-        const quantum::SpinReport rep = quantum::measureSpin(nu, sc);
-        quantum::writeSpinReport(rep, (dir / fmt::format("spin_{}.json", m)).string());
-        for (const auto& w : rep.calibrationWarnings)
-          notes.push_back(
-              fmt::format("Spin calibration of {}: {} (docs/quantum.md \"Shipped "
-                          "responses\").",
-                          m, w));
-        if (rep.subsets.empty()) continue;
-        const quantum::SubsetReport& all = rep.subsets[0];
-        auto paramCell = [](const std::vector<quantum::ParameterResult>& v, const std::string& n) {
-          for (const auto& p : v)
-            if (p.name == n)
-              return quantum::formatValueError(p.value,
-                                               p.statBootstrap > 0 ? p.statBootstrap : p.stat);
-          return std::string("—");
-        };
-        auto obsCell = [](const std::vector<quantum::ObservableSummary>& v, const std::string& n) {
-          for (const auto& x : v)
-            if (x.name == n)
-              return quantum::formatValueError(x.value,
-                                               x.statBootstrap > 0 ? x.statBootstrap : x.stat);
-          return std::string("—");
-        };
-        auto row = [&](const std::string& label, const std::vector<quantum::ParameterResult>& pv,
-                       const std::vector<quantum::ObservableSummary>& ov,
-                       const std::string& flags) {
-          spinMd += fmt::format("| {} | {} | {} |", m, all.nEvents, label);
-          for (const auto& n : params) spinMd += fmt::format(" {} |", paramCell(pv, n));
-          for (const auto& n : observables) spinMd += fmt::format(" {} |", obsCell(ov, n));
-          spinMd += fmt::format(" {} |\n", flags.empty() ? "-" : flags);
-        };
-        std::string flags;
-        for (const auto& f : all.flags) flags += (flags.empty() ? "⚠ " : "; ") + f;
-        row("raw", all.raw, all.rawObservables, all.isCalibrated ? "" : flags);
-        if (all.isCalibrated) row("calibrated", all.calibrated, all.calibratedObservables, flags);
-        if (all.hasReference) {
-          spinMd += fmt::format("| {} | {} | truth reference |", m, all.nEvents);
-          for (const auto& n : params) {
-            std::string cell = "—";
-            for (int a = 0; a < quantum::kNumSpinParameters; ++a)
-              if (quantum::spinParameterName(a) == n)
-                cell = fmt::format("{:.3f}", all.reference[static_cast<std::size_t>(a)]);
-            spinMd += fmt::format(" {} |", cell);
-          }
-          for (const auto& n : observables)
-            spinMd +=
-                fmt::format(" {} |", all.referenceObservables.count(n)
-                                         ? fmt::format("{:.3f}", all.referenceObservables.at(n))
-                                         : std::string("—"));
-          spinMd += " |\n";
-        }
-        const auto& shownParams = all.isCalibrated ? all.calibrated : all.raw;
-        spinTerminal.push_back(fmt::format(
-            "{:<10} {} C_kk {} C_nn {} ({} events){}", m,
-            all.isCalibrated ? "calibrated" : "raw       ", paramCell(shownParams, "C_kk"),
-            paramCell(shownParams, "C_nn"), all.nEvents, all.flags.empty() ? "" : " FLAGGED"));
-      } catch (const Error& err) {
-        notes.push_back(fmt::format("Spin measurement with {} skipped: {}", m, err.what()));
+// 5. Spin measurement (docs/physics.md sections 6-8) from the truth and from each method's
+// neutrinos: quantum::measureSpin as `nurec spin` (posterior mean for the diffusion candidates),
+// raw estimates with bootstrap errors, calibrated with the shipped response of each method
+// (data/spin-response/, fitted on an independent sample; docs/quantum.md "Shipped responses").
+// Writes spin_<method>.json/.md beside the README.
+void measureSpinPerMethod(const io::EventTable& nu, const DemoOptions& o, DemoRun& run) {
+  std::vector<std::string> methods = {"truth"};
+  for (const auto& m : io::nuMethods(nu)) methods.push_back(m);
+  for (const auto& m : methods) {
+    quantum::SpinConfig sc;
+    sc.analysers.method = m;
+    sc.bootstrap.replicas = 50;
+    sc.bootstrap.seed = o.seed;
+    sc.bootstrap.threads = sc.significance.threads = run.threads;
+    sc.candidateReplicas = 5;
+    sc.showProgress = !run.quiet;
+    sc.analysers.candidates = quantum::resolveCandidateUse("auto", nu, m);
+    try {
+      // Also for the truth: the selection sculpts the analyser distributions (acceptance).
+      const fs::path response = shippedSpinResponse(sc.analysers);
+      if (fs::exists(response)) {
+        sc.calibrationMode = quantum::CalibrationMode::Response;
+        sc.response =
+            std::make_shared<quantum::SpinResponse>(quantum::readSpinResponse(response.string()));
+        sc.calibrationSource = "data/spin-response/" + response.filename().string();
+      } else {
+        run.notes.push_back(
+            fmt::format("No shipped spin response for {} ({}): its spin results are raw.", m,
+                        response.string()));
       }
+      quantum::SpinReport rep = quantum::measureSpin(nu, sc);
+      quantum::writeSpinReport(rep, (run.dir / fmt::format("spin_{}.json", m)).string());
+      for (const auto& w : rep.calibrationWarnings)
+        run.notes.push_back(fmt::format(
+            "Spin calibration of {}: {} (docs/quantum.md \"Shipped responses\").", m, w));
+      run.spin.emplace_back(m, std::move(rep));
+    } catch (const Error& err) {
+      run.notes.push_back(fmt::format("Spin measurement with {} skipped: {}", m, err.what()));
     }
-    times.done("spin");
   }
-#else
-  notes.push_back("The spin measurement was skipped: this build has no quantum library.");
+  run.times.done("spin");
+}
+
+std::string paramCell(const std::vector<quantum::ParameterResult>& v, const std::string& n) {
+  for (const auto& p : v)
+    if (p.name == n)
+      return quantum::formatValueError(p.value, p.statBootstrap > 0 ? p.statBootstrap : p.stat);
+  return "—";
+}
+std::string obsCell(const std::vector<quantum::ObservableSummary>& v, const std::string& n) {
+  for (const auto& x : v)
+    if (x.name == n)
+      return quantum::formatValueError(x.value, x.statBootstrap > 0 ? x.statBootstrap : x.stat);
+  return "—";
+}
+
+// The README's spin table: per method the raw, calibrated and truth-reference rows of the
+// combined sample.
+std::string spinMarkdown(const DemoRun& run) {
+  const std::vector<std::string> params = {"C_kk", "C_rr", "C_nn"};
+  const std::vector<std::string> observables = {"concurrence", "m12", "bell_opt"};
+  std::string md = "| method | events analysed | estimate |";
+  std::string rule = "|---|---|---|";
+  for (const auto& n : params) {
+    md += fmt::format(" {} |", n);
+    rule += "---|";
+  }
+  for (const auto& n : observables) {
+    md += fmt::format(" {} |", n);
+    rule += "---|";
+  }
+  md += " flags |\n" + rule + "---|\n";
+  for (const auto& [m, rep] : run.spin) {
+    if (rep.subsets.empty()) continue;
+    const quantum::SubsetReport& all = rep.subsets[0];
+    auto row = [&, &m = m](
+                   const std::string& label, const std::vector<quantum::ParameterResult>& pv,
+                   const std::vector<quantum::ObservableSummary>& ov, const std::string& flags) {
+      md += fmt::format("| {} | {} | {} |", m, all.nEvents, label);
+      for (const auto& n : params) md += fmt::format(" {} |", paramCell(pv, n));
+      for (const auto& n : observables) md += fmt::format(" {} |", obsCell(ov, n));
+      md += fmt::format(" {} |\n", flags.empty() ? "-" : flags);
+    };
+    std::string flags;
+    for (const auto& f : all.flags) flags += (flags.empty() ? "⚠ " : "; ") + f;
+    row("raw", all.raw, all.rawObservables, all.isCalibrated ? "" : flags);
+    if (all.isCalibrated) row("calibrated", all.calibrated, all.calibratedObservables, flags);
+    if (all.hasReference) {
+      md += fmt::format("| {} | {} | truth reference |", m, all.nEvents);
+      for (const auto& n : params) {
+        std::string cell = "—";
+        for (int a = 0; a < quantum::kNumSpinParameters; ++a)
+          if (quantum::spinParameterName(a) == n)
+            cell = fmt::format("{:.3f}", all.reference[static_cast<std::size_t>(a)]);
+        md += fmt::format(" {} |", cell);
+      }
+      for (const auto& n : observables)
+        md += fmt::format(" {} |", all.referenceObservables.count(n)
+                                       ? fmt::format("{:.3f}", all.referenceObservables.at(n))
+                                       : std::string("—"));
+      md += " |\n";
+    }
+  }
+  return md;
+}
+
+std::vector<std::string> spinTerminalLines(const DemoRun& run) {
+  std::vector<std::string> lines;
+  for (const auto& [m, rep] : run.spin) {
+    if (rep.subsets.empty()) continue;
+    const quantum::SubsetReport& all = rep.subsets[0];
+    const auto& shown = all.isCalibrated ? all.calibrated : all.raw;
+    lines.push_back(fmt::format("{:<10} {} C_kk {} C_nn {} ({} events){}", m,
+                                all.isCalibrated ? "calibrated" : "raw       ",
+                                paramCell(shown, "C_kk"), paramCell(shown, "C_nn"), all.nEvents,
+                                all.flags.empty() ? "" : " FLAGGED"));
+  }
+  return lines;
+}
 #endif
 
-  // 6. The report.
+// 6. The report (DIR/README.md).
+std::string demoReadme(const DemoOptions& o, const DemoRun& run,
+                       const eval::EvaluationResult& result, bool plots) {
+  std::ostringstream md;
   md << "# nurec demo\n\n";
   md << fmt::format(
       "The whole chain on a small sample, produced by `nurec demo --events {} --seed {}` "
       "({}). Everything here can be regenerated with that command.\n\n",
       o.events, o.seed, kProducer);
-  for (const auto& n : notes) md << "> **Note.** " << n << "\n\n";
+  for (const auto& n : run.notes) md << "> **Note.** " << n << "\n\n";
   md << "## The chain\n\n| stage | what | time |\n|---|---|---|\n";
   auto timeOf = [&](const std::string& name) {
-    for (const auto& [n, t] : times.stages)
+    for (const auto& [n, t] : run.times.stages)
       if (n == name) return fmt::format("{:.1f} s", t);
     return std::string("—");
   };
@@ -317,16 +331,16 @@ int runDemo(const DemoOptions& o) {
       "| generate | {} pp → Z/γ* → ττ events at 13 TeV, 60 < m_ττ < 120 GeV, "
       "generator-level cuts p_T(vis) > {} GeV (leading > {} GeV), \\|η(vis)\\| < {}; "
       "σ × acceptance = {:.2f} pb → [truth.h5](truth.h5) | {} |\n",
-      o.events, gen.minVisiblePtGeV, gen.minLeadingVisiblePtGeV, gen.maxVisibleAbsEta,
-      crossSectionPb, timeOf("generate"));
+      o.events, run.gen.minVisiblePtGeV, run.gen.minLeadingVisiblePtGeV, run.gen.maxVisibleAbsEta,
+      run.crossSectionPb, timeOf("generate"));
   md << fmt::format(
       "| simulate | fast ATLAS-like detector, triggers, 7 channels, signal region: {} "
       "events selected → [events.h5](events.h5) | {} |\n",
-      srRows.size(), timeOf("simulate"));
+      run.signalRegion, timeOf("simulate"));
   const std::vector<std::pair<std::string, std::string>> recoStages = {
       {"collinear", "collinear approximation"},
       {"mmc", "Missing Mass Calculator"},
-      {"diffusion", "diffusion model " + modelDir}};
+      {"diffusion", "diffusion model " + run.modelDir}};
   for (const auto& [stage, what] : recoStages) {
     const std::string t = timeOf(stage);
     md << fmt::format("| reconstruct | {} on the signal-region events{} | {} |\n", what,
@@ -338,7 +352,7 @@ int runDemo(const DemoOptions& o) {
       timeOf("evaluate"));
   md << fmt::format("| spin | spin correlations and quantum observables per method | {} |\n\n",
                     timeOf("spin"));
-  md << "## Selection\n\n" << detector::formatSummary(selection) << "\n";
+  md << "## Selection\n\n" << detector::formatSummary(run.selection) << "\n";
   md << "## Neutrino reconstruction (signal region, all channels)\n\n"
      << eval::summaryMarkdown(result) << "\n"
      << "HWHM = half width at half maximum of the relative residuals (reco − true)/true; the "
@@ -346,14 +360,17 @@ int runDemo(const DemoOptions& o) {
         "[evaluation/README.md](evaluation/README.md) "
         "and docs/metrics.md.\n\n";
   md << "### Per channel\n\n" << eval::channelMarkdown(result);
-  if (!spinMd.empty()) {
+#if defined(NUREC_QUANTUM_AVAILABLE)
+  if (!run.spin.empty()) {
     md << "## Spin measurement\n\nThe spin correlation matrix C (helicity basis k, r, n) and "
           "observables of entanglement and Bell-inequality violation (docs/quantum.md), from the "
-          "truth and with each method's neutrinos (`quantum::measureSpin`, as `nurec spin`; full "
-          "reports in spin_<method>.json/.md). Errors are bootstrap standard deviations (50 "
+          "truth and with each method's neutrinos (`quantum::measureSpin`, as `nurec spin`, with "
+          "the posterior mean of the diffusion candidates; full reports in "
+          "spin_<method>.json/.md). Errors are bootstrap standard deviations (50 "
           "replicas). *raw*: the estimators as they come (the selection sculpts the decay "
           "distributions, already at truth level); *calibrated*: corrected with the shipped "
-          "response of the method (data/spin-response/<method>.json), fitted once on an "
+          "response of the method (data/spin-response/<method>.json, "
+          "diffusion-posterior-mean.json for the diffusion candidates), fitted once on an "
           "independent sample (generator seed 7101, the shipped model; a detector card that "
           "differs "
           "from this sample's is reported as a calibration warning in spin_<method>.md), "
@@ -369,20 +386,61 @@ int runDemo(const DemoOptions& o) {
           "thousand signal-region events their calibrated errors on C_rr and C_nn are of order "
           "0.3-1 (the independent study with 10⁵ events is in docs/quantum.md), and per-channel "
           "results are mostly flagged.\n\n"
-       << spinMd << "\n";
+       << spinMarkdown(run) << "\n";
   }
-  if (ec.plots) {
+#endif
+  if (plots) {
     md << "## Plots\n\n";
     for (const auto& [stem, caption] : eval::reportFigures(result))
       md << fmt::format("### {}\n\n![{}](evaluation/{}.png)\n\n", caption, stem, stem);
   }
-  writeTextFileAtomically((dir / "README.md").string(), md.str());
+  return md.str();
+}
+
+#endif  // generator and detector
+
+int runDemo(const DemoOptions& o) {
+#if !defined(NUREC_GENERATOR_AVAILABLE) || !defined(NUREC_DETECTOR_AVAILABLE)
+  (void)o;
+  throw Error("nurec demo needs the generator and detector libraries, which this build lacks");
+#else
+  if (o.events < 100) throw ConfigError("--events must be at least 100");
+  checkOutputPath("--out", o.out, OutputKind::Directory);
+  const OutputLock lock(o.out);
+  DemoRun run;
+  run.dir = o.out;
+  run.threads = commonOptions().threads;
+  run.quiet = commonOptions().quiet;
+  fs::create_directories(run.dir);
+
+  io::EventTable table = generateEvents(o, run);
+  simulateEvents(table, o, run);
+  const io::EventTable nu = reconstructSignalRegion(table, o, run);
+
+  // 4. Evaluate.
+  eval::EvaluateConfig ec;
+  ec.threads = run.threads;
+  ec.plots = !o.noPlots;
+  ec.source = "nu.h5";
+  ec.title = "nurec demo: evaluation of the neutrino reconstruction";
+  const eval::EvaluationResult result = eval::evaluate(nu, ec);
+  eval::writeReport(result, (run.dir / "evaluation").string());
+  run.times.done("evaluate");
+
+  std::vector<std::string> spinLines;
+#if defined(NUREC_QUANTUM_AVAILABLE)
+  measureSpinPerMethod(nu, o, run);
+  spinLines = spinTerminalLines(run);
+#else
+  run.notes.push_back("The spin measurement was skipped: this build has no quantum library.");
+#endif
+  writeTextFileAtomically((run.dir / "README.md").string(), demoReadme(o, run, result, ec.plots));
 
   // 7. Terminal summary.
-  if (!quiet) {
+  if (!run.quiet) {
     std::printf("\n%s", eval::terminalSummary(result).c_str());
-    for (const auto& line : spinTerminal) std::printf("spin  %s\n", line.c_str());
-    for (const auto& n : notes) std::printf("note: %s\n", n.c_str());
+    for (const auto& line : spinLines) std::printf("spin  %s\n", line.c_str());
+    for (const auto& n : run.notes) std::printf("note: %s\n", n.c_str());
   }
   std::size_t failures = 0;
   if (!result.groups.empty())
@@ -390,8 +448,8 @@ int runDemo(const DemoOptions& o) {
   std::printf(
       "demo: %zu events generated, %zu in the signal region, %zu methods, %zu method "
       "failures, %.1f s; report: %s\n",
-      table.nEvents(), srRows.size(), result.methods.size(), failures, times.total(),
-      (dir / "README.md").string().c_str());
+      run.generated, run.signalRegion, result.methods.size(), failures, run.times.total(),
+      (run.dir / "README.md").string().c_str());
   return 0;
 #endif
 }
