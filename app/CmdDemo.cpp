@@ -16,6 +16,7 @@
 #include "core/OutputLock.hpp"
 #include "core/OutputPath.hpp"
 #include "core/Progress.hpp"
+#include "core/ShippedFiles.hpp"
 #include "eval/Evaluate.hpp"
 #include "io/EventFile.hpp"
 #include "io/Schema.hpp"
@@ -156,9 +157,7 @@ io::EventTable reconstructSignalRegion(const io::EventTable& table, const DemoOp
 #else
   run.notes.push_back("Collinear and MMC were skipped: this build has no reco library (src/reco).");
 #endif
-  run.modelDir = o.model.empty()
-                     ? (fs::path(eval::sourceDirectory()) / "models" / "ztautau_small").string()
-                     : o.model;
+  run.modelDir = o.model.empty() ? shippedFile("models/ztautau_small") : o.model;
   if (o.noDiffusion) {
     run.notes.push_back("The diffusion model was skipped (--no-diffusion).");
   } else {
@@ -167,9 +166,9 @@ io::EventTable reconstructSignalRegion(const io::EventTable& table, const DemoOp
       if (!o.model.empty())
         throw InputError(fmt::format("demo: model directory {} does not exist", run.modelDir));
       run.notes.push_back(
-          fmt::format("The diffusion model was skipped: no shipped model at {} (train "
+          fmt::format("The diffusion model was skipped: no shipped model ({}; train "
                       "one with `nurec train` and pass it with --model).",
-                      run.modelDir));
+                      shippedFileSearchText("models/ztautau_small")));
     } else {
       ml::DiffusionReconstructOptions opt;
       opt.modelDir = run.modelDir;

@@ -14,6 +14,7 @@
 #include "core/Error.hpp"
 #include "core/OutputLock.hpp"
 #include "core/OutputPath.hpp"
+#include "core/ShippedFiles.hpp"
 #include "eval/Evaluate.hpp"
 #include "io/EventFile.hpp"
 #include "io/Schema.hpp"
@@ -88,7 +89,10 @@ void resolveCalibration(const SpinOptions& o, const io::EventTable& table, quant
           "no shipped spin response for method '{}' ({}): build one with `nurec calibrate "
           "SAMPLE.h5 --method {} --out response.json` on an independent sample and pass "
           "--calibration response.json, or --calibration none for raw estimates",
-          c.analysers.method, source, c.analysers.method));
+          c.analysers.method,
+          shippedFileSearchText("data/spin-response/" +
+                                std::filesystem::path(source).filename().string()),
+          c.analysers.method));
   }
   if (!std::filesystem::exists(source))
     throw InputError(fmt::format("--calibration {}: no such file", source));
@@ -310,9 +314,7 @@ std::string shippedSpinResponse(const quantum::AnalyserConfig& a) {
   const std::string suffix = a.candidates == quantum::CandidateUse::Estimate
                                  ? ""
                                  : "-" + quantum::candidateUseName(a.candidates);
-  return (std::filesystem::path(eval::sourceDirectory()) / "data" / "spin-response" /
-          (a.method + suffix + ".json"))
-      .string();
+  return shippedFile("data/spin-response/" + a.method + suffix + ".json");
 }
 
 }  // namespace nurec::app

@@ -150,7 +150,4 @@ std::string terminalSummary(const EvaluationResult& result);
 // The images writeReport produces (file stems, without extension), with a caption each.
 std::vector<std::pair<std::string, std::string>> reportFigures(const EvaluationResult& result);
 
-// The repository the binary was built from (for shipped models and configs).
-std::string sourceDirectory();
-
 }  // namespace nurec::eval

@@ -1,5 +1,7 @@
 #include "reco/Mmc.hpp"
 
+#include "core/ShippedFiles.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,7 +21,7 @@
 namespace nurec::reco {
 
 std::string defaultPdfPath() {
-  return std::string(NUREC_RECO_DATA_DIR) + "/mmc/mmc_pdfs_v1.json";
+  return shippedFile("data/mmc/mmc_pdfs_v1.json");  // core/ShippedFiles.hpp
 }
 
 void MmcConfig::validate() const {
