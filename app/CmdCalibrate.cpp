@@ -15,6 +15,7 @@
 #include "core/OutputLock.hpp"
 #include "core/OutputPath.hpp"
 #include "io/EventFile.hpp"
+#include "io/Schema.hpp"
 #include "quantum/SpinResponse.hpp"
 
 namespace nurec::app {
@@ -44,6 +45,15 @@ std::string fileChecksum(const std::string& path) {
   return fmt::format("{:016x}", h);
 }
 
+}  // namespace
+
+std::string diffusionModelLabel(const std::string& modelDir) {
+  const std::string weights = (std::filesystem::path(modelDir) / "model.pt").string();
+  return fmt::format("{} (model.pt FNV-1a {})", modelDir, fileChecksum(weights));
+}
+
+namespace {
+
 int runCalibrate(CalibrateOptions o) {
   o.analysers.lepton = quantum::parseLeptonAnalyser(o.lepton);
   o.analysers.rho = quantum::parseRhoAnalyser(o.rho);
@@ -63,11 +73,24 @@ int runCalibrate(CalibrateOptions o) {
   checkOutputPath("--out", o.output, OutputKind::File, {o.input});
   const OutputLock lock(o.output);
   std::string modelLabel;
-  if (!o.modelDir.empty()) {
-    const std::string weights = (std::filesystem::path(o.modelDir) / "model.pt").string();
-    modelLabel = fmt::format("{} (model.pt FNV-1a {})", o.modelDir, fileChecksum(weights));
-  }
+  if (!o.modelDir.empty()) modelLabel = diffusionModelLabel(o.modelDir);
   const io::EventTable sample = io::readEventFile(o.input);
+  // The sample records the model that reconstructed it; --model must agree with it.
+  const std::string recorded =
+      sample.hasAttribute(io::nuModelAttribute(o.analysers.method))
+          ? sample.stringAttribute(io::nuModelAttribute(o.analysers.method))
+          : std::string();
+  if (!recorded.empty()) {
+    auto checksum = [](const std::string& label) {
+      const auto at = label.find("FNV-1a");
+      return at == std::string::npos ? label : label.substr(at);
+    };
+    if (!modelLabel.empty() && checksum(recorded) != checksum(modelLabel))
+      throw ConfigError(fmt::format(
+          "--model {} is not the model that reconstructed {} ({}): pass that model or none",
+          modelLabel, o.input, recorded));
+    modelLabel = recorded;
+  }
   o.analysers.candidates = quantum::resolveCandidateUse(o.candidates, sample, o.analysers.method);
   o.analysers.validate();
   const quantum::SpinResponse r =

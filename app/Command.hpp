@@ -46,4 +46,8 @@ void addThreadsOption(CLI::App& cmd);
 // in CmdSpin.cpp; `nurec demo` uses the same files.
 std::string shippedSpinResponse(const quantum::AnalyserConfig& analysers);
 
+// "<dir> (model.pt FNV-1a <hex>)": identifies a diffusion model's weights in files written by
+// reconstruct (io::nuModelAttribute) and in spin responses. Defined in CmdCalibrate.cpp.
+std::string diffusionModelLabel(const std::string& modelDir);
+
 }  // namespace nurec::app

@@ -44,6 +44,9 @@ std::string nuP4Name(const std::string& method) {
 std::string nuCandidatesName(const std::string& method) {
   return "/nu/" + method + "/candidates";
 }
+std::string nuModelAttribute(const std::string& method) {
+  return "nu_" + method + "_model";
+}
 std::string nuStatusName(const std::string& method) {
   return "/nu/" + method + "/status";
 }

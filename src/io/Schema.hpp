@@ -57,6 +57,9 @@ enum class SpinTruthContent { Known, Unknown };
 std::string nuP4Name(const std::string& method);
 std::string nuCandidatesName(const std::string& method);
 std::string nuStatusName(const std::string& method);
+// File attribute naming the model a learned method was reconstructed with ("nu_<method>_model":
+// "<model dir> (model.pt FNV-1a <hex>)"), checked against spin responses (docs/quantum.md).
+std::string nuModelAttribute(const std::string& method);
 // Methods present in the table (names of the /nu/<method>/p4 datasets), sorted.
 std::vector<std::string> nuMethods(const EventTable& table);
 

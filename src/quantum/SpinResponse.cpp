@@ -311,6 +311,20 @@ std::vector<std::string> checkSpinResponse(const SpinResponse& r, const io::Even
                            ? "the measured file records no detector card; the response's was not "
                              "checked against it"
                            : "detector card differs from the response's calibration sample");
+  // A response belongs to the model that reconstructed its sample: compare the weights'
+  // checksums (the folder may differ between machines). Files written before the attribute
+  // existed are not checked.
+  const std::string model =
+      stringAttributeOr(measured, io::nuModelAttribute(analysers.method).c_str());
+  auto checksumOf = [](const std::string& label) {
+    const auto at = label.find("FNV-1a ");
+    return at == std::string::npos ? label : label.substr(at, 23);
+  };
+  if (!p.model.empty() && !model.empty() && checksumOf(model) != checksumOf(p.model))
+    warnings.push_back(fmt::format(
+        "the response was fitted for the model {}, the measured file was reconstructed with {}: "
+        "fit a response for this model with `nurec calibrate`",
+        p.model, model));
   const std::string ps = generatorPhaseSpace(measured);
   if (ps != p.generatorPhaseSpace)
     warnings.push_back(ps.empty()

@@ -151,6 +151,19 @@ TEST(SpinCalibration, ResponseFileRoundTripAndRefusals) {
   io::EventTable carded = meas.table;
   carded.setAttribute("detector_config", std::string("met: {}\n"));
   EXPECT_EQ(checkSpinResponse(back, carded, ac).size(), 1u);
+  // A file reconstructed with another model than the response's is a warning naming both; the
+  // same weights in another folder are not.
+  io::EventTable remodelled = meas.table;
+  SpinResponse withModel = back;
+  withModel.provenance.model = "models/a (model.pt FNV-1a 0123456789abcdef)";
+  remodelled.setAttribute(io::nuModelAttribute("smeared"),
+                          std::string("/elsewhere/a (model.pt FNV-1a 0123456789abcdef)"));
+  EXPECT_TRUE(checkSpinResponse(withModel, remodelled, ac).empty());
+  remodelled.setAttribute(io::nuModelAttribute("smeared"),
+                          std::string("models/b (model.pt FNV-1a fedcba9876543210)"));
+  const auto w = checkSpinResponse(withModel, remodelled, ac);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("models/b"), std::string::npos) << w[0];
   // Not a response file.
   writeTextFileAtomically(dir.file("bad.json"), "{\"schema\": \"something-else\"}");
   EXPECT_THROW(readSpinResponse(dir.file("bad.json")), InputError);
