@@ -49,7 +49,7 @@ struct DemoOptions {
   std::string out = "demo-out";
   std::size_t events = 100000;
   std::uint64_t seed = 1;
-  std::string model;  // empty: <source>/models/ztautau_small
+  std::string model;  // empty: <source>/models/ztautau_ip
   int candidates = 10;
   bool noDiffusion = false;
   bool noPlots = false;
@@ -157,7 +157,7 @@ io::EventTable reconstructSignalRegion(const io::EventTable& table, const DemoOp
 #else
   run.notes.push_back("Collinear and MMC were skipped: this build has no reco library (src/reco).");
 #endif
-  run.modelDir = o.model.empty() ? shippedFile("models/ztautau_small") : o.model;
+  run.modelDir = o.model.empty() ? shippedFile("models/ztautau_ip") : o.model;
   if (o.noDiffusion) {
     run.notes.push_back("The diffusion model was skipped (--no-diffusion).");
   } else {
@@ -168,7 +168,7 @@ io::EventTable reconstructSignalRegion(const io::EventTable& table, const DemoOp
       run.notes.push_back(
           fmt::format("The diffusion model was skipped: no shipped model ({}; train "
                       "one with `nurec train` and pass it with --model).",
-                      shippedFileSearchText("models/ztautau_small")));
+                      shippedFileSearchText("models/ztautau_ip")));
     } else {
       ml::DiffusionReconstructOptions opt;
       opt.modelDir = run.modelDir;
@@ -461,7 +461,7 @@ std::function<int()> setupDemo(CLI::App& cmd) {
       "  2. simulate an ATLAS-like detector, triggers, channels and the signal region (events.h5)\n"
       "  3. reconstruct the neutrinos of the signal-region events with the collinear\n"
       "     approximation, the Missing Mass Calculator and the shipped diffusion model\n"
-      "     models/ztautau_small (nu.h5)\n"
+      "     models/ztautau_ip (nu.h5)\n"
       "  4. evaluate: HWHM tables, distribution distances, calibration, plots (evaluation/)\n"
       "  5. measure the tau-pair spin correlations and entanglement/Bell observables, raw and\n"
       "     calibrated, against the truth reference (spin_<method>.json, .md)\n"
@@ -474,7 +474,7 @@ std::function<int()> setupDemo(CLI::App& cmd) {
       ->check(CLI::Range(std::size_t{100}, std::size_t{100000000}));
   cmd.add_option("--seed", o->seed, "Run seed of every stage")->capture_default_str();
   cmd.add_option("--model", o->model,
-                 "Diffusion model directory (default: models/ztautau_small of the source tree)");
+                 "Diffusion model directory (default: models/ztautau_ip of the source tree)");
   cmd.add_option("--candidates", o->candidates, "Diffusion candidates per event")
       ->capture_default_str()
       ->check(CLI::Range(2, 1000));
