@@ -2,8 +2,8 @@
 """Angle between the reconstructed and the true tau direction, in units of m_tau/|p_tau|, per
 method, for hadronic and leptonic legs of signal-region events, and the rest-frame analyser angle
 of single-pion legs: the angle between the charged pion's direction in the reconstructed tau rest
-frame (tau mass imposed) and in the true one (docs/reco.md, "Impact-parameter method"). Prints
-medians and the fraction of tau directions below 0.5 m/p.
+frame (tau mass imposed) and in the true one (docs/reco.md, "Impact-parameter method"), also per
+channel. Prints medians and the fraction of tau directions below 0.5 m/p.
 
     /usr/bin/python3 scripts/tau_direction_resolution.py nu.h5 fastmtt ip [...]
 """
@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 
 M_TAU = 1.77686
+CHANNELS = ["pipi", "epi", "mupi", "pirho", "erho", "murho", "rhorho"]  # /reco/channel 0..6
 
 
 def rest_frame_direction(p, tau):
@@ -40,6 +41,7 @@ def main():
     charged = f["reco/charged_p4"][:]
     true_pi = f["truth/charged_pi_p4"][:]
     mode = f["truth/decay_mode"][:]
+    channel = f["reco/channel"][:]
     for method in sys.argv[2:]:
         if f"nu/{method}/p4" not in f:
             sys.exit(f"{sys.argv[1]}: no dataset /nu/{method}/p4")
@@ -56,14 +58,17 @@ def main():
                 ratios.append(np.arccos(np.clip(cos, -1, 1)) * np.linalg.norm(b, axis=1) / M_TAU)
             r = np.concatenate(ratios)
             row.append(f"{name}: median {np.median(r):.3f}, <0.5: {np.mean(r < 0.5):.3f} ({r.size} legs)")
-        angles = []
+        angles, chans = [], []
         for t in range(2):
             sel = ok & (typ[:, t] == 0) & (mode[:, t] == 0)
             a = rest_frame_direction(charged[sel, t], tau[sel, t])
             b = rest_frame_direction(true_pi[sel, t], true_tau[sel, t])
             angles.append(np.arccos(np.clip((a * b).sum(-1), -1, 1)))
-        r = np.concatenate(angles)
+            chans.append(channel[sel])
+        r, c = np.concatenate(angles), np.concatenate(chans)
         row.append(f"pi analyser angle: median {np.median(r):.3f} rad ({r.size} legs)")
+        per = [f"{CHANNELS[k]} {np.median(r[c == k]):.3f}" for k in range(len(CHANNELS)) if (c == k).sum() > 0]
+        row.append("by channel: " + ", ".join(per))
         print(" | ".join(row))
 
 
