@@ -81,11 +81,8 @@ int runCalibrate(CalibrateOptions o) {
           ? sample.stringAttribute(io::nuModelAttribute(o.analysers.method))
           : std::string();
   if (!recorded.empty()) {
-    auto checksum = [](const std::string& label) {
-      const auto at = label.find("FNV-1a");
-      return at == std::string::npos ? label : label.substr(at);
-    };
-    if (!modelLabel.empty() && checksum(recorded) != checksum(modelLabel))
+    if (!modelLabel.empty() &&
+        quantum::modelWeightsId(recorded) != quantum::modelWeightsId(modelLabel))
       throw ConfigError(fmt::format(
           "--model {} is not the model that reconstructed {} ({}): pass that model or none",
           modelLabel, o.input, recorded));

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
       buildEventData(table, rows, lm.config.train.azimuth == "canonical", false, lm.config.inputs);
   const auto B = static_cast<std::int64_t>(ed.n);
   const torch::Tensor x = torch::from_blob(const_cast<float*>(ed.x.data()),
-                                           {B, kNumSlots, static_cast<std::int64_t>(ed.features)})
+                                           {B, kNumSlots, static_cast<std::int64_t>(ed.features())})
                               .clone();
   const torch::Tensor mask =
       torch::from_blob(const_cast<std::uint8_t*>(ed.mask.data()), {B, kNumSlots}, torch::kUInt8)

@@ -158,7 +158,7 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
     const torch::Tensor yMean = net->yMean(), yStd = net->yStd();
     const EventData ed =
         buildEventData(table, rows, cfg.train.azimuth == "canonical", false, cfg.inputs);
-    const std::int64_t F = ed.features;
+    const std::int64_t F = ed.features();
 
     const auto batchSize = static_cast<std::size_t>(options.batchEvents);
     const std::size_t nBatches = (ed.n + batchSize - 1) / batchSize;

@@ -138,7 +138,6 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
   EventData d;
   d.n = rows.size();
   d.inputs = inputs;
-  d.features = static_cast<int>(F);
   d.x.assign(d.n * P * F, 0.0f);
   d.mask.resize(d.n * P);
   d.channel.resize(d.n);
@@ -193,7 +192,7 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
       const double delta = -std::atan2(v[1], v[0]);
       d.rotation[e] = delta;
       rotateEvent(&d.x[e * P * F], &d.mask[e * P],
-                  withTargets ? &d.target[e * kNumTargets] : nullptr, delta, d.features);
+                  withTargets ? &d.target[e * kNumTargets] : nullptr, delta, d.features());
     }
   }
   return d;
@@ -201,13 +200,13 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
 
 NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>& trainIndices) {
   NormStats s;
-  s.xMean.assign(data.features, 0.0f);
-  s.xStd.assign(data.features, 1.0f);
+  s.xMean.assign(data.features(), 0.0f);
+  s.xStd.assign(data.features(), 1.0f);
   for (int c = 0; c < kNumTargets; ++c) {
     s.yMean[c] = 0;
     s.yStd[c] = 1;
   }
-  const std::size_t P = kNumSlots, F = static_cast<std::size_t>(data.features);
+  const std::size_t P = kNumSlots, F = static_cast<std::size_t>(data.features());
   // Continuous, rotation-invariant inputs: mean and std over valid slots.
   for (int f : {feat::logPt, feat::eta, feat::logE}) {
     double n = 0, sum = 0, sum2 = 0;
@@ -230,7 +229,7 @@ NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>
   // The optional inputs live on a few slots and are 0 elsewhere: mean 0 and their rms over the
   // slots that carry them, so that "absent" stays 0 after normalisation (a subtracted mean would
   // turn every other slot into a large constant input).
-  for (int f = kNumFeatures; f < data.features; ++f) {
+  for (int f = kNumFeatures; f < data.features(); ++f) {
     const bool activity = data.inputs.activity && f == data.inputs.activityIndex();
     const std::vector<std::size_t> slots =
         activity ? std::vector<std::size_t>{P - 1} : std::vector<std::size_t>{0, 2};

@@ -15,8 +15,8 @@ namespace nurec::ml {
 // the scale).
 struct EventData {
   std::size_t n = 0;
-  InputConfig inputs;                 // which optional features follow the 13 of /reco/particles
-  int features = kNumFeatures;        // F = inputs.numFeatures()
+  InputConfig inputs;  // which optional features follow the 13 of /reco/particles
+  int features() const { return inputs.numFeatures(); }  // F
   std::vector<float> x;               // (n, P, F) raw features, padded slots zero
   std::vector<std::uint8_t> mask;     // (n, P)
   std::vector<std::int64_t> channel;  // (n) 0..6

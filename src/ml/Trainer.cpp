@@ -55,7 +55,7 @@ void rotateBatch(torch::Tensor& x, const torch::Tensor& mask, torch::Tensor& y,
 TrainTensors toTensors(const EventData& d, const std::vector<std::size_t>& idx) {
   const auto n = static_cast<std::int64_t>(idx.size());
   TrainTensors t;
-  t.x = torch::empty({n, kNumSlots, d.features});
+  t.x = torch::empty({n, kNumSlots, d.features()});
   t.mask = torch::empty({n, kNumSlots}, torch::kBool);
   t.channel = torch::empty({n}, torch::kInt64);
   t.y = torch::empty({n, kNumTargets});
@@ -63,7 +63,7 @@ TrainTensors toTensors(const EventData& d, const std::vector<std::size_t>& idx) 
   auto* mp = t.mask.data_ptr<bool>();
   auto* cp = t.channel.data_ptr<std::int64_t>();
   auto* yp = t.y.data_ptr<float>();
-  const std::size_t PF = static_cast<std::size_t>(kNumSlots) * d.features;
+  const std::size_t PF = static_cast<std::size_t>(kNumSlots) * d.features();
   for (std::int64_t i = 0; i < n; ++i) {
     const std::size_t e = idx[i];
     std::copy_n(&d.x[e * PF], PF, xp + i * PF);

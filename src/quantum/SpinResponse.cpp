@@ -281,6 +281,11 @@ SpinResponse readSpinResponse(const std::string& path) {
   return r;
 }
 
+std::string modelWeightsId(const std::string& label) {
+  const auto at = label.find("FNV-1a ");
+  return at == std::string::npos ? label : label.substr(at, 23);  // "FNV-1a " + 16 hex digits
+}
+
 std::vector<std::string> checkSpinResponse(const SpinResponse& r, const io::EventTable& measured,
                                            const AnalyserConfig& analysers) {
   const auto& p = r.provenance;
@@ -316,11 +321,7 @@ std::vector<std::string> checkSpinResponse(const SpinResponse& r, const io::Even
   // existed are not checked.
   const std::string model =
       stringAttributeOr(measured, io::nuModelAttribute(analysers.method).c_str());
-  auto checksumOf = [](const std::string& label) {
-    const auto at = label.find("FNV-1a ");
-    return at == std::string::npos ? label : label.substr(at, 23);
-  };
-  if (!p.model.empty() && !model.empty() && checksumOf(model) != checksumOf(p.model))
+  if (!p.model.empty() && !model.empty() && modelWeightsId(model) != modelWeightsId(p.model))
     warnings.push_back(fmt::format(
         "the response was fitted for the model {}, the measured file was reconstructed with {}: "
         "fit a response for this model with `nurec calibrate`",

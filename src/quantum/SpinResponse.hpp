@@ -71,6 +71,10 @@ bool isSpinResponseFile(const std::string& path);
 // InputError when its sample is the measured sample (same generator seed and phase space).
 // Returns warnings for what may bias the result but is not wrong by construction (another
 // detector card or generator phase space).
+// The weights' identity in a model label "<dir> (model.pt FNV-1a <hex>)" (the part from "FNV-1a"),
+// so that the same weights in another folder compare equal; a label without it is returned whole.
+std::string modelWeightsId(const std::string& label);
+
 std::vector<std::string> checkSpinResponse(const SpinResponse& response,
                                            const io::EventTable& measured,
                                            const AnalyserConfig& analysers);

@@ -291,7 +291,7 @@ TEST(Features, OptionalInputsInTheirSlots) {
   nurec::ml::testing::addImpactParametersAndActivity(t, 3);
   const EventData base = buildEventData(t, rows, true, true);
   const EventData d = buildEventData(t, rows, true, true, inputs);
-  const int F = d.features, F0 = kNumFeatures;
+  const int F = d.features(), F0 = kNumFeatures;
   ASSERT_EQ(F, F0 + 5);
   const auto ip = t.get<double>(io::ds::recoTrackIp, {2, 4});
   const auto sumEt = t.get<double>(io::ds::recoSumEt, {});
