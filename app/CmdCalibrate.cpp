@@ -11,12 +11,12 @@
 #include <memory>
 
 #include "app/Command.hpp"
-#include "core/Error.hpp"
-#include "core/OutputLock.hpp"
-#include "core/OutputPath.hpp"
-#include "io/EventFile.hpp"
-#include "io/Schema.hpp"
-#include "quantum/SpinResponse.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/OutputLock.hpp"
+#include "nurec/core/OutputPath.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/quantum/SpinResponse.hpp"
 
 namespace nurec::app {
 namespace {

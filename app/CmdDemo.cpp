@@ -11,33 +11,33 @@
 #include <sstream>
 
 #include "app/Command.hpp"
-#include "core/AtomicFile.hpp"
-#include "core/Error.hpp"
-#include "core/OutputLock.hpp"
-#include "core/OutputPath.hpp"
-#include "core/Progress.hpp"
-#include "core/ShippedFiles.hpp"
-#include "eval/Evaluate.hpp"
-#include "io/EventFile.hpp"
-#include "io/Schema.hpp"
 #include "nurec/Version.hpp"
+#include "nurec/core/AtomicFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/OutputLock.hpp"
+#include "nurec/core/OutputPath.hpp"
+#include "nurec/core/Progress.hpp"
+#include "nurec/core/ShippedFiles.hpp"
+#include "nurec/eval/Evaluate.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/Schema.hpp"
 #if defined(NUREC_GENERATOR_AVAILABLE)
-#include "generator/ZTauTau.hpp"
+#include "nurec/generator/ZTauTau.hpp"
 #endif
 #if defined(NUREC_DETECTOR_AVAILABLE)
-#include "detector/DetectorSimulation.hpp"
-#include "detector/Summary.hpp"
+#include "nurec/detector/DetectorSimulation.hpp"
+#include "nurec/detector/Summary.hpp"
 #endif
 #if defined(NUREC_RECO_AVAILABLE)
-#include "reco/Reconstruct.hpp"
+#include "nurec/reco/Reconstruct.hpp"
 #endif
 #if defined(NUREC_ML_AVAILABLE)
-#include "ml/Api.hpp"
+#include "nurec/ml/Api.hpp"
 #endif
 #if defined(NUREC_QUANTUM_AVAILABLE)
-#include "quantum/Estimators.hpp"
-#include "quantum/SpinMeasurement.hpp"
-#include "quantum/SpinResponse.hpp"
+#include "nurec/quantum/Estimators.hpp"
+#include "nurec/quantum/SpinMeasurement.hpp"
+#include "nurec/quantum/SpinResponse.hpp"
 #endif
 
 namespace nurec::app {
@@ -157,7 +157,11 @@ io::EventTable reconstructSignalRegion(const io::EventTable& table, const DemoOp
 #else
   run.notes.push_back("Collinear and MMC were skipped: this build has no reco library (src/reco).");
 #endif
-  run.modelDir = o.model.empty() ? shippedFile("models/ztautau_ip") : o.model;
+#if defined(NUREC_ML_AVAILABLE)
+  run.modelDir = o.model.empty() ? ml::defaultModelDirectory() : o.model;
+#else
+  run.modelDir = o.model;
+#endif
   if (o.noDiffusion) {
     run.notes.push_back("The diffusion model was skipped (--no-diffusion).");
   } else {
@@ -168,7 +172,7 @@ io::EventTable reconstructSignalRegion(const io::EventTable& table, const DemoOp
       run.notes.push_back(
           fmt::format("The diffusion model was skipped: no shipped model ({}; train "
                       "one with `nurec train` and pass it with --model).",
-                      shippedFileSearchText("models/ztautau_ip")));
+                      shippedFileSearchText(ml::kDefaultModel)));
     } else {
       ml::DiffusionReconstructOptions opt;
       opt.modelDir = run.modelDir;

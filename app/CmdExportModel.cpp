@@ -3,10 +3,10 @@
 #include <memory>
 
 #include "app/Command.hpp"
-#include "core/OutputLock.hpp"
+#include "nurec/core/OutputLock.hpp"
 
 #ifdef NUREC_ML_AVAILABLE
-#include "ml/TrainApi.hpp"
+#include "nurec/ml/TrainApi.hpp"
 #endif
 
 namespace nurec::app {

@@ -10,14 +10,14 @@
 #include <sstream>
 
 #include "app/Command.hpp"
-#include "core/Error.hpp"
-#include "core/Event.hpp"
-#include "core/Memory.hpp"
-#include "core/OutputLock.hpp"
-#include "core/OutputPath.hpp"
-#include "generator/HepMC3Writer.hpp"
-#include "generator/ZTauTau.hpp"
-#include "io/EventFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/Memory.hpp"
+#include "nurec/core/OutputLock.hpp"
+#include "nurec/core/OutputPath.hpp"
+#include "nurec/generator/HepMC3Writer.hpp"
+#include "nurec/generator/ZTauTau.hpp"
+#include "nurec/io/EventFile.hpp"
 
 namespace nurec::app {
 namespace {

@@ -5,7 +5,7 @@
 #include <variant>
 
 #include "app/Command.hpp"
-#include "io/EventFile.hpp"
+#include "nurec/io/EventFile.hpp"
 
 namespace nurec::app {
 namespace {

@@ -8,12 +8,12 @@
 #include <memory>
 
 #include "app/Command.hpp"
-#include "core/OutputLock.hpp"
-#include "core/OutputPath.hpp"
-#include "io/EventFile.hpp"
-#include "io/Schema.hpp"
 #include "nurec/Version.hpp"
-#include "reco/AngularPdf.hpp"
+#include "nurec/core/OutputLock.hpp"
+#include "nurec/core/OutputPath.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/reco/AngularPdf.hpp"
 
 namespace nurec::app {
 namespace {

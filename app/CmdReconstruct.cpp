@@ -7,15 +7,15 @@
 #include <memory>
 
 #include "app/Command.hpp"
-#include "core/Error.hpp"
-#include "core/OutputLock.hpp"
-#include "core/OutputPath.hpp"
-#include "io/EventFile.hpp"
-#include "io/Schema.hpp"
 #include "nurec/Version.hpp"
-#include "reco/Reconstruct.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/OutputLock.hpp"
+#include "nurec/core/OutputPath.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/reco/Reconstruct.hpp"
 #ifdef NUREC_ML_AVAILABLE
-#include "ml/Api.hpp"
+#include "nurec/ml/Api.hpp"
 #endif
 
 namespace nurec::app {
@@ -58,7 +58,7 @@ int runReconstruct(const ReconstructOptions& o) {
     d.eta = o.eta;
     d.seed = o.seed;
     d.threads = threads;
-    if (d.modelDir.empty()) throw ConfigError("reconstruct --method diffusion needs --model DIR");
+    if (d.modelDir.empty()) d.modelDir = ml::defaultModelDirectory();
     ml::reconstructDiffusion(table, d);
     table.setAttribute(io::nuModelAttribute(o.method), diffusionModelLabel(d.modelDir));
 #else
@@ -172,7 +172,9 @@ std::function<int()> setupReconstruct(CLI::App& cmd) {
   cmd.add_option("--min-abs-sin-dphi", o->minAbsSinDphi,
                  "Collinear: minimum |sin dphi(vis1, vis2)| before an event counts as back to back")
       ->capture_default_str();
-  cmd.add_option("--model", o->model, "Diffusion: model directory (nurec train, or models/<name>)");
+  cmd.add_option("--model", o->model,
+                 "Diffusion: model directory (nurec train, or models/<name>; default: the "
+                 "shipped models/ztautau_ip)");
   cmd.add_option("--candidates", o->candidates, "Diffusion: samples per event")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();

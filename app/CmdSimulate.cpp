@@ -7,16 +7,16 @@
 #include <fstream>
 
 #include "app/Command.hpp"
-#include "core/Error.hpp"
-#include "core/OutputLock.hpp"
-#include "core/OutputPath.hpp"
-#include "core/Progress.hpp"
-#include "detector/DetectorSimulation.hpp"
-#include "detector/Summary.hpp"
-#include "io/EventFile.hpp"
-#include "io/HepMC3Reader.hpp"
-#include "io/Schema.hpp"
 #include "nurec/Version.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/OutputLock.hpp"
+#include "nurec/core/OutputPath.hpp"
+#include "nurec/core/Progress.hpp"
+#include "nurec/detector/DetectorSimulation.hpp"
+#include "nurec/detector/Summary.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/HepMC3Reader.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::app {
 namespace {

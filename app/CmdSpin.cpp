@@ -11,16 +11,16 @@
 #include <sstream>
 
 #include "app/Command.hpp"
-#include "core/Error.hpp"
-#include "core/OutputLock.hpp"
-#include "core/OutputPath.hpp"
-#include "core/ShippedFiles.hpp"
-#include "eval/Evaluate.hpp"
-#include "io/EventFile.hpp"
-#include "io/Schema.hpp"
-#include "quantum/SpinMeasurement.hpp"
-#include "quantum/SpinResponse.hpp"
-#include "quantum/Systematics.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/OutputLock.hpp"
+#include "nurec/core/OutputPath.hpp"
+#include "nurec/core/ShippedFiles.hpp"
+#include "nurec/eval/Evaluate.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/quantum/SpinMeasurement.hpp"
+#include "nurec/quantum/SpinResponse.hpp"
+#include "nurec/quantum/Systematics.hpp"
 
 namespace nurec::app {
 namespace {

@@ -1,16 +1,17 @@
 // `nurec train`: trains the diffusion neutrino reconstruction (src/ml, docs/ml-methods.md).
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 
 #include "app/Command.hpp"
-#include "core/OutputLock.hpp"
-#include "core/OutputPath.hpp"
-#include "io/EventFile.hpp"
+#include "nurec/core/OutputLock.hpp"
+#include "nurec/core/OutputPath.hpp"
+#include "nurec/io/EventFile.hpp"
 
 #ifdef NUREC_ML_AVAILABLE
-#include "ml/TrainApi.hpp"
+#include "nurec/ml/TrainApi.hpp"
 #endif
 
 namespace nurec::app {
@@ -20,6 +21,7 @@ struct TrainArgs {
   std::string config, data, out;
   bool resume = false, force = false;
   int epochs = 0;
+  std::uint64_t seed = 0;  // 0: train.seed of the run card
   bool noExport = false;
 };
 
@@ -48,6 +50,10 @@ std::function<int()> setupTrain(CLI::App& cmd) {
                "Replace the model in a non-empty --out (removes only files nurec wrote)");
   cmd.add_option("--epochs", a->epochs, "Override train.epochs of the config")
       ->check(CLI::Range(1, 100000));
+  cmd.add_option("--seed", a->seed,
+                 "Override train.seed of the config (initial weights, shuffling, noise; "
+                 "recorded in <out>/config.yaml)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 62));
   cmd.add_flag("--no-export", a->noExport, "Do not write the TorchScript export");
   addThreadsOption(cmd);
   return [a] {
@@ -55,7 +61,8 @@ std::function<int()> setupTrain(CLI::App& cmd) {
     // Before the (long) reading of the data: a mistyped --out fails at once.
     checkOutputPath("--out", a->out, OutputKind::Directory, {a->data, a->config});
     const OutputLock lock(a->out);
-    const ml::DiffusionConfig config = ml::DiffusionConfig::fromFile(a->config);
+    ml::DiffusionConfig config = ml::DiffusionConfig::fromFile(a->config);
+    if (a->seed != 0) config.train.seed = a->seed;
     const io::EventTable table = io::readEventFile(a->data);
     ml::TrainOptions o;
     o.outDir = a->out;

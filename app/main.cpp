@@ -10,9 +10,9 @@
 #include <string>
 
 #include "app/Command.hpp"
-#include "core/Error.hpp"
-#include "core/Progress.hpp"
 #include "nurec/Version.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Progress.hpp"
 
 namespace nurec::app {
 

@@ -1,4 +1,4 @@
-# All third-party dependencies, found once. Debian 12 packages; see docs/../toolchain notes.
+# All third-party dependencies, found once: Debian 12 packages (scripts/setup lists them).
 find_package(HDF5 REQUIRED COMPONENTS C CXX)
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(CLI11 REQUIRED)

@@ -1,8 +1,8 @@
 // libFuzzer harness for the HDF5 event-file reader (docs/data-format.md). Any input must either
 // read or throw nurec::Error; a crash, sanitizer report, hang or any other exception is a finding.
 #include "FuzzInput.hpp"
-#include "core/Error.hpp"
-#include "io/EventFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/EventFile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static nurec::fuzz::ScratchFile scratch(".h5");

@@ -1,8 +1,8 @@
 // libFuzzer harness for the HepMC3 ASCII reader (plain and gzip). Any input must either read or
 // throw nurec::Error; a crash, sanitizer report, hang or any other exception is a finding.
 #include "FuzzInput.hpp"
-#include "core/Error.hpp"
-#include "io/HepMC3Reader.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/HepMC3Reader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static nurec::fuzz::ScratchFile scratch(".hepmc3");

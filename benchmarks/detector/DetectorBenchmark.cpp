@@ -19,13 +19,13 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "detector/DetectorSimulation.hpp"
-#include "generator/ZTauTau.hpp"
-#include "io/EventFile.hpp"
-#include "io/HepMC3Reader.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/detector/DetectorSimulation.hpp"
+#include "nurec/generator/ZTauTau.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/HepMC3Reader.hpp"
+#include "nurec/io/Schema.hpp"
 
 using namespace nurec;
 

@@ -14,11 +14,11 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "generator/HepMC3Writer.hpp"
-#include "generator/ZTauTau.hpp"
-#include "io/EventFile.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/generator/HepMC3Writer.hpp"
+#include "nurec/generator/ZTauTau.hpp"
+#include "nurec/io/EventFile.hpp"
 
 using namespace nurec;
 using namespace nurec::generator;

@@ -13,14 +13,14 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/EventFile.hpp"
-#include "ml/Export.hpp"
-#include "ml/Features.hpp"
-#include "ml/Net.hpp"
-#include "ml/Sampler.hpp"
-#include "ml/Schedule.hpp"
-#include "ml/SyntheticEvents.hpp"
-#include "ml/TrainApi.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/ml/Export.hpp"
+#include "nurec/ml/Features.hpp"
+#include "nurec/ml/Net.hpp"
+#include "nurec/ml/Sampler.hpp"
+#include "nurec/ml/Schedule.hpp"
+#include "nurec/ml/SyntheticEvents.hpp"
+#include "nurec/ml/TrainApi.hpp"
 
 using namespace nurec;
 using namespace nurec::ml;

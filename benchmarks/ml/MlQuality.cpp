@@ -9,11 +9,11 @@
 #include <cmath>
 #include <cstdio>
 
-#include "core/Random.hpp"
-#include "io/EventFile.hpp"
-#include "io/Schema.hpp"
-#include "ml/Api.hpp"
-#include "ml/Calibration.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/ml/Api.hpp"
+#include "nurec/ml/Calibration.hpp"
 
 using namespace nurec;
 

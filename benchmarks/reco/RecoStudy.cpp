@@ -14,13 +14,13 @@
 #include <map>
 #include <memory>
 
-#include "core/Parallel.hpp"
-#include "core/Random.hpp"
-#include "eval/Resolution.hpp"
-#include "io/EventFile.hpp"
-#include "io/Schema.hpp"
-#include "reco/ConstructedEvents.hpp"
-#include "reco/Reconstruct.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/eval/Resolution.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/reco/ConstructedEvents.hpp"
+#include "nurec/reco/Reconstruct.hpp"
 
 using namespace nurec;
 using namespace nurec::reco;

@@ -1,4 +1,4 @@
-#include "core/AtomicFile.hpp"
+#include "nurec/core/AtomicFile.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec {
 

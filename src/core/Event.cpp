@@ -1,4 +1,4 @@
-#include "core/Event.hpp"
+#include "nurec/core/Event.hpp"
 
 namespace nurec {
 

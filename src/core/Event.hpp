@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/FourVector.hpp"
+#include "nurec/core/FourVector.hpp"
 
 namespace nurec {
 

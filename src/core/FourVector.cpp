@@ -1,6 +1,6 @@
-#include "core/FourVector.hpp"
+#include "nurec/core/FourVector.hpp"
 
-#include "core/Units.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec {
 

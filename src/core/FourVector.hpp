@@ -2,7 +2,7 @@
 #include <array>
 #include <cmath>
 
-#include "core/Vector3.hpp"
+#include "nurec/core/Vector3.hpp"
 
 namespace nurec {
 

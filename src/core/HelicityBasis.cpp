@@ -1,8 +1,8 @@
-#include "core/HelicityBasis.hpp"
+#include "nurec/core/HelicityBasis.hpp"
 
 #include <cmath>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec {
 

@@ -1,5 +1,5 @@
 #pragma once
-#include "core/FourVector.hpp"
+#include "nurec/core/FourVector.hpp"
 
 namespace nurec {
 

@@ -1,4 +1,4 @@
-#include "core/ImpactParameter.hpp"
+#include "nurec/core/ImpactParameter.hpp"
 
 #include <cmath>
 

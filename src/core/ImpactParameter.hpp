@@ -5,7 +5,7 @@
 // straight line is exact for our purpose. Perigee convention as in ATLAS: the point of closest
 // approach in the transverse plane is (x0, y0) = d0 (-sin phi, cos phi) relative to the vertex,
 // with phi the track azimuth; z0 is the track's z there, relative to the vertex.
-#include "core/Vector3.hpp"
+#include "nurec/core/Vector3.hpp"
 
 namespace nurec {
 

@@ -1,4 +1,4 @@
-#include "core/Isolated.hpp"
+#include "nurec/core/Isolated.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -1,10 +1,10 @@
-#include "core/Memory.hpp"
+#include "nurec/core/Memory.hpp"
 
 #include <unistd.h>
 
 #include <cstdio>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec {
 

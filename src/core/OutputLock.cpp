@@ -1,4 +1,4 @@
-#include "core/OutputLock.hpp"
+#include "nurec/core/OutputLock.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec {
 

@@ -1,10 +1,10 @@
-#include "core/OutputPath.hpp"
+#include "nurec/core/OutputPath.hpp"
 
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec {
 

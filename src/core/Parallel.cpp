@@ -1,4 +1,4 @@
-#include "core/Parallel.hpp"
+#include "nurec/core/Parallel.hpp"
 
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>

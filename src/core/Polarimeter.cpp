@@ -1,4 +1,4 @@
-#include "core/Polarimeter.hpp"
+#include "nurec/core/Polarimeter.hpp"
 
 #include <cmath>
 

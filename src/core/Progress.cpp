@@ -1,4 +1,4 @@
-#include "core/Progress.hpp"
+#include "nurec/core/Progress.hpp"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "core/Random.hpp"
+#include "nurec/core/Random.hpp"
 
 #include <algorithm>
 #include <cmath>

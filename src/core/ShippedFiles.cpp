@@ -1,5 +1,8 @@
-#include "core/ShippedFiles.hpp"
+#include "nurec/core/ShippedFiles.hpp"
 
+#include <dlfcn.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -16,23 +19,41 @@ std::string executableDirectory() {
   return ec ? std::string() : exe.parent_path().string();
 }
 
+// The folder of the shared library this function was linked into (empty when nurec_core is a
+// static library: then it is the executable, already covered).
+std::string libraryDirectory() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<const void*>(&libraryDirectory), &info) == 0 || !info.dli_fname)
+    return {};
+  std::error_code ec;
+  const fs::path lib = fs::canonical(info.dli_fname, ec);
+  if (ec || lib.extension() != ".so") return {};
+  return lib.parent_path().string();
+}
+
 }  // namespace
 
 std::vector<std::string> shippedFileCandidates(const std::string& relative,
                                                const std::string& envDataDir,
                                                const std::string& executableDir,
+                                               const std::string& libraryDir,
                                                const std::string& sourceDir) {
   std::vector<std::string> out;
+  const auto besideBinaries = [&](const std::string& dir) {
+    const std::string c = (fs::path(dir).parent_path() / "share" / "nurec" / relative).string();
+    if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  };
   if (!envDataDir.empty()) out.push_back((fs::path(envDataDir) / relative).string());
-  if (!executableDir.empty())
-    out.push_back((fs::path(executableDir).parent_path() / "share" / "nurec" / relative).string());
+  if (!executableDir.empty()) besideBinaries(executableDir);
+  if (!libraryDir.empty()) besideBinaries(libraryDir);
   out.push_back((fs::path(sourceDir) / relative).string());
   return out;
 }
 
 std::vector<std::string> shippedFileCandidates(const std::string& relative) {
   const char* env = std::getenv("NUREC_DATA_DIR");
-  return shippedFileCandidates(relative, env ? env : "", executableDirectory(), NUREC_SOURCE_TREE);
+  return shippedFileCandidates(relative, env ? env : "", executableDirectory(), libraryDirectory(),
+                               NUREC_SOURCE_TREE);
 }
 
 std::string shippedFile(const std::string& relative) {

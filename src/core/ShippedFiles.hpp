@@ -4,7 +4,9 @@
 //   1. $NUREC_DATA_DIR, when set (a folder laid out like share/nurec: data/, models/);
 //   2. <folder of the running executable>/../share/nurec (an installed nurec: bin/nurec next to
 //      share/nurec/, docs/design.md "Installation");
-//   3. the source tree nurec was built from (compiled in), so a build runs without installing.
+//   3. <folder of libnurec_core.so>/../share/nurec (a program of another project linked against
+//      an installed nurec: lib/ next to share/nurec/);
+//   4. the source tree nurec was built from (compiled in), so a build runs without installing.
 // The first location where the path exists wins. Nothing is cached: the environment is read on
 // every call (cheap, a few stat calls, and tests can change it).
 #include <string>
@@ -23,10 +25,11 @@ std::string shippedFile(const std::string& relative);
 std::string shippedFileSearchText(const std::string& relative);
 
 // The search itself, with every input explicit (for tests): envDataDir may be empty (unset),
-// executableDir may be empty (unknown).
+// executableDir and libraryDir may be empty (unknown, or a static build).
 std::vector<std::string> shippedFileCandidates(const std::string& relative,
                                                const std::string& envDataDir,
                                                const std::string& executableDir,
+                                               const std::string& libraryDir,
                                                const std::string& sourceDir);
 
 }  // namespace nurec

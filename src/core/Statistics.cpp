@@ -1,10 +1,10 @@
-#include "core/Statistics.hpp"
+#include "nurec/core/Statistics.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "core/Units.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec {
 

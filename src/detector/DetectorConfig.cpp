@@ -1,4 +1,4 @@
-#include "detector/DetectorConfig.hpp"
+#include "nurec/detector/DetectorConfig.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -9,7 +9,7 @@
 #include <sstream>
 #include <vector>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec::detector {
 

@@ -1,5 +1,5 @@
-#include "detector/DetectorSimulation.hpp"
-#include "core/ImpactParameter.hpp"
+#include "nurec/detector/DetectorSimulation.hpp"
+#include "nurec/core/ImpactParameter.hpp"
 
 #include <fmt/format.h>
 #include <fastjet/ClusterSequence.hh>
@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "core/Parallel.hpp"
-#include "core/Progress.hpp"
-#include "core/Units.hpp"
-#include "io/HepMC3Reader.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Progress.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/io/HepMC3Reader.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::detector {
 

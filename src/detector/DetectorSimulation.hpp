@@ -13,10 +13,10 @@
 #include <cstdint>
 #include <memory>
 
-#include "core/Event.hpp"
-#include "core/Random.hpp"
-#include "detector/DetectorConfig.hpp"
-#include "io/EventTable.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/detector/DetectorConfig.hpp"
+#include "nurec/io/EventTable.hpp"
 
 namespace nurec {
 class Progress;

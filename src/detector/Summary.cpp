@@ -1,9 +1,9 @@
-#include "detector/Summary.hpp"
+#include "nurec/detector/Summary.hpp"
 
 #include <fmt/format.h>
 
-#include "core/Units.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::detector {
 

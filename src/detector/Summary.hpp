@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <string>
 
-#include "core/Event.hpp"
-#include "io/EventTable.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/io/EventTable.hpp"
 
 namespace nurec::detector {
 

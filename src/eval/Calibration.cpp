@@ -1,12 +1,12 @@
-#include "eval/Calibration.hpp"
+#include "nurec/eval/Calibration.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "core/Error.hpp"
-#include "core/Statistics.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Statistics.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::eval {
 

@@ -1,11 +1,11 @@
-#include "eval/Distances.hpp"
+#include "nurec/eval/Distances.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "core/Error.hpp"
-#include "core/Statistics.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Statistics.hpp"
 
 namespace nurec::eval {
 

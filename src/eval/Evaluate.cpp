@@ -1,4 +1,4 @@
-#include "eval/Evaluate.hpp"
+#include "nurec/eval/Evaluate.hpp"
 
 #include <fmt/format.h>
 
@@ -9,13 +9,13 @@
 #include <map>
 #include <variant>
 
-#include "core/Error.hpp"
-#include "core/Event.hpp"
-#include "core/FourVector.hpp"
-#include "core/Parallel.hpp"
-#include "core/Progress.hpp"
-#include "core/Random.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/FourVector.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Progress.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::eval {
 
@@ -66,6 +66,13 @@ void EvaluateConfig::validate() const {
   require(exampleEvents >= 0 && exampleEvents <= 16, "exampleEvents must be in 0..16");
   require(threads >= 0, "threads must not be negative");
   for (const auto& m : methods) require(!m.empty(), "empty method name");
+  require(trueMassEdgesGeV.size() >= 2,
+          "the true-mass bins (evaluate --mass-bins) need at least two edges");
+  for (std::size_t i = 0; i < trueMassEdgesGeV.size(); ++i)
+    require(std::isfinite(trueMassEdgesGeV[i]) && trueMassEdgesGeV[i] >= 0 &&
+                (i == 0 || trueMassEdgesGeV[i] > trueMassEdgesGeV[i - 1]),
+            "the true-mass bin edges (evaluate --mass-bins) must be finite, non-negative and "
+            "increasing");
 }
 
 const char* quantityKey(int q) {
@@ -248,20 +255,13 @@ void calibrateCandidates(const io::EventTable& table, const EvaluateConfig& conf
 
 }  // namespace
 
-EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& config) {
-  config.validate();
-  const auto start = std::chrono::steady_clock::now();
-  EvaluationResult res;
-  res.config = config;
-  if (res.config.source.empty()) res.config.source = table.source();
-  res.eventsInFile = table.nEvents();
-  const std::size_t n = table.nEvents();
-  const std::string file = table.source().empty() ? "the event table" : table.source();
+namespace {
 
-  // Inputs every method needs, checked once as for the reconstruction (docs/reliability.md).
-  io::validateReco(table);
+// The selected events (config.selection) with their channel and true quantities.
+void selectEvents(const io::EventTable& table, const EvaluateConfig& config,
+                  const std::string& file, EvaluationResult& res) {
+  const std::size_t n = table.nEvents();
   const auto truthTau = table.get<double>(io::ds::tauP4, {2, 4});
-  const auto recoTau = table.get<double>(io::ds::recoTauP4, {2, 4});
   const auto channel = table.get<std::int8_t>(io::ds::recoChannel, {});
   std::vector<std::uint8_t> passSr;
   if (config.selection == EventSelection::SignalRegion) {
@@ -284,11 +284,15 @@ EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& con
     res.channel.push_back(channel[r]);
     res.truth.push_back(quantitiesOf(at(truthTau, r, 0), at(truthTau, r, 1)));
   }
-  const std::size_t nSel = res.rows.size();
+}
 
-  // Methods.
-  std::vector<std::string> available = io::nuMethods(table);
-  std::vector<std::string> wanted = config.methods.empty() ? available : config.methods;
+// The methods to evaluate: the requested ones (all /nu groups by default), each checked to be in
+// the file, with the visible-only baseline first when asked for.
+std::vector<std::string> methodsToEvaluate(const io::EventTable& table,
+                                           const EvaluateConfig& config, const std::string& file,
+                                           std::vector<std::string>& notes) {
+  const std::vector<std::string> available = io::nuMethods(table);
+  const std::vector<std::string> wanted = config.methods.empty() ? available : config.methods;
   for (const auto& m : wanted) {
     if (m == kVisibleMethod) continue;
     if (std::find(available.begin(), available.end(), m) == available.end())
@@ -296,78 +300,90 @@ EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& con
           "method '{}' not found in {} (it has: {})", m, file,
           available.empty() ? std::string("none") : fmt::format("{}", fmt::join(available, ", "))));
   }
+  std::vector<std::string> methods;
   if (config.visibleBaseline ||
-      std::find(wanted.begin(), wanted.end(), kVisibleMethod) != wanted.end()) {
-    res.methods.push_back(kVisibleMethod);
-  }
+      std::find(wanted.begin(), wanted.end(), kVisibleMethod) != wanted.end())
+    methods.push_back(kVisibleMethod);
   for (const auto& m : wanted)
-    if (m != kVisibleMethod) res.methods.push_back(m);
+    if (m != kVisibleMethod) methods.push_back(m);
   if (available.empty())
-    res.notes.push_back(
+    notes.push_back(
         "The file holds no /nu/<method> group: only the visible-only baseline "
         "is evaluated.");
+  return methods;
+}
 
-  for (const auto& m : res.methods) {
-    MethodValues mv;
-    mv.method = m;
-    mv.reco.resize(nSel);
-    mv.ok.assign(nSel, 1);
-    if (m == kVisibleMethod) {
-      for (std::size_t s = 0; s < nSel; ++s)
-        mv.reco[s] = quantitiesOf(at(recoTau, res.rows[s], 0), at(recoTau, res.rows[s], 1));
-    } else {
-      const auto nu = table.get<double>(io::nuP4Name(m), {2, 4}, /*requireFinite=*/false);
-      // Part of every /nu group (docs/data-format.md): a file without it is damaged.
-      const std::vector<std::int8_t> status = table.get<std::int8_t>(io::nuStatusName(m), {});
-      for (std::size_t s = 0; s < nSel; ++s) {
-        const std::size_t r = res.rows[s];
-        const bool finite = allFinite(nu.data() + r * 8, 8);
-        mv.ok[s] = finite && (status.empty() || status[r] == 0);
-        mv.reco[s] =
-            mv.ok[s]
-                ? quantitiesOf(at(recoTau, r, 0) + at(nu, r, 0), at(recoTau, r, 1) + at(nu, r, 1))
-                : QuantityValues{kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN};
-      }
-    }
-    res.values.push_back(std::move(mv));
-  }
-
-  // Groups: all channels, then each channel that has selected events.
-  std::vector<std::vector<std::size_t>> members;
-  {
-    GroupResult all;
-    all.key = "all";
-    all.label = "all channels";
-    res.groups.push_back(all);
-    std::vector<std::size_t> idx(nSel);
-    for (std::size_t s = 0; s < nSel; ++s) idx[s] = s;
-    members.push_back(std::move(idx));
-  }
-  for (int c = 0; c < kNumChannels; ++c) {
-    std::vector<std::size_t> idx;
+// The reconstructed quantities of one method on the selected rows: visible taus + neutrinos.
+// An event counts as failed when its status is not 0 or its neutrinos are not finite.
+MethodValues methodValues(const io::EventTable& table, const std::string& method,
+                          const std::vector<std::size_t>& rows) {
+  const auto recoTau = table.get<double>(io::ds::recoTauP4, {2, 4});
+  const std::size_t nSel = rows.size();
+  MethodValues mv;
+  mv.method = method;
+  mv.reco.resize(nSel);
+  mv.ok.assign(nSel, 1);
+  if (method == kVisibleMethod) {
     for (std::size_t s = 0; s < nSel; ++s)
-      if (res.channel[s] == c) idx.push_back(s);
-    if (idx.empty()) continue;
+      mv.reco[s] = quantitiesOf(at(recoTau, rows[s], 0), at(recoTau, rows[s], 1));
+    return mv;
+  }
+  const auto nu = table.get<double>(io::nuP4Name(method), {2, 4}, /*requireFinite=*/false);
+  // Part of every /nu group (docs/data-format.md): a file without it is damaged.
+  const std::vector<std::int8_t> status = table.get<std::int8_t>(io::nuStatusName(method), {});
+  for (std::size_t s = 0; s < nSel; ++s) {
+    const std::size_t r = rows[s];
+    const bool finite = allFinite(nu.data() + r * 8, 8);
+    mv.ok[s] = finite && (status.empty() || status[r] == 0);
+    mv.reco[s] =
+        mv.ok[s] ? quantitiesOf(at(recoTau, r, 0) + at(nu, r, 0), at(recoTau, r, 1) + at(nu, r, 1))
+                 : QuantityValues{kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN};
+  }
+  return mv;
+}
+
+// Groups: all channels, then each channel that has selected events. Returns the members (indices
+// into the selected events) of each group and fills res.groups with their counts.
+std::vector<std::vector<std::size_t>> makeGroups(EvaluationResult& res) {
+  const std::size_t nSel = res.rows.size();
+  std::vector<std::vector<std::size_t>> members;
+  GroupResult all;
+  all.key = "all";
+  all.label = "all channels";
+  res.groups.push_back(all);
+  std::vector<std::size_t> idx(nSel);
+  for (std::size_t s = 0; s < nSel; ++s) idx[s] = s;
+  members.push_back(std::move(idx));
+  for (int c = 0; c < kNumChannels; ++c) {
+    std::vector<std::size_t> inChannel;
+    for (std::size_t s = 0; s < nSel; ++s)
+      if (res.channel[s] == c) inChannel.push_back(s);
+    if (inChannel.empty()) continue;
     GroupResult g;
     g.key = channelName(static_cast<Channel>(c));
     g.label = channelLabel(static_cast<Channel>(c));
     res.groups.push_back(g);
-    members.push_back(std::move(idx));
+    members.push_back(std::move(inChannel));
   }
-  const std::size_t nGroups = res.groups.size(), nMethods = res.methods.size();
-  for (std::size_t g = 0; g < nGroups; ++g) {
+  for (std::size_t g = 0; g < res.groups.size(); ++g) {
     res.groups[g].events = members[g].size();
-    res.groups[g].methods.resize(nMethods);
-    for (std::size_t m = 0; m < nMethods; ++m) {
+    res.groups[g].methods.resize(res.methods.size());
+    for (std::size_t m = 0; m < res.methods.size(); ++m) {
       MethodResult& mr = res.groups[g].methods[m];
       mr.method = res.methods[m];
       mr.events = members[g].size();
       for (std::size_t s : members[g]) mr.failed += res.values[m].ok[s] ? 0 : 1;
     }
   }
+  return members;
+}
 
-  // One task per (group, method, quantity); each has its own bootstrap salt, so the numbers do not
-  // depend on the thread count.
+// Resolution and distribution distances of every (group, method, quantity). One task each, with
+// its own bootstrap salt, so the numbers do not depend on the thread count. Returns the number of
+// tasks (the mass estimators' salts continue after it).
+std::size_t summariseGroups(const std::vector<std::vector<std::size_t>>& members,
+                            const EvaluateConfig& config, EvaluationResult& res) {
+  const std::size_t nGroups = res.groups.size(), nMethods = res.methods.size();
   const std::size_t nTasks = nGroups * nMethods * kNumQuantities;
   Progress progress("evaluate", nTasks);
   parallelFor(nTasks, config.threads, [&](std::size_t task) {
@@ -400,10 +416,31 @@ EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& con
       mr.meanTauHwhm = sum / kNumTauComponents;  // NaN propagates
     }
   }
+  return nTasks;
+}
 
+}  // namespace
+
+EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& config) {
+  config.validate();
+  const auto start = std::chrono::steady_clock::now();
+  EvaluationResult res;
+  res.config = config;
+  if (res.config.source.empty()) res.config.source = table.source();
+  res.eventsInFile = table.nEvents();
+  const std::string file = table.source().empty() ? "the event table" : table.source();
+
+  // Inputs every method needs, checked once as for the reconstruction (docs/reliability.md).
+  io::validateReco(table);
+  selectEvents(table, config, file, res);
+  res.methods = methodsToEvaluate(table, config, file, res.notes);
+  for (const auto& m : res.methods) res.values.push_back(methodValues(table, m, res.rows));
+  const auto members = makeGroups(res);
+  const std::size_t nTasks = summariseGroups(members, config, res);
   res.massEstimators = massEstimatorResults(table, res, members, config.hwhm, nTasks);
+  res.byTrueMass = resolutionByTrueMass(res, config, nTasks + res.groups.size() + 1);
   calibrateCandidates(table, config, members, res);
-  if (nSel == 0)
+  if (res.rows.empty())
     res.notes.push_back(
         fmt::format("No event passes the selection ({}).", selectionName(config.selection)));
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

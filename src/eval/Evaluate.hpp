@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "eval/Calibration.hpp"
-#include "eval/Distances.hpp"
-#include "eval/Resolution.hpp"
-#include "io/EventTable.hpp"
+#include "nurec/eval/Calibration.hpp"
+#include "nurec/eval/Distances.hpp"
+#include "nurec/eval/Resolution.hpp"
+#include "nurec/io/EventTable.hpp"
 
 namespace nurec::eval {
 
@@ -32,6 +32,10 @@ struct EvaluateConfig {
   int exampleEvents = 4;             // events shown in the candidate-spread plot
   int threads = 0;                   // 0 = all cores
   HwhmConfig hwhm;
+  // Edges of the true-m_tautau bins of the "by true mass" tables [GeV], increasing (at least two).
+  // Bins without events are left out of the report; events outside the edges are not counted.
+  std::vector<double> trueMassEdgesGeV = {40,  60,  70,  80,  85,  90,  95, 100,
+                                          110, 120, 150, 200, 300, 400, 600};
   std::string title = "Neutrino reconstruction: evaluation";
   std::string source;  // shown in the report (input file)
   void validate() const;
@@ -111,6 +115,21 @@ struct MethodValues {
   std::vector<std::uint8_t> ok;  // 1 if the method succeeded on the event
 };
 
+// One method in one bin of the true m_tautau (all channels together; docs/evaluate.md "By true
+// mass"): where a learned reconstruction shows its training prior.
+struct TrueMassBinMethod {
+  std::size_t events = 0;  // events of the bin the method reconstructed
+  ResolutionSummary mass;  // relative residual of m_tautau: median bias and HWHM, bootstrap errors
+  double meanTauHwhm = 0;  // mean HWHM of the 8 tau-component residuals (NaN if one is missing)
+  double recoMassQ16 = 0, recoMassMedian = 0, recoMassQ84 = 0;  // reconstructed m_tautau [GeV]
+};
+struct TrueMassBin {
+  double lowGeV = 0, highGeV = 0;          // [low, high)
+  std::size_t events = 0;                  // selected events whose true m_tautau is in the bin
+  double trueMassMedian = 0;               // GeV
+  std::vector<TrueMassBinMethod> methods;  // same order as EvaluationResult::methods
+};
+
 struct EvaluationResult {
   EvaluateConfig config;
   std::size_t eventsInFile = 0;
@@ -121,6 +140,7 @@ struct EvaluationResult {
   std::vector<MethodValues> values;  // same order as methods
   std::vector<GroupResult> groups;   // groups[0] = all channels, then channels with events
   std::vector<MassEstimatorResult> massEstimators;
+  std::vector<TrueMassBin> byTrueMass;  // bins of config.trueMassEdgesGeV that hold events
   std::vector<CalibrationResult> calibration;
   std::vector<CandidateExample> examples;
   std::string examplesMethod;
@@ -132,6 +152,13 @@ struct EvaluationResult {
 // (/truth/tau_p4, /reco/tau_p4, /reco/channel, /reco/pass_sr for the signal region, the methods'
 // /nu/<method>/p4) is missing or malformed, and ConfigError for an unknown requested method.
 EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& config);
+
+// The "by true mass" bins of an evaluation whose rows, truth and values are filled (part of
+// evaluate(); separate so that it can be tested on hand-made values). Bootstrap salts start at
+// `saltOffset`, so they do not repeat those of the other tables.
+std::vector<TrueMassBin> resolutionByTrueMass(const EvaluationResult& res,
+                                              const EvaluateConfig& config,
+                                              std::uint64_t saltOffset);
 
 // Writes outDir/README.md (tables and embedded plots), outDir/metrics.json and the plots
 // (outDir/*.png, *.svg; data and gnuplot scripts in outDir/data/).

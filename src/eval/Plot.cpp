@@ -1,4 +1,4 @@
-#include "eval/Plot.hpp"
+#include "nurec/eval/Plot.hpp"
 
 #include <fmt/format.h>
 
@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/AtomicFile.hpp"
-#include "core/Error.hpp"
+#include "nurec/core/AtomicFile.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec::eval {
 

@@ -8,12 +8,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "core/AtomicFile.hpp"
-#include "core/Error.hpp"
-#include "core/Statistics.hpp"
-#include "eval/Evaluate.hpp"
-#include "eval/Plot.hpp"
 #include "nurec/Version.hpp"
+#include "nurec/core/AtomicFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Statistics.hpp"
+#include "nurec/eval/Evaluate.hpp"
+#include "nurec/eval/Plot.hpp"
 
 namespace nurec::eval {
 
@@ -85,6 +85,48 @@ std::string distanceTable(const GroupResult& g, double DistributionDistances::*f
     cell(out, num(mr.tauSum.*field, precision));
     out += "\n";
   }
+  return out;
+}
+
+// One row per true-mass bin, one column per method; `value` renders a method's cell.
+template <typename Value>
+std::string trueMassTable(const EvaluationResult& r, Value value) {
+  std::string out = "| true m_ττ [GeV] | events |", rule = "|---|---|";
+  for (const auto& m : r.methods) {
+    out += " " + methodLabel(m) + " |";
+    rule += "---|";
+  }
+  out += "\n" + rule + "\n";
+  for (const auto& bin : r.byTrueMass) {
+    out += fmt::format("| {:g}–{:g} | {} |", bin.lowGeV, bin.highGeV, bin.events);
+    for (const auto& mb : bin.methods) cell(out, value(mb));
+    out += "\n";
+  }
+  return out;
+}
+
+std::string trueMassMarkdown(const EvaluationResult& r) {
+  std::string out =
+      "A reconstruction that follows the event has a median bias near 0 in every bin; one that "
+      "follows the mass spectrum it was trained on is pulled towards that spectrum's peak "
+      "(positive bias below the peak, negative above). All channels; relative residuals as "
+      "above; a bin needs 20 reconstructed events for a number.\n\n";
+  out += "**Median bias of m_ττ, (reco − true)/true**\n\n" +
+         trueMassTable(r, [](const TrueMassBinMethod& m) {
+           return pm(m.mass.medianBias, m.mass.medianBiasError);
+         });
+  out += "\n**HWHM of m_ττ**\n\n" + trueMassTable(r, [](const TrueMassBinMethod& m) {
+           return pm(m.mass.hwhm, m.mass.hwhmError);
+         });
+  out += "\n**Mean HWHM of the τ components (px, py, pz, E of both τ)**\n\n" +
+         trueMassTable(r, [](const TrueMassBinMethod& m) { return num(m.meanTauHwhm); });
+  out += "\n**Reconstructed m_ττ [GeV]: median [16 %, 84 %]**\n\n" +
+         trueMassTable(r, [](const TrueMassBinMethod& m) {
+           return std::isfinite(m.recoMassMedian)
+                      ? fmt::format("{:.1f} [{:.1f}, {:.1f}]", m.recoMassMedian, m.recoMassQ16,
+                                    m.recoMassQ84)
+                      : std::string("—");
+         });
   return out;
 }
 
@@ -413,12 +455,55 @@ Figure calibrationFigure(const CalibrationResult& cal) {
   return f;
 }
 
+// Median reconstructed vs median true m_ττ per true-mass bin, with the 16-84 % band of the
+// reconstructed mass, for every method with neutrinos; the diagonal is a reconstruction that
+// follows the event.
+Figure massVsTrueFigure(const EvaluationResult& r) {
+  std::vector<std::size_t> shown;
+  for (std::size_t m = 0; m < r.methods.size(); ++m)
+    if (r.methods[m] != kVisibleMethod) shown.push_back(m);
+  std::string data = "# median true m [GeV], then per method: q16, median, q84 of reco m [GeV]\n";
+  const auto field = [](double v) { return std::isfinite(v) ? fmt::format(" {:.6g}", v) : " ?"; };
+  double lo = 1e300, hi = 0;
+  for (const auto& bin : r.byTrueMass) {
+    data += fmt::format("{:.6g}", bin.trueMassMedian);
+    lo = std::min(lo, bin.lowGeV);
+    hi = std::max(hi, bin.highGeV);
+    for (std::size_t m : shown) {
+      const auto& mb = bin.methods[m];
+      data += field(mb.recoMassQ16) + field(mb.recoMassMedian) + field(mb.recoMassQ84);
+    }
+    data += "\n";
+  }
+  Figure f;
+  f.name = "mtautau_vs_true";
+  f.dataFiles = {{"mtautau_vs_true.dat", data}};
+  std::ostringstream s;
+  s << "set title " << gnuplotQuote("Reconstructed vs true m_{ττ}: median and 16–84 % band")
+    << "\nset xlabel 'true m_{ττ} [GeV]'\nset ylabel 'reconstructed m_{ττ} [GeV]'\n"
+    << "set grid lc rgb '#dddddd'\nset key top left box opaque\nset datafile missing '?'\n"
+    << fmt::format("set xrange [{}:{}]\nset yrange [{}:{}]\n", lo, hi, 0.8 * lo, 1.2 * hi)
+    << "set style fill transparent solid 0.18 noborder\nplot ";
+  for (std::size_t i = 0; i < shown.size(); ++i) {
+    const std::size_t c = 2 + 3 * i;  // q16 column
+    s << fmt::format("'data/mtautau_vs_true.dat' u 1:{}:{} w filledcurves lc rgb '{}' notitle, ", c,
+                     c + 2, plotColour(shown[i]));
+    s << fmt::format(
+        "'data/mtautau_vs_true.dat' u 1:{} w lp pt 7 lw 2 lc rgb '{}' t {} noenhanced, ", c + 1,
+        plotColour(shown[i]), gnuplotQuote(methodLabel(r.methods[shown[i]])));
+  }
+  s << "x w l dt 2 lc rgb '#000000' t 'reco = true'\n";
+  f.body = s.str();
+  return f;
+}
+
 std::vector<Figure> allFigures(const EvaluationResult& r) {
   std::vector<Figure> out;
   if (r.rows.empty()) return out;
   out.push_back(residualFigure(r, false));
   out.push_back(residualFigure(r, true));
   out.push_back(massFigure(r));
+  if (!r.byTrueMass.empty()) out.push_back(massVsTrueFigure(r));
   for (std::size_t m = 0; m < r.methods.size(); ++m) out.push_back(truthVsRecoFigure(r, m));
   if (!r.examples.empty()) out.push_back(candidateFigure(r));
   for (const auto& cal : r.calibration) out.push_back(calibrationFigure(cal));
@@ -511,6 +596,25 @@ json toJson(const EvaluationResult& r) {
     cal[c.method] = jc;
   }
   j["calibration"] = cal;
+  json bins = json::array();
+  for (const auto& bin : r.byTrueMass) {
+    json jm;
+    for (std::size_t m = 0; m < r.methods.size(); ++m) {
+      const auto& mb = bin.methods[m];
+      jm[r.methods[m]] = {{"events", mb.events},
+                          {"mtautau", resolutionJson(mb.mass)},
+                          {"mean_tau_hwhm", jnum(mb.meanTauHwhm)},
+                          {"reco_mtautau_q16", jnum(mb.recoMassQ16)},
+                          {"reco_mtautau_median", jnum(mb.recoMassMedian)},
+                          {"reco_mtautau_q84", jnum(mb.recoMassQ84)}};
+    }
+    bins.push_back({{"true_mtautau_low", bin.lowGeV},
+                    {"true_mtautau_high", bin.highGeV},
+                    {"events", bin.events},
+                    {"true_mtautau_median", jnum(bin.trueMassMedian)},
+                    {"methods", jm}});
+  }
+  j["by_true_mass"] = bins;
   j["notes"] = r.notes;
   return j;
 }
@@ -572,6 +676,10 @@ std::vector<std::pair<std::string, std::string>> reportFigures(const EvaluationR
                    "Relative residuals of the τ⁺ and τ⁻ momentum components, all methods.");
   out.emplace_back("residuals_mtautau", "Relative residual of the di-τ mass.");
   out.emplace_back("mtautau", "Di-τ mass: truth (grey) and each method.");
+  if (!r.byTrueMass.empty())
+    out.emplace_back("mtautau_vs_true",
+                     "Median reconstructed m_ττ per bin of the true m_ττ, with the 16–84 % band; "
+                     "the dashed diagonal is a reconstruction that follows the event.");
   for (const auto& m : r.methods)
     out.emplace_back("truth_vs_reco_" + m,
                      "Reconstructed vs true m_ττ and E(τ⁺): " + methodLabel(m) + ".");
@@ -628,6 +736,10 @@ void writeReport(const EvaluationResult& r, const std::string& outDir) {
   for (const auto& n : notes) md << "> **Note.** " << n << "\n\n";
   md << "## Summary (" << (r.groups.empty() ? "" : r.groups[0].label) << ")\n\n"
      << summaryMarkdown(r) << "\n";
+  if (!r.byTrueMass.empty())
+    md << "## By true m_ττ: does the reconstruction follow the event?\n\n"
+       << trueMassMarkdown(r) << "\n"
+       << (plotsDone ? "![median reco vs true m_ττ](mtautau_vs_true.png)\n\n" : "");
   if (!r.groups.empty()) {
     const GroupResult& g = r.groups[0];
     md << "## Resolution: HWHM of the relative residuals (" << g.label << ")\n\n"

@@ -1,12 +1,12 @@
-#include "eval/Resolution.hpp"
+#include "nurec/eval/Resolution.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "core/Error.hpp"
-#include "core/Random.hpp"
-#include "core/Statistics.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Statistics.hpp"
 
 namespace nurec::eval {
 

@@ -1,10 +1,10 @@
-#include "generator/HardProcess.hpp"
+#include "nurec/generator/HardProcess.hpp"
 
 #include <cmath>
 #include <complex>
 
-#include "core/Error.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::generator {
 

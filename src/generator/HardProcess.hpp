@@ -4,8 +4,8 @@
 // section with the CTEQ5L PDFs (section 4).
 #include <array>
 
-#include "core/Event.hpp"
-#include "generator/Pdf.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/generator/Pdf.hpp"
 
 namespace nurec::generator {
 

@@ -1,4 +1,4 @@
-#include "generator/HepMC3Writer.hpp"
+#include "nurec/generator/HepMC3Writer.hpp"
 
 #include <HepMC3/GenCrossSection.h>
 #include <HepMC3/GenEvent.h>
@@ -15,9 +15,9 @@
 #include <memory>
 #include <streambuf>
 
-#include "core/Error.hpp"
-#include "core/Units.hpp"
 #include "nurec/Version.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::generator {
 

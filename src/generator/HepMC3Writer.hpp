@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/Event.hpp"
+#include "nurec/core/Event.hpp"
 
 namespace nurec::generator {
 

@@ -1,4 +1,4 @@
-#include "generator/Pdf.hpp"
+#include "nurec/generator/Pdf.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,12 +1,12 @@
-#include "generator/Recoil.hpp"
+#include "nurec/generator/Recoil.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "core/Units.hpp"
-#include "generator/TauDecays.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/generator/TauDecays.hpp"
 
 namespace nurec::generator {
 

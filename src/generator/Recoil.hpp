@@ -22,8 +22,8 @@
 // docs/physics-validation.md.
 #include <vector>
 
-#include "core/Event.hpp"
-#include "core/Random.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/Random.hpp"
 
 namespace nurec::generator {
 

@@ -1,4 +1,4 @@
-#include "generator/TauDecays.hpp"
+#include "nurec/generator/TauDecays.hpp"
 
 #include <Eigen/Dense>
 
@@ -6,9 +6,9 @@
 #include <cmath>
 #include <complex>
 
-#include "core/Error.hpp"
-#include "core/Polarimeter.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Polarimeter.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::generator {
 

@@ -7,9 +7,9 @@
 #include <array>
 #include <cstdint>
 
-#include "core/Event.hpp"
-#include "core/Random.hpp"
-#include "core/Vector3.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Vector3.hpp"
 
 namespace nurec::generator {
 

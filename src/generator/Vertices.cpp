@@ -1,11 +1,11 @@
-#include "generator/Vertices.hpp"
+#include "nurec/generator/Vertices.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::generator {
 

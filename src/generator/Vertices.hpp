@@ -3,8 +3,8 @@
 // primary vertex inside the beam spot and each tau's decay vertex at an exponential flight
 // distance along its momentum. Drawn from their own per-event stream (streams::vertex) so that
 // switching them on or off leaves every other generated quantity bit-identical.
-#include "core/Event.hpp"
-#include "core/Random.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/Random.hpp"
 
 namespace nurec::generator {
 

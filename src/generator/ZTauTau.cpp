@@ -1,4 +1,4 @@
-#include "generator/ZTauTau.hpp"
+#include "nurec/generator/ZTauTau.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -7,12 +7,12 @@
 #include <chrono>
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "core/Parallel.hpp"
-#include "core/Progress.hpp"
-#include "core/Units.hpp"
-#include "io/Schema.hpp"
 #include "nurec/Version.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Progress.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::generator {
 

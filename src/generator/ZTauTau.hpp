@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "core/Event.hpp"
-#include "core/Random.hpp"
-#include "generator/HardProcess.hpp"
-#include "generator/Recoil.hpp"
-#include "generator/TauDecays.hpp"
-#include "generator/Vertices.hpp"
-#include "io/EventTable.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/generator/HardProcess.hpp"
+#include "nurec/generator/Recoil.hpp"
+#include "nurec/generator/TauDecays.hpp"
+#include "nurec/generator/Vertices.hpp"
+#include "nurec/io/EventTable.hpp"
 
 namespace nurec::generator {
 

@@ -1,4 +1,4 @@
-#include "io/EventFile.hpp"
+#include "nurec/io/EventFile.hpp"
 
 #include <H5Cpp.h>
 #include <fmt/format.h>
@@ -13,10 +13,10 @@
 #include <string_view>
 #include <vector>
 
-#include "core/AtomicFile.hpp"
-#include "core/Error.hpp"
-#include "core/Isolated.hpp"
-#include "core/Memory.hpp"
+#include "nurec/core/AtomicFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Isolated.hpp"
+#include "nurec/core/Memory.hpp"
 
 namespace nurec::io {
 

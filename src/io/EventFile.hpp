@@ -2,7 +2,7 @@
 // Reading and writing the HDF5 event file, schema "events" version 1 (docs/data-format.md).
 #include <string>
 
-#include "io/EventTable.hpp"
+#include "nurec/io/EventTable.hpp"
 
 namespace nurec::io {
 

@@ -1,10 +1,10 @@
-#include "io/EventTable.hpp"
+#include "nurec/io/EventTable.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <cmath>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec::io {
 

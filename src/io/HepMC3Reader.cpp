@@ -1,4 +1,4 @@
-#include "io/HepMC3Reader.hpp"
+#include "nurec/io/HepMC3Reader.hpp"
 
 #include <HepMC3/GenCrossSection.h>
 #include <HepMC3/GenEvent.h>
@@ -26,9 +26,9 @@
 #include <streambuf>
 #include <utility>
 
-#include "core/Error.hpp"
-#include "core/Progress.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Progress.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::io {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/Event.hpp"
+#include "nurec/core/Event.hpp"
 
 namespace nurec::io {
 

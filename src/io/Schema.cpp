@@ -1,10 +1,10 @@
-#include "io/Schema.hpp"
+#include "nurec/io/Schema.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec::io {
 

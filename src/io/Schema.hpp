@@ -3,8 +3,8 @@
 // Dataset names and shapes are those of docs/data-format.md; change both together.
 #include <vector>
 
-#include "core/Event.hpp"
-#include "io/EventTable.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/io/EventTable.hpp"
 
 namespace nurec::io {
 

@@ -1,7 +1,7 @@
 // reconstructDiffusion (ml/Api.hpp): encoder once per event, K candidates batched as rows, a
 // precomputed sampler grid and time-embedding table, per-event noise streams (docs/ml-methods.md
 // sections 3, 5, 7, 8).
-#include "ml/Api.hpp"
+#include "nurec/ml/Api.hpp"
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -12,16 +12,17 @@
 #include <new>
 #include <sstream>
 
-#include "core/Error.hpp"
-#include "core/Parallel.hpp"
-#include "core/Progress.hpp"
-#include "core/Random.hpp"
-#include "io/Schema.hpp"
-#include "ml/Calibration.hpp"
-#include "ml/Features.hpp"
-#include "ml/Net.hpp"
-#include "ml/Resources.hpp"
-#include "ml/Sampler.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Progress.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/ShippedFiles.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/ml/Calibration.hpp"
+#include "nurec/ml/Features.hpp"
+#include "nurec/ml/Net.hpp"
+#include "nurec/ml/Resources.hpp"
+#include "nurec/ml/Sampler.hpp"
 
 namespace nurec::ml {
 
@@ -241,5 +242,9 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
 }
 
 }  // namespace
+
+std::string defaultModelDirectory() {
+  return shippedFile(kDefaultModel);
+}
 
 }  // namespace nurec::ml

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "io/EventTable.hpp"
+#include "nurec/io/EventTable.hpp"
 
 namespace nurec::ml {
 
@@ -27,5 +27,11 @@ struct DiffusionReconstructOptions {
 // a run that cannot fit in memory are refused with a nurec::Error before any sampling; LibTorch
 // errors surface as nurec::Error too.
 void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptions& options);
+
+// The shipped default model (docs/ml.md), relative to the shipped-files folder, and where it is
+// found (core/ShippedFiles.hpp: $NUREC_DATA_DIR, next to the executable or the libraries, or
+// the source tree).
+inline constexpr const char* kDefaultModel = "models/ztautau_ip";
+std::string defaultModelDirectory();
 
 }  // namespace nurec::ml

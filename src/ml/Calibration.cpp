@@ -1,11 +1,11 @@
-#include "ml/Calibration.hpp"
+#include "nurec/ml/Calibration.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "core/Error.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::ml {
 

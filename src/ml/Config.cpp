@@ -1,4 +1,4 @@
-#include "ml/Config.hpp"
+#include "nurec/ml/Config.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -7,8 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "core/Error.hpp"
-#include "ml/Resources.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/ml/Resources.hpp"
 
 namespace nurec::ml {
 

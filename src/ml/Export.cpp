@@ -1,11 +1,11 @@
-#include "ml/Export.hpp"
+#include "nurec/ml/Export.hpp"
 
 #include <filesystem>
 #include <sstream>
 
-#include "core/AtomicFile.hpp"
-#include "core/Error.hpp"
-#include "ml/TrainApi.hpp"
+#include "nurec/core/AtomicFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/ml/TrainApi.hpp"
 
 namespace nurec::ml {
 

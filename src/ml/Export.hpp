@@ -4,8 +4,8 @@
 // attributes and a TorchScript transcription of DiffusionNet::encode / timeEmbedding / velocity.
 #include <torch/script.h>
 
-#include "ml/Config.hpp"
-#include "ml/Net.hpp"
+#include "nurec/ml/Config.hpp"
+#include "nurec/ml/Net.hpp"
 
 namespace nurec::ml {
 

@@ -1,11 +1,11 @@
-#include "ml/Features.hpp"
+#include "nurec/ml/Features.hpp"
 
 #include <cmath>
 #include <string>
 
-#include "core/Error.hpp"
-#include "core/Units.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::ml {
 

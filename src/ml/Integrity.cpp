@@ -1,4 +1,4 @@
-#include "ml/Integrity.hpp"
+#include "nurec/ml/Integrity.hpp"
 
 #include <array>
 #include <cstring>
@@ -8,7 +8,7 @@
 
 #include <zlib.h>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec::ml {
 

@@ -1,11 +1,11 @@
-#include "ml/Net.hpp"
+#include "nurec/ml/Net.hpp"
 
 #include <cmath>
 #include <limits>
 
-#include "core/AtomicFile.hpp"
-#include "core/Error.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/AtomicFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::ml {
 
@@ -278,7 +278,7 @@ double clipGradNorm(const std::vector<torch::Tensor>& params, double maxNorm) {
 #include <filesystem>
 #include <sstream>
 
-#include "ml/Integrity.hpp"
+#include "nurec/ml/Integrity.hpp"
 
 namespace nurec::ml {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "ml/Config.hpp"
-#include "ml/Features.hpp"
+#include "nurec/ml/Config.hpp"
+#include "nurec/ml/Features.hpp"
 
 namespace nurec::ml {
 

@@ -1,4 +1,4 @@
-#include "ml/Resources.hpp"
+#include "nurec/ml/Resources.hpp"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec::ml {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "ml/Config.hpp"
+#include "nurec/ml/Config.hpp"
 
 namespace nurec::ml {
 

@@ -1,8 +1,8 @@
-#include "ml/Sampler.hpp"
+#include "nurec/ml/Sampler.hpp"
 
 #include <memory>
 
-#include "core/Random.hpp"
+#include "nurec/core/Random.hpp"
 
 namespace nurec::ml {
 

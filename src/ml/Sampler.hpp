@@ -8,7 +8,7 @@
 #include <functional>
 #include <vector>
 
-#include "ml/Schedule.hpp"
+#include "nurec/ml/Schedule.hpp"
 
 namespace nurec::ml {
 

@@ -1,9 +1,9 @@
-#include "ml/Schedule.hpp"
+#include "nurec/ml/Schedule.hpp"
 
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::ml {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "io/EventTable.hpp"
-#include "ml/Config.hpp"
+#include "nurec/io/EventTable.hpp"
+#include "nurec/ml/Config.hpp"
 
 namespace nurec::ml {
 

@@ -2,7 +2,7 @@
 // checkpoints and bit-exact resume (docs/ml-methods.md sections 1, 4, 6, 8). Computing
 // (prepareTrainingSet, Trainer) and writing (checkpoint, model directory, log) are separate
 // (ml/Trainer.hpp).
-#include "ml/Trainer.hpp"
+#include "nurec/ml/Trainer.hpp"
 
 #include <ATen/ATen.h>
 #include <unistd.h>
@@ -15,14 +15,14 @@
 #include <regex>
 #include <sstream>
 
-#include "core/AtomicFile.hpp"
-#include "core/Error.hpp"
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "ml/Integrity.hpp"
-#include "ml/Resources.hpp"
-#include "ml/Schedule.hpp"
 #include "nurec/Version.hpp"
+#include "nurec/core/AtomicFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/ml/Integrity.hpp"
+#include "nurec/ml/Resources.hpp"
+#include "nurec/ml/Schedule.hpp"
 
 namespace nurec::ml {
 

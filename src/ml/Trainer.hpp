@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "core/Error.hpp"
-#include "io/EventTable.hpp"
-#include "ml/Config.hpp"
-#include "ml/Features.hpp"
-#include "ml/Net.hpp"
-#include "ml/TrainApi.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/EventTable.hpp"
+#include "nurec/ml/Config.hpp"
+#include "nurec/ml/Features.hpp"
+#include "nurec/ml/Net.hpp"
+#include "nurec/ml/TrainApi.hpp"
 
 namespace nurec::ml {
 

@@ -1,14 +1,14 @@
-#include "quantum/Analysers.hpp"
+#include "nurec/quantum/Analysers.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "io/Schema.hpp"
-#include "quantum/ToySampler.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/quantum/ToySampler.hpp"
 
 namespace nurec::quantum {
 

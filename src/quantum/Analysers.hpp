@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "core/Event.hpp"
-#include "core/HelicityBasis.hpp"
-#include "core/Polarimeter.hpp"
-#include "io/EventTable.hpp"
-#include "quantum/Estimators.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/HelicityBasis.hpp"
+#include "nurec/core/Polarimeter.hpp"
+#include "nurec/io/EventTable.hpp"
+#include "nurec/quantum/Estimators.hpp"
 
 namespace nurec::quantum {
 

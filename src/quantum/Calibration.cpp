@@ -1,4 +1,4 @@
-#include "quantum/Calibration.hpp"
+#include "nurec/quantum/Calibration.hpp"
 
 #include <fmt/format.h>
 
@@ -6,11 +6,11 @@
 #include <cmath>
 #include <limits>
 
-#include "core/Error.hpp"
-#include "core/Parallel.hpp"
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::quantum {
 

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "io/EventTable.hpp"
-#include "quantum/Analysers.hpp"
-#include "quantum/Estimators.hpp"
+#include "nurec/io/EventTable.hpp"
+#include "nurec/quantum/Analysers.hpp"
+#include "nurec/quantum/Estimators.hpp"
 
 namespace nurec::quantum {
 

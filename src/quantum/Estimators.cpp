@@ -1,4 +1,4 @@
-#include "quantum/Estimators.hpp"
+#include "nurec/quantum/Estimators.hpp"
 
 #include <fmt/format.h>
 
@@ -7,10 +7,10 @@
 #include <limits>
 #include <numeric>
 
-#include "core/Error.hpp"
-#include "core/Parallel.hpp"
-#include "core/Random.hpp"
-#include "core/Statistics.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Statistics.hpp"
 
 namespace nurec::quantum {
 

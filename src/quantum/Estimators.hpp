@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "core/Event.hpp"
-#include "quantum/Observables.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/quantum/Observables.hpp"
 
 namespace nurec::quantum {
 

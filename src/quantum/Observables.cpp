@@ -1,4 +1,4 @@
-#include "quantum/Observables.hpp"
+#include "nurec/quantum/Observables.hpp"
 
 #include <Eigen/Eigenvalues>
 #include <algorithm>

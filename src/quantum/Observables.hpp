@@ -5,7 +5,7 @@
 #include <Eigen/Dense>
 #include <array>
 
-#include "core/Event.hpp"
+#include "nurec/core/Event.hpp"
 
 namespace nurec::quantum {
 

@@ -1,4 +1,4 @@
-#include "quantum/Significance.hpp"
+#include "nurec/quantum/Significance.hpp"
 
 #include <fmt/format.h>
 
@@ -7,12 +7,12 @@
 #include <limits>
 #include <numeric>
 
-#include "core/Error.hpp"
-#include "core/Parallel.hpp"
-#include "core/Random.hpp"
-#include "core/Statistics.hpp"
-#include "core/Units.hpp"
-#include "quantum/ToySampler.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Statistics.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/quantum/ToySampler.hpp"
 
 namespace nurec::quantum {
 

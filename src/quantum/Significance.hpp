@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "quantum/Calibration.hpp"
-#include "quantum/Estimators.hpp"
+#include "nurec/quantum/Calibration.hpp"
+#include "nurec/quantum/Estimators.hpp"
 
 namespace nurec::quantum {
 

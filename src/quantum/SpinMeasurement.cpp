@@ -1,4 +1,4 @@
-#include "quantum/SpinMeasurement.hpp"
+#include "nurec/quantum/SpinMeasurement.hpp"
 
 #include <fmt/format.h>
 
@@ -8,10 +8,10 @@
 #include <limits>
 #include <optional>
 
-#include "core/Error.hpp"
-#include "core/Progress.hpp"
-#include "core/Units.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Progress.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::quantum {
 

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "io/EventTable.hpp"
-#include "quantum/Analysers.hpp"
-#include "quantum/Calibration.hpp"
-#include "quantum/Estimators.hpp"
-#include "quantum/Significance.hpp"
-#include "quantum/SpinResponse.hpp"
+#include "nurec/io/EventTable.hpp"
+#include "nurec/quantum/Analysers.hpp"
+#include "nurec/quantum/Calibration.hpp"
+#include "nurec/quantum/Estimators.hpp"
+#include "nurec/quantum/Significance.hpp"
+#include "nurec/quantum/SpinResponse.hpp"
 
 namespace nurec::quantum {
 

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "core/AtomicFile.hpp"
-#include "quantum/SpinMeasurement.hpp"
+#include "nurec/core/AtomicFile.hpp"
+#include "nurec/quantum/SpinMeasurement.hpp"
 
 namespace nurec::quantum {
 

@@ -1,4 +1,4 @@
-#include "quantum/SpinResponse.hpp"
+#include "nurec/quantum/SpinResponse.hpp"
 
 #include <fmt/format.h>
 
@@ -7,11 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "core/AtomicFile.hpp"
-#include "core/Error.hpp"
-#include "core/Progress.hpp"
-#include "io/Schema.hpp"
 #include "nurec/Version.hpp"
+#include "nurec/core/AtomicFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Progress.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::quantum {
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "io/EventTable.hpp"
-#include "quantum/Analysers.hpp"
-#include "quantum/Calibration.hpp"
+#include "nurec/io/EventTable.hpp"
+#include "nurec/quantum/Analysers.hpp"
+#include "nurec/quantum/Calibration.hpp"
 
 namespace nurec::quantum {
 

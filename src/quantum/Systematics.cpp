@@ -1,11 +1,11 @@
-#include "quantum/Systematics.hpp"
+#include "nurec/quantum/Systematics.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::quantum {
 

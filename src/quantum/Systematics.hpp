@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "io/EventTable.hpp"
+#include "nurec/io/EventTable.hpp"
 
 namespace nurec::quantum {
 

@@ -1,12 +1,12 @@
-#include "quantum/ToySampler.hpp"
+#include "nurec/quantum/ToySampler.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "core/Parallel.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::quantum {
 

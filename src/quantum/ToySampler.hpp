@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/Random.hpp"
-#include "quantum/Estimators.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/quantum/Estimators.hpp"
 
 namespace nurec::quantum {
 

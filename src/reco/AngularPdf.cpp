@@ -1,4 +1,4 @@
-#include "reco/AngularPdf.hpp"
+#include "nurec/reco/AngularPdf.hpp"
 
 #include <fmt/format.h>
 
@@ -7,9 +7,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/AtomicFile.hpp"
-#include "core/Error.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/AtomicFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::reco {
 

@@ -1,8 +1,8 @@
-#include "reco/Collinear.hpp"
+#include "nurec/reco/Collinear.hpp"
 
 #include <cmath>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec::reco {
 

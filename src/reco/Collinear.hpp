@@ -3,9 +3,9 @@
 // parallel to its visible products, p_nu,i = (1/x_i - 1) p_vis,i, and they alone make the MET.
 #include <array>
 
-#include "core/Event.hpp"
-#include "core/FourVector.hpp"
-#include "reco/Status.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/FourVector.hpp"
+#include "nurec/reco/Status.hpp"
 
 namespace nurec::reco {
 

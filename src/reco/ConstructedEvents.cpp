@@ -1,11 +1,11 @@
-#include "reco/ConstructedEvents.hpp"
+#include "nurec/reco/ConstructedEvents.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "core/Random.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::reco {
 

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/Event.hpp"
-#include "core/Units.hpp"
-#include "io/EventTable.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/io/EventTable.hpp"
 
 namespace nurec::reco {
 

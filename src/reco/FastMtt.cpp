@@ -1,4 +1,4 @@
-#include "reco/FastMtt.hpp"
+#include "nurec/reco/FastMtt.hpp"
 
 #include <fmt/format.h>
 
@@ -6,10 +6,10 @@
 #include <cmath>
 #include <vector>
 
-#include "core/Error.hpp"
-#include "core/Units.hpp"
-#include "reco/Collinear.hpp"
-#include "reco/Mode.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/reco/Collinear.hpp"
+#include "nurec/reco/Mode.hpp"
 
 namespace nurec::reco {
 

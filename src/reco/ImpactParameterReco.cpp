@@ -1,4 +1,4 @@
-#include "reco/ImpactParameterReco.hpp"
+#include "nurec/reco/ImpactParameterReco.hpp"
 
 #include <fmt/format.h>
 
@@ -6,11 +6,11 @@
 #include <limits>
 #include <vector>
 
-#include "core/Error.hpp"
-#include "core/ImpactParameter.hpp"
-#include "core/Units.hpp"
-#include "core/Vector3.hpp"
-#include "reco/Collinear.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/ImpactParameter.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/core/Vector3.hpp"
+#include "nurec/reco/Collinear.hpp"
 
 namespace nurec::reco {
 

@@ -15,10 +15,10 @@
 #include <array>
 #include <string>
 
-#include "core/Event.hpp"
-#include "core/FourVector.hpp"
-#include "reco/MetModel.hpp"
-#include "reco/Status.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/FourVector.hpp"
+#include "nurec/reco/MetModel.hpp"
+#include "nurec/reco/Status.hpp"
 
 namespace nurec::reco {
 

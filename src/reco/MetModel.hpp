@@ -5,7 +5,7 @@
 #include <cmath>
 #include <string>
 
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 namespace nurec::reco {
 

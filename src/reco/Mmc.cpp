@@ -1,6 +1,6 @@
-#include "reco/Mmc.hpp"
+#include "nurec/reco/Mmc.hpp"
 
-#include "core/ShippedFiles.hpp"
+#include "nurec/core/ShippedFiles.hpp"
 
 #include <fmt/format.h>
 
@@ -8,11 +8,11 @@
 #include <cmath>
 #include <vector>
 
-#include "core/Error.hpp"
-#include "core/Units.hpp"
-#include "reco/Collinear.hpp"
-#include "reco/Mode.hpp"
-#include "reco/NeutrinoSolver.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/reco/Collinear.hpp"
+#include "nurec/reco/Mode.hpp"
+#include "nurec/reco/NeutrinoSolver.hpp"
 
 #ifndef NUREC_RECO_DATA_DIR
 #define NUREC_RECO_DATA_DIR "data"

@@ -9,12 +9,12 @@
 #include <memory>
 #include <string>
 
-#include "core/Event.hpp"
-#include "core/FourVector.hpp"
-#include "core/Random.hpp"
-#include "reco/AngularPdf.hpp"
-#include "reco/MetModel.hpp"
-#include "reco/Status.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/FourVector.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/reco/AngularPdf.hpp"
+#include "nurec/reco/MetModel.hpp"
+#include "nurec/reco/Status.hpp"
 
 namespace nurec::reco {
 

@@ -1,4 +1,4 @@
-#include "reco/Mode.hpp"
+#include "nurec/reco/Mode.hpp"
 
 #include <algorithm>
 #include <cmath>

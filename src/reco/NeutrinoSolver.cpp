@@ -1,4 +1,4 @@
-#include "reco/NeutrinoSolver.hpp"
+#include "nurec/reco/NeutrinoSolver.hpp"
 
 #include <cmath>
 

@@ -4,7 +4,7 @@
 // a two-fold ambiguity.
 #include <array>
 
-#include "core/FourVector.hpp"
+#include "nurec/core/FourVector.hpp"
 
 namespace nurec::reco {
 

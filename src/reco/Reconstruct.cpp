@@ -1,14 +1,14 @@
-#include "reco/Reconstruct.hpp"
+#include "nurec/reco/Reconstruct.hpp"
 
 #include <fmt/format.h>
 
 #include <memory>
 
-#include "core/Error.hpp"
-#include "core/Parallel.hpp"
-#include "core/Progress.hpp"
-#include "core/Random.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Progress.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::reco {
 

@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <string>
 
-#include "io/EventTable.hpp"
-#include "reco/Collinear.hpp"
-#include "reco/FastMtt.hpp"
-#include "reco/ImpactParameterReco.hpp"
-#include "reco/Mmc.hpp"
-#include "reco/Status.hpp"
+#include "nurec/io/EventTable.hpp"
+#include "nurec/reco/Collinear.hpp"
+#include "nurec/reco/FastMtt.hpp"
+#include "nurec/reco/ImpactParameterReco.hpp"
+#include "nurec/reco/Mmc.hpp"
+#include "nurec/reco/Status.hpp"
 
 namespace nurec::reco {
 

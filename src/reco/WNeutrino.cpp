@@ -1,4 +1,4 @@
-#include "reco/WNeutrino.hpp"
+#include "nurec/reco/WNeutrino.hpp"
 
 #include <cmath>
 

@@ -4,8 +4,8 @@
 //   mu = m_W^2/2 + pT_l . pT_nu,  disc = mu^2 - pT_l^2 pT_nu^2,
 //   pz_nu = [mu pz_l +- E_l sqrt(disc)]/pT_l^2,
 // and, when disc < 0 (m_T(l, nu) > m_W), the real part mu pz_l/pT_l^2.
-#include "core/FourVector.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/FourVector.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::reco {
 

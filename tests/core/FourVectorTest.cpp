@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "core/FourVector.hpp"
-#include "core/Random.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/FourVector.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
 
 using namespace nurec;
 

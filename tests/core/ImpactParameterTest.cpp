@@ -1,5 +1,5 @@
 // Impact-parameter geometry (docs/physics.md section 13, test point 32).
-#include "core/ImpactParameter.hpp"
+#include "nurec/core/ImpactParameter.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // core/Isolated: a crash or a hang in the child is reported, normal work and exceptions are not.
-#include "core/Isolated.hpp"
+#include "nurec/core/Isolated.hpp"
 
 #include <gtest/gtest.h>
 

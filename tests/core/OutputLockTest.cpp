@@ -1,7 +1,7 @@
 // The advisory output lock (core/OutputLock.hpp): one holder at a time, the waiter continues once
 // the holder is done, the lock file is gone afterwards (issue 22.8: two in-place writers lost an
 // update).
-#include "core/OutputLock.hpp"
+#include "nurec/core/OutputLock.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
+#include "nurec/core/Error.hpp"
 
 using namespace nurec;
 

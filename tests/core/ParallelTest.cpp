@@ -3,8 +3,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "core/Parallel.hpp"
-#include "core/Random.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Random.hpp"
 
 using namespace nurec;
 

@@ -2,9 +2,9 @@
 
 #include <cmath>
 
-#include "core/Polarimeter.hpp"
-#include "core/Random.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/Polarimeter.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
 
 using namespace nurec;
 

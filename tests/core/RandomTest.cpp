@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "core/Random.hpp"
+#include "nurec/core/Random.hpp"
 
 using namespace nurec;
 

@@ -1,5 +1,6 @@
-// core/ShippedFiles: the search order $NUREC_DATA_DIR, <exe>/../share/nurec, source tree.
-#include "core/ShippedFiles.hpp"
+// core/ShippedFiles: the search order $NUREC_DATA_DIR, <exe>/../share/nurec,
+// <libnurec_core.so>/../share/nurec, source tree.
+#include "nurec/core/ShippedFiles.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,13 +12,18 @@ using namespace nurec;
 namespace fs = std::filesystem;
 
 TEST(ShippedFiles, SearchOrder) {
-  const auto c = shippedFileCandidates("data/x.json", "/env", "/opt/nurec/bin", "/src");
-  ASSERT_EQ(c.size(), 3u);
+  const auto c =
+      shippedFileCandidates("data/x.json", "/env", "/home/me/ana/bin", "/opt/nurec/lib", "/src");
+  ASSERT_EQ(c.size(), 4u);
   EXPECT_EQ(c[0], "/env/data/x.json");
-  EXPECT_EQ(c[1], "/opt/nurec/share/nurec/data/x.json");
-  EXPECT_EQ(c[2], "/src/data/x.json");
-  // Unset environment and unknown executable: the source tree only.
-  EXPECT_EQ(shippedFileCandidates("models/m", "", "", "/src"),
+  EXPECT_EQ(c[1], "/home/me/ana/share/nurec/data/x.json");
+  EXPECT_EQ(c[2], "/opt/nurec/share/nurec/data/x.json");
+  EXPECT_EQ(c[3], "/src/data/x.json");
+  // An installed nurec: bin/ and lib/ share one prefix, which is listed once.
+  EXPECT_EQ(shippedFileCandidates("data/x.json", "", "/opt/nurec/bin", "/opt/nurec/lib", "/src"),
+            (std::vector<std::string>{"/opt/nurec/share/nurec/data/x.json", "/src/data/x.json"}));
+  // Unset environment, unknown executable and static library: the source tree only.
+  EXPECT_EQ(shippedFileCandidates("models/m", "", "", "", "/src"),
             std::vector<std::string>{"/src/models/m"});
 }
 

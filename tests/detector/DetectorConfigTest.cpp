@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
-#include "detector/DetectorConfig.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/detector/DetectorConfig.hpp"
 
 using namespace nurec;
 using namespace nurec::detector;

@@ -6,9 +6,9 @@
 
 #include "TruthBuilder.hpp"
 #include "common/SampleMean.hpp"
-#include "core/Error.hpp"
-#include "detector/DetectorSimulation.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/detector/DetectorSimulation.hpp"
+#include "nurec/io/Schema.hpp"
 
 using namespace nurec;
 using namespace nurec::detector;

@@ -14,11 +14,11 @@
 #include <sstream>
 
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
-#include "core/Units.hpp"
-#include "detector/DetectorSimulation.hpp"
-#include "io/HepMC3Reader.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/detector/DetectorSimulation.hpp"
+#include "nurec/io/HepMC3Reader.hpp"
+#include "nurec/io/Schema.hpp"
 
 using namespace nurec;
 using nurec::io::HepMC3Status;

@@ -2,9 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "common/TempDir.hpp"
-#include "generator/HepMC3Writer.hpp"
-#include "generator/ZTauTau.hpp"
-#include "io/HepMC3Reader.hpp"
+#include "nurec/generator/HepMC3Writer.hpp"
+#include "nurec/generator/ZTauTau.hpp"
+#include "nurec/io/HepMC3Reader.hpp"
 
 using namespace nurec;
 

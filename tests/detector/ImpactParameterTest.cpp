@@ -5,10 +5,10 @@
 
 #include <cmath>
 
-#include "core/ImpactParameter.hpp"
-#include "core/Random.hpp"
-#include "detector/DetectorSimulation.hpp"
-#include "generator/ZTauTau.hpp"
+#include "nurec/core/ImpactParameter.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/detector/DetectorSimulation.hpp"
+#include "nurec/generator/ZTauTau.hpp"
 
 namespace nurec::detector {
 namespace {

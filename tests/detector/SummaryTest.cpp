@@ -1,8 +1,8 @@
 // Per-channel selection summary: counts, efficiencies and yields per fb^-1.
 #include <gtest/gtest.h>
 
-#include "detector/Summary.hpp"
-#include "io/Schema.hpp"
+#include "nurec/detector/Summary.hpp"
+#include "nurec/io/Schema.hpp"
 
 using namespace nurec;
 using namespace nurec::detector;

@@ -2,8 +2,8 @@
 // Hand-built truth events for the detector tests (no generator needed).
 #include <cmath>
 
-#include "core/Event.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/Units.hpp"
 
 namespace nurec::test {
 

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <vector>
 
-#include "core/Error.hpp"
-#include "core/Random.hpp"
-#include "eval/Calibration.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/eval/Calibration.hpp"
 
 using namespace nurec;
 using namespace nurec::eval;

@@ -4,11 +4,11 @@
 #include <cmath>
 #include <vector>
 
-#include "core/Error.hpp"
-#include "core/Random.hpp"
-#include "core/Statistics.hpp"
-#include "core/Units.hpp"
-#include "eval/Distances.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Statistics.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/eval/Distances.hpp"
 
 using namespace nurec;
 using namespace nurec::eval;

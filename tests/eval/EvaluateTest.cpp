@@ -9,14 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
-#include "core/FourVector.hpp"
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "eval/Evaluate.hpp"
-#include "eval/Plot.hpp"
-#include "io/EventFile.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/FourVector.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/eval/Evaluate.hpp"
+#include "nurec/eval/Plot.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/Schema.hpp"
 
 using namespace nurec;
 using namespace nurec::eval;
@@ -271,6 +271,7 @@ TEST(Evaluate, WritesTheReport) {
   EXPECT_NE(text.find("smear10"), std::string::npos);
   EXPECT_NE(text.find("Calibration of the diffusion candidates"), std::string::npos);
   EXPECT_NE(text.find("nu.h5"), std::string::npos);
+  EXPECT_NE(text.find("By true m_ττ"), std::string::npos);
   std::ifstream js(out + "/metrics.json");
   const nlohmann::json j = nlohmann::json::parse(js);
   EXPECT_EQ(j["schema"], "nurec-evaluate");
@@ -281,6 +282,8 @@ TEST(Evaluate, WritesTheReport) {
     EXPECT_TRUE(q.contains(key)) << key;
   EXPECT_TRUE(j["groups"][0]["methods"]["smear5"].contains("distances_tau_sum"));
   EXPECT_EQ(j["calibration"]["diffusion"]["k"], kK);
+  ASSERT_FALSE(j["by_true_mass"].empty());
+  EXPECT_TRUE(j["by_true_mass"][0]["methods"]["smear5"]["mtautau"].contains("median_bias"));
   EXPECT_EQ(j["calibration"]["diffusion"]["components"]["nu_minus_pz"]["ranks"].size(), kK + 1);
   if (c.plots) {
     for (const auto& [stem, caption] : reportFigures(evaluate(table, c))) {

@@ -6,8 +6,8 @@
 #include <iterator>
 
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
-#include "eval/Plot.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/eval/Plot.hpp"
 
 using namespace nurec;
 using namespace nurec::eval;

@@ -5,11 +5,11 @@
 #include <limits>
 #include <vector>
 
-#include "core/Error.hpp"
-#include "core/Random.hpp"
-#include "core/Statistics.hpp"
-#include "core/Units.hpp"
-#include "eval/Resolution.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Statistics.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/eval/Resolution.hpp"
 
 using namespace nurec;
 using namespace nurec::eval;

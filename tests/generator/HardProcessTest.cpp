@@ -5,10 +5,10 @@
 
 #include <cmath>
 
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "generator/HardProcess.hpp"
-#include "generator/Pdf.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/generator/HardProcess.hpp"
+#include "nurec/generator/Pdf.hpp"
 
 using namespace nurec;
 using namespace nurec::generator;

@@ -12,10 +12,10 @@
 #include <sstream>
 
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
-#include "generator/HepMC3Writer.hpp"
-#include "generator/ZTauTau.hpp"
-#include "io/HepMC3Reader.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/generator/HepMC3Writer.hpp"
+#include "nurec/generator/ZTauTau.hpp"
+#include "nurec/io/HepMC3Reader.hpp"
 
 using namespace nurec;
 using namespace nurec::generator;

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "common/SampleMean.hpp"
-#include "core/Error.hpp"
-#include "core/Units.hpp"
-#include "generator/Recoil.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/generator/Recoil.hpp"
 
 using namespace nurec;
 using namespace nurec::generator;

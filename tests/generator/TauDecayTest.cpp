@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "common/SampleMean.hpp"
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "generator/TauDecays.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/generator/TauDecays.hpp"
 
 using namespace nurec;
 using namespace nurec::generator;

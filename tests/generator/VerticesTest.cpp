@@ -4,9 +4,9 @@
 
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "core/Units.hpp"
-#include "generator/ZTauTau.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/generator/ZTauTau.hpp"
 
 namespace nurec::generator {
 namespace {

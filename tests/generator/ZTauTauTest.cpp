@@ -5,14 +5,14 @@
 #include <cmath>
 
 #include "common/SampleMean.hpp"
-#include "core/Error.hpp"
-#include "core/HelicityBasis.hpp"
-#include "core/Units.hpp"
-#include "generator/HardProcess.hpp"
-#include "generator/TauDecays.hpp"
-#include "generator/ZTauTau.hpp"
-#include "io/Schema.hpp"
 #include "nurec/Version.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/HelicityBasis.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/generator/HardProcess.hpp"
+#include "nurec/generator/TauDecays.hpp"
+#include "nurec/generator/ZTauTau.hpp"
+#include "nurec/io/Schema.hpp"
 
 using namespace nurec;
 using namespace nurec::generator;

@@ -5,8 +5,8 @@
 #include <fstream>
 
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
-#include "io/EventFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/EventFile.hpp"
 
 using namespace nurec;
 using namespace nurec::io;

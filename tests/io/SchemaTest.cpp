@@ -3,9 +3,9 @@
 #include <limits>
 
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
-#include "io/EventFile.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/Schema.hpp"
 
 using namespace nurec;
 using namespace nurec::io;

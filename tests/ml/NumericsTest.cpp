@@ -8,15 +8,15 @@
 #include <sstream>
 
 #include "SyntheticEvents.hpp"
-#include "core/Error.hpp"
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "ml/Calibration.hpp"
-#include "ml/Config.hpp"
-#include "ml/Features.hpp"
-#include "ml/Integrity.hpp"
-#include "ml/Resources.hpp"
-#include "ml/Schedule.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/ml/Calibration.hpp"
+#include "nurec/ml/Config.hpp"
+#include "nurec/ml/Features.hpp"
+#include "nurec/ml/Integrity.hpp"
+#include "nurec/ml/Resources.hpp"
+#include "nurec/ml/Schedule.hpp"
 
 using namespace nurec;
 using namespace nurec::ml;

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "io/EventTable.hpp"
-#include "io/Schema.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/io/EventTable.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::ml::testing {
 

@@ -15,16 +15,16 @@
 
 #include "SyntheticEvents.hpp"
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
-#include "io/Schema.hpp"
-#include "ml/Api.hpp"
-#include "ml/Export.hpp"
-#include "ml/Net.hpp"
-#include "ml/Resources.hpp"
-#include "ml/Sampler.hpp"
-#include "ml/Schedule.hpp"
-#include "ml/TrainApi.hpp"
-#include "ml/Trainer.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/ml/Api.hpp"
+#include "nurec/ml/Export.hpp"
+#include "nurec/ml/Net.hpp"
+#include "nurec/ml/Resources.hpp"
+#include "nurec/ml/Sampler.hpp"
+#include "nurec/ml/Schedule.hpp"
+#include "nurec/ml/TrainApi.hpp"
+#include "nurec/ml/Trainer.hpp"
 
 using namespace nurec;
 using namespace nurec::ml;

@@ -6,10 +6,10 @@
 #include <cmath>
 
 #include "EventBuilder.hpp"
-#include "core/Error.hpp"
-#include "io/Schema.hpp"
-#include "quantum/Analysers.hpp"
-#include "quantum/ToySampler.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/quantum/Analysers.hpp"
+#include "nurec/quantum/ToySampler.hpp"
 
 namespace nurec::quantum {
 namespace {

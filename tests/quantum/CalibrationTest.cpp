@@ -7,10 +7,10 @@
 #include <cstdio>
 
 #include "EventBuilder.hpp"
-#include "core/Error.hpp"
-#include "io/Schema.hpp"
-#include "quantum/Calibration.hpp"
-#include "quantum/ToySampler.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/quantum/Calibration.hpp"
+#include "nurec/quantum/ToySampler.hpp"
 
 namespace nurec::quantum {
 namespace {

@@ -7,10 +7,10 @@
 #include <numeric>
 #include <tuple>
 
-#include "core/Error.hpp"
-#include "core/Random.hpp"
-#include "quantum/Estimators.hpp"
-#include "quantum/ToySampler.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/quantum/Estimators.hpp"
+#include "nurec/quantum/ToySampler.hpp"
 
 namespace nurec::quantum {
 namespace {

@@ -8,14 +8,14 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/Event.hpp"
-#include "core/HelicityBasis.hpp"
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "io/EventTable.hpp"
-#include "io/Schema.hpp"
-#include "quantum/Observables.hpp"
-#include "quantum/ToySampler.hpp"
+#include "nurec/core/Event.hpp"
+#include "nurec/core/HelicityBasis.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/io/EventTable.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/quantum/Observables.hpp"
+#include "nurec/quantum/ToySampler.hpp"
 
 namespace nurec::quantum::testing {
 

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <complex>
 
-#include "core/Random.hpp"
-#include "core/Units.hpp"
-#include "quantum/Observables.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/quantum/Observables.hpp"
 
 namespace nurec::quantum {
 namespace {

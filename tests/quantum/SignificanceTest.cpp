@@ -4,9 +4,9 @@
 
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "quantum/Significance.hpp"
-#include "quantum/ToySampler.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/quantum/Significance.hpp"
+#include "nurec/quantum/ToySampler.hpp"
 
 namespace nurec::quantum {
 namespace {

@@ -9,11 +9,11 @@
 
 #include "EventBuilder.hpp"
 #include "common/TempDir.hpp"
-#include "core/AtomicFile.hpp"
-#include "core/Error.hpp"
-#include "io/Schema.hpp"
-#include "quantum/SpinMeasurement.hpp"
-#include "quantum/SpinResponse.hpp"
+#include "nurec/core/AtomicFile.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/quantum/SpinMeasurement.hpp"
+#include "nurec/quantum/SpinResponse.hpp"
 
 namespace nurec::quantum {
 namespace {

@@ -9,11 +9,11 @@
 
 #include "EventBuilder.hpp"
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
-#include "quantum/SpinMeasurement.hpp"
-#include "quantum/SpinResponse.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/quantum/SpinMeasurement.hpp"
+#include "nurec/quantum/SpinResponse.hpp"
 #ifdef NUREC_GENERATOR_AVAILABLE
-#include "generator/ZTauTau.hpp"
+#include "nurec/generator/ZTauTau.hpp"
 #endif
 
 namespace nurec::quantum {

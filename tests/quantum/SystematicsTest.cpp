@@ -4,10 +4,10 @@
 #include <cmath>
 
 #include "EventBuilder.hpp"
-#include "core/Error.hpp"
-#include "quantum/Analysers.hpp"
-#include "quantum/SpinMeasurement.hpp"
-#include "quantum/Systematics.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/quantum/Analysers.hpp"
+#include "nurec/quantum/SpinMeasurement.hpp"
+#include "nurec/quantum/Systematics.hpp"
 
 namespace nurec::quantum {
 namespace {

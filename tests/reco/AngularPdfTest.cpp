@@ -4,8 +4,8 @@
 
 #include "TestTables.hpp"
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
-#include "core/Units.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
 
 using namespace nurec;
 using namespace nurec::reco;

@@ -3,9 +3,9 @@
 
 #include <limits>
 
-#include "core/Error.hpp"
-#include "reco/Collinear.hpp"
-#include "reco/ConstructedEvents.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/reco/Collinear.hpp"
+#include "nurec/reco/ConstructedEvents.hpp"
 
 using namespace nurec;
 using namespace nurec::reco;

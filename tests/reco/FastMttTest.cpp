@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "TestTables.hpp"
-#include "core/Error.hpp"
-#include "core/Units.hpp"
-#include "reco/FastMtt.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/reco/FastMtt.hpp"
 
 using namespace nurec;
 using namespace nurec::reco;

@@ -8,13 +8,13 @@
 #include <cmath>
 #include <vector>
 
-#include "core/Error.hpp"
-#include "core/ImpactParameter.hpp"
-#include "core/Units.hpp"
-#include "generator/ZTauTau.hpp"
-#include "io/Schema.hpp"
-#include "reco/ImpactParameterReco.hpp"
-#include "reco/Reconstruct.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/ImpactParameter.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/generator/ZTauTau.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/reco/ImpactParameterReco.hpp"
+#include "nurec/reco/Reconstruct.hpp"
 
 namespace nurec::reco {
 namespace {

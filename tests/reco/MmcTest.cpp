@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "TestTables.hpp"
-#include "core/Error.hpp"
-#include "core/Random.hpp"
-#include "reco/Mmc.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/reco/Mmc.hpp"
 
 using namespace nurec;
 using namespace nurec::reco;

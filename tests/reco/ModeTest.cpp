@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "core/Random.hpp"
-#include "reco/Mode.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/reco/Mode.hpp"
 
 using namespace nurec;
 using namespace nurec::reco;

@@ -5,9 +5,9 @@
 
 #include "TestTables.hpp"
 #include "common/TempDir.hpp"
-#include "core/Error.hpp"
-#include "io/Schema.hpp"
-#include "reco/Reconstruct.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/reco/Reconstruct.hpp"
 
 using namespace nurec;
 using namespace nurec::reco;

@@ -4,9 +4,9 @@
 
 #include <cmath>
 
-#include "core/Units.hpp"
-#include "reco/ConstructedEvents.hpp"
-#include "reco/NeutrinoSolver.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/reco/ConstructedEvents.hpp"
+#include "nurec/reco/NeutrinoSolver.hpp"
 
 using namespace nurec;
 using namespace nurec::reco;

@@ -4,8 +4,8 @@
 #include <memory>
 #include <vector>
 
-#include "reco/AngularPdf.hpp"
-#include "reco/ConstructedEvents.hpp"
+#include "nurec/reco/AngularPdf.hpp"
+#include "nurec/reco/ConstructedEvents.hpp"
 
 inline std::shared_ptr<const nurec::reco::AngularPdfTable> constructedPdfTable() {
   static const auto table = [] {

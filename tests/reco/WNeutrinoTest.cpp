@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "reco/WNeutrino.hpp"
+#include "nurec/reco/WNeutrino.hpp"
 
 using namespace nurec;
 using namespace nurec::reco;

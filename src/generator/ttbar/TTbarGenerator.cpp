@@ -1,4 +1,4 @@
-#include "generator/ttbar/TTbarGenerator.hpp"
+#include "nurec/generator/ttbar/TTbarGenerator.hpp"
 
 #include <fmt/format.h>
 
@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cmath>
 
-#include "core/Error.hpp"
-#include "core/Parallel.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Parallel.hpp"
 
 namespace nurec::generator::ttbar {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "core/FourVector.hpp"
-#include "core/Random.hpp"
-#include "generator/ttbar/TopPhysics.hpp"
+#include "nurec/core/FourVector.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/generator/ttbar/TopPhysics.hpp"
 
 namespace nurec::generator::ttbar {
 

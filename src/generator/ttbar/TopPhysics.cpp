@@ -1,4 +1,4 @@
-#include "generator/ttbar/TopPhysics.hpp"
+#include "nurec/generator/ttbar/TopPhysics.hpp"
 
 #include <cmath>
 #include <complex>

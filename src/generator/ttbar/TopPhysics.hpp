@@ -5,9 +5,9 @@
 // correlation matrix C from Dirac traces.
 #include <array>
 
-#include "core/FourVector.hpp"
-#include "core/Units.hpp"
-#include "generator/Pdf.hpp"
+#include "nurec/core/FourVector.hpp"
+#include "nurec/core/Units.hpp"
+#include "nurec/generator/Pdf.hpp"
 
 namespace nurec::generator::ttbar {
 

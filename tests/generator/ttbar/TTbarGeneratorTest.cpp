@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "core/Error.hpp"
-#include "generator/ttbar/TTbarGenerator.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/generator/ttbar/TTbarGenerator.hpp"
 
 using namespace nurec;
 using namespace nurec::generator::ttbar;

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "generator/ttbar/TopPhysics.hpp"
+#include "nurec/generator/ttbar/TopPhysics.hpp"
 
 using namespace nurec;
 using namespace nurec::generator::ttbar;

@@ -1,0 +1,87 @@
+// Resolution in bins of the true m_tautau (docs/evaluate.md "By true mass").
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/core/Statistics.hpp"
+#include "nurec/eval/Evaluate.hpp"
+
+namespace nurec::eval {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The bin of a true mass, or -1 outside the edges.
+int binOf(double mass, const std::vector<double>& edges) {
+  if (!std::isfinite(mass) || mass < edges.front() || mass >= edges.back()) return -1;
+  const auto it = std::upper_bound(edges.begin(), edges.end(), mass);
+  return static_cast<int>(it - edges.begin()) - 1;
+}
+
+// One method on the events (indices into the selected events) of one bin.
+TrueMassBinMethod binResult(const EvaluationResult& res, std::size_t method,
+                            const std::vector<std::size_t>& events, const HwhmConfig& hwhm,
+                            std::uint64_t salt) {
+  const MethodValues& mv = res.values[method];
+  TrueMassBinMethod out;
+  std::vector<double> massResidual, recoMass;
+  std::array<std::vector<double>, kNumTauComponents> tauResidual;
+  for (std::size_t s : events) {
+    if (!mv.ok[s]) continue;
+    ++out.events;
+    massResidual.push_back(relativeResidual(mv.reco[s][kMassIndex], res.truth[s][kMassIndex]));
+    if (std::isfinite(mv.reco[s][kMassIndex])) recoMass.push_back(mv.reco[s][kMassIndex]);
+    for (int q = 0; q < kNumTauComponents; ++q)
+      tauResidual[q].push_back(relativeResidual(mv.reco[s][q], res.truth[s][q]));
+  }
+  out.mass = summarizeResiduals(massResidual, hwhm, salt);
+  HwhmConfig noBootstrap = hwhm;
+  noBootstrap.bootstrapSamples = 0;
+  double sum = 0;
+  for (const auto& r : tauResidual) sum += summarizeResiduals(r, noBootstrap).hwhm;
+  out.meanTauHwhm = sum / kNumTauComponents;  // NaN when a component has too few entries
+  std::sort(recoMass.begin(), recoMass.end());
+  out.recoMassQ16 = recoMass.empty() ? kNaN : quantileSorted(recoMass, 0.16);
+  out.recoMassMedian = recoMass.empty() ? kNaN : quantileSorted(recoMass, 0.5);
+  out.recoMassQ84 = recoMass.empty() ? kNaN : quantileSorted(recoMass, 0.84);
+  return out;
+}
+
+}  // namespace
+
+std::vector<TrueMassBin> resolutionByTrueMass(const EvaluationResult& res,
+                                              const EvaluateConfig& config,
+                                              std::uint64_t saltOffset) {
+  const auto& edges = config.trueMassEdgesGeV;
+  const std::size_t nBins = edges.size() - 1, nMethods = res.methods.size();
+  std::vector<std::vector<std::size_t>> members(nBins);
+  for (std::size_t s = 0; s < res.truth.size(); ++s) {
+    const int b = binOf(res.truth[s][kMassIndex], edges);
+    if (b >= 0) members[static_cast<std::size_t>(b)].push_back(s);
+  }
+  std::vector<TrueMassBin> all(nBins);
+  for (std::size_t b = 0; b < nBins; ++b) {
+    all[b].lowGeV = edges[b];
+    all[b].highGeV = edges[b + 1];
+    all[b].events = members[b].size();
+    all[b].methods.resize(nMethods);
+    std::vector<double> trueMass;
+    for (std::size_t s : members[b]) trueMass.push_back(res.truth[s][kMassIndex]);
+    all[b].trueMassMedian = trueMass.empty() ? kNaN : median(trueMass);
+  }
+  // One task per (bin, method), each with its own bootstrap salt: independent of the threads.
+  parallelFor(nBins * nMethods, config.threads, [&](std::size_t task) {
+    const std::size_t b = task / nMethods, m = task % nMethods;
+    if (members[b].empty()) return;
+    all[b].methods[m] = binResult(res, m, members[b], config.hwhm, splitmix64(saltOffset + task));
+  });
+  std::vector<TrueMassBin> out;
+  for (auto& bin : all)
+    if (bin.events > 0) out.push_back(std::move(bin));
+  return out;
+}
+
+}  // namespace nurec::eval
