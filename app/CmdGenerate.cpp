@@ -25,6 +25,7 @@ namespace {
 struct GenerateOptions {
   std::string process = "ztautau";
   std::string massWindow = "60,120";
+  std::string massPrior = "physical";
   std::string decayModes = "all";
   std::string format;  // h5 | hepmc3; default from the output name
   std::string output;
@@ -56,6 +57,7 @@ void applyConfigFile(GenerateOptions& o) {
   if (!given("--events")) o.events = base.nEvents;
   if (!given("--mass-window"))
     o.massWindow = fmt::format("{},{}", base.massMinGeV, base.massMaxGeV);
+  if (!given("--mass-prior")) o.massPrior = generator::massPriorName(base.massPrior);
   if (!given("--decay-modes")) {
     std::string modes;
     for (int m = 0; m < 5; ++m)
@@ -134,6 +136,7 @@ int runGenerate(GenerateOptions o) {
   if (!o.configFile.empty()) applyConfigFile(o);
   auto& c = o.config;
   std::tie(c.massMinGeV, c.massMaxGeV) = parseWindow(o.massWindow);
+  c.massPrior = generator::massPriorFromName(o.massPrior);
   c.nEvents = o.events;
   c.allowedDecayModes = parseModes(o.decayModes);
   if (o.noRecoil) c.recoil.enabled = false;
@@ -200,6 +203,11 @@ std::function<int()> setupGenerate(CLI::App& cmd) {
   cmd.add_option("--seed", o->config.seed, "Run seed; event i uses random stream (seed, i)")
       ->capture_default_str();
   cmd.add_option("--mass-window", o->massWindow, "m(tau tau) window LO,HI in GeV")
+      ->capture_default_str();
+  cmd.add_option("--mass-prior", o->massPrior,
+                 "m(tau tau) spectrum: physical (the cross section, Z peak) or flat (uniform in "
+                 "the window, for training samples; weights not for yields)")
+      ->check(CLI::IsMember({"physical", "flat"}))
       ->capture_default_str();
   cmd.add_option("--sqrt-s", o->config.sqrtS, "Collision energy in GeV")->capture_default_str();
   cmd.add_option("--min-vis-pt", o->config.minVisiblePtGeV,

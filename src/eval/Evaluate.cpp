@@ -331,6 +331,10 @@ MethodValues methodValues(const io::EventTable& table, const std::string& method
   const auto nu = table.get<double>(io::nuP4Name(method), {2, 4}, /*requireFinite=*/false);
   // Part of every /nu group (docs/data-format.md): a file without it is damaged.
   const std::vector<std::int8_t> status = table.get<std::int8_t>(io::nuStatusName(method), {});
+  if (table.has(io::nuMassQuantilesName(method))) {
+    const auto q = table.get<double>(io::nuMassQuantilesName(method), {3}, false);
+    for (std::size_t r : rows) mv.massQuantiles.push_back({q[r * 3], q[r * 3 + 1], q[r * 3 + 2]});
+  }
   for (std::size_t s = 0; s < nSel; ++s) {
     const std::size_t r = rows[s];
     const bool finite = allFinite(nu.data() + r * 8, 8);

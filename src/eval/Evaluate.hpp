@@ -113,6 +113,9 @@ struct MethodValues {
   std::string method;
   std::vector<QuantityValues> reco;
   std::vector<std::uint8_t> ok;  // 1 if the method succeeded on the event
+  // 16/50/84 % quantiles of m_tautau per event from /nu/<method>/mtautau_quantiles [GeV]; empty
+  // if the method does not store them.
+  std::vector<std::array<double, 3>> massQuantiles;
 };
 
 // One method in one bin of the true m_tautau (all channels together; docs/evaluate.md "By true
@@ -122,6 +125,10 @@ struct TrueMassBinMethod {
   ResolutionSummary mass;  // relative residual of m_tautau: median bias and HWHM, bootstrap errors
   double meanTauHwhm = 0;  // mean HWHM of the 8 tau-component residuals (NaN if one is missing)
   double recoMassQ16 = 0, recoMassMedian = 0, recoMassQ84 = 0;  // reconstructed m_tautau [GeV]
+  // Methods with per-event quantiles: the fraction of events whose true m_tautau lies inside
+  // their own 16-84 % interval (0.68 if the intervals are calibrated); NaN otherwise.
+  double massCoverage68 = 0;
+  std::size_t coverageEvents = 0;
 };
 struct TrueMassBin {
   double lowGeV = 0, highGeV = 0;          // [low, high)

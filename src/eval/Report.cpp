@@ -120,6 +120,16 @@ std::string trueMassMarkdown(const EvaluationResult& r) {
          });
   out += "\n**Mean HWHM of the τ components (px, py, pz, E of both τ)**\n\n" +
          trueMassTable(r, [](const TrueMassBinMethod& m) { return num(m.meanTauHwhm); });
+  bool quantiles = false;
+  for (const auto& bin : r.byTrueMass)
+    for (const auto& m : bin.methods) quantiles = quantiles || m.coverageEvents > 0;
+  if (quantiles)
+    out +=
+        "\n**Coverage of the per-event 68 % m_ττ intervals (16–84 % of the candidates; "
+        "0.68 if calibrated)**\n\n" +
+        trueMassTable(r, [](const TrueMassBinMethod& m) {
+          return m.coverageEvents > 0 ? num(m.massCoverage68) : std::string("—");
+        });
   out += "\n**Reconstructed m_ττ [GeV]: median [16 %, 84 %]**\n\n" +
          trueMassTable(r, [](const TrueMassBinMethod& m) {
            return std::isfinite(m.recoMassMedian)
@@ -606,7 +616,9 @@ json toJson(const EvaluationResult& r) {
                           {"mean_tau_hwhm", jnum(mb.meanTauHwhm)},
                           {"reco_mtautau_q16", jnum(mb.recoMassQ16)},
                           {"reco_mtautau_median", jnum(mb.recoMassMedian)},
-                          {"reco_mtautau_q84", jnum(mb.recoMassQ84)}};
+                          {"reco_mtautau_q84", jnum(mb.recoMassQ84)},
+                          {"coverage68", jnum(mb.massCoverage68)},
+                          {"coverage_events", mb.coverageEvents}};
     }
     bins.push_back({{"true_mtautau_low", bin.lowGeV},
                     {"true_mtautau_high", bin.highGeV},

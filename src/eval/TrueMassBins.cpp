@@ -38,6 +38,19 @@ TrueMassBinMethod binResult(const EvaluationResult& res, std::size_t method,
       tauResidual[q].push_back(relativeResidual(mv.reco[s][q], res.truth[s][q]));
   }
   out.mass = summarizeResiduals(massResidual, hwhm, salt);
+  out.massCoverage68 = kNaN;
+  if (!mv.massQuantiles.empty()) {
+    std::size_t inside = 0;
+    for (std::size_t s : events) {
+      const auto& q = mv.massQuantiles[s];
+      if (!mv.ok[s] || !std::isfinite(q[0]) || !std::isfinite(q[2])) continue;
+      ++out.coverageEvents;
+      const double truth = res.truth[s][kMassIndex];
+      if (q[0] <= truth && truth <= q[2]) ++inside;
+    }
+    if (out.coverageEvents > 0)
+      out.massCoverage68 = static_cast<double>(inside) / static_cast<double>(out.coverageEvents);
+  }
   HwhmConfig noBootstrap = hwhm;
   noBootstrap.bootstrapSamples = 0;
   double sum = 0;

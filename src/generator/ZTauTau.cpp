@@ -22,6 +22,8 @@ constexpr double kPi = constants::pi;
 // w_max (and hence the unweighting) depends on the configuration only.
 constexpr std::uint64_t kPilotSeed = 0x5A54415554415550ull;
 constexpr std::uint64_t kPilotStream = 0x47454E50494C4F54ull;
+// Bins of m for the flat mass prior's weight table (1 GeV wide for a 40-400 GeV window).
+constexpr std::size_t kFlatBins = 360;
 
 void perpendiculars(const Vector3& a, Vector3& e1, Vector3& e2) {
   const Vector3 trial = std::abs(a.x) < 0.6 ? Vector3{1, 0, 0} : Vector3{0, 1, 0};
@@ -56,12 +58,23 @@ void ZTauTauConfig::validate() const {
   beamSpot.validate();
 }
 
+const char* massPriorName(ZTauTauConfig::MassPrior prior) {
+  return prior == ZTauTauConfig::MassPrior::Flat ? "flat" : "physical";
+}
+
+ZTauTauConfig::MassPrior massPriorFromName(const std::string& name) {
+  if (name == "physical") return ZTauTauConfig::MassPrior::Physical;
+  if (name == "flat") return ZTauTauConfig::MassPrior::Flat;
+  throw ConfigError(fmt::format("unknown mass prior '{}' (expected physical or flat)", name));
+}
+
 std::string ZTauTauConfig::toYaml() const {
   std::string y;
   y += "process: ztautau\n";
   y += "pdf: CTEQ5L\n";
   y += fmt::format("sqrt_s: {}\n", sqrtS);
   y += fmt::format("mass_window: [{}, {}]\n", massMinGeV, massMaxGeV);
+  y += fmt::format("mass_prior: {}\n", massPriorName(massPrior));
   y += fmt::format("seed: {}\n", seed);
   y += fmt::format("events: {}\n", nEvents);
   y += "cuts:\n";
@@ -156,6 +169,12 @@ ZTauTauConfig zTauTauConfigFromYaml(const std::string& yamlText, const std::stri
         c.sqrtS = num(v, key);
       } else if (key == "mass_window") {
         pair(v, key, c.massMinGeV, c.massMaxGeV);
+      } else if (key == "mass_prior") {
+        try {
+          c.massPrior = massPriorFromName(v.as<std::string>());
+        } catch (const ConfigError&) {
+          fail(key, "physical or flat");
+        }
       } else if (key == "seed") {
         c.seed = static_cast<std::uint64_t>(num(v, key));
       } else if (key == "events") {
@@ -272,6 +291,50 @@ ZTauTauGenerator::ZTauTauGenerator(const ZTauTauConfig& config)
   }
   if (!(wMax > 0)) throw ConfigError("generator: the cross section vanishes in the mass window");
   maxWeight_ = wMax * config_.maxWeightSafety;
+  if (config_.massPrior == ZTauTauConfig::MassPrior::Flat) {
+    // Per bin of m (kFlatBins, with at least 200 pilot points each, m uniform in the bin): the
+    // maximum of d3sigma/(g(y) g(c)) for the accept-reject at fixed m, and its mean, d sigma/dm.
+    const std::size_t perBin = std::max<std::size_t>(200, config_.pilotPoints / kFlatBins);
+    const double width = (config_.massMaxGeV - config_.massMinGeV) / kFlatBins;
+    flatMaxWeight_.assign(kFlatBins, 0.0);
+    flatSpectrum_.assign(kFlatBins, 0.0);
+    for (std::size_t b = 0; b < kFlatBins; ++b) {
+      double sum = 0;
+      for (std::size_t j = 0; j < perBin; ++j) {
+        Rng rng(kPilotSeed, b * perBin + j, kPilotStream + 1);
+        const double m = config_.massMinGeV + width * (static_cast<double>(b) + rng.uniform());
+        const double w = sampleHardPointAtMass(m, rng).weight;
+        flatMaxWeight_[b] = std::max(flatMaxWeight_[b], w);
+        sum += w;
+      }
+      flatSpectrum_[b] = sum / static_cast<double>(perBin);
+      if (!(flatMaxWeight_[b] > 0))
+        throw ConfigError(
+            fmt::format("generator: the cross section vanishes at m = {:.1f} GeV (flat mass prior)",
+                        config_.massMinGeV + width * (static_cast<double>(b) + 0.5)));
+      // The weight varies with m inside a bin (steeply on the Z peak): a larger safety margin.
+      flatMaxWeight_[b] *= 1.5 * config_.maxWeightSafety;
+    }
+  }
+}
+
+std::size_t ZTauTauGenerator::flatBin(double m) const {
+  const double x = (m - config_.massMinGeV) / (config_.massMaxGeV - config_.massMinGeV);
+  return std::min(kFlatBins - 1, static_cast<std::size_t>(std::max(0.0, x) * kFlatBins));
+}
+
+double ZTauTauGenerator::massSpectrumPbPerGeV(double m) const {
+  return flatSpectrum_.empty() ? 0.0 : flatSpectrum_[flatBin(m)];
+}
+
+ZTauTauGenerator::HardPoint ZTauTauGenerator::sampleHardPointAtMass(double m, Rng& rng) const {
+  HardPoint hp;
+  hp.m = m;
+  const double yMax = std::log(config_.sqrtS / hp.m);
+  hp.y = yMax * (2 * rng.uniform() - 1);
+  hp.c = 2 * rng.uniform() - 1;
+  hp.weight = process_.evaluate(hp.m, hp.y, hp.c, false).d3SigmaPbPerGeV / ((0.5 / yMax) * 0.5);
+  return hp;
 }
 
 double ZTauTauGenerator::massDensity(double m) const {
@@ -324,17 +387,22 @@ bool ZTauTauGenerator::passesCuts(const TruthEvent& ev) const {
 
 TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters) const {
   Rng rng(config_.seed, index, streams::generator);
+  // Flat mass prior: m is drawn once, so that events rejected by the cuts below are redrawn at the
+  // same m and the accepted masses stay flat.
+  const bool flat = config_.massPrior == ZTauTauConfig::MassPrior::Flat;
+  const double flatMass = flat ? rng.uniform(config_.massMinGeV, config_.massMaxGeV) : 0.0;
+  const double wMax = flat ? flatMaxWeight_[flatBin(flatMass)] : maxWeight_;
   for (std::size_t attempt = 0; attempt < config_.maxAttemptsPerEvent; ++attempt) {
     // 1. Unweighted hard-process point (m, y, c).
     HardPoint hp;
     while (true) {
-      hp = sampleHardPoint(rng);
+      hp = flat ? sampleHardPointAtMass(flatMass, rng) : sampleHardPoint(rng);
       ++counters.hardTrials;
       counters.sumWeight += hp.weight;
       counters.sumWeight2 += hp.weight * hp.weight;
-      if (rng.uniform() * maxWeight_ < hp.weight) break;
+      if (rng.uniform() * wMax < hp.weight) break;
     }
-    if (hp.weight > maxWeight_) ++counters.overweights;
+    if (hp.weight > wMax) ++counters.overweights;
     ++counters.hardAccepted;
     const HadronicPoint full = process_.evaluate(hp.m, hp.y, hp.c, true);
     TruthEvent ev;
@@ -459,8 +527,28 @@ GeneratedSample generateZTauTauEvents(const ZTauTauConfig& config, int threads, 
   const double relSigma = s.totalCrossSectionErrPb / s.totalCrossSectionPb;
   const double relAcc = s.acceptanceErr / s.acceptance;
   s.crossSectionErrPb = s.crossSectionPb * std::sqrt(relSigma * relSigma + relAcc * relAcc);
-  const double w = s.crossSectionPb / static_cast<double>(n);
-  for (auto& ev : out.events) ev.weightPb = w;
+  if (config.massPrior == ZTauTauConfig::MassPrior::Flat) {
+    // m is flat: event i stands for d sigma/dm(m_i) x window / N (before generator-level cuts).
+    const double window = config.massMaxGeV - config.massMinGeV;
+    double sum = 0, sum2 = 0;
+    for (auto& ev : out.events) {
+      ev.weightPb = gen.massSpectrumPbPerGeV(ev.boson.m()) * window * s.branchingFactor /
+                    static_cast<double>(n);
+      sum += ev.weightPb;
+      sum2 += ev.weightPb * ev.weightPb;
+    }
+    // Monte Carlo error of the integral over m estimated from N flat points.
+    const double err = std::sqrt(std::max(0.0, sum2 - sum * sum / static_cast<double>(n)));
+    s.totalCrossSectionPb = sum / s.branchingFactor;
+    s.totalCrossSectionErrPb = err / s.branchingFactor;
+    s.acceptance = 1;  // not measured: the cuts act at fixed m
+    s.acceptanceErr = 0;
+    s.crossSectionPb = sum;
+    s.crossSectionErrPb = err;
+  } else {
+    const double w = s.crossSectionPb / static_cast<double>(n);
+    for (auto& ev : out.events) ev.weightPb = w;
+  }
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }
@@ -477,6 +565,7 @@ io::EventTable makeTruthTable(const GeneratedSample& sample, const ZTauTauConfig
   table.setAttribute("generator_acceptance", s.acceptance);
   table.setAttribute("branching_factor", s.branchingFactor);
   table.setAttribute("process", std::string("ztautau"));
+  table.setAttribute("mass_prior", std::string(massPriorName(config.massPrior)));
   table.setAttribute("config", config.toYaml());
   table.setAttribute("producer", std::string(kProducer));
   return table;

@@ -36,6 +36,13 @@ struct ZTauTauConfig {
   std::array<bool, 5> allowedDecayModes{true, true, true, true, true};
   RecoilConfig recoil;
   BeamSpotConfig beamSpot;  // primary and tau decay vertices (generator/Vertices.hpp)
+  // The m(tau tau) spectrum (docs/physics-validation.md "Flat mass prior"): Physical follows the
+  // cross section (Z peak); Flat draws m uniformly in the window and everything else (rapidity,
+  // angle, recoil, decays, generator-level cuts) from the physics at that m, for training samples
+  // whose learned prior must not be the Z peak. A flat file's weights are sigma(m) per event
+  // before generator-level cuts: use it for training and resolution, not for yields.
+  enum class MassPrior { Physical, Flat };
+  MassPrior massPrior = MassPrior::Physical;
   // Importance sampling: share of the Breit-Wigner channel in the m mapping (rest: 1/m^2).
   double breitWignerShare = 0.8;
   std::size_t pilotPoints = 50000;            // points to find the maximum weight
@@ -91,6 +98,10 @@ class ZTauTauGenerator {
   };
   HardPoint sampleHardPoint(Rng& rng) const;
   double massDensity(double m) const;  // g(m), normalised on the window
+  // Flat mass prior: (y, c) at a given m with weight d3sigma / (g(y) g(c)) [pb/GeV], and the
+  // tabulated d sigma/dm [pb/GeV] (mean weight of the pilot points in m's bin).
+  HardPoint sampleHardPointAtMass(double m, Rng& rng) const;
+  double massSpectrumPbPerGeV(double m) const;
 
   // Generator-level cuts on the visible taus; tausCanPassCuts is a necessary condition on the taus.
   bool passesCuts(const TruthEvent& ev) const;
@@ -105,9 +116,15 @@ class ZTauTauGenerator {
   double branchingFactor_ = 1;
   std::array<double, 5> modeFractions_{};  // renormalised to the allowed modes
   double uLo_ = 0, uHi_ = 0;               // Breit-Wigner mapping range
+  // Flat mass prior: per bin of m, the maximum weight (times the safety factor) and d sigma/dm.
+  std::vector<double> flatMaxWeight_, flatSpectrum_;
+  std::size_t flatBin(double m) const;
 };
 
 // Generates config.nEvents events on `threads` threads (0 = all cores).
+const char* massPriorName(ZTauTauConfig::MassPrior prior);            // "physical", "flat"
+ZTauTauConfig::MassPrior massPriorFromName(const std::string& name);  // throws ConfigError
+
 GeneratedSample generateZTauTauEvents(const ZTauTauConfig& config, int threads,
                                       bool showProgress = false);
 // The /weight + /truth table with the file attributes seed, sqrt_s, cross_section_pb,

@@ -44,6 +44,12 @@ std::string nuP4Name(const std::string& method) {
 std::string nuCandidatesName(const std::string& method) {
   return "/nu/" + method + "/candidates";
 }
+std::string nuMassName(const std::string& method) {
+  return "/nu/" + method + "/mtautau";
+}
+std::string nuMassQuantilesName(const std::string& method) {
+  return "/nu/" + method + "/mtautau_quantiles";
+}
 std::string nuModelAttribute(const std::string& method) {
   return "nu_" + method + "_model";
 }

@@ -57,6 +57,11 @@ enum class SpinTruthContent { Known, Unknown };
 std::string nuP4Name(const std::string& method);
 std::string nuCandidatesName(const std::string& method);
 std::string nuStatusName(const std::string& method);
+// "/nu/<method>/mtautau" (N): a method's own di-tau mass estimate [GeV], 0 where status != 0;
+// "/nu/<method>/mtautau_quantiles" (N,3): the 16/50/84 % quantiles of m_tautau over a sampling
+// method's candidates [GeV], NaN where status != 0 (docs/data-format.md).
+std::string nuMassName(const std::string& method);
+std::string nuMassQuantilesName(const std::string& method);
 // File attribute naming the model a learned method was reconstructed with ("nu_<method>_model":
 // "<model dir> (model.pt FNV-1a <hex>)"), checked against spin responses (docs/quantum.md).
 std::string nuModelAttribute(const std::string& method);

@@ -6,17 +6,22 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <new>
 #include <sstream>
 
 #include "nurec/core/Error.hpp"
+#include "nurec/core/FourVector.hpp"
 #include "nurec/core/Parallel.hpp"
 #include "nurec/core/Progress.hpp"
 #include "nurec/core/Random.hpp"
 #include "nurec/core/ShippedFiles.hpp"
+#include "nurec/core/Statistics.hpp"
 #include "nurec/io/Schema.hpp"
 #include "nurec/ml/Calibration.hpp"
 #include "nurec/ml/Features.hpp"
@@ -94,6 +99,24 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
 
 namespace {
 
+// The 16/50/84 % quantiles of m_tautau over an event's candidates: visible taus (vis, lab frame,
+// (2,4)) plus each candidate's neutrino systems (cands, (K,2,3), massless as in /nu/<m>/p4).
+std::array<double, 3> candidateMassQuantiles(const std::vector<double>& cands,
+                                             const std::array<double, 8>& vis) {
+  const std::size_t K = cands.size() / 6;
+  std::vector<double> masses(K);
+  for (std::size_t k = 0; k < K; ++k) {
+    FourVector pair(vis[0] + vis[4], vis[1] + vis[5], vis[2] + vis[6], vis[3] + vis[7]);
+    for (int t = 0; t < 2; ++t) {
+      const double* n = &cands[k * 6 + 3 * t];
+      pair += FourVector(n[0], n[1], n[2], std::sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]));
+    }
+    masses[k] = pair.m();
+  }
+  std::sort(masses.begin(), masses.end());
+  return {quantileSorted(masses, 0.16), quantileSorted(masses, 0.5), quantileSorted(masses, 0.84)};
+}
+
 void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOptions& options) {
   const SelectionRule rule = selectionRuleFromName(options.selection);
   validateRecoInputs(table);
@@ -129,6 +152,8 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
   }
   std::vector<double> p4(N * 8, 0.0);
   std::vector<float> cand(N * K * 6, 0.0f);
+  std::vector<double> mass(N, 0.0);  // median over the candidates, 0 for failed events
+  std::vector<double> massQuantiles(N * 3, std::numeric_limits<double>::quiet_NaN());
   std::vector<std::int8_t> status(N, kStatusNoChannel);
   // Events with a channel that no model serves (per-channel model sets) keep status 3.
   for (std::size_t r : selectRows(table, false, {})) status[r] = kStatusNoModel;
@@ -229,6 +254,11 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
         }
         for (std::int64_t j = 0; j < K * 6; ++j)
           cand[row * K * 6 + j] = static_cast<float>(cands[j]);
+        // Per-event uncertainty of m_tautau: its 16/50/84 % quantiles over the candidates
+        // (docs/ml.md "Per-event mass quantiles").
+        const auto q = candidateMassQuantiles(cands, vis);
+        std::copy(q.begin(), q.end(), &massQuantiles[row * 3]);
+        mass[row] = q[1];
         status[row] = kStatusOk;
       }
       progress.advance(nb);
@@ -239,6 +269,17 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
   table.set(io::nuP4Name(name), {2, 4}, std::move(p4));
   table.set(io::nuCandidatesName(name), {static_cast<std::size_t>(K), 2, 3}, std::move(cand));
   table.set(io::nuStatusName(name), {}, std::move(status));
+  table.set(io::nuMassName(name), {}, std::move(mass));
+  table.set(io::nuMassQuantilesName(name), {3}, std::move(massQuantiles));
+  // What produced /nu/<name>, as the classical methods record their configuration.
+  const DiffusionConfig& first = models.perChannel.begin()->second.config;
+  std::ostringstream describe;
+  describe << "model=" << options.modelDir
+           << " sampler=" << (options.sampler.empty() ? first.sampler.name : options.sampler)
+           << " steps=" << (options.steps > 0 ? options.steps : first.sampler.steps)
+           << " eta=" << (options.eta >= 0 ? options.eta : first.sampler.eta) << " candidates=" << K
+           << " selection=" << options.selection << " seed=" << options.seed;
+  table.setAttribute("reco_" + name + "_config", describe.str());
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ void ClassicalRecoConfig::validate() const {
 }
 
 std::string mtautauName(const std::string& method) {
-  return "/nu/" + method + "/mtautau";
+  return io::nuMassName(method);
 }
 
 void reconstructClassical(io::EventTable& table, const std::string& method,

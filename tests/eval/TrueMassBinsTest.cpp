@@ -1,6 +1,7 @@
 // eval::resolutionByTrueMass on hand-made values: a method that returns its "training peak"
 // whatever the event shows the pull in every bin; one that follows the event has no bias; bins
-// without events are left out; the numbers do not depend on the thread count.
+// without events are left out; per-event intervals cover the truth as often as they should; the
+// numbers do not depend on the thread count.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -37,9 +38,15 @@ EvaluationResult makeResult() {
       QuantityValues reco{};
       for (int q = 0; q < kNumTauComponents; ++q)
         reco[q] = truth[q] * (1 + rng.normal(0, kTauSmear));
-      reco[kMassIndex] = (m == 0 ? kPeakGeV : truth[kMassIndex]) * (1 + rng.normal(0, kMassSmear));
+      const double centre = m == 0 ? kPeakGeV : truth[kMassIndex];
+      reco[kMassIndex] = centre * (1 + rng.normal(0, kMassSmear));
       r.values[m].reco.push_back(reco);
       r.values[m].ok.push_back(1);
+      // Per-event intervals of the width of the smearing around the estimate: calibrated
+      // (68 % coverage) for "follows", around the peak (no coverage far from it) for "prior".
+      const double halfWidth = 0.99446 * kMassSmear * centre;  // 16-84 % of a Gaussian
+      r.values[m].massQuantiles.push_back(
+          {reco[kMassIndex] - halfWidth, reco[kMassIndex], reco[kMassIndex] + halfWidth});
     }
   }
   return r;
@@ -81,6 +88,11 @@ TEST(TrueMassBins, PriorPullShowsAndFollowingMethodHasNoBias) {
     EXPECT_EQ(b.methods[0].events, b.events);
   }
   EXPECT_EQ(counted, 6000u);
+  for (const auto& b : bins) {
+    EXPECT_NEAR(b.methods[1].massCoverage68, 0.68, 0.05) << b.lowGeV;
+    EXPECT_EQ(b.methods[1].coverageEvents, b.events);
+  }
+  EXPECT_LT(bins[0].methods[0].massCoverage68, 0.01);    // 90 +- 2 % never holds a 60-70 GeV truth
   EXPECT_GT(bins[0].methods[0].mass.medianBias, 0.25);   // 60-70 GeV pulled up by ~38 %
   EXPECT_LT(bins[2].methods[0].mass.medianBias, -0.15);  // 90-120 GeV pulled down
 }

@@ -198,6 +198,57 @@ TEST(ZTauTau, GeneratorLevelCutsKeepTheCrossSection) {
   EXPECT_GT(a.summary.acceptance, 0.05);
 }
 
+// Flat mass prior (docs/physics-validation.md "Flat mass prior"): the accepted m(tau tau) are
+// uniform in the window, also under generator-level cuts (events rejected by the cuts are redrawn
+// at the same m), and the weights still add up to the physical cross section in the window.
+TEST(ZTauTau, FlatMassPriorIsFlatAndKeepsTheCrossSection) {
+  constexpr double lo = 40, hi = 400;
+  constexpr int bins = 9;
+  const auto chi2Flat = [&](const GeneratedSample& s) {
+    std::array<double, bins> count{};
+    for (const auto& ev : s.events) {
+      const double m = ev.boson.m();
+      EXPECT_GE(m, lo - 1e-9);
+      EXPECT_LE(m, hi + 1e-9);
+      ++count[std::min(bins - 1, static_cast<int>((m - lo) / (hi - lo) * bins))];
+    }
+    const double expected = static_cast<double>(s.events.size()) / bins;
+    double chi2 = 0;
+    for (double c : count) chi2 += (c - expected) * (c - expected) / expected;
+    return chi2;
+  };
+  ZTauTauConfig flat = smallConfig(18000, 31);
+  flat.massMinGeV = lo;
+  flat.massMaxGeV = hi;
+  flat.massPrior = ZTauTauConfig::MassPrior::Flat;
+  flat.recoil.enabled = false;
+  const GeneratedSample f = generateZTauTauEvents(flat, 0);
+  EXPECT_LT(chi2Flat(f), 26.1);  // 8 degrees of freedom: p = 0.001
+  EXPECT_EQ(f.summary.overweightEvents, 0u);
+
+  ZTauTauConfig physical = flat;
+  physical.massPrior = ZTauTauConfig::MassPrior::Physical;
+  physical.nEvents = 20000;
+  const GeneratedSample p = generateZTauTauEvents(physical, 0);
+  EXPECT_GT(chi2Flat(p), 1000);  // the Z peak
+  EXPECT_NEAR(f.summary.crossSectionPb, p.summary.crossSectionPb,
+              4 * std::hypot(f.summary.crossSectionErrPb, p.summary.crossSectionErrPb));
+  double sumW = 0;
+  for (const auto& ev : f.events) sumW += ev.weightPb;
+  EXPECT_NEAR(sumW, f.summary.crossSectionPb, 1e-9 * sumW);
+
+  ZTauTauConfig cut = flat;
+  cut.nEvents = 9000;
+  cut.minVisiblePtGeV = 20;
+  cut.maxVisibleAbsEta = 2.5;
+  const GeneratedSample c = generateZTauTauEvents(cut, 0);
+  EXPECT_LT(chi2Flat(c), 26.1);
+  const auto yaml = cut.toYaml();
+  EXPECT_NE(yaml.find("mass_prior: flat"), std::string::npos);
+  EXPECT_EQ(zTauTauConfigFromYaml(yaml, "test").massPrior, ZTauTauConfig::MassPrior::Flat);
+  EXPECT_THROW(zTauTauConfigFromYaml("mass_prior: steep\n", "test"), ConfigError);
+}
+
 // Event i depends only on Rng(seed, i, streams::generator): identical output for 1 and 2 threads,
 // and any event regenerated alone.
 TEST(ZTauTau, IndependentOfThreadCount) {

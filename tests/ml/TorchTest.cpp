@@ -16,6 +16,7 @@
 #include "SyntheticEvents.hpp"
 #include "common/TempDir.hpp"
 #include "nurec/core/Error.hpp"
+#include "nurec/core/FourVector.hpp"
 #include "nurec/io/Schema.hpp"
 #include "nurec/ml/Api.hpp"
 #include "nurec/ml/Export.hpp"
@@ -416,6 +417,35 @@ TEST(Reconstruct, WritesCandidatesIndependentOfBatching) {
   for (std::size_t e = 0; e < 40; ++e) EXPECT_EQ(st[e], e == 5 ? 1 : 0) << e;
   EXPECT_EQ(p4[5 * 8 + 3], 0.0);
   EXPECT_GT(p4[0 * 8 + 3], 0.0);
+  // Per-event m_tautau quantiles over the candidates (docs/data-format.md): ordered, the median is
+  // /nu/diffusion/mtautau, and the 84 % quantile is the m of a candidate or between two.
+  const auto q = a.get<double>(io::nuMassQuantilesName("diffusion"), {3}, false);
+  const auto mass = a.get<double>(io::nuMassName("diffusion"), {});
+  const auto vis = a.get<double>(io::ds::recoTauP4, {2, 4});
+  for (std::size_t e = 0; e < 40; ++e) {
+    if (e == 5) {
+      EXPECT_TRUE(std::isnan(q[e * 3])) << e;
+      EXPECT_EQ(mass[e], 0.0);
+      continue;
+    }
+    EXPECT_LE(q[e * 3], q[e * 3 + 1]) << e;
+    EXPECT_LE(q[e * 3 + 1], q[e * 3 + 2]) << e;
+    EXPECT_EQ(mass[e], q[e * 3 + 1]) << e;
+    double mMax = 0;
+    for (int k = 0; k < 4; ++k) {
+      FourVector pair;
+      for (int t = 0; t < 2; ++t) {
+        const float* n = &ca[((e * 4 + k) * 2 + t) * 3];
+        const double* v = &vis[(e * 2 + t) * 4];
+        pair += FourVector(
+            v[0] + n[0], v[1] + n[1], v[2] + n[2],
+            v[3] + std::sqrt(double(n[0]) * n[0] + double(n[1]) * n[1] + double(n[2]) * n[2]));
+      }
+      mMax = std::max(mMax, pair.m());
+    }
+    EXPECT_LE(q[e * 3 + 2], mMax * (1 + 1e-5)) << e;
+  }
+  EXPECT_NE(a.stringAttribute("reco_diffusion_config").find("candidates=4"), std::string::npos);
   o.modelDir = "/nonexistent/model";
   EXPECT_THROW(reconstructDiffusion(b, o), InputError);
   o.modelDir = tinyRun().dir.file("model");
