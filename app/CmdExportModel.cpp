@@ -27,7 +27,8 @@ std::function<int()> setupExport(CLI::App& cmd) {
   cmd.footer(
       "torchscript (default): one file with the EMA weights and normalisation constants. In\n"
       "Python: m = torch.jit.load('model_ts.pt'); v = m(x, mask, channel, z, t) gives the\n"
-      "network's v-prediction; m.encode / m.time_embedding / m.velocity are the parts (docs/ml.md).\n"
+      "network's v-prediction; m.encode / m.time_embedding / m.velocity are the parts "
+      "(docs/ml.md).\n"
       "onnx: --out names a folder that receives encoder.onnx, denoiser.onnx, decoder.onnx and\n"
       "model.json (needs python3 with torch and onnx); --reference EVENTS.h5 adds reference.json\n"
       "for tools/onnx_check.mjs (docs/onnx.md).");

@@ -63,7 +63,9 @@ struct OnnxIo {
 std::vector<OnnxIo> onnxFiles(int features, int condWidth) {
   return {
       {"encoder.onnx",
-       {{"x", {"batch", kNumSlots, features}}, {"mask", {"batch", kNumSlots}}, {"channel", {"batch"}}},
+       {{"x", {"batch", kNumSlots, features}},
+        {"mask", {"batch", kNumSlots}},
+        {"channel", {"batch"}}},
        {{"cond", {"batch", condWidth}}}},
       {"denoiser.onnx",
        {{"cond", {"batch", condWidth}},
@@ -71,7 +73,9 @@ std::vector<OnnxIo> onnxFiles(int features, int condWidth) {
         {"t", {"time_batch"}}},
        {{"v", {"batch", "candidates", kNumTargets}}}},
       {"decoder.onnx",
-       {{"z", {"batch", "candidates", kNumTargets}}, {"vis_p", {"batch", 2}}, {"rotation", {"batch"}}},
+       {{"z", {"batch", "candidates", kNumTargets}},
+        {"vis_p", {"batch", 2}},
+        {"rotation", {"batch"}}},
        {{"nu", {"batch", "candidates", 2, 3}}}},
   };
 }
@@ -156,12 +160,11 @@ json sidecar(const LoadedModel& lm, const OnnxExportOptions& o, const std::strin
   j["format"] = "nurec-onnx";
   j["format_version"] = 1;
   j["opset"] = o.opset;
-  j["model"] = {
-      {"source", o.modelDir},
-      {"weights_sha256", weightsChecksum(*net)},
-      {"model_pt_sha256", fileSha256(fs::path(o.modelDir) / "model.pt")},
-      {"folds", "none: one model for all events (nurec models have no even/odd folds)"},
-      {"config_yaml", cfg.toYaml()}};
+  j["model"] = {{"source", o.modelDir},
+                {"weights_sha256", weightsChecksum(*net)},
+                {"model_pt_sha256", fileSha256(fs::path(o.modelDir) / "model.pt")},
+                {"folds", "none: one model for all events (nurec models have no even/odd folds)"},
+                {"config_yaml", cfg.toYaml()}};
   json files = json::object();
   for (const OnnxIo& io : onnxFiles(F, W)) {
     json in = json::array(), out = json::array();
@@ -195,8 +198,9 @@ json sidecar(const LoadedModel& lm, const OnnxExportOptions& o, const std::strin
       {"vis_p", "|p| in GeV of the visible tau+ and tau- (/reco/tau_p4)"}};
   j["normalisation"] = {
       {"features", "inside encoder.onnx: (x - x_mean) / x_std on filled slots"},
-      {"targets", "inside decoder.onnx: nu = (z * y_std + y_mean) * vis_p per tau, rotated by "
-                  "-rotation about z"},
+      {"targets",
+       "inside decoder.onnx: nu = (z * y_std + y_mean) * vis_p per tau, rotated by "
+       "-rotation about z"},
       {"x_mean", toVector(net->named_buffers()["x_mean"])},
       {"x_std", toVector(net->named_buffers()["x_std"])},
       {"y_mean", toVector(net->yMean())},
@@ -206,15 +210,14 @@ json sidecar(const LoadedModel& lm, const OnnxExportOptions& o, const std::strin
       {"z", "normalised target (B, K, 6): (px, py, pz) of the nu system of tau+, then tau-"},
       {"v", "v-prediction (B, K, 6), normalised units"},
       {"nu", "(B, K, 2, 3): (px, py, pz) in GeV of the nu system of tau+ then tau-, lab frame"}};
-  j["schedule"] = {
-      {"name", "bounded cosine log-SNR (variance preserving)"},
-      {"lambda_min", cfg.schedule.lambdaMin},
-      {"lambda_max", cfg.schedule.lambdaMax},
-      {"a", schedule.angleScale()},
-      {"b", schedule.angleOffset()},
-      {"definition",
-       "lambda(t) = -2 log tan(a t + b), alpha(t) = sqrt(sigmoid(lambda)), sigma(t) = "
-       "sqrt(sigmoid(-lambda)), z_t = alpha x + sigma eps, v = alpha eps - sigma x"}};
+  j["schedule"] = {{"name", "bounded cosine log-SNR (variance preserving)"},
+                   {"lambda_min", cfg.schedule.lambdaMin},
+                   {"lambda_max", cfg.schedule.lambdaMax},
+                   {"a", schedule.angleScale()},
+                   {"b", schedule.angleOffset()},
+                   {"definition",
+                    "lambda(t) = -2 log tan(a t + b), alpha(t) = sqrt(sigmoid(lambda)), sigma(t) = "
+                    "sqrt(sigmoid(-lambda)), z_t = alpha x + sigma eps, v = alpha eps - sigma x"}};
   j["sampler"] = {
       {"name", cfg.sampler.name},
       {"steps", cfg.sampler.steps},
@@ -237,8 +240,9 @@ json sidecar(const LoadedModel& lm, const OnnxExportOptions& o, const std::strin
 std::vector<std::size_t> referenceRows(const io::EventTable& table, int count) {
   std::vector<std::size_t> rows = selectRows(table, false, {});
   if (rows.empty()) {
-    throw InputError(table.source() + ": no event has a reconstructed channel (/reco/channel "
-                                      "0..6), so there is nothing to write a reference for");
+    throw InputError(table.source() +
+                     ": no event has a reconstructed channel (/reco/channel "
+                     "0..6), so there is nothing to write a reference for");
   }
   if (rows.size() > static_cast<std::size_t>(count)) rows.resize(count);
   return rows;
