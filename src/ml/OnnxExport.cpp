@@ -18,6 +18,7 @@
 
 #include "core/AtomicFile.hpp"
 #include "core/Error.hpp"
+#include "core/Event.hpp"
 #include "core/Random.hpp"
 #include "core/ShippedFiles.hpp"
 #include "io/EventFile.hpp"
@@ -78,6 +79,12 @@ std::vector<OnnxIo> onnxFiles(int features, int condWidth) {
         {"rotation", {"batch"}}},
        {{"nu", {"batch", "candidates", 2, 3}}}},
   };
+}
+
+json channelNames() {
+  json names = json::array();
+  for (int c = 0; c < kNumChannels; ++c) names.push_back(channelName(static_cast<Channel>(c)));
+  return names;
 }
 
 json featureList(const InputConfig& in) {
@@ -188,6 +195,7 @@ json sidecar(const LoadedModel& lm, const OnnxExportOptions& o, const std::strin
       {"features", featureList(cfg.inputs)},
       {"mask", "1 for a filled slot, 0 for an empty one (its features are ignored)"},
       {"channel", "/reco/channel, 0..6, as float"},
+      {"channel_names", channelNames()},
       {"azimuth", cfg.train.azimuth},
       {"rotation",
        cfg.train.azimuth == "canonical"
