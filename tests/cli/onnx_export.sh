@@ -82,6 +82,8 @@ check "cannot import torch.*python3-torch python3-onnx" --no-file out_bare -- \
   "$nurec" export-model "$src/models/ztautau_small" --format onnx --out out_bare --python ./bare_python
 check "--reference needs --format onnx" --no-file out_ts.pt -- \
   "$nurec" export-model "$src/models/ztautau_small" --out out_ts.pt --reference events.h5
+check "--reference-events must be in \[1, 1000\] \(got 0\)" --no-file out_zero -- \
+  "$nurec" export-model "$src/models/ztautau_small" --format onnx --out out_zero --reference-events 0
 check "no such file" --no-file out_noref -- \
   "$nurec" export-model "$src/models/ztautau_small" --format onnx --out out_noref --reference missing.h5
 
