@@ -2,7 +2,7 @@
 #   P/bin/nurec
 #   P/lib/libnurec_<area>.so            the libraries, exported as nurec::<area>
 #   P/include/nurec/<area>/*.hpp        their headers, included as "nurec/<area>/X.hpp"
-#   P/share/nurec/{data,models}         shipped files, found next to the libraries at run time
+#   P/share/nurec/{data,models,tools}   shipped files, found next to the libraries at run time
 #   P/lib/cmake/nurec/nurecConfig.cmake for find_package(nurec) (examples/ uses it)
 include(CMakePackageConfigHelpers)
 
@@ -20,6 +20,8 @@ endforeach()
 
 install(TARGETS nurec RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY data models DESTINATION ${CMAKE_INSTALL_DATADIR}/nurec)
+# The ONNX exporter that `export-model --format onnx` runs, and its check (docs/onnx.md).
+install(FILES tools/onnx_export.py tools/onnx_check.mjs DESTINATION ${CMAKE_INSTALL_DATADIR}/nurec/tools)
 
 if(NOT BUILD_SHARED_LIBS)
   # Static libraries would carry nurec's private build helpers into the export.
