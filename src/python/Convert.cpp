@@ -185,7 +185,7 @@ void checkEventTable(const io::EventTable& table) {
   }
   // The readers' own checks: shapes (an entry per documented axis) and values.
   if (truth) io::getTruth(table);
-  if (reco) io::validateReco(table);
+  if (reco) io::getReco(table);  // validateReco, then every /reco dataset of the group
   for (const auto& method : io::nuMethods(table)) io::getNu(table, method);
 }
 

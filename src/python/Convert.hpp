@@ -20,7 +20,8 @@ io::EventTable tableFromPython(const py::handle& datasets, const py::handle& att
 
 // Checks what the event file's readers would refuse (docs/data-format.md): the documented
 // datasets have their documented element type, and the /reco, /truth and /nu/<method> groups
-// present have the shapes and values nurec's readers require. Throws InputError naming the dataset.
+// present are complete, with the shapes and values nurec's readers require. Throws InputError
+// naming the dataset.
 void checkEventTable(const io::EventTable& table);
 
 // The columns whose name starts with `prefix` (all for ""), as name -> numpy array of shape

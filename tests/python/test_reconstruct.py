@@ -63,11 +63,12 @@ class ReconstructTest(common.ArrayTestCase):
         self.assertNotIn("/nu/collinear/p4", self.events)
 
     def test_missing_reco_dataset(self):
-        for method in ("mmc", "diffusion"):
+        # The diffusion model reads the point cloud (which holds the MET), MMC the /reco group.
+        for method, dataset in (("mmc", "/reco/met"), ("diffusion", "/reco/particles")):
             with self.subTest(method=method):
                 d = dict(self.events)
-                del d["/reco/met"]
-                with self.assertRaisesRegex(nurec.InputError, "dataset /reco/met is missing"):
+                del d[dataset]
+                with self.assertRaisesRegex(nurec.InputError, f"dataset {dataset} is missing"):
                     nurec.reconstruct(d, method, candidates=2, threads=1)
 
     def test_bad_method_and_option(self):
