@@ -79,17 +79,26 @@ class WriteTest(common.ArrayTestCase):
     def test_subset_and_new_dataset(self):
         path = self.path("subset.h5")
         rows = np.arange(0, 2000, 7)
-        subset = {name: array[rows] for name, array in self.events.items()}
+        # The file's attributes (n_events = 2000 among them) go along; the writer sets n_events.
+        subset = nurec.EventData({k: v[rows] for k, v in self.events.items()}, self.events.attrs)
         subset["/analysis/my_flag"] = np.ones(len(rows), dtype=np.uint8)  # undocumented: any type
-        nurec.write_event_file(path, subset, {"note": "every 7th", "cut": 25.0})
+        subset.attrs.update(note="every 7th", cut=25.0)
+        nurec.write_event_file(path, subset)
         back = nurec.read_event_file(path)
         self.assertEqual(back.n_events, len(rows))
         self.assertEqual(back.attrs["n_events"], len(rows))
         self.assertEqual(back.attrs["note"], "every 7th")
         self.assertEqual(back.attrs["cut"], 25.0)
-        self.assertTrue(back.attrs["producer"].startswith("nurec "))
+        self.assertEqual(back.attrs["seed"], self.events.attrs["seed"])
         self.assertArraysEqual(back["/reco/met"], self.events["/reco/met"][rows])
         self.assertArraysEqual(back["/analysis/my_flag"], subset["/analysis/my_flag"])
+
+    def test_plain_dict_gets_producer(self):
+        path = self.path("plain.h5")
+        nurec.write_event_file(path, {"/x/a": np.arange(5, dtype=np.int32)})
+        back = nurec.read_event_file(path)
+        self.assertTrue(back.attrs["producer"].startswith("nurec "))
+        self.assertArraysEqual(back["/x/a"], np.arange(5, dtype=np.int32))
 
     def refused(self, datasets, pattern):
         path = self.path("refused.h5")

@@ -10,7 +10,15 @@ import json as _json
 import os as _os
 import warnings as _warnings
 
-from . import _nurec
+# An installed package (P/lib/python3/dist-packages/nurec) finds the data and models installed
+# beside it in P/share/nurec, as an installed binary does; an explicit NUREC_DATA_DIR wins.
+_installed_data = _os.path.normpath(
+    _os.path.join(_os.path.dirname(__file__), "..", "..", "..", "..", "share", "nurec")
+)
+if "NUREC_DATA_DIR" not in _os.environ and _os.path.isdir(_installed_data):
+    _os.environ["NUREC_DATA_DIR"] = _installed_data
+
+from . import _nurec  # noqa: E402 (after the data folder is known)
 from ._nurec import ConfigError, Error, InputError
 
 __version__ = _nurec.__version__
