@@ -4,10 +4,7 @@
 // "Calibration").
 #include <fmt/format.h>
 
-#include <cstdint>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include "app/Command.hpp"
@@ -30,30 +27,6 @@ struct CalibrateOptions {
   quantum::CalibrationConfig fit;
 };
 
-// FNV-1a of a file: identifies the model weights a diffusion response was fitted with.
-std::string fileChecksum(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open the model weights", path));
-  std::uint64_t h = 1469598103934665603ull;
-  char buf[65536];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h ^= static_cast<unsigned char>(buf[i]);
-      h *= 1099511628211ull;
-    }
-  }
-  return fmt::format("{:016x}", h);
-}
-
-}  // namespace
-
-std::string diffusionModelLabel(const std::string& modelDir) {
-  const std::string weights = (std::filesystem::path(modelDir) / "model.pt").string();
-  return fmt::format("{} (model.pt FNV-1a {})", modelDir, fileChecksum(weights));
-}
-
-namespace {
-
 int runCalibrate(CalibrateOptions o) {
   o.analysers.lepton = quantum::parseLeptonAnalyser(o.lepton);
   o.analysers.rho = quantum::parseRhoAnalyser(o.rho);
@@ -73,7 +46,7 @@ int runCalibrate(CalibrateOptions o) {
   checkOutputPath("--out", o.output, OutputKind::File, {o.input});
   const OutputLock lock(o.output);
   std::string modelLabel;
-  if (!o.modelDir.empty()) modelLabel = diffusionModelLabel(o.modelDir);
+  if (!o.modelDir.empty()) modelLabel = io::diffusionModelLabel(o.modelDir);
   const io::EventTable sample = io::readEventFile(o.input);
   // The sample records the model that reconstructed it; --model must agree with it.
   const std::string recorded =

@@ -212,7 +212,7 @@ void measureSpinPerMethod(const io::EventTable& nu, const DemoOptions& o, DemoRu
     sc.analysers.candidates = quantum::resolveCandidateUse("auto", nu, m);
     try {
       // Also for the truth: the selection sculpts the analyser distributions (acceptance).
-      const fs::path response = shippedSpinResponse(sc.analysers);
+      const fs::path response = quantum::shippedSpinResponse(sc.analysers);
       if (fs::exists(response)) {
         sc.calibrationMode = quantum::CalibrationMode::Response;
         sc.response =

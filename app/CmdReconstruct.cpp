@@ -60,7 +60,7 @@ int runReconstruct(const ReconstructOptions& o) {
     d.threads = threads;
     if (d.modelDir.empty()) d.modelDir = ml::defaultModelDirectory();
     ml::reconstructDiffusion(table, d);
-    table.setAttribute(io::nuModelAttribute(o.method), diffusionModelLabel(d.modelDir));
+    table.setAttribute(io::nuModelAttribute(o.method), io::diffusionModelLabel(d.modelDir));
 #else
     throw ConfigError(
         "reconstruct --method diffusion: this nurec was built without the ML library (LibTorch "

@@ -5,8 +5,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <sstream>
 
@@ -14,7 +12,6 @@
 #include "nurec/core/Error.hpp"
 #include "nurec/core/OutputLock.hpp"
 #include "nurec/core/OutputPath.hpp"
-#include "nurec/core/ShippedFiles.hpp"
 #include "nurec/eval/Evaluate.hpp"
 #include "nurec/io/EventFile.hpp"
 #include "nurec/io/Schema.hpp"
@@ -42,77 +39,6 @@ std::vector<std::string> splitComma(const std::string& s) {
   while (std::getline(ss, item, ','))
     if (!item.empty()) out.push_back(item);
   return out;
-}
-
-// Generator-level cuts recorded in the file (nonzero min_visible_pt, ...): they sculpt the
-// analysers like a detector selection does.
-bool hasGeneratorCuts(const io::EventTable& table) {
-  std::istringstream in(quantum::generatorPhaseSpace(table));
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos || line.rfind("m", 0) != 0) continue;  // min_/max_ cut lines
-    if (std::strtod(line.c_str() + colon + 1, nullptr) != 0) return true;
-  }
-  return false;
-}
-
-// Resolves --calibration into the config: a response file, a sample to fit one on, the shipped
-// response, or none. Prints what was chosen when it was not asked for explicitly.
-void resolveCalibration(const SpinOptions& o, const io::EventTable& table, quantum::SpinConfig& c) {
-  std::string source = o.calibration;
-  if (source == "self")
-    throw ConfigError(
-        "--calibration self no longer exists: a response fitted on the measured events "
-        "reproduces their truth by construction. Use --calibration RESPONSE (from `nurec "
-        "calibrate` on an independent sample), the shipped response (auto), or --closure-test "
-        "for the even/odd diagnostic");
-  if (source == "none") return;
-  if (source == "auto") {
-    if (quantum::selectionOf(table, c.analysers) != "signal region") {
-      std::fprintf(stderr,
-                   "spin: %s has no detector selection (/reco/pass_sr): raw estimates, no "
-                   "calibration%s\n",
-                   o.input.c_str(),
-                   hasGeneratorCuts(table)
-                       ? "; WARNING: its generator-level cuts sculpt the analysers, pass "
-                         "--calibration RESPONSE fitted on a sample with the same cuts"
-                       : " needed");
-      return;
-    }
-    source = "shipped";
-  }
-  if (source == "shipped") {
-    source = shippedSpinResponse(c.analysers);
-    if (!std::filesystem::exists(source))
-      throw InputError(fmt::format(
-          "no shipped spin response for method '{}' ({}): build one with `nurec calibrate "
-          "SAMPLE.h5 --method {} --out response.json` on an independent sample and pass "
-          "--calibration response.json, or --calibration none for raw estimates",
-          c.analysers.method,
-          shippedFileSearchText("data/spin-response/" +
-                                std::filesystem::path(source).filename().string()),
-          c.analysers.method));
-  }
-  if (!std::filesystem::exists(source))
-    throw InputError(fmt::format("--calibration {}: no such file", source));
-  if (std::filesystem::equivalent(source, o.input))
-    throw ConfigError(fmt::format(
-        "--calibration {} is the measured file itself: a response fitted on the measured events "
-        "reproduces their truth by construction; use an independent sample",
-        source));
-  c.calibrationMode = quantum::CalibrationMode::Response;
-  c.calibrationSource = source;
-  if (quantum::isSpinResponseFile(source)) {
-    c.response = std::make_shared<quantum::SpinResponse>(quantum::readSpinResponse(source));
-  } else {
-    // An event sample: fit the response on it now (as `nurec calibrate` would).
-    const io::EventTable sample = io::readEventFile(source);
-    quantum::CalibrationConfig fit;
-    fit.threads = commonOptions().threads;
-    c.response = std::make_shared<quantum::SpinResponse>(
-        quantum::buildSpinResponse(sample, c.analysers, fit, "", c.showProgress));
-  }
 }
 
 int runSpin(SpinOptions o) {
@@ -165,7 +91,9 @@ int runSpin(SpinOptions o) {
     quantum::mergeVariation(table, varied, c.analysers.method, tv.substr(0, eq));
   }
   c.analysers.candidates = quantum::resolveCandidateUse(o.candidates, table, c.analysers.method);
-  resolveCalibration(o, table, c);
+  const std::string note =
+      quantum::resolveSpinCalibration(o.calibration, table, o.input, threads, c);
+  if (!note.empty()) std::fprintf(stderr, "spin: %s\n", note.c_str());
   c.validate();
   const quantum::SpinReport rep = quantum::measureSpin(table, c);
   for (const auto& w : rep.calibrationWarnings)
@@ -310,11 +238,4 @@ const CommandRegistrar registrar(
      setupSpin});
 
 }  // namespace
-std::string shippedSpinResponse(const quantum::AnalyserConfig& a) {
-  const std::string suffix = a.candidates == quantum::CandidateUse::Estimate
-                                 ? ""
-                                 : "-" + quantum::candidateUseName(a.candidates);
-  return shippedFile("data/spin-response/" + a.method + suffix + ".json");
-}
-
 }  // namespace nurec::app

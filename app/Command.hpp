@@ -7,10 +7,6 @@
 #include <string>
 #include <vector>
 
-namespace nurec::quantum {
-struct AnalyserConfig;
-}
-
 namespace nurec::app {
 
 struct CommandSpec {
@@ -40,14 +36,5 @@ CommonOptions& commonOptions();
 // (exit 1) thrown before the command writes its output.
 void emptyResult(const std::string& message);
 void addThreadsOption(CLI::App& cmd);
-
-// The spin response shipped for a method (docs/quantum.md "Shipped responses"):
-// data/spin-response/<method>.json, or <method>-posterior-mean.json for that estimator. Defined
-// in CmdSpin.cpp; `nurec demo` uses the same files.
-std::string shippedSpinResponse(const quantum::AnalyserConfig& analysers);
-
-// "<dir> (model.pt FNV-1a <hex>)": identifies a diffusion model's weights in files written by
-// reconstruct (io::nuModelAttribute) and in spin responses. Defined in CmdCalibrate.cpp.
-std::string diffusionModelLabel(const std::string& modelDir);
 
 }  // namespace nurec::app

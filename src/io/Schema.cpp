@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
 
 #include "nurec/core/Error.hpp"
 
@@ -52,6 +55,28 @@ std::string nuMassQuantilesName(const std::string& method) {
 }
 std::string nuModelAttribute(const std::string& method) {
   return "nu_" + method + "_model";
+}
+
+namespace {
+// FNV-1a of a file: identifies the model weights a diffusion response was fitted with.
+std::string fileChecksum(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open the model weights", path));
+  std::uint64_t h = 1469598103934665603ull;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[i]);
+      h *= 1099511628211ull;
+    }
+  }
+  return fmt::format("{:016x}", h);
+}
+}  // namespace
+
+std::string diffusionModelLabel(const std::string& modelDir) {
+  const std::string weights = (std::filesystem::path(modelDir) / "model.pt").string();
+  return fmt::format("{} (model.pt FNV-1a {})", modelDir, fileChecksum(weights));
 }
 std::string nuStatusName(const std::string& method) {
   return "/nu/" + method + "/status";

@@ -65,6 +65,10 @@ std::string nuMassQuantilesName(const std::string& method);
 // File attribute naming the model a learned method was reconstructed with ("nu_<method>_model":
 // "<model dir> (model.pt FNV-1a <hex>)"), checked against spin responses (docs/quantum.md).
 std::string nuModelAttribute(const std::string& method);
+// Its value for a diffusion model directory, "<dir> (model.pt FNV-1a <hex>)": identifies the
+// weights in files written by reconstruct and in spin responses. InputError if model.pt is
+// unreadable.
+std::string diffusionModelLabel(const std::string& modelDir);
 // Methods present in the table (names of the /nu/<method>/p4 datasets), sorted.
 std::vector<std::string> nuMethods(const EventTable& table);
 

@@ -5,12 +5,17 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <optional>
+#include <sstream>
 
 #include "nurec/core/Error.hpp"
 #include "nurec/core/Progress.hpp"
+#include "nurec/core/ShippedFiles.hpp"
 #include "nurec/core/Units.hpp"
+#include "nurec/io/EventFile.hpp"
 #include "nurec/io/Schema.hpp"
 
 namespace nurec::quantum {
@@ -584,6 +589,85 @@ SpinReport measureSpin(const io::EventTable& table, const SpinConfig& cfg) {
   progress.finish();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return rep;
+}
+
+namespace {
+
+// Generator-level cuts recorded in the file (nonzero min_visible_pt, ...): they sculpt the
+// analysers like a detector selection does.
+bool hasGeneratorCuts(const io::EventTable& table) {
+  std::istringstream in(generatorPhaseSpace(table));
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos || line.rfind("m", 0) != 0) continue;  // min_/max_ cut lines
+    if (std::strtod(line.c_str() + colon + 1, nullptr) != 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string shippedSpinResponse(const AnalyserConfig& a) {
+  const std::string suffix =
+      a.candidates == CandidateUse::Estimate ? "" : "-" + candidateUseName(a.candidates);
+  return shippedFile("data/spin-response/" + a.method + suffix + ".json");
+}
+
+std::string resolveSpinCalibration(const std::string& choice, const io::EventTable& measured,
+                                   const std::string& measuredPath, int threads, SpinConfig& c) {
+  std::string source = choice;
+  if (source == "self")
+    throw ConfigError(
+        "--calibration self no longer exists: a response fitted on the measured events "
+        "reproduces their truth by construction. Use --calibration RESPONSE (from `nurec "
+        "calibrate` on an independent sample), the shipped response (auto), or --closure-test "
+        "for the even/odd diagnostic");
+  if (source == "none") return "";
+  if (source == "auto") {
+    if (selectionOf(measured, c.analysers) != "signal region")
+      return fmt::format(
+          "{} has no detector selection (/reco/pass_sr): raw estimates, no calibration{}",
+          measuredPath.empty() ? std::string("the input") : measuredPath,
+          hasGeneratorCuts(measured)
+              ? "; WARNING: its generator-level cuts sculpt the analysers, pass "
+                "--calibration RESPONSE fitted on a sample with the same cuts"
+              : " needed");
+    source = "shipped";
+  }
+  if (source == "shipped") {
+    source = shippedSpinResponse(c.analysers);
+    if (!std::filesystem::exists(source))
+      throw InputError(fmt::format(
+          "no shipped spin response for method '{}' ({}): build one with `nurec calibrate "
+          "SAMPLE.h5 --method {} --out response.json` on an independent sample and pass "
+          "--calibration response.json, or --calibration none for raw estimates",
+          c.analysers.method,
+          shippedFileSearchText("data/spin-response/" +
+                                std::filesystem::path(source).filename().string()),
+          c.analysers.method));
+  }
+  if (!std::filesystem::exists(source))
+    throw InputError(fmt::format("--calibration {}: no such file", source));
+  if (!measuredPath.empty() && std::filesystem::exists(measuredPath) &&
+      std::filesystem::equivalent(source, measuredPath))
+    throw ConfigError(fmt::format(
+        "--calibration {} is the measured file itself: a response fitted on the measured events "
+        "reproduces their truth by construction; use an independent sample",
+        source));
+  c.calibrationMode = CalibrationMode::Response;
+  c.calibrationSource = source;
+  if (isSpinResponseFile(source)) {
+    c.response = std::make_shared<SpinResponse>(readSpinResponse(source));
+  } else {
+    // An event sample: fit the response on it now (as `nurec calibrate` would).
+    const io::EventTable sample = io::readEventFile(source);
+    CalibrationConfig fit;
+    fit.threads = threads;
+    c.response = std::make_shared<SpinResponse>(
+        buildSpinResponse(sample, c.analysers, fit, "", c.showProgress));
+  }
+  return "";
 }
 
 }  // namespace nurec::quantum

@@ -147,6 +147,21 @@ struct SpinReport {
 
 SpinReport measureSpin(const io::EventTable& table, const SpinConfig& config);
 
+// The spin response shipped for a method (docs/quantum.md "Shipped responses"):
+// data/spin-response/<method>.json, or <method>-posterior-mean.json for that estimator.
+std::string shippedSpinResponse(const AnalyserConfig& analysers);
+
+// Sets config's calibration from a choice of `nurec spin --calibration` (docs/quantum.md
+// "Calibration"): "auto" (the shipped response for a file with a detector selection, else raw
+// estimates), "shipped", "none", a response file, or an independent event sample (its response is
+// fitted now with `threads`). measuredPath names the measured file (refused as its own
+// calibration; may be empty when the table was not read from a file). Returns a note for the user
+// when the choice was not explicit (auto without a selection), else "". Throws ConfigError or
+// InputError on a choice that cannot be used.
+std::string resolveSpinCalibration(const std::string& choice, const io::EventTable& measured,
+                                   const std::string& measuredPath, int threads,
+                                   SpinConfig& config);
+
 // Rendering (quantum/SpinReport.cpp). Writes the JSON report to `path` and a Markdown table
 // beside it (same name, .md), plus the luminosity scan as CSV (.scan.csv). Files are written to a
 // temporary name and renamed.
