@@ -13,13 +13,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ml/SyntheticEvents.hpp"
 #include "nurec/io/EventFile.hpp"
 #include "nurec/ml/Export.hpp"
 #include "nurec/ml/Features.hpp"
 #include "nurec/ml/Net.hpp"
 #include "nurec/ml/Sampler.hpp"
 #include "nurec/ml/Schedule.hpp"
-#include "nurec/ml/SyntheticEvents.hpp"
 #include "nurec/ml/TrainApi.hpp"
 
 using namespace nurec;

@@ -1,4 +1,4 @@
-#include "python/Convert.hpp"
+#include "nurec/python/Convert.hpp"
 
 #include <fmt/format.h>
 

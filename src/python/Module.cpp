@@ -14,9 +14,9 @@
 #include "nurec/core/ShippedFiles.hpp"
 #include "nurec/io/EventFile.hpp"
 #include "nurec/io/Schema.hpp"
+#include "nurec/python/Convert.hpp"
 #include "nurec/quantum/SpinMeasurement.hpp"
 #include "nurec/reco/Reconstruct.hpp"
-#include "python/Convert.hpp"
 #ifdef NUREC_ML_AVAILABLE
 #include "nurec/ml/Api.hpp"
 #endif

@@ -434,9 +434,9 @@ TEST(Reconstruct, WritesCandidatesIndependentOfBatching) {
     double mMax = 0;
     for (int k = 0; k < 4; ++k) {
       FourVector pair;
-      for (int t = 0; t < 2; ++t) {
-        const float* n = &ca[((e * 4 + k) * 2 + t) * 3];
-        const double* v = &vis[(e * 2 + t) * 4];
+      for (int tau = 0; tau < 2; ++tau) {
+        const float* n = &ca[((e * 4 + k) * 2 + tau) * 3];
+        const double* v = &vis[(e * 2 + tau) * 4];
         pair += FourVector(
             v[0] + n[0], v[1] + n[1], v[2] + n[2],
             v[3] + std::sqrt(double(n[0]) * n[0] + double(n[1]) * n[1] + double(n[2]) * n[2]));
