@@ -436,6 +436,8 @@ EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& con
 
   // Inputs every method needs, checked once as for the reconstruction (docs/reliability.md).
   io::validateReco(table);
+  for (const char* name : {io::ds::tauP4, io::ds::recoTauP4, io::ds::recoChannel})
+    table.column(name);  // a missing one is an InputError naming it, in this order
   selectEvents(table, config, file, res);
   res.methods = methodsToEvaluate(table, config, file, res.notes);
   for (const auto& m : res.methods) res.values.push_back(methodValues(table, m, res.rows));
