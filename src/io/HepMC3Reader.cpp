@@ -209,6 +209,24 @@ class GzLineBuffer : public std::streambuf {
           malformed("attribute name longer than 63 characters", line, len);
           return;
         }
+        // HepMC3 3.1 parses a GenCrossSection value with strchr and, when the accepted or the
+        // attempted event count is missing (2 or 3 fields), keeps searching from a null pointer
+        // (SEGV; fuzzing, docs/reliability.md). Its own writer always writes at least 4 fields.
+        if (seenEvent_ && end != std::string_view::npos &&
+            text.substr(space + 1, end - space - 1) == "GenCrossSection") {
+          std::string_view value = text.substr(end + 1);
+          while (!value.empty() && (value.back() == '\n' || value.back() == '\r'))
+            value.remove_suffix(1);
+          const auto spaces =
+              value.size() > 1 ? std::count(value.begin() + 1, value.end(), ' ') : 0;
+          if (spaces == 1 || spaces == 2) {
+            malformed(
+                "GenCrossSection attribute without its accepted and attempted event counts "
+                "(expected: cross section, error, accepted, attempted)",
+                line, len);
+            return;
+          }
+        }
       }
     }
     if (len < 2 || line[1] != ' ') return;

@@ -604,6 +604,38 @@ TEST(HepMC3Reader, LongAttributeNameIsAnErrorNotAStackSmash) {
     }
     EXPECT_NO_THROW(io::readHepMC3(dir.file("even.hepmc3"))) << line;
   }
+  // A fourth finding: a GenCrossSection value without its event counts (2 or 3 fields) made
+  // HepMC3 3.1 call strchr on a null pointer; 4 fields (what HepMC3 writes) read fine.
+  {
+    const std::size_t valueStart = attribute + std::string("\nA 0 GenCrossSection ").size();
+    const std::size_t valueEnd = text.find('\n', valueStart);
+    for (const std::string value :
+         {"1.9e+03 7.4e+00", "1.9e+03 7.4e+00 100", "1.9e+03 7.4e+\x01"}) {
+      std::string cut = text;
+      cut.replace(valueStart, valueEnd - valueStart, value);
+      writeText(dir.file("xs.hepmc3"), cut);
+      try {
+        io::readHepMC3(dir.file("xs.hepmc3"));
+        ADD_FAILURE() << value << ": read";
+      } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("GenCrossSection attribute without"),
+                  std::string::npos)
+            << e.what();
+      }
+    }
+    std::string four = text;
+    four.replace(valueStart, valueEnd - valueStart, "1.9e+03 7.4e+00 100 200");
+    writeText(dir.file("xs.hepmc3"), four);
+    EXPECT_NO_THROW(io::readHepMC3(dir.file("xs.hepmc3")));
+  }
+  try {
+    io::readHepMC3(std::string(NUREC_SOURCE_DIR) +
+                   "/fuzz/findings/hepmc3-GenCrossSection-from_string-null-strchr.hepmc3");
+    ADD_FAILURE() << "the fuzzing finding was read";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("GenCrossSection attribute without"), std::string::npos)
+        << e.what();
+  }
   std::string oddAttribute = text;  // an event attribute value
   oddAttribute.insert(oddAttribute.find('\n', attribute + 1), "\\");
   writeText(dir.file("odd.hepmc3"), oddAttribute);
