@@ -199,13 +199,24 @@ class GzLineBuffer : public std::streambuf {
       // HepMC3 finds the name with strchr from the second character on and copies it into a
       // 64-byte stack buffer without a bound (longer names smashed the stack; fuzzing,
       // docs/reliability.md), so the name it would copy is found the same way and refused at 64
-      // characters or more.
+      // characters or more. Whether HepMC3 reads a line as a run or an event attribute depends
+      // on its own parsing state, which damaged event lines can leave in the run header, so the
+      // run reading (the first word, an event attribute's short id) is checked on every A line
+      // (a second fuzzing finding smashed the stack in parse_run_attribute after "E" lines).
       const std::string_view text(line, len);
+      const auto nameTooLong = [&](std::size_t spaceBefore) {
+        const std::size_t end = text.find(' ', spaceBefore + 1);
+        return end != std::string_view::npos && end - (spaceBefore + 1) >= 64;
+      };
       std::size_t space = text.find(' ', 1);
+      if (space != std::string_view::npos && nameTooLong(space)) {
+        malformed("attribute name longer than 63 characters", line, len);
+        return;
+      }
       if (seenEvent_ && space != std::string_view::npos) space = text.find(' ', space + 1);
       if (space != std::string_view::npos) {
         const std::size_t end = text.find(' ', space + 1);
-        if (end != std::string_view::npos && end - (space + 1) >= 64) {
+        if (nameTooLong(space)) {
           malformed("attribute name longer than 63 characters", line, len);
           return;
         }

@@ -636,6 +636,25 @@ TEST(HepMC3Reader, LongAttributeNameIsAnErrorNotAStackSmash) {
     EXPECT_NE(std::string(e.what()).find("GenCrossSection attribute without"), std::string::npos)
         << e.what();
   }
+  // A fifth finding: after damaged "E" lines HepMC3 read an event's A line as a run attribute
+  // and copied its long first word (the id) into its 64-byte name buffer.
+  {
+    std::string longId = text;
+    longId.replace(attribute + 3, 1, std::string(100, '0'));
+    writeText(dir.file("longid.hepmc3"), longId);
+    try {
+      io::readHepMC3(dir.file("longid.hepmc3"));
+      ADD_FAILURE() << "long attribute id read";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("attribute name longer than 63 characters"),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_THROW(
+        io::readHepMC3(std::string(NUREC_SOURCE_DIR) +
+                       "/fuzz/findings/hepmc3-ReaderAscii-parse_run_attribute-long-id.hepmc3"),
+        InputError);
+  }
   std::string oddAttribute = text;  // an event attribute value
   oddAttribute.insert(oddAttribute.find('\n', attribute + 1), "\\");
   writeText(dir.file("odd.hepmc3"), oddAttribute);
