@@ -21,6 +21,15 @@ if [[ -n "$bare" ]]; then
   status=1
 fi
 
+# A link whose target is only a page name reads like a pointer to a reference folder elsewhere:
+# cite these pages by their repository path instead.
+bare_links=$(grep -rnIP '\]\((physics|design|ml)\.md[)#]' "${paths[@]}" | grep -v "^${self}:")
+if [[ -n "$bare_links" ]]; then
+  echo "links to physics.md, design.md or ml.md by page name alone (write \`docs/<page>.md\`):"
+  echo "$bare_links"
+  status=1
+fi
+
 outside=$(grep -rnIF -e 'shared/' "${paths[@]}" |
           grep -v "^${self}:")
 if [[ -n "$outside" ]]; then
