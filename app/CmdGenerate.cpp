@@ -18,6 +18,7 @@
 #include "nurec/generator/HepMC3Writer.hpp"
 #include "nurec/generator/ZTauTau.hpp"
 #include "nurec/io/EventFile.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::app {
 namespace {
@@ -34,6 +35,7 @@ struct GenerateOptions {
   bool noRecoil = false;
   std::string configFile;
   const CLI::App* cmd = nullptr;
+  std::size_t chunkEvents = io::kDefaultChunkEvents;
 };
 
 // With --config, the run card is the base and only the options given on the command line
@@ -116,10 +118,6 @@ std::array<bool, 5> parseModes(const std::string& text) {
 int runGenerate(GenerateOptions o) {
   checkOutputPath("--out", o.output, OutputKind::File);
   const OutputLock lock(o.output);
-  // The sample is held in memory until it is written: ~18 kB per event with the ISR shower and
-  // underlying event (measured with /usr/bin/time -v, docs/reliability.md).
-  requireMemory(fmt::format("--events {}", o.events), 18e3 * static_cast<double>(o.events),
-                "generate in several runs with different --seed values");
   if (o.process != "ztautau") {
     throw ConfigError(fmt::format("generate --process {}: only 'ztautau' is available", o.process));
   }
@@ -141,19 +139,48 @@ int runGenerate(GenerateOptions o) {
   c.allowedDecayModes = parseModes(o.decayModes);
   if (o.noRecoil) c.recoil.enabled = false;
   c.validate();
-  auto sample =
-      generator::generateZTauTauEvents(c, commonOptions().threads, !commonOptions().quiet);
-  const auto& s = sample.summary;
-  const auto writeStart = std::chrono::steady_clock::now();
+  // An event file is written in chunks of --chunk-events events; a HepMC3 file holds the whole
+  // sample in memory first. Either way ~18 kB per event held (ISR shower and underlying event,
+  // measured with /usr/bin/time -v, docs/reliability.md).
+  const std::size_t held = format == "h5" ? std::min(o.events, o.chunkEvents) : o.events;
+  requireMemory(fmt::format("--events {}", o.events), 18e3 * static_cast<double>(held),
+                format == "h5" ? "lower --chunk-events"
+                               : "write an event file (.h5), which is streamed, or generate in "
+                                 "several runs with different --seed values");
+  using Clock = std::chrono::steady_clock;
+  double writeSeconds = 0;
+  generator::GenerationSummary s;
   if (format == "h5") {
-    const io::EventTable table = generator::makeTruthTable(sample, c);
-    std::vector<TruthEvent>().swap(sample.events);  // free the event structs before writing
-    io::writeEventFile(o.output, table);
+    io::EventFileWriter writer(o.output, o.events);
+    const generator::ChunkedGeneration run = generator::generateZTauTauChunks(
+        c, commonOptions().threads, !commonOptions().quiet, o.chunkEvents,
+        [&](std::size_t, std::vector<TruthEvent>& events) {
+          generator::GeneratedSample part;
+          part.events = std::move(events);
+          io::EventTable rows = generator::makeTruthTable(part, c);
+          rows.erase(io::ds::weight);  // the weights need the run's totals: written at the end
+          const auto t0 = Clock::now();
+          writer.append(rows);
+          writeSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
+        });
+    s = run.summary;
+    s.seconds = std::max(0.0, s.seconds - writeSeconds);  // generation alone
+    const auto t0 = Clock::now();
+    io::Column weights;
+    weights.values = run.weightsPb;
+    writer.setColumnAtCommit(io::ds::weight, std::move(weights));
+    writer.setAttributes(
+        generator::makeTruthTable(generator::GeneratedSample{{}, s}, c).attributes());
+    writer.commit();
+    writeSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
   } else {
+    const auto sample =
+        generator::generateZTauTauEvents(c, commonOptions().threads, !commonOptions().quiet);
+    s = sample.summary;
+    const auto t0 = Clock::now();
     generator::writeHepMC3(o.output, sample.events, c.sqrtS, s.crossSectionPb, s.crossSectionErrPb);
+    writeSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
   }
-  const double writeSeconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - writeStart).count();
   std::string acc;
   if (s.acceptance < 1 || s.branchingFactor < 1) {
     acc = fmt::format(" (window {:.2f} pb x BR factor {:.4f} x cut acceptance {:.4f})",
@@ -242,6 +269,7 @@ std::function<int()> setupGenerate(CLI::App& cmd) {
   cmd.add_option("--out,-o", o->output, "Output file")->required();
   o->cmd = &cmd;
   addThreadsOption(cmd);
+  addChunkOption(cmd, o->chunkEvents);
   return [o] { return runGenerate(*o); };
 }
 

@@ -14,10 +14,11 @@ std::function<int()> setupInfo(CLI::App& cmd) {
   auto path = std::make_shared<std::string>();
   cmd.add_option("file", *path, "nurec HDF5 event file")->required();
   return [path] {
-    const io::EventTable table = io::readEventFile(*path);
+    // The structure only: no dataset is read, so a file of any size is shown at once.
+    const io::EventFileReader file(*path);
     std::printf("%s: nurec event file, schema %s v%lld, %zu events\n", path->c_str(),
-                io::kSchemaName, static_cast<long long>(io::kSchemaVersion), table.nEvents());
-    for (const auto& [name, value] : table.attributes()) {
+                io::kSchemaName, static_cast<long long>(io::kSchemaVersion), file.nEvents());
+    for (const auto& [name, value] : file.attributes()) {
       std::string text = std::visit(
           [](const auto& v) -> std::string {
             if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>)
@@ -31,11 +32,11 @@ std::function<int()> setupInfo(CLI::App& cmd) {
       }
       std::printf("  @%-18s %s\n", name.c_str(), text.c_str());
     }
-    for (const auto& [name, col] : table.columns()) {
-      std::string shape = fmt::format("({}", table.nEvents());
-      for (auto d : col.rowShape) shape += fmt::format(",{}", d);
+    for (const auto& [name, info] : file.datasets()) {
+      std::string shape = fmt::format("({}", file.nEvents());
+      for (auto d : info.rowShape) shape += fmt::format(",{}", d);
       shape += ")";
-      std::printf("  %-28s %-3s %s\n", name.c_str(), io::dtypeName(col.dtype()), shape.c_str());
+      std::printf("  %-28s %-3s %s\n", name.c_str(), io::dtypeName(info.dtype), shape.c_str());
     }
     return 0;
   };

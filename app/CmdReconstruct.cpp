@@ -11,8 +11,10 @@
 #include "nurec/core/Error.hpp"
 #include "nurec/core/OutputLock.hpp"
 #include "nurec/core/OutputPath.hpp"
+#include "nurec/core/Progress.hpp"
 #include "nurec/io/EventFile.hpp"
 #include "nurec/io/Schema.hpp"
+#include "nurec/io/Shards.hpp"
 #include "nurec/reco/Reconstruct.hpp"
 #ifdef NUREC_ML_AVAILABLE
 #include "nurec/ml/Api.hpp"
@@ -38,15 +40,14 @@ struct ReconstructOptions {
   std::string model, sampler, selection = "median";
   int candidates = 10, steps = 0;
   double eta = -1;  // DDIM eta; -1 (option not given) = the model's default
+  // Streaming and sharding
+  std::size_t chunkEvents = io::kDefaultChunkEvents;
+  std::string shard;  // "i/N": only the i-th of N equal row ranges (0-based)
 };
 
-int runReconstruct(const ReconstructOptions& o) {
-  const auto start = std::chrono::steady_clock::now();
-  checkOutputPath("--out", o.output, OutputKind::File);  // --out = input updates it in place
-  // Taken before the input is read: a second in-place writer waits and then reads our result.
-  const OutputLock lock(o.output);
-  io::EventTable table = io::readEventFile(o.input);
-  const int threads = commonOptions().threads;
+// Runs the method on one chunk of the file (all of it when it fits in one); adds /nu/<method>/.
+void reconstructChunk(io::EventTable& table, const ReconstructOptions& o, int threads,
+                      bool progress) {
   if (o.method == "diffusion") {
 #ifdef NUREC_ML_AVAILABLE
     ml::DiffusionReconstructOptions d;
@@ -58,6 +59,7 @@ int runReconstruct(const ReconstructOptions& o) {
     d.eta = o.eta;
     d.seed = o.seed;
     d.threads = threads;
+    d.progress = progress;
     if (d.modelDir.empty()) d.modelDir = ml::defaultModelDirectory();
     ml::reconstructDiffusion(table, d);
     table.setAttribute(io::nuModelAttribute(o.method), io::diffusionModelLabel(d.modelDir));
@@ -70,7 +72,7 @@ int runReconstruct(const ReconstructOptions& o) {
   } else {
     reco::ClassicalRecoConfig c;
     c.seed = o.seed;
-    c.progress = !commonOptions().quiet;
+    c.progress = progress;
     c.collinear.minAbsSinDeltaPhi = o.minAbsSinDphi;
     c.mmc.pdfPath = o.mmcPdfs;
     c.mmc.points = o.mmcPoints;
@@ -86,14 +88,49 @@ int runReconstruct(const ReconstructOptions& o) {
     if (o.mmcEstimator == "mlnu3p") c.mmc.massEstimator = reco::MmcMassEstimator::Mlnu3p;
     reco::reconstructClassical(table, o.method, c, threads);
   }
-  table.setAttribute("producer", std::string(kProducer));
-  // Summary: counts per status code.
-  const auto status = table.get<std::int8_t>(io::nuStatusName(o.method), {});
+}
+
+int runReconstruct(const ReconstructOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  checkOutputPath("--out", o.output, OutputKind::File);  // --out = input updates it in place
+  // Taken before the input is read: a second in-place writer waits and then reads our result.
+  const OutputLock lock(o.output);
+  const io::EventFileReader reader(o.input);
+  const io::ShardRange rows = io::shardRows(o.shard, reader.nEvents());
+  const int threads = commonOptions().threads;
+  // The file is streamed in chunks (docs/data-format.md); every per-event random stream is seeded
+  // with the event's index in the input, so chunks and shards give the rows of a whole-file run.
+  // Chunks are whole blocks of io::kRowBlock rows, like shards (io/Shards.hpp says why).
+  const std::size_t chunk = (o.chunkEvents + io::kRowBlock - 1) / io::kRowBlock * io::kRowBlock;
+  const bool oneChunk = rows.count <= chunk;
+  Progress progress(fmt::format("reconstruct {} (events)", o.method), rows.count,
+                    !oneChunk && !commonOptions().quiet);
+  io::EventFileWriter writer(o.output, rows.count);
   std::map<int, std::int64_t> counts;
-  for (const auto s : status) ++counts[s];
+  for (std::size_t done = 0; done < rows.count || (done == 0 && rows.count == 0);) {
+    const std::size_t take = std::min(chunk, rows.count - done);
+    io::EventTable table = reader.read(rows.first + done, take);
+    reconstructChunk(table, o, threads, oneChunk && !commonOptions().quiet);
+    table.setAttribute("producer", std::string(kProducer));
+    for (const auto s : table.get<std::int8_t>(io::nuStatusName(o.method), {})) ++counts[s];
+    writer.setAttributes(table.attributes());
+    writer.append(table);
+    progress.advance(take);
+    done += take;
+    if (take == 0) break;
+  }
+  progress.finish();
+  if (!o.shard.empty()) {
+    // Where this part belongs; `nurec merge` checks and removes these.
+    writer.setAttribute(io::kShardAttribute, o.shard);
+    writer.setAttribute(io::kShardFirstRowAttribute, static_cast<std::int64_t>(rows.first));
+    writer.setAttribute(io::kShardSourceEventsAttribute,
+                        static_cast<std::int64_t>(reader.nEvents()));
+  }
   if (counts[0] == 0)
-    emptyResult(fmt::format("reconstruct {}: no event of {} was reconstructed", o.method, o.input));
-  io::writeEventFile(o.output, table);
+    emptyResult(fmt::format("reconstruct {}: no event of {}{} was reconstructed", o.method, o.input,
+                            o.shard.empty() ? "" : " (shard " + o.shard + ")"));
+  writer.commit();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string parts;
@@ -104,10 +141,15 @@ int runReconstruct(const ReconstructOptions& o) {
     parts += fmt::format("{}{} {} ({})", parts.empty() ? "" : ", ", count, name, code);
   }
   const std::int64_t ok = counts.count(0) ? counts[0] : 0;
-  std::printf("reconstruct %s: %zu events, %lld ok, %lld failed [%s] in %.1f s -> %s\n",
-              o.method.c_str(), table.nEvents(), static_cast<long long>(ok),
-              static_cast<long long>(static_cast<std::int64_t>(table.nEvents()) - ok),
-              parts.c_str(), seconds, o.output.c_str());
+  std::printf("reconstruct %s: %zu events%s, %lld ok, %lld failed [%s] in %.1f s -> %s\n",
+              o.method.c_str(), rows.count,
+              o.shard.empty() ? ""
+                              : fmt::format(" (shard {}: rows {}-{} of {})", o.shard, rows.first,
+                                            rows.first + rows.count, reader.nEvents())
+                                    .c_str(),
+              static_cast<long long>(ok),
+              static_cast<long long>(static_cast<std::int64_t>(rows.count) - ok), parts.c_str(),
+              seconds, o.output.c_str());
   return 0;
 }
 
@@ -143,6 +185,10 @@ std::function<int()> setupReconstruct(CLI::App& cmd) {
                  "Run seed of the per-event random streams (MMC scan, diffusion)")
       ->capture_default_str();
   addThreadsOption(cmd);
+  addChunkOption(cmd, o->chunkEvents);
+  cmd.add_option("--shard", o->shard,
+                 "i/N: reconstruct only part i (0-based) of N equal row ranges and write them "
+                 "alone; `nurec merge` joins the parts into the file of a single run");
   cmd.add_option("--mmc-pdfs", o->mmcPdfs,
                  "MMC likelihood table (default: the shipped data/mmc/mmc_pdfs_v1.json)");
   cmd.add_option("--mmc-points", o->mmcPoints, "MMC scan points (or Markov steps) per event")

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 
 #include "app/Command.hpp"
 #include "nurec/Version.hpp"
@@ -29,6 +30,7 @@ struct SimulateOptions {
   std::uint64_t seed = 1;
   bool onlySelected = false;
   double kFactor = detector::kNnloKFactor;
+  std::size_t chunkEvents = io::kDefaultChunkEvents;
 };
 
 bool isHdf5(const std::string& path) {
@@ -84,48 +86,67 @@ int runSimulate(const SimulateOptions& o) {
       o.config.empty() ? detector::DetectorConfig{} : detector::loadDetectorConfig(o.config);
   config.validate();
   if (!(o.kFactor > 0)) throw ConfigError("--k-factor must be positive");
-  io::EventTable table =
-      isHdf5(o.input) ? io::readEventFile(o.input) : tableFromHepMC3(o.input, o.seed);
-  if (table.nEvents() == 0) throw InputError(fmt::format("{}: no events", o.input));
-  if (!nuMethods(table).empty()) {
-    std::fprintf(stderr,
-                 "simulate: note: dropping the /nu groups of the input (they belong to "
-                 "the old /reco)\n");
-    table.eraseGroup("/nu/");
-  }
-  {
-    Progress progress("simulate", table.nEvents());
+  // An event file is streamed in chunks of --chunk-events rows (docs/data-format.md). A HepMC3
+  // file is read whole: its weights are normalised with the sum over the file.
+  std::unique_ptr<io::EventFileReader> reader;
+  io::EventTable hepmc;
+  if (isHdf5(o.input))
+    reader = std::make_unique<io::EventFileReader>(o.input);
+  else
+    hepmc = tableFromHepMC3(o.input, o.seed);
+  const std::size_t nAll = reader ? reader->nEvents() : hepmc.nEvents();
+  if (nAll == 0) throw InputError(fmt::format("{}: no events", o.input));
+  const std::size_t chunk = reader ? o.chunkEvents : nAll;
+
+  io::EventFileWriter writer(o.output, o.onlySelected ? 0 : nAll);
+  detector::SelectionSummary summary;
+  summary.kFactor = o.kFactor;
+  std::size_t inputFailures = 0;
+  bool droppedNu = false;
+  Progress progress("simulate", nAll);
+  for (std::size_t first = 0; first < nAll; first += chunk) {
+    io::EventTable table = reader ? reader->read(first, chunk) : std::move(hepmc);
+    if (!nuMethods(table).empty()) {
+      if (!droppedNu)
+        std::fprintf(stderr,
+                     "simulate: note: dropping the /nu groups of the input (they belong to "
+                     "the old /reco)\n");
+      droppedNu = true;
+      table.eraseGroup("/nu/");
+    }
     detector::simulateDetector(table, config, o.seed, commonOptions().threads, &progress);
-    progress.finish();
+    table.setAttribute("detector_config", config.toYaml());
+    table.setAttribute("detector_seed", static_cast<std::int64_t>(o.seed));
+    summary += detector::summarizeSelection(table, o.kFactor);
+    if (table.has(kInputStatus)) {
+      for (auto s : table.get<std::int8_t>(kInputStatus, {})) inputFailures += s != 0 ? 1 : 0;
+    }
+    if (o.onlySelected) {
+      const auto sr = table.get<std::uint8_t>(io::ds::recoPassSr, {});
+      std::vector<std::size_t> rows;
+      for (std::size_t i = 0; i < sr.size(); ++i)
+        if (sr[i]) rows.push_back(i);
+      table = table.selectRows(rows);
+    }
+    writer.setAttributes(table.attributes());
+    writer.append(table);
   }
-  table.setAttribute("detector_config", config.toYaml());
-  table.setAttribute("detector_seed", static_cast<std::int64_t>(o.seed));
-  const detector::SelectionSummary summary = detector::summarizeSelection(table, o.kFactor);
+  progress.finish();
+  if (o.onlySelected) {
+    writer.setAttribute("only_selected", std::int64_t{1});
+    writer.setAttribute("rows_before_selection", static_cast<std::int64_t>(nAll));
+  }
   std::printf("%s", detector::formatSummary(summary).c_str());
   if (summary.total.passSr == 0)
     emptyResult(fmt::format("simulate: no event of {} passes the signal region", o.input));
-  std::size_t inputFailures = 0;
-  if (table.has(kInputStatus)) {
-    for (auto s : table.get<std::int8_t>(kInputStatus, {})) inputFailures += s != 0 ? 1 : 0;
-  }
-  const std::size_t nAll = table.nEvents();
-  if (o.onlySelected) {
-    const auto sr = table.get<std::uint8_t>(io::ds::recoPassSr, {});
-    std::vector<std::size_t> rows;
-    for (std::size_t i = 0; i < sr.size(); ++i)
-      if (sr[i]) rows.push_back(i);
-    table = table.selectRows(rows);
-    table.setAttribute("only_selected", std::int64_t{1});
-    table.setAttribute("rows_before_selection", static_cast<std::int64_t>(nAll));
-  }
-  io::writeEventFile(o.output, table);
+  writer.commit();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf(
       "simulate: %zu events, %zu in the signal region (%.1f per fb^-1), %zu input "
       "failures, %zu rows written, %.1f s -> %s\n",
       nAll, summary.total.passSr, summary.yieldPerInvFb(summary.total), inputFailures,
-      table.nEvents(), seconds, o.output.c_str());
+      writer.rowsWritten(), seconds, o.output.c_str());
   return 0;
 }
 
@@ -167,6 +188,7 @@ std::function<int()> setupSimulate(CLI::App& cmd) {
                  "Normalisation factor of the yields in the summary (NNLO/LO)")
       ->capture_default_str();
   addThreadsOption(cmd);
+  addChunkOption(cmd, o->chunkEvents);
   return [o] { return runSimulate(*o); };
 }
 

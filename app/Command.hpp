@@ -36,5 +36,8 @@ CommonOptions& commonOptions();
 // (exit 1) thrown before the command writes its output.
 void emptyResult(const std::string& message);
 void addThreadsOption(CLI::App& cmd);
+// --chunk-events: rows read, processed and written at a time by the commands that stream event
+// files (memory is bounded by a chunk; the output does not depend on it).
+void addChunkOption(CLI::App& cmd, std::size_t& chunkEvents);
 
 }  // namespace nurec::app

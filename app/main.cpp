@@ -37,6 +37,14 @@ void addThreadsOption(CLI::App& cmd) {
       ->check(CLI::Range(0, 256));
 }
 
+void addChunkOption(CLI::App& cmd, std::size_t& chunkEvents) {
+  cmd.add_option("--chunk-events", chunkEvents,
+                 "Events read, processed and written at a time: memory is bounded by a chunk, "
+                 "the output does not depend on it (1 to 100,000,000)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}))
+      ->capture_default_str();
+}
+
 // Messages may quote file contents or names: never send raw control bytes to the terminal.
 std::string printable(const std::string& text) {
   std::string out;

@@ -701,8 +701,10 @@ void simulateDetector(io::EventTable& table, const DetectorConfig& config, std::
   std::vector<float> particles(n * kCloudSlots * kCloudFeatures);
   std::vector<std::uint8_t> mask(n * kCloudSlots);
   parallelFor(n, threads, [&](std::size_t i) {
-    Rng rng(seed, i, streams::detector);
-    Rng vertexRng(seed, i, streams::detectorVertex);
+    // Streams of the event's index in its file, so that chunks give what the whole file gives.
+    const std::uint64_t event = table.firstRow() + i;
+    Rng rng(seed, event, streams::detector);
+    Rng vertexRng(seed, event, streams::detectorVertex);
     SimulatedEvent ev = sim.simulate(truth[i], rng, &vertexRng);
     float* f = particles.data() + i * kCloudSlots * kCloudFeatures;
     for (int s = 0; s < kCloudSlots; ++s) {

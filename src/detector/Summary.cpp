@@ -7,6 +7,22 @@
 
 namespace nurec::detector {
 
+namespace {
+void addCounts(ChannelCounts& into, const ChannelCounts& part) {
+  into.events += part.events;
+  into.passTrigger += part.passTrigger;
+  into.passSr += part.passSr;
+  into.sumWeightSrPb += part.sumWeightSrPb;
+}
+}  // namespace
+
+SelectionSummary& SelectionSummary::operator+=(const SelectionSummary& part) {
+  for (std::size_t c = 0; c < channels.size(); ++c) addCounts(channels[c], part.channels[c]);
+  addCounts(total, part.total);
+  generated += part.generated;
+  return *this;
+}
+
 double SelectionSummary::yieldPerInvFb(const ChannelCounts& c) const {
   return c.sumWeightSrPb * units::invFb * kFactor;
 }

@@ -30,6 +30,8 @@ struct SelectionSummary {
   double kFactor = kNnloKFactor;
   // Expected SR events per fb^-1: sum(weight [pb]) x 1000 pb^-1 x kFactor.
   double yieldPerInvFb(const ChannelCounts& c) const;
+  // Adds the counts of another part of the same sample (a file simulated in chunks).
+  SelectionSummary& operator+=(const SelectionSummary& part);
 };
 
 // Reads /weight, /reco/channel, /reco/pass_trigger, /reco/pass_sr.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 
 #include "nurec/Version.hpp"
 #include "nurec/core/Error.hpp"
@@ -488,31 +489,42 @@ TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters
       config_.maxAttemptsPerEvent, index));
 }
 
-GeneratedSample generateZTauTauEvents(const ZTauTauConfig& config, int threads, bool showProgress) {
+ChunkedGeneration generateZTauTauChunks(
+    const ZTauTauConfig& config, int threads, bool showProgress, std::size_t chunkEvents,
+    const std::function<void(std::size_t, std::vector<TruthEvent>&)>& onChunk) {
+  if (chunkEvents == 0) throw ConfigError("generate: the chunk size must be at least 1 event");
   const auto start = std::chrono::steady_clock::now();
   const ZTauTauGenerator gen(config);
   const std::size_t n = config.nEvents;
-  GeneratedSample out;
-  out.events.resize(n);
-  std::vector<EventCounters> counters(n);
-  {
-    Progress progress("generate", n, showProgress);
-    parallelFor(n, threads, [&](std::size_t i) {
-      out.events[i] = gen.generate(i, counters[i]);
+  ChunkedGeneration out;
+  GenerationSummary& s = out.summary;
+  // Sums are taken in event order across chunks: the result does not depend on the chunk size.
+  double sumW = 0, sumW2 = 0;
+  const bool flatPrior = config.massPrior == ZTauTauConfig::MassPrior::Flat;
+  std::vector<double> bosonMassGeV;  // flat prior: the weights need every event's mass
+  if (flatPrior) bosonMassGeV.reserve(n);
+  Progress progress("generate", n, showProgress);
+  for (std::size_t first = 0; first < n; first += chunkEvents) {
+    const std::size_t count = std::min(chunkEvents, n - first);
+    std::vector<TruthEvent> events(count);
+    std::vector<EventCounters> counters(count);
+    parallelFor(count, threads, [&](std::size_t i) {
+      events[i] = gen.generate(first + i, counters[i]);
       progress.advance();
     });
-    progress.finish();
+    for (const auto& c : counters) {
+      s.hardTrials += c.hardTrials;
+      s.hardAccepted += c.hardAccepted;
+      s.overweightEvents += c.overweights;
+      s.decayTrials += c.decayTrials;
+      sumW += c.sumWeight;
+      sumW2 += c.sumWeight2;
+    }
+    if (flatPrior)
+      for (const auto& ev : events) bosonMassGeV.push_back(ev.boson.m());
+    onChunk(first, events);
   }
-  GenerationSummary& s = out.summary;
-  double sumW = 0, sumW2 = 0;
-  for (const auto& c : counters) {  // event order: independent of the thread count
-    s.hardTrials += c.hardTrials;
-    s.hardAccepted += c.hardAccepted;
-    s.overweightEvents += c.overweights;
-    s.decayTrials += c.decayTrials;
-    sumW += c.sumWeight;
-    sumW2 += c.sumWeight2;
-  }
+  progress.finish();
   s.events = n;
   s.maxWeightPb = gen.maxWeightPb();
   const double nt = static_cast<double>(s.hardTrials);
@@ -527,15 +539,17 @@ GeneratedSample generateZTauTauEvents(const ZTauTauConfig& config, int threads, 
   const double relSigma = s.totalCrossSectionErrPb / s.totalCrossSectionPb;
   const double relAcc = s.acceptanceErr / s.acceptance;
   s.crossSectionErrPb = s.crossSectionPb * std::sqrt(relSigma * relSigma + relAcc * relAcc);
-  if (config.massPrior == ZTauTauConfig::MassPrior::Flat) {
+  if (flatPrior) {
     // m is flat: event i stands for d sigma/dm(m_i) x window / N (before generator-level cuts).
     const double window = config.massMaxGeV - config.massMinGeV;
     double sum = 0, sum2 = 0;
-    for (auto& ev : out.events) {
-      ev.weightPb = gen.massSpectrumPbPerGeV(ev.boson.m()) * window * s.branchingFactor /
-                    static_cast<double>(n);
-      sum += ev.weightPb;
-      sum2 += ev.weightPb * ev.weightPb;
+    out.weightsPb.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double w = gen.massSpectrumPbPerGeV(bosonMassGeV[i]) * window * s.branchingFactor /
+                       static_cast<double>(n);
+      out.weightsPb[i] = w;
+      sum += w;
+      sum2 += w * w;
     }
     // Monte Carlo error of the integral over m estimated from N flat points.
     const double err = std::sqrt(std::max(0.0, sum2 - sum * sum / static_cast<double>(n)));
@@ -546,10 +560,20 @@ GeneratedSample generateZTauTauEvents(const ZTauTauConfig& config, int threads, 
     s.crossSectionPb = sum;
     s.crossSectionErrPb = err;
   } else {
-    const double w = s.crossSectionPb / static_cast<double>(n);
-    for (auto& ev : out.events) ev.weightPb = w;
+    out.weightsPb.assign(n, s.crossSectionPb / static_cast<double>(n));
   }
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+GeneratedSample generateZTauTauEvents(const ZTauTauConfig& config, int threads, bool showProgress) {
+  GeneratedSample out;
+  out.events.reserve(config.nEvents);
+  ChunkedGeneration run = generateZTauTauChunks(
+      config, threads, showProgress, std::max<std::size_t>(config.nEvents, 1),
+      [&](std::size_t, std::vector<TruthEvent>& events) { out.events = std::move(events); });
+  for (std::size_t i = 0; i < out.events.size(); ++i) out.events[i].weightPb = run.weightsPb[i];
+  out.summary = run.summary;
   return out;
 }
 

@@ -6,6 +6,7 @@
 // output does not depend on the number of threads and any event can be regenerated alone.
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,19 @@ ZTauTauConfig::MassPrior massPriorFromName(const std::string& name);  // throws 
 
 GeneratedSample generateZTauTauEvents(const ZTauTauConfig& config, int threads,
                                       bool showProgress = false);
+
+// The same run in chunks of chunkEvents events, in event order, for files larger than memory:
+// onChunk(index of the chunk's first event, its events) receives each chunk with weights still 0,
+// because the weights need the totals of the run; they come back in weightsPb (one per event),
+// with the summary. The result does not depend on chunkEvents; generateZTauTauEvents is this run
+// in one chunk.
+struct ChunkedGeneration {
+  GenerationSummary summary;
+  std::vector<double> weightsPb;
+};
+ChunkedGeneration generateZTauTauChunks(
+    const ZTauTauConfig& config, int threads, bool showProgress, std::size_t chunkEvents,
+    const std::function<void(std::size_t, std::vector<TruthEvent>&)>& onChunk);
 // The /weight + /truth table with the file attributes seed, sqrt_s, cross_section_pb,
 // cross_section_err_pb, config (YAML) and producer.
 io::EventTable makeTruthTable(const GeneratedSample& sample, const ZTauTauConfig& config);

@@ -1,15 +1,20 @@
 #include "nurec/io/EventFile.hpp"
 
 #include <H5Cpp.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -17,6 +22,7 @@
 #include "nurec/core/Error.hpp"
 #include "nurec/core/Isolated.hpp"
 #include "nurec/core/Memory.hpp"
+#include "nurec/io/SafeFileDriver.hpp"
 
 namespace nurec::io {
 
@@ -189,29 +195,6 @@ void writeAttribute(H5::H5File& file, const std::string& name, const AttributeVa
   }
 }
 
-void writeColumn(H5::H5File& file, const std::string& name, const Column& col, std::size_t n) {
-  createGroups(file, name);
-  std::vector<hsize_t> dims{static_cast<hsize_t>(n)};
-  for (auto d : col.rowShape) dims.push_back(static_cast<hsize_t>(d));
-  H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
-  H5::DSetCreatPropList props;
-  const bool empty = std::any_of(dims.begin(), dims.end(), [](hsize_t d) { return d == 0; });
-  if (!empty) {
-    // Chunks of whole rows, about 256 KiB, for compression and partial reads by row range.
-    const std::size_t rowBytes =
-        std::max<std::size_t>(1, col.rowSize() * H5Tget_size(memType(col.dtype()).getId()));
-    std::vector<hsize_t> chunk = dims;
-    chunk[0] = std::clamp<hsize_t>(static_cast<hsize_t>((256 * 1024) / rowBytes), 1, dims[0]);
-    props.setChunk(static_cast<int>(chunk.size()), chunk.data());
-    props.setShuffle();
-    props.setDeflate(4);
-  }
-  H5::DataSet ds = file.createDataSet(name, fileType(col.dtype()), space, props);
-  if (!empty) {
-    std::visit([&](const auto& v) { ds.write(v.data(), memType(col.dtype())); }, col.values);
-  }
-}
-
 // Recursively lists the datasets below a group.
 void listDatasets(const H5::Group& group, const std::string& prefix,
                   std::vector<std::string>& out) {
@@ -288,13 +271,148 @@ void refuseFilesThatCrashHdf5(const std::string& path) {
 
 }  // namespace
 
-EventTable readEventFile(const std::string& path) {
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+struct EventFileReader::Impl {
+  std::string path;
+  std::size_t nEvents = 0;
+  std::map<std::string, AttributeValue> attributes;
+  std::map<std::string, DatasetInfo> datasets;
+  H5::H5File file;
+};
+
+namespace {
+
+// Checks the file attributes of a nurec event file; returns n_events.
+std::size_t checkSchema(const std::string& path,
+                        const std::map<std::string, AttributeValue>& attrs) {
+  auto schemaIt = attrs.find("nurec_schema");
+  if (schemaIt == attrs.end() || !std::holds_alternative<std::string>(schemaIt->second)) {
+    throw InputError(
+        fmt::format("{}: attribute 'nurec_schema' is missing: not a nurec event file "
+                    "(expected nurec_schema = \"{}\")",
+                    path, kSchemaName));
+  }
+  if (std::get<std::string>(schemaIt->second) != kSchemaName) {
+    throw InputError(fmt::format("{}: nurec_schema is \"{}\", expected \"{}\"", path,
+                                 std::get<std::string>(schemaIt->second), kSchemaName));
+  }
+  auto versionIt = attrs.find("schema_version");
+  if (versionIt == attrs.end() || !std::holds_alternative<std::int64_t>(versionIt->second)) {
+    throw InputError(fmt::format("{}: integer attribute 'schema_version' is missing (expected {})",
+                                 path, kSchemaVersion));
+  }
+  if (std::get<std::int64_t>(versionIt->second) != kSchemaVersion) {
+    throw InputError(fmt::format("{}: schema_version is {}, this nurec reads version {}", path,
+                                 std::get<std::int64_t>(versionIt->second), kSchemaVersion));
+  }
+  auto nIt = attrs.find("n_events");
+  if (nIt == attrs.end() || !std::holds_alternative<std::int64_t>(nIt->second) ||
+      std::get<std::int64_t>(nIt->second) < 0) {
+    throw InputError(fmt::format("{}: integer attribute 'n_events' is missing or negative", path));
+  }
+  return static_cast<std::size_t>(std::get<std::int64_t>(nIt->second));
+}
+
+// Type, shape and layout of one dataset, checked against n_events.
+DatasetInfo inspectDataset(const std::string& path, const std::string& name, const H5::DataSet& ds,
+                           std::size_t nEvents) {
+  DatasetInfo info;
+  if (!dtypeOf(ds, info.dtype)) {
+    throw InputError(fmt::format(
+        "{}: dataset {} has an unsupported element type (expected f8, f4, i1, u1, i4 or i8)", path,
+        name));
+  }
+  H5::DataSpace space = ds.getSpace();
+  const int rank = space.getSimpleExtentNdims();
+  if (rank < 1)
+    throw InputError(
+        fmt::format("{}: dataset {} is a scalar, expected one row per event", path, name));
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank)), maxDims(dims.size());
+  space.getSimpleExtentDims(dims.data(), maxDims.data());
+  if (dims[0] != nEvents) {
+    throw InputError(
+        fmt::format("{}: dataset {} has {} rows, but n_events = {}", path, name, dims[0], nEvents));
+  }
+  // A damaged chunk shape larger than a fixed dimension makes libhdf5 read out of bounds
+  // (crash); nurec never writes one, so it is refused (fuzz/findings/, docs/reliability.md).
+  // Growable dimensions (the rows of a streamed file) may have chunks longer than the data.
+  const H5::DSetCreatPropList layout = ds.getCreatePlist();
+  if (layout.getLayout() == H5D_CHUNKED) {
+    std::vector<hsize_t> chunk(dims.size());
+    if (layout.getChunk(rank, chunk.data()) != rank) {
+      throw InputError(fmt::format("{}: dataset {} has a damaged chunk layout", path, name));
+    }
+    for (std::size_t d = 0; d < chunk.size(); ++d) {
+      const bool growable = maxDims[d] == H5S_UNLIMITED;
+      if (chunk[d] == 0 || (!growable && chunk[d] > std::max<hsize_t>(dims[d], 1))) {
+        throw InputError(fmt::format(
+            "{}: dataset {} has a damaged chunk layout (chunk {} in dimension {} of size {})", path,
+            name, chunk[d], d, dims[d]));
+      }
+    }
+  }
+  for (int d = 1; d < rank; ++d)
+    info.rowShape.push_back(static_cast<std::size_t>(dims[static_cast<std::size_t>(d)]));
+  return info;
+}
+
+std::size_t dtypeBytes(DType t) {
+  return H5Tget_size(memType(t).getId());
+}
+
+std::size_t rowValues(const std::vector<std::size_t>& rowShape) {
+  std::size_t n = 1;
+  for (auto d : rowShape) n *= d;
+  return n;
+}
+
+// Rows [first, first + count) of one dataset.
+ColumnValues readRows(const H5::DataSet& ds, const DatasetInfo& info, std::size_t first,
+                      std::size_t count) {
+  std::vector<hsize_t> start{first}, extent{count};
+  for (auto d : info.rowShape) {
+    start.push_back(0);
+    extent.push_back(d);
+  }
+  const std::size_t total = count * rowValues(info.rowShape);
+  auto readAs = [&](auto tag) -> ColumnValues {
+    std::vector<decltype(tag)> v(total);
+    if (total > 0) {
+      H5::DataSpace fileSpace = ds.getSpace();
+      fileSpace.selectHyperslab(H5S_SELECT_SET, extent.data(), start.data());
+      H5::DataSpace memSpace(static_cast<int>(extent.size()), extent.data());
+      ds.read(v.data(), memType(info.dtype), memSpace, fileSpace);
+    }
+    return v;
+  };
+  switch (info.dtype) {
+    case DType::F64:
+      return readAs(double{});
+    case DType::F32:
+      return readAs(float{});
+    case DType::I8:
+      return readAs(std::int8_t{});
+    case DType::U8:
+      return readAs(std::uint8_t{});
+    case DType::I32:
+      return readAs(std::int32_t{});
+    case DType::I64:
+      return readAs(std::int64_t{});
+  }
+  return std::vector<double>{};
+}
+
+}  // namespace
+
+EventFileReader::EventFileReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
   silenceHdf5();
+  impl_->path = path;
   if (!fs::exists(path)) throw InputError(fmt::format("{}: no such file", path));
   if (fs::is_directory(path))
     throw InputError(fmt::format("{}: is a directory, expected an HDF5 event file", path));
   std::string stage = "opening the file";
-  std::string dataset;
   try {
     if (!H5::H5File::isHdf5(path)) {
       throw InputError(fmt::format(
@@ -302,166 +420,383 @@ EventTable readEventFile(const std::string& path) {
     }
     refuseLoopingGlobalHeaps(path);
     refuseFilesThatCrashHdf5(path);
-    H5::H5File file(path, H5F_ACC_RDONLY);
+    impl_->file.openFile(path, H5F_ACC_RDONLY);
     stage = "reading the file attributes";
-    std::map<std::string, AttributeValue> attrs;
-    const int nAttrs = file.getNumAttrs();
+    const int nAttrs = impl_->file.getNumAttrs();
     for (int i = 0; i < nAttrs; ++i) {
-      H5::Attribute a = file.openAttribute(static_cast<unsigned>(i));
-      attrs[a.getName()] = readAttribute(a);
+      H5::Attribute a = impl_->file.openAttribute(static_cast<unsigned>(i));
+      impl_->attributes[a.getName()] = readAttribute(a);
     }
-    auto schemaIt = attrs.find("nurec_schema");
-    if (schemaIt == attrs.end() || !std::holds_alternative<std::string>(schemaIt->second)) {
-      throw InputError(
-          fmt::format("{}: attribute 'nurec_schema' is missing: not a nurec event file "
-                      "(expected nurec_schema = \"{}\")",
-                      path, kSchemaName));
-    }
-    if (std::get<std::string>(schemaIt->second) != kSchemaName) {
-      throw InputError(fmt::format("{}: nurec_schema is \"{}\", expected \"{}\"", path,
-                                   std::get<std::string>(schemaIt->second), kSchemaName));
-    }
-    auto versionIt = attrs.find("schema_version");
-    if (versionIt == attrs.end() || !std::holds_alternative<std::int64_t>(versionIt->second)) {
-      throw InputError(fmt::format(
-          "{}: integer attribute 'schema_version' is missing (expected {})", path, kSchemaVersion));
-    }
-    if (std::get<std::int64_t>(versionIt->second) != kSchemaVersion) {
-      throw InputError(fmt::format("{}: schema_version is {}, this nurec reads version {}", path,
-                                   std::get<std::int64_t>(versionIt->second), kSchemaVersion));
-    }
-    auto nIt = attrs.find("n_events");
-    if (nIt == attrs.end() || !std::holds_alternative<std::int64_t>(nIt->second) ||
-        std::get<std::int64_t>(nIt->second) < 0) {
-      throw InputError(
-          fmt::format("{}: integer attribute 'n_events' is missing or negative", path));
-    }
-    const auto nEvents = static_cast<std::size_t>(std::get<std::int64_t>(nIt->second));
-    EventTable table(nEvents);
-    table.setSource(path);
-    for (auto& [k, v] : attrs) table.setAttribute(k, v);
-
-    std::vector<std::string> names;
+    impl_->nEvents = checkSchema(path, impl_->attributes);
     stage = "listing the datasets";
-    listDatasets(file.openGroup("/"), "", names);
+    std::vector<std::string> names;
+    listDatasets(impl_->file.openGroup("/"), "", names);
     for (const auto& name : names) {
-      dataset = name;
       stage = "reading dataset " + name;
-      H5::DataSet ds = file.openDataSet(name);
-      DType dtype{};
-      if (!dtypeOf(ds, dtype)) {
-        throw InputError(
-            fmt::format("{}: dataset {} has an unsupported element type (expected f8, "
-                        "f4, i1, u1, i4 or i8)",
-                        path, name));
-      }
-      H5::DataSpace space = ds.getSpace();
-      const int rank = space.getSimpleExtentNdims();
-      if (rank < 1)
-        throw InputError(
-            fmt::format("{}: dataset {} is a scalar, expected one row per event", path, name));
-      std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-      space.getSimpleExtentDims(dims.data());
-      if (dims[0] != nEvents) {
-        throw InputError(fmt::format("{}: dataset {} has {} rows, but n_events = {}", path, name,
-                                     dims[0], nEvents));
-      }
-      // A damaged chunk shape larger than the dataset makes libhdf5 read out of bounds (crash);
-      // nurec never writes one, so it is refused (fuzz/findings/, docs/reliability.md).
-      const H5::DSetCreatPropList layout = ds.getCreatePlist();
-      if (layout.getLayout() == H5D_CHUNKED) {
-        std::vector<hsize_t> chunk(static_cast<std::size_t>(rank));
-        if (layout.getChunk(rank, chunk.data()) != rank) {
-          throw InputError(fmt::format("{}: dataset {} has a damaged chunk layout", path, name));
-        }
-        for (std::size_t d = 0; d < chunk.size(); ++d) {
-          if (chunk[d] == 0 || chunk[d] > std::max<hsize_t>(dims[d], 1)) {
-            throw InputError(fmt::format(
-                "{}: dataset {} has a damaged chunk layout (chunk {} in dimension {} of size {})",
-                path, name, chunk[d], d, dims[d]));
-          }
-        }
-      }
-      Column col;
-      std::size_t total = nEvents;
-      for (int d = 1; d < rank; ++d) {
-        col.rowShape.push_back(static_cast<std::size_t>(dims[static_cast<std::size_t>(d)]));
-        total *= col.rowShape.back();
-      }
-      // A damaged shape can ask for terabytes (a fuzzing finding): refuse what the machine
-      // cannot hold before allocating (docs/reliability.md).
-      double bytes = static_cast<double>(ds.getDataType().getSize());
-      for (const hsize_t extent : dims) bytes *= static_cast<double>(extent);
-      const double memory = physicalMemoryBytes();
-      if (memory > 0 && bytes > 0.8 * memory) {
-        throw InputError(
-            fmt::format("{}: dataset {} would need {:.3g} GB in memory, more than this machine has "
-                        "({:.3g} GB): "
-                        "the file is damaged, or too large to read at once",
-                        path, name, bytes / 1e9, memory / 1e9));
-      }
-      auto readAs = [&](auto tag) {
-        std::vector<decltype(tag)> v(total);
-        if (total > 0) ds.read(v.data(), memType(dtype));
-        col.values = std::move(v);
-      };
-      switch (dtype) {
-        case DType::F64:
-          readAs(double{});
-          break;
-        case DType::F32:
-          readAs(float{});
-          break;
-        case DType::I8:
-          readAs(std::int8_t{});
-          break;
-        case DType::U8:
-          readAs(std::uint8_t{});
-          break;
-        case DType::I32:
-          readAs(std::int32_t{});
-          break;
-        case DType::I64:
-          readAs(std::int64_t{});
-          break;
-      }
-      std::vector<std::size_t> shape = col.rowShape;
-      std::visit([&](auto& v) { table.set(name, shape, std::move(v)); }, col.values);
+      impl_->datasets[name] =
+          inspectDataset(path, name, impl_->file.openDataSet(name), impl_->nEvents);
     }
-    return table;
   } catch (const H5::Exception& e) {
     throw InputError(fmt::format("{}: HDF5 error while {} (truncated or corrupt file?): {}", path,
                                  stage, e.getDetailMsg()));
   }
 }
 
-void writeEventFile(const std::string& path, const EventTable& table) {
-  silenceHdf5();
-  // The file is built in memory (HDF5's core driver, no backing store) and its image written with
-  // plain POSIX calls. A full disk or a file-size limit is then an ordinary write error here: an
-  // HDF5 file that fails to flush stays in HDF5's open-file table and crashes the library at exit
-  // (H5F__close_cb in HDF5 1.10), whatever the caller does (docs/reliability.md).
-  std::vector<char> image;
-  try {
-    H5::FileAccPropList access;
-    H5Pset_fapl_core(access.getId(), std::size_t{64} << 20, /*backing_store=*/0);
-    H5::H5File file(path, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, access);
-    for (const auto& [name, value] : table.attributes()) writeAttribute(file, name, value);
-    writeAttribute(file, "nurec_schema", std::string(kSchemaName));
-    writeAttribute(file, "schema_version", kSchemaVersion);
-    writeAttribute(file, "n_events", static_cast<std::int64_t>(table.nEvents()));
-    for (const auto& [name, col] : table.columns()) writeColumn(file, name, col, table.nEvents());
-    file.flush(H5F_SCOPE_GLOBAL);
-    const ssize_t size = H5Fget_file_image(file.getId(), nullptr, 0);
-    if (size <= 0) throw Error(fmt::format("{}: HDF5 could not build the file image", path));
-    image.resize(static_cast<std::size_t>(size));
-    if (H5Fget_file_image(file.getId(), image.data(), image.size()) != size)
-      throw Error(fmt::format("{}: HDF5 could not build the file image", path));
-    file.close();
-  } catch (const H5::Exception& e) {
-    throw Error(fmt::format("{}: HDF5 error while writing: {}", path, e.getDetailMsg()));
+EventFileReader::~EventFileReader() = default;
+
+const std::string& EventFileReader::path() const {
+  return impl_->path;
+}
+std::size_t EventFileReader::nEvents() const {
+  return impl_->nEvents;
+}
+const std::map<std::string, AttributeValue>& EventFileReader::attributes() const {
+  return impl_->attributes;
+}
+const std::map<std::string, DatasetInfo>& EventFileReader::datasets() const {
+  return impl_->datasets;
+}
+bool EventFileReader::has(const std::string& dataset) const {
+  return impl_->datasets.count(dataset) > 0;
+}
+
+EventTable EventFileReader::read(std::size_t first, std::size_t count) const {
+  std::vector<std::string> all;
+  for (const auto& entry : impl_->datasets) all.push_back(entry.first);
+  return read(first, count, all);
+}
+
+EventTable EventFileReader::read(std::size_t first, std::size_t count,
+                                 const std::vector<std::string>& names) const {
+  const std::string& path = impl_->path;
+  if (first > impl_->nEvents) {
+    throw InputError(
+        fmt::format("{}: row {} requested, the file has {} events", path, first, impl_->nEvents));
   }
-  writeBytesAtomically(path, image.data(), image.size());
+  count = std::min(count, impl_->nEvents - first);
+  // A damaged shape can ask for terabytes (a fuzzing finding): refuse what the machine cannot
+  // hold before allocating (docs/reliability.md).
+  const double memory = physicalMemoryBytes();
+  double bytes = 0;
+  for (const auto& name : names) {
+    auto it = impl_->datasets.find(name);
+    if (it == impl_->datasets.end())
+      throw InputError(fmt::format("{}: dataset {} is missing", path, name));
+    const double datasetBytes = static_cast<double>(count) *
+                                static_cast<double>(rowValues(it->second.rowShape)) *
+                                static_cast<double>(dtypeBytes(it->second.dtype));
+    if (memory > 0 && datasetBytes > 0.8 * memory) {
+      throw InputError(fmt::format(
+          "{}: dataset {} would need {:.3g} GB in memory for rows {}-{}, more than this machine "
+          "has ({:.3g} GB): the file is damaged, or too large to read at once",
+          path, name, datasetBytes / 1e9, first, first + count, memory / 1e9));
+    }
+    bytes += datasetBytes;
+  }
+  if (memory > 0 && bytes > 0.8 * memory) {
+    throw InputError(fmt::format(
+        "{}: rows {}-{} would need {:.3g} GB in memory, more than this machine has ({:.3g} GB): "
+        "the file is damaged, or too large to read at once",
+        path, first, first + count, bytes / 1e9, memory / 1e9));
+  }
+  EventTable table(count);
+  table.setSource(path);
+  table.setFirstRow(first);
+  for (const auto& [k, v] : impl_->attributes) table.setAttribute(k, v);
+  for (const auto& name : names) {
+    const DatasetInfo& info = impl_->datasets.at(name);
+    try {
+      ColumnValues values = readRows(impl_->file.openDataSet(name), info, first, count);
+      std::visit([&](auto& v) { table.set(name, info.rowShape, std::move(v)); }, values);
+    } catch (const H5::Exception& e) {
+      throw InputError(fmt::format(
+          "{}: HDF5 error while reading dataset {} (rows {}-{}; truncated or corrupt file?): {}",
+          path, name, first, first + count, e.getDetailMsg()));
+    }
+  }
+  return table;
+}
+
+EventTable readEventFile(const std::string& path) {
+  const EventFileReader reader(path);
+  return reader.read(0, reader.nEvents());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+struct EventFileWriter::Impl {
+  std::string path, temporary;
+  std::size_t expectedEvents = 0;
+  std::size_t rows = 0;
+  bool defined = false, committed = false;
+  std::map<std::string, AttributeValue> attributes;
+  std::map<std::string, DatasetInfo> layout;
+  std::map<std::string, H5::DataSet> datasets;  // the growable ones
+  std::map<std::string, Column> atCommit;       // setColumnAtCommit
+  std::unique_ptr<H5::H5File> file;
+  struct sigaction previousXfsz {};
+
+  // Throws the first write error the file driver met, after closing and deleting the temporary.
+  void checkWrites() {
+    const std::string error = safeFileWriteError(file->getId());
+    if (!error.empty()) throw Error(fmt::format("cannot write {}: {}", path, error));
+  }
+  void abandon() noexcept {
+    try {
+      datasets.clear();
+      if (file) file->close();
+    } catch (...) {  // the driver drops writes after an error, so close succeeds; be safe anyway
+    }
+    ::unlink(temporary.c_str());
+  }
+};
+
+namespace {
+
+// A row shape with a zero extent cannot be chunked (HDF5 needs chunk extents >= 1 and <= a fixed
+// dimension): such a dataset holds no values and is created at its final size by commit().
+bool holdsNoValues(const DatasetInfo& info) {
+  return rowValues(info.rowShape) == 0;
+}
+
+H5::DataSet createGrowable(H5::H5File& file, const std::string& name, const DatasetInfo& info,
+                           std::size_t expectedEvents) {
+  createGroups(file, name);
+  // Row dimensions grow too: the schema's ragged arrays (/truth/products_*, /truth/recoil_*) are
+  // zero-padded to the widest event, which a later chunk may widen (docs/data-format.md).
+  std::vector<hsize_t> dims{0}, maxDims{H5S_UNLIMITED};
+  for (auto d : info.rowShape) {
+    dims.push_back(d);
+    maxDims.push_back(H5S_UNLIMITED);
+  }
+  H5::DataSpace space(static_cast<int>(dims.size()), dims.data(), maxDims.data());
+  // Chunks of whole rows, about 256 KiB, for compression and partial reads by row range.
+  const std::size_t rowBytes =
+      std::max<std::size_t>(1, rowValues(info.rowShape) * dtypeBytes(info.dtype));
+  std::vector<hsize_t> chunk = dims;
+  const hsize_t rowsCap = expectedEvents > 0 ? expectedEvents : std::numeric_limits<hsize_t>::max();
+  chunk[0] = std::clamp<hsize_t>(static_cast<hsize_t>((256 * 1024) / rowBytes), 1,
+                                 std::max<hsize_t>(rowsCap, 1));
+  H5::DSetCreatPropList props;
+  props.setChunk(static_cast<int>(chunk.size()), chunk.data());
+  props.setShuffle();
+  props.setDeflate(4);
+  return file.createDataSet(name, fileType(info.dtype), space, props);
+}
+
+void appendRows(H5::DataSet& ds, const Column& col, std::size_t first, std::size_t count) {
+  std::vector<hsize_t> extent{first + count}, start{first}, block{count};
+  for (auto d : col.rowShape) {
+    extent.push_back(d);
+    start.push_back(0);
+    block.push_back(d);
+  }
+  ds.extend(extent.data());
+  if (count == 0) return;
+  H5::DataSpace fileSpace = ds.getSpace();
+  fileSpace.selectHyperslab(H5S_SELECT_SET, block.data(), start.data());
+  H5::DataSpace memSpace(static_cast<int>(block.size()), block.data());
+  std::visit([&](const auto& v) { ds.write(v.data(), memType(col.dtype()), memSpace, fileSpace); },
+             col.values);
+}
+
+// The rows of `col` zero-padded to the row shape `to` (each extent >= the column's).
+Column padRows(const Column& col, std::size_t nRows, const std::vector<std::size_t>& to) {
+  Column out;
+  out.rowShape = to;
+  const std::size_t fromRow = rowValues(col.rowShape), toRow = rowValues(to);
+  std::visit(
+      [&](const auto& v) {
+        std::decay_t<decltype(v)> padded(nRows * toRow);
+        for (std::size_t e = 0; e < fromRow; ++e) {
+          // Offset of element e (row-major in col.rowShape) in a row of shape `to`.
+          std::size_t rest = e, offset = 0, stride = 1;
+          for (std::size_t d = to.size(); d-- > 0;) {
+            offset += (rest % col.rowShape[d]) * stride;
+            rest /= col.rowShape[d];
+            stride *= to[d];
+          }
+          for (std::size_t r = 0; r < nRows; ++r) padded[r * toRow + offset] = v[r * fromRow + e];
+        }
+        out.values = std::move(padded);
+      },
+      col.values);
+  return out;
+}
+
+}  // namespace
+
+EventFileWriter::EventFileWriter(const std::string& path, std::size_t expectedEvents)
+    : impl_(std::make_unique<Impl>()) {
+  silenceHdf5();
+  Impl& w = *impl_;
+  w.path = path;
+  w.expectedEvents = expectedEvents;
+  const fs::path target(path);
+  std::error_code dirError;
+  if (target.has_parent_path()) fs::create_directories(target.parent_path(), dirError);
+  if (dirError)
+    throw Error(
+        fmt::format("cannot write {}: cannot create its folder ({})", path, dirError.message()));
+  removeStaleTemporaries(path);
+  w.temporary = path + ".tmp." + std::to_string(::getpid());
+  // A file-size limit (ulimit -f) raises SIGXFSZ, which kills the process by default: ignored
+  // while the writer lives, the limit shows up as the write error EFBIG.
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGXFSZ, &ignore, &w.previousXfsz);
+  const hid_t access = safeFileAccessList();
+  try {
+    if (access < 0) throw Error(fmt::format("cannot write {}: HDF5 file driver unavailable", path));
+    const H5::FileAccPropList accessList(access);
+    H5Pclose(access);
+    w.file = std::make_unique<H5::H5File>(w.temporary, H5F_ACC_TRUNC,
+                                          H5::FileCreatPropList::DEFAULT, accessList);
+  } catch (const H5::Exception& e) {
+    ::sigaction(SIGXFSZ, &w.previousXfsz, nullptr);
+    ::unlink(w.temporary.c_str());
+    throw Error(fmt::format("cannot write {}: cannot create the temporary file {} ({})", path,
+                            w.temporary, e.getDetailMsg()));
+  }
+}
+
+EventFileWriter::~EventFileWriter() {
+  if (!impl_->committed) impl_->abandon();
+  ::sigaction(SIGXFSZ, &impl_->previousXfsz, nullptr);
+}
+
+void EventFileWriter::setAttribute(const std::string& name, const AttributeValue& value) {
+  impl_->attributes[name] = value;
+}
+
+void EventFileWriter::setAttributes(const std::map<std::string, AttributeValue>& values) {
+  for (const auto& [k, v] : values) impl_->attributes[k] = v;
+}
+
+std::size_t EventFileWriter::rowsWritten() const {
+  return impl_->rows;
+}
+
+void EventFileWriter::setColumnAtCommit(const std::string& name, Column column) {
+  if (impl_->layout.count(name) > 0)
+    throw ConfigError(fmt::format("{}: dataset {} is appended already", impl_->path, name));
+  impl_->atCommit[name] = std::move(column);
+}
+
+void EventFileWriter::append(const EventTable& rows) {
+  Impl& w = *impl_;
+  if (w.committed) throw ConfigError(fmt::format("{}: append after commit", w.path));
+  if (!w.defined) {
+    for (const auto& [name, col] : rows.columns())
+      w.layout[name] = DatasetInfo{col.dtype(), col.rowShape};
+  } else {
+    bool same = rows.columns().size() == w.layout.size();
+    for (const auto& [name, col] : rows.columns()) {
+      auto it = w.layout.find(name);
+      same = same && it != w.layout.end() && it->second.dtype == col.dtype() &&
+             it->second.rowShape.size() == col.rowShape.size() &&
+             (!holdsNoValues(it->second) || rowValues(col.rowShape) == 0);
+    }
+    if (!same)
+      throw ConfigError(fmt::format(
+          "{}: the rows appended have other datasets, types or row ranks than the first ones",
+          w.path));
+  }
+  try {
+    if (!w.defined) {
+      for (const auto& [name, info] : w.layout)
+        if (!holdsNoValues(info))
+          w.datasets[name] = createGrowable(*w.file, name, info, w.expectedEvents);
+      w.defined = true;
+      w.checkWrites();
+    }
+    for (auto& [name, ds] : w.datasets) {
+      const Column& col = rows.column(name);
+      std::vector<std::size_t>& width = w.layout[name].rowShape;
+      if (col.rowShape != width) {
+        std::vector<std::size_t> wider = width;
+        for (std::size_t d = 0; d < wider.size(); ++d)
+          wider[d] = std::max(wider[d], col.rowShape[d]);
+        if (wider != width) {  // a wider chunk: the rows written so far are padded with zeros
+          std::vector<hsize_t> extent{w.rows};
+          extent.insert(extent.end(), wider.begin(), wider.end());
+          ds.extend(extent.data());
+          width = wider;
+        }
+      }
+      if (col.rowShape == width)
+        appendRows(ds, col, w.rows, rows.nEvents());
+      else
+        appendRows(ds, padRows(col, rows.nEvents(), width), w.rows, rows.nEvents());
+      w.checkWrites();
+    }
+  } catch (const H5::Exception& e) {
+    throw Error(
+        fmt::format("cannot write {}: HDF5 error while writing: {}", w.path, e.getDetailMsg()));
+  }
+  w.rows += rows.nEvents();
+}
+
+void EventFileWriter::commit() {
+  Impl& w = *impl_;
+  if (w.committed) return;
+  for (const auto& [name, col] : w.atCommit) {
+    if (col.size() != w.rows * col.rowSize())
+      throw ConfigError(fmt::format("{}: dataset {} has {} values for {} rows", w.path, name,
+                                    col.size(), w.rows));
+  }
+  try {
+    for (const auto& [name, col] : w.atCommit) {
+      const DatasetInfo info{col.dtype(), col.rowShape};
+      if (holdsNoValues(info)) {
+        w.layout[name] = info;  // created below with the other empty ones
+        continue;
+      }
+      H5::DataSet ds = createGrowable(*w.file, name, info, w.rows);
+      appendRows(ds, col, 0, w.rows);
+      w.checkWrites();
+    }
+    for (const auto& [name, info] : w.layout) {
+      if (!holdsNoValues(info)) continue;
+      createGroups(*w.file, name);
+      std::vector<hsize_t> dims{w.rows};
+      for (auto d : info.rowShape) dims.push_back(d);
+      H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
+      w.file->createDataSet(name, fileType(info.dtype), space);
+    }
+    for (const auto& [name, value] : w.attributes) writeAttribute(*w.file, name, value);
+    writeAttribute(*w.file, "nurec_schema", std::string(kSchemaName));
+    writeAttribute(*w.file, "schema_version", kSchemaVersion);
+    writeAttribute(*w.file, "n_events", static_cast<std::int64_t>(w.rows));
+    w.datasets.clear();
+    w.file->flush(H5F_SCOPE_GLOBAL);
+    w.checkWrites();
+    w.file->close();
+  } catch (const H5::Exception& e) {
+    throw Error(
+        fmt::format("cannot write {}: HDF5 error while writing: {}", w.path, e.getDetailMsg()));
+  }
+  // The data must be on disk before the rename makes it the file (a crash after a rename of
+  // unsynced data can leave an empty file under the final name).
+  const int fd = ::open(w.temporary.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS)) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw Error(fmt::format("cannot write {}: {}", w.path, std::strerror(err)));
+  }
+  ::close(fd);
+  std::error_code ec;
+  fs::rename(w.temporary, w.path, ec);
+  if (ec) throw Error(fmt::format("cannot write {}: {}", w.path, ec.message()));
+  w.committed = true;
+}
+
+void writeEventFile(const std::string& path, const EventTable& table) {
+  EventFileWriter writer(path, table.nEvents());
+  writer.setAttributes(table.attributes());
+  writer.append(table);
+  writer.commit();
 }
 
 }  // namespace nurec::io

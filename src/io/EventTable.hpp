@@ -36,6 +36,11 @@ class EventTable {
   // Where the table was read from (for error messages); empty for a new table.
   const std::string& source() const { return source_; }
   void setSource(std::string s) { source_ = std::move(s); }
+  // Index in its file of this table's row 0: non-zero for a chunk of a file read in parts
+  // (io::EventFileReader). Per-event random streams are seeded with firstRow() + row, so a file
+  // processed in chunks gives the same result as in one piece (docs/design.md "Randomness").
+  std::size_t firstRow() const { return firstRow_; }
+  void setFirstRow(std::size_t row) { firstRow_ = row; }
 
   bool has(const std::string& name) const { return columns_.count(name) > 0; }
   const std::map<std::string, Column>& columns() const { return columns_; }
@@ -62,11 +67,13 @@ class EventTable {
   std::string stringAttribute(const std::string& name) const;
   double numberAttribute(const std::string& name) const;
 
-  // Keeps only the rows listed (in that order); for selections and splits.
+  // Keeps only the rows listed (in that order); for selections and splits. The result's
+  // firstRow() is 0: its rows are no longer a contiguous range of the file.
   EventTable selectRows(const std::vector<std::size_t>& rows) const;
 
  private:
   std::size_t nEvents_ = 0;
+  std::size_t firstRow_ = 0;
   std::string source_;
   std::map<std::string, Column> columns_;
   std::map<std::string, AttributeValue> attributes_;

@@ -159,7 +159,7 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
   for (std::size_t r : selectRows(table, false, {})) status[r] = kStatusNoModel;
   const std::vector<std::size_t> allRows = selectRows(table, false, {});
 
-  Progress progress("diffusion", allRows.size());
+  Progress progress("diffusion", allRows.size(), options.progress);
   for (auto& [modelChannel, lm] : models.perChannel) {
     torch::InferenceMode guard;
     std::vector<std::size_t> rows;
@@ -186,12 +186,23 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
         buildEventData(table, rows, cfg.train.azimuth == "canonical", false, cfg.inputs);
     const std::int64_t F = ed.features();
 
-    const auto batchSize = static_cast<std::size_t>(options.batchEvents);
-    const std::size_t nBatches = (ed.n + batchSize - 1) / batchSize;
+    // A batch is the events of one block of batchEvents consecutive rows of the file. BLAS picks
+    // its kernels, and so the order of its sums, by the matrix sizes and an event's position, so
+    // batches must not depend on how the file is split: chunks and shards start at block
+    // boundaries (io::kRowBlock), and every event's candidates are then the same bit for bit.
+    const auto blockRows = static_cast<std::size_t>(options.batchEvents);
+    std::vector<std::size_t> batchStart;
+    for (std::size_t e = 0; e < ed.n; ++e) {
+      if (e == 0 || (table.firstRow() + ed.row[e]) / blockRows !=
+                        (table.firstRow() + ed.row[e - 1]) / blockRows)
+        batchStart.push_back(e);
+    }
+    batchStart.push_back(ed.n);
+    const std::size_t nBatches = batchStart.size() - 1;
     parallelFor(nBatches, options.threads, [&](std::size_t batch) {
       torch::InferenceMode workerGuard;  // thread-local
-      const std::size_t b0 = batch * batchSize;
-      const std::size_t nb = std::min<std::size_t>(batchSize, ed.n - b0);
+      const std::size_t b0 = batchStart[batch];
+      const std::size_t nb = batchStart[batch + 1] - b0;
       const auto B = static_cast<std::int64_t>(nb);
       torch::Tensor x =
           torch::from_blob(const_cast<float*>(&ed.x[b0 * kNumSlots * F]), {B, kNumSlots, F})
@@ -206,7 +217,8 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
         return net->velocity(condBase, tembTable[step].unsqueeze(0), z);
       };
       std::vector<std::uint64_t> ids(nb);
-      for (std::size_t i = 0; i < nb; ++i) ids[i] = ed.row[b0 + i];
+      // Noise streams of the event's index in its file (chunked files give the same candidates).
+      for (std::size_t i = 0; i < nb; ++i) ids[i] = table.firstRow() + ed.row[b0 + i];
       const torch::Tensor z = sampleCandidates(grid, fn, ids, K, kNumTargets, options.seed);
       const torch::Tensor zs = z.contiguous();  // normalised units (medoid distance)
       const torch::Tensor y = (z * yStd + yMean).to(torch::kFloat64).contiguous();
@@ -242,7 +254,7 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
           return f[feat::typeE] > 0.5f || f[feat::typeMu] > 0.5f;
         };
         const std::array<bool, 2> leptonic{isLepton(0), isLepton(2)};
-        Rng pickRng(options.seed, row, streams::ml + 1);
+        Rng pickRng(options.seed, table.firstRow() + row, streams::ml + 1);
         const auto best = selectCandidate(rule, cands, scaled, vis, leptonic, pickRng.uniform());
         for (int t = 0; t < 2; ++t) {
           const double* q = &best[3 * t];

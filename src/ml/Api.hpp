@@ -17,8 +17,9 @@ struct DiffusionReconstructOptions {
   std::string selection = "median";  // how one best estimate is chosen from the K candidates
   std::uint64_t seed = 1;            // per-event noise streams are seeded by (seed, event index)
   int threads = 0;                   // 0 = all cores
-  int batchEvents = 512;             // events per encoder/sampler batch
+  int batchEvents = 512;  // a batch: the events of this many consecutive file rows (io::kRowBlock)
   std::string methodName = "diffusion";  // writes /nu/<methodName>/... (studies compare variants)
+  bool progress = true;                  // progress bar on stderr
 };
 
 // Samples neutrino candidates for every event of the table that has a reconstructed channel and

@@ -80,7 +80,7 @@ void reconstructClassical(io::EventTable& table, const std::string& method,
     const MmcReconstructor reco(config.mmc, pdfs);
     describe = config.mmc.describe() + " seed=" + std::to_string(config.seed);
     parallelFor(n, threads, [&](std::size_t i) {
-      Rng rng(config.seed, i, streams::reco);
+      Rng rng(config.seed, table.firstRow() + i, streams::reco);  // the event's index in its file
       const MmcResult r = reco.reconstruct(events[i], rng);
       store(i, r.status, r.nu, r.mTauTau);
       progress.advance();
