@@ -256,7 +256,7 @@ class DataParallel : public ::testing::Test {
     std::ofstream(file(name)) << "encoder: {width: 16, heads: 2, layers: 1, cond_dim: 16}\n"
                                  "head: {width: 16, blocks: 1}\n"
                                  "sampler: {steps: 4}\n"
-                                 "train:\n  epochs: "
+                                 "train:\n  ema_decay: 0.9\n  lr_peak: 1.0e-3\n  epochs: "
                               << epochs << "\n  batch_size: 32\n  warmup_steps: 10\n";
   }
   static std::vector<std::string> train(const std::string& card, const std::string& out,
@@ -298,12 +298,21 @@ class DataParallel : public ::testing::Test {
     }
     const LoadedModel m1 = loadModelDir(singleRun()), m2 = loadModelDir(dir);
     auto p2 = m2.net->named_parameters();
-    double maxDiff = 0;
+    double maxDiff = 0, sumDiff = 0;
+    std::int64_t n = 0;
     for (const auto& it : m1.net->named_parameters()) {
-      maxDiff = std::max(maxDiff, (it.value() - p2[it.key()]).abs().max().item<double>());
+      const torch::Tensor d = (it.value() - p2[it.key()]).abs();
+      maxDiff = std::max(maxDiff, d.max().item<double>());
+      sumDiff += d.sum().item<double>();
+      n += d.numel();
     }
-    std::printf("largest weight difference: %g\n", maxDiff);
-    EXPECT_LT(maxDiff, 1e-3);
+    std::printf("weight difference: largest %g, mean %g over %lld weights\n", maxDiff,
+                sumDiff / double(n), static_cast<long long>(n));
+    // Lion steps by +-lr_peak per component: rounding that flips the sign of a near-zero update
+    // moves that weight by about 2 lr (1e-3 here); a few such flips are allowed, a different run
+    // is not (the weights move by ~lr on every step).
+    EXPECT_LT(maxDiff, 5e-3);
+    EXPECT_LT(sumDiff / double(n), 2e-5);
   }
 
   static TempDir* dir_;
