@@ -9,7 +9,7 @@ set -euo pipefail
 BUILD=${BUILD:-build}
 NUREC=$(realpath "$BUILD/app/nurec")
 W=${1:-ddp-scaling}
-EPOCHS=${EPOCHS:-1}
+EPOCHS=${EPOCHS:-3}
 mkdir -p "$W"
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPI=(mpirun --oversubscribe --bind-to none -np 2 -x OMP_NUM_THREADS -x OMP_WAIT_POLICY -x MASTER_PORT)
@@ -20,8 +20,9 @@ if [ ! -s "$W/events.h5" ]; then
 fi
 # The shipped config with its batch (256) and with the doubled batch (512).
 sed 's/^  batch_size: .*/  batch_size: 512/' configs/diffusion_ztautau.yaml > "$W/batch512.yaml"
-rate() {  # samples/s of the last epoch's progress line
-  grep -o '[0-9]* samples/s' "$1" | tail -1 | cut -d' ' -f1
+rate() {  # samples/s of the training steps: the last progress line (the summary line's rate also
+  # counts reading the data and validation)
+  grep '^epoch .*ETA' "$1" | tail -1 | grep -o '[0-9]* samples/s' | cut -d' ' -f1
 }
 run() {  # name, card, launcher...
   local name=$1 card=$2; shift 2
