@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "app/Command.hpp"
 #include "nurec/core/OutputLock.hpp"
@@ -11,6 +12,7 @@
 #include "nurec/io/EventFile.hpp"
 
 #ifdef NUREC_ML_AVAILABLE
+#include "nurec/ml/Distributed.hpp"
 #include "nurec/ml/TrainApi.hpp"
 #endif
 
@@ -23,6 +25,7 @@ struct TrainArgs {
   int epochs = 0;
   std::uint64_t seed = 0;  // 0: train.seed of the run card
   bool noExport = false;
+  double distTimeoutSeconds = 60;
 };
 
 std::function<int()> setupTrain(CLI::App& cmd) {
@@ -40,7 +43,14 @@ std::function<int()> setupTrain(CLI::App& cmd) {
       "stop the run with an error (train.max_skipped_steps allows skipping a few).\n"
       "On a shared machine use --threads 1: two intra-op threads with the other core busy\n"
       "can be 50x slower. Method, shipped model and measured numbers: docs/ml.md.\n"
-      "Example: nurec train --config configs/diffusion_ztautau.yaml --data events.h5 --out model/");
+      "Data-parallel: started N times by a launcher (mpirun -np N, srun, or the variables\n"
+      "RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT as torchrun sets them) the processes train one\n"
+      "model together over Gloo: train.batch_size is the global batch (divisible by N), the\n"
+      "result equals one process's up to float rounding, rank 0 writes --out, each rank uses one\n"
+      "thread unless --threads is given, and --resume works with another N. MASTER_ADDR\n"
+      "defaults to 127.0.0.1 (one machine); multi-node jobs must set it. docs/distributed.md.\n"
+      "Example: nurec train --config configs/diffusion_ztautau.yaml --data events.h5 --out model/\n"
+      "         mpirun -np 2 nurec train --config ... --data events.h5 --out model/");
   cmd.add_option("--config", a->config, "YAML run card (configs/diffusion_*.yaml)")->required();
   cmd.add_option("--data", a->data, "Event file from `nurec simulate` (needs /reco and /truth)")
       ->required();
@@ -55,12 +65,20 @@ std::function<int()> setupTrain(CLI::App& cmd) {
                  "recorded in <out>/config.yaml)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 62));
   cmd.add_flag("--no-export", a->noExport, "Do not write the TorchScript export");
+  cmd.add_option("--dist-timeout", a->distTimeoutSeconds,
+                 "Data-parallel runs: seconds to wait for the other ranks (rendezvous and every "
+                 "collective) before exiting with an error; a rank that exits is noticed at once "
+                 "(default 60)")
+      ->check(CLI::Range(1.0, 86400.0));
   addThreadsOption(cmd);
   return [a] {
 #ifdef NUREC_ML_AVAILABLE
     // Before the (long) reading of the data: a mistyped --out fails at once.
     checkOutputPath("--out", a->out, OutputKind::Directory, {a->data, a->config});
-    const OutputLock lock(a->out);
+    const ml::DistributedEnv dist = ml::discoverDistributedEnv();
+    // Only rank 0 writes --out, so only rank 0 holds its lock (the others would wait for it).
+    std::optional<OutputLock> lock;
+    if (dist.isRoot()) lock.emplace(a->out);
     ml::DiffusionConfig config = ml::DiffusionConfig::fromFile(a->config);
     if (a->seed != 0) config.train.seed = a->seed;
     const io::EventTable table = io::readEventFile(a->data);
@@ -72,7 +90,10 @@ std::function<int()> setupTrain(CLI::App& cmd) {
     o.epochsOverride = a->epochs;
     o.progress = !commonOptions().quiet;
     o.exportTorchScript = !a->noExport;
+    o.dist = dist;
+    o.distTimeoutSeconds = a->distTimeoutSeconds;
     const ml::TrainSummary s = ml::trainDiffusion(config, table, o);
+    if (!dist.isRoot()) return 0;
     std::printf(
         "nurec train: %zu training + %zu validation events, %d epochs (best %d, validation loss "
         "%.4f)%s%s, %.0f samples/s, %.1f min -> %s\n",

@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <new>
 #include <regex>
 #include <sstream>
@@ -181,7 +183,8 @@ DiffusionNet emaCopy(const DiffusionConfig& config, DiffusionNet& net) {
 }
 }  // namespace
 
-Trainer::Trainer(const DiffusionConfig& config, const TrainingSet& set, int epochs)
+Trainer::Trainer(const DiffusionConfig& config, const TrainingSet& set, int epochs,
+                 Communicator* comm)
     : net(initialisedNet(config, set.norm)),
       ema(emaCopy(config, net)),
       params(net->parameters()),
@@ -190,21 +193,61 @@ Trainer::Trainer(const DiffusionConfig& config, const TrainingSet& set, int epoc
       config_(config),
       set_(set),
       epochs_(epochs),
+      comm_(comm),
       yMean_(net->yMean().clone()),
       yStd_(net->yStd().clone()),
-      wallStart_(std::chrono::steady_clock::now()) {}
+      wallStart_(std::chrono::steady_clock::now()) {
+  if (comm_ != nullptr) {
+    // Defined (zero) gradients from the start: every rank sends every gradient to the all-reduce.
+    for (auto& p : params) p.mutable_grad() = torch::zeros_like(p);
+  }
+}
+
+void Trainer::synchronise() {
+  if (comm_ == nullptr) return;
+  std::vector<torch::Tensor> weights;
+  for (auto* m : {&net, &ema}) {
+    for (const auto& p : (*m)->parameters()) weights.push_back(p);
+    for (const auto& b : (*m)->buffers()) weights.push_back(b);
+  }
+  for (const auto& m : lion.momenta()) weights.push_back(m);
+  comm_->broadcastFromRoot(weights, "broadcast of the weights from rank 0");
+  torch::Tensor genState = gen.get_state();
+  comm_->broadcastFromRoot({genState}, "broadcast of the random stream from rank 0");
+  gen.set_state(genState);
+  const torch::Tensor counters = torch::tensor(
+      {double(state.epochsDone), double(state.step), double(state.bestEpoch),
+       double(state.badEpochs), double(state.stopped), double(state.skippedSteps), state.bestVal},
+      torch::kFloat64);
+  comm_->broadcastFromRoot({counters}, "broadcast of the training state from rank 0");
+  const auto c = counters.accessor<double, 1>();
+  state.epochsDone = static_cast<int>(c[0]);
+  state.step = static_cast<std::int64_t>(c[1]);
+  state.bestEpoch = static_cast<int>(c[2]);
+  state.badEpochs = static_cast<int>(c[3]);
+  state.stopped = c[4] != 0;
+  state.skippedSteps = static_cast<std::int64_t>(c[5]);
+  state.bestVal = c[6];
+}
 
 double Trainer::validationLoss() {
   torch::NoGradGuard ng;
   ema->eval();
   double sum = 0;
   const std::int64_t nVal = set_.nVal;
-  for (std::int64_t b0 = 0; b0 < nVal; b0 += 1024) {
-    const std::int64_t n = std::min<std::int64_t>(1024, nVal - b0);
+  const std::int64_t ranks = comm_ ? comm_->worldSize() : 1, rank = comm_ ? comm_->rank() : 0;
+  const std::int64_t end = nVal * (rank + 1) / ranks;
+  for (std::int64_t b0 = nVal * rank / ranks; b0 < end; b0 += 1024) {
+    const std::int64_t n = std::min<std::int64_t>(1024, end - b0);
     auto sl = [&](const torch::Tensor& t) { return t.narrow(0, b0, n); };
     const torch::Tensor v = ema->forward(sl(set_.val.x), sl(set_.val.mask), sl(set_.val.channel),
                                          sl(set_.valZ), sl(set_.valT));
     sum += (v - sl(set_.valV)).pow(2).sum().item<double>();
+  }
+  if (comm_ != nullptr) {
+    const torch::Tensor total = torch::tensor({sum}, torch::kFloat64);
+    comm_->allreduceSum({total}, "all-reduce of the validation loss");
+    sum = total.item<double>();
   }
   return sum / static_cast<double>(nVal * kNumTargets);
 }
@@ -219,6 +262,11 @@ Trainer::EpochResult Trainer::runEpoch(bool progress) {
   const BoundedCosineSchedule schedule(config_.schedule.lambdaMin, config_.schedule.lambdaMax);
   const bool tty = isatty(STDERR_FILENO) != 0;
   const auto t0 = std::chrono::steady_clock::now();
+  // This rank's rows of every global batch (all of them when alone); only rank 0 talks.
+  const std::int64_t ranks = comm_ ? comm_->worldSize() : 1, rank = comm_ ? comm_->rank() : 0;
+  const std::int64_t rowBegin = B * rank / ranks, rows = B / ranks;
+  const bool talk = rank == 0;
+  progress = progress && talk;
   net->train();
   // Data order of this epoch: Fisher-Yates from a stream seeded by (seed, epoch).
   std::vector<std::int64_t> order(nTrain);
@@ -234,30 +282,48 @@ Trainer::EpochResult Trainer::runEpoch(bool progress) {
   double lr = 0;
   auto lastDraw = std::chrono::steady_clock::now();
   for (std::int64_t s = 0; s < stepsPerEpoch; ++s) {
-    const torch::Tensor idx = perm.narrow(0, s * B, B);
+    // The random numbers are drawn for all B rows on every rank (the stream advances alike), and
+    // each rank takes its slice: N ranks compute exactly the single-process batch.
+    const torch::Tensor idx = perm.narrow(0, s * B + rowBegin, rows);
     torch::Tensor xb = set_.train.x.index_select(0, idx);
     const torch::Tensor mb = set_.train.mask.index_select(0, idx);
     const torch::Tensor cb = set_.train.channel.index_select(0, idx);
     torch::Tensor yb = set_.train.y.index_select(0, idx);
     if (tc.azimuth == "augment") {
       const torch::Tensor delta = torch::empty({B}).uniform_(-constants::pi, constants::pi, gen);
-      rotateBatch(xb, mb, yb, delta);
+      rotateBatch(xb, mb, yb, delta.narrow(0, rowBegin, rows));
     }
     const torch::Tensor yn = (yb - yMean_) / yStd_;
     // Low-discrepancy t: t_i = (u + i/B) mod 1 (docs/ml-methods.md section 4).
     const torch::Tensor u = torch::empty({1}).uniform_(0, 1, gen);
     const torch::Tensor tb =
-        torch::remainder(u + torch::arange(B, torch::kFloat32) / double(B), 1.0);
-    const torch::Tensor eps = torch::randn({B, kNumTargets}, gen);
+        torch::remainder(u + torch::arange(B, torch::kFloat32) / double(B), 1.0)
+            .narrow(0, rowBegin, rows);
+    const torch::Tensor eps = torch::randn({B, kNumTargets}, gen).narrow(0, rowBegin, rows);
     auto [al, si] = alphaSigma(schedule, tb);
     const torch::Tensor z = al.unsqueeze(1) * yn + si.unsqueeze(1) * eps;
     const torch::Tensor vTarget = al.unsqueeze(1) * eps - si.unsqueeze(1) * yn;
     const torch::Tensor vhat = net->forward(xb, mb, cb, z, tb);
-    const torch::Tensor loss = (vhat - vTarget).pow(2).mean();
+    // Alone: the mean over the batch. Data-parallel: this rank's share of the global-batch mean,
+    // so that the sum over ranks is the global mean.
+    const torch::Tensor loss = comm_ ? (vhat - vTarget).pow(2).sum() / double(B * kNumTargets)
+                                     : (vhat - vTarget).pow(2).mean();
     lr = learningRate(state.step, tc.lrPeak, tc.lrMin, tc.warmupSteps, totalSteps);
-    const double lossValue = loss.item<double>();
+    double lossValue = loss.item<double>();
     double gradNorm = 0;
-    if (std::isfinite(lossValue)) {
+    if (comm_ != nullptr) {
+      // Every rank joins the all-reduce, whatever its own loss: a non-finite loss of one rank makes
+      // the summed loss non-finite, and all ranks skip the step together.
+      net->zero_grad();
+      if (std::isfinite(lossValue)) loss.backward();
+      std::vector<torch::Tensor> sums;
+      for (const auto& p : params) sums.push_back(p.grad());
+      const torch::Tensor lossSlot = loss.detach().reshape({1}).clone();
+      sums.push_back(lossSlot);  // rides in the last gradient bucket
+      comm_->allreduceSum(sums, "all-reduce of the gradients");
+      lossValue = lossSlot.item<double>();
+      if (std::isfinite(lossValue)) gradNorm = clipGradNorm(params, std::max(tc.gradClip, 0.0));
+    } else if (std::isfinite(lossValue)) {
       net->zero_grad();
       loss.backward();
       // Clips only when train.grad_clip > 0; the norm is needed for the finiteness check anyway.
@@ -280,11 +346,12 @@ Trainer::EpochResult Trainer::runEpoch(bool progress) {
             "); lower train.lr_peak or enable "
             "train.grad_clip");
       }
-      std::fprintf(stderr,
-                   "%snurec train: warning: %s at epoch %d, step %lld: step skipped (%lld of "
-                   "at most %d)\n",
-                   tty ? "\n" : "", what.c_str(), epoch + 1, static_cast<long long>(s + 1),
-                   static_cast<long long>(state.skippedSteps), tc.maxSkippedSteps);
+      if (talk)
+        std::fprintf(stderr,
+                     "%snurec train: warning: %s at epoch %d, step %lld: step skipped (%lld of "
+                     "at most %d)\n",
+                     tty ? "\n" : "", what.c_str(), epoch + 1, static_cast<long long>(s + 1),
+                     static_cast<long long>(state.skippedSteps), tc.maxSkippedSteps);
       continue;
     }
     lion.step(lr);
@@ -578,25 +645,65 @@ void prepareOutputDirectory(const std::string& dir, bool resume, bool force) {
 
 namespace {
 
+// Files are written by rank 0 alone; the other ranks learn whether it succeeded (ml/Communicator).
+void onRoot(Communicator* comm, const std::string& what, const std::function<void()>& fn) {
+  if (comm != nullptr) {
+    comm->runOnRoot(what, fn);
+  } else {
+    fn();
+  }
+}
+
+// Every rank must train the same run: the same selected data and config (a rank given another
+// file or card would silently train something else, or wait forever at a collective).
+void requireSameRunOnAllRanks(Communicator& comm, const TrainingSet& set,
+                              const DiffusionConfig& config, int epochs) {
+  Sha256 sha;
+  const std::string identity = set.dataSha256 + config.toYaml() + std::to_string(epochs);
+  sha.update(identity.data(), identity.size());
+  const std::string digest = sha.hexDigest();
+  const torch::Tensor mine =
+      torch::from_blob(const_cast<char*>(digest.data()), {static_cast<std::int64_t>(digest.size())},
+                       torch::kUInt8)
+          .clone();
+  const torch::Tensor root = mine.clone();
+  comm.broadcastFromRoot({root}, "comparison of the training data and config of the ranks");
+  const torch::Tensor differ = torch::tensor({torch::equal(mine, root) ? 0 : 1}, torch::kInt32);
+  comm.allreduceSum({differ}, "comparison of the training data and config of the ranks");
+  if (differ.item<int>() != 0) {
+    throw ConfigError("train: rank " + std::to_string(comm.rank()) + " of " +
+                      std::to_string(comm.worldSize()) + ": " + std::to_string(differ.item<int>()) +
+                      " rank(s) read other training data (" + set.source +
+                      ") or another config than rank 0: every rank needs the same --data, "
+                      "--config, --seed and --epochs");
+  }
+}
+
 TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
-                      const TrainOptions& options) {
+                      const TrainOptions& options, Communicator* comm) {
   const auto wall0 = std::chrono::steady_clock::now();
   const TrainConfig& tc = config.train;
-  const int threads =
-      options.threads > 0 ? options.threads : static_cast<int>(at::get_num_threads());
+  const bool root = comm == nullptr || comm->isRoot();
+  // Data-parallel ranks share the cores: one intra-op thread each unless --threads says otherwise.
+  const int threads = options.threads > 0 ? options.threads
+                      : comm != nullptr   ? 1
+                                          : static_cast<int>(at::get_num_threads());
   at::set_num_threads(threads);
-  fs::create_directories(options.outDir);
   const std::string ckptPath = (fs::path(options.outDir) / "checkpoint.pt").string();
-  if (!options.resume && fs::exists(ckptPath)) {
-    throw ConfigError("output directory '" + options.outDir +
-                      "' already holds a checkpoint: pass --resume to continue it, or choose "
-                      "another --out");
-  }
+  onRoot(comm, "preparing " + options.outDir, [&] {
+    fs::create_directories(options.outDir);
+    if (!options.resume && fs::exists(ckptPath)) {
+      throw ConfigError("output directory '" + options.outDir +
+                        "' already holds a checkpoint: pass --resume to continue it, or choose "
+                        "another --out");
+    }
+  });
   const int epochs = options.epochsOverride > 0 ? options.epochsOverride : tc.epochs;
 
   // Computing: data, model, optimiser (no files).
   const TrainingSet set = prepareTrainingSet(config, data);
-  Trainer trainer(config, set, epochs);
+  if (comm != nullptr) requireSameRunOnAllRanks(*comm, set, config, epochs);
+  Trainer trainer(config, set, epochs, comm);
   CheckpointMeta meta;
   meta.threads = threads;
   meta.batchSize = tc.batchSize;
@@ -605,11 +712,17 @@ TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
   meta.dataSha256 = set.dataSha256;
   meta.dataEvents = set.nTrain + set.nVal;
   TrainState& st = trainer.state;
-  if (options.resume && fs::exists(ckptPath)) {
-    loadCheckpoint(ckptPath, trainer, meta);
-    std::fprintf(stderr, "nurec train: resuming %s after epoch %d (step %lld)\n", ckptPath.c_str(),
-                 st.epochsDone, static_cast<long long>(st.step));
+  // The checkpoint is read by rank 0 (--out need not be on a shared disk) and broadcast.
+  bool resumeCheckpoint = options.resume && fs::exists(ckptPath);
+  if (comm != nullptr) resumeCheckpoint = comm->broadcastFlag(resumeCheckpoint, "--resume");
+  if (resumeCheckpoint) {
+    onRoot(comm, "reading " + ckptPath, [&] {
+      loadCheckpoint(ckptPath, trainer, meta);
+      std::fprintf(stderr, "nurec train: resuming %s after epoch %d (step %lld)\n",
+                   ckptPath.c_str(), st.epochsDone, static_cast<long long>(st.step));
+    });
   }
+  trainer.synchronise();
 
   TrainSummary summary;
   summary.trainEvents = static_cast<std::size_t>(set.nTrain);
@@ -634,10 +747,12 @@ TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
       throw TrainingDiverged(std::string(e.what()) + kept);
     }
     // Writing: best EMA weights = the model, checkpoint, log.
-    if (r.improved) saveModelDir(trainer.ema, config, options.outDir);
-    saveCheckpoint(ckptPath, trainer, meta);
-    writeTrainLog(options.outDir, st);
-    if (options.progress) {
+    onRoot(comm, "writing the checkpoint of epoch " + std::to_string(epoch + 1), [&] {
+      if (r.improved) saveModelDir(trainer.ema, config, options.outDir);
+      saveCheckpoint(ckptPath, trainer, meta);
+      writeTrainLog(options.outDir, st);
+    });
+    if (options.progress && root) {
       std::fprintf(
           stderr, "%sepoch %d/%d: train loss %.4f, validation loss (EMA) %.4f%s, %.0f s%s\n",
           tty ? "\r" : "", epoch + 1, epochs, r.record.trainLoss, r.record.valLoss,
@@ -645,11 +760,12 @@ TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
     }
   }
   // A run that ends without a model is a failure, never a summary with exit 0.
-  if (!interrupted && (st.bestEpoch == 0 || !fs::exists(fs::path(options.outDir) / "model.pt"))) {
+  if (!interrupted &&
+      (st.bestEpoch == 0 || (root && !fs::exists(fs::path(options.outDir) / "model.pt")))) {
     throw Error("train: no model was written to " + options.outDir +
                 " (no epoch reached a finite validation loss)");
   }
-  if (st.skippedSteps > 0) {
+  if (st.skippedSteps > 0 && root) {
     std::fprintf(stderr, "nurec train: warning: %lld step(s) with a non-finite loss were skipped\n",
                  static_cast<long long>(st.skippedSteps));
   }
@@ -662,7 +778,9 @@ TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   summary.samplesPerSecond = trainer.samplesThisRun / std::max(summary.seconds, 1e-9);
   if (options.exportTorchScript && st.bestEpoch > 0 && (st.stopped || st.epochsDone >= epochs)) {
-    exportTorchScript(options.outDir, (fs::path(options.outDir) / "model_ts.pt").string());
+    onRoot(comm, "exporting TorchScript", [&] {
+      exportTorchScript(options.outDir, (fs::path(options.outDir) / "model_ts.pt").string());
+    });
   }
   return summary;
 }
@@ -673,8 +791,29 @@ TrainSummary trainAll(const DiffusionConfig& config, const io::EventTable& data,
   if (options.epochsOverride > kMaxEpochs) {
     throw ConfigError("train: --epochs must be in [1, " + std::to_string(kMaxEpochs) + "]");
   }
-  prepareOutputDirectory(options.outDir, options.resume, options.force);
-  if (config.train.channelMode == "shared") return trainOne(config, data, options);
+  std::unique_ptr<Communicator> comm;
+  if (options.dist.distributed()) {
+    const int ranks = options.dist.worldSize;
+    if (config.train.batchSize % ranks != 0) {
+      throw ConfigError("train: train.batch_size " + std::to_string(config.train.batchSize) +
+                        " is not divisible by the " + std::to_string(ranks) +
+                        " ranks: it is the global batch, split evenly over the ranks "
+                        "(docs/distributed.md); choose a multiple of " +
+                        std::to_string(ranks));
+    }
+    require(std::isfinite(options.distTimeoutSeconds) && options.distTimeoutSeconds >= 1 &&
+                options.distTimeoutSeconds <= 86400,
+            "train: --dist-timeout must be in [1, 86400] seconds");
+    comm = std::make_unique<Communicator>(options.dist,
+                                          std::chrono::milliseconds(static_cast<std::int64_t>(
+                                              std::llround(options.distTimeoutSeconds * 1000))));
+    if (comm->isRoot()) {
+      std::fprintf(stderr, "train: data-parallel over %s\n", options.dist.describe().c_str());
+    }
+  }
+  onRoot(comm.get(), "preparing " + options.outDir,
+         [&] { prepareOutputDirectory(options.outDir, options.resume, options.force); });
+  if (config.train.channelMode == "shared") return trainOne(config, data, options, comm.get());
   TrainSummary last;
   std::vector<int> channels = config.train.channels;
   if (channels.empty()) {
@@ -688,12 +827,17 @@ TrainSummary trainAll(const DiffusionConfig& config, const io::EventTable& data,
     o.outDir = (fs::path(options.outDir) / ("channel_" + std::to_string(c))).string();
     // Channels not started before the interruption start now.
     o.resume = options.resume && fs::exists(fs::path(o.outDir) / "checkpoint.pt");
-    std::fprintf(stderr, "nurec train: per-channel model for channel %d -> %s\n", c,
-                 o.outDir.c_str());
-    last = trainOne(cc, data, o);
+    if (comm) o.resume = comm->broadcastFlag(o.resume, "--resume of channel " + std::to_string(c));
+    if (!comm || comm->isRoot()) {
+      std::fprintf(stderr, "nurec train: per-channel model for channel %d -> %s\n", c,
+                   o.outDir.c_str());
+    }
+    last = trainOne(cc, data, o, comm.get());
   }
-  writeTextFileAtomically((fs::path(options.outDir) / "per_channel.yaml").string(),
-                          config.toYaml());
+  onRoot(comm.get(), "writing per_channel.yaml", [&] {
+    writeTextFileAtomically((fs::path(options.outDir) / "per_channel.yaml").string(),
+                            config.toYaml());
+  });
   return last;
 }
 

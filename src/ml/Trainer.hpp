@@ -13,6 +13,7 @@
 
 #include "nurec/core/Error.hpp"
 #include "nurec/io/EventTable.hpp"
+#include "nurec/ml/Communicator.hpp"
 #include "nurec/ml/Config.hpp"
 #include "nurec/ml/Features.hpp"
 #include "nurec/ml/Net.hpp"
@@ -58,9 +59,17 @@ struct TrainState {
 };
 
 // Model, EMA copy, Lion optimiser and the training random stream, initialised from the run seed.
+//
+// Data-parallel (comm != nullptr, docs/distributed.md): every rank holds the whole training set,
+// builds the same epoch permutation and draws the same random numbers for the whole global batch of
+// train.batch_size rows, and computes the rows [r B/N, (r+1) B/N) of it. Its loss is the sum of
+// squared errors of those rows / (B x targets), so the all-reduced (summed) gradients are exactly
+// the gradient of the global-batch mean loss; clipping, the finiteness check, Lion and EMA then run
+// on identical numbers on every rank, which therefore take identical decisions.
 class Trainer {
  public:
-  Trainer(const DiffusionConfig& config, const TrainingSet& set, int epochs);
+  Trainer(const DiffusionConfig& config, const TrainingSet& set, int epochs,
+          Communicator* comm = nullptr);
 
   struct EpochResult {
     EpochRecord record;
@@ -70,8 +79,13 @@ class Trainer {
   // stop). Throws TrainingDiverged when the loss or the validation loss is not finite beyond
   // train.max_skipped_steps skipped steps. progress: a progress line on stderr.
   EpochResult runEpoch(bool progress);
-  // Mean squared v error of the EMA model on the validation set with its fixed noise.
+  // Mean squared v error of the EMA model on the validation set with its fixed noise (each rank
+  // evaluates a contiguous share of the validation events; the sum is all-reduced).
   double validationLoss();
+  // Data-parallel: overwrites the weights, EMA, Lion momenta, random stream and counters of every
+  // rank with rank 0's (after initialisation or rank 0's loading of a checkpoint), as
+  // DistributedDataParallel broadcasts the initial weights. No-op when alone.
+  void synchronise();
 
   const DiffusionConfig& config() const { return config_; }
   int epochs() const { return epochs_; }
@@ -87,6 +101,7 @@ class Trainer {
   const DiffusionConfig config_;
   const TrainingSet& set_;
   int epochs_;
+  Communicator* comm_;
   torch::Tensor yMean_, yStd_;
   std::chrono::steady_clock::time_point wallStart_;
 };
