@@ -33,6 +33,10 @@ IsolatedRun runIsolated(const std::function<void()>& work, std::chrono::millisec
   const pid_t pid = fork();
   if (pid < 0) return run;  // Unavailable
   if (pid == 0) {
+    // A crash must end the child by its signal. Handlers inherited from the parent (a sanitizer's
+    // or libFuzzer's crash reporter, Python's faulthandler) would report it as their own, or
+    // abort the whole run from inside the child (docs/reliability.md "Sanitizer builds").
+    for (const int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::signal(s, SIG_DFL);
     try {
       work();
     } catch (...) {

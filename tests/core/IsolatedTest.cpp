@@ -38,3 +38,16 @@ TEST(Isolated, HangIsKilledAtTheTimeout) {
   EXPECT_LT(took, 5s);
   EXPECT_EQ(r.describe(30s), "did not finish within 30 s");
 }
+
+// The parent's crash handler (as a sanitizer or libFuzzer installs one) must not turn the child's
+// crash into a clean exit: the child resets the fatal signals to their default action.
+TEST(Isolated, ParentCrashHandlerDoesNotHideTheChildsCrash) {
+  struct sigaction previous {};
+  struct sigaction handler {};
+  handler.sa_handler = [](int) { _exit(0); };
+  ::sigaction(SIGSEGV, &handler, &previous);
+  const IsolatedRun run = runIsolated([] { ::raise(SIGSEGV); }, std::chrono::seconds(10));
+  ::sigaction(SIGSEGV, &previous, nullptr);
+  EXPECT_EQ(run.outcome, IsolatedRun::Outcome::Crashed);
+  EXPECT_EQ(run.signal, SIGSEGV);
+}
