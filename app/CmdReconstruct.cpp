@@ -107,7 +107,9 @@ int runReconstruct(const ReconstructOptions& o) {
                     !oneChunk && !commonOptions().quiet);
   io::EventFileWriter writer(o.output, rows.count);
   std::map<int, std::int64_t> counts;
-  for (std::size_t done = 0; done < rows.count || (done == 0 && rows.count == 0);) {
+  // At least one chunk, so that an empty input still defines the output's datasets.
+  std::size_t done = 0;
+  do {
     const std::size_t take = std::min(chunk, rows.count - done);
     io::EventTable table = reader.read(rows.first + done, take);
     reconstructChunk(table, o, threads, oneChunk && !commonOptions().quiet);
@@ -117,8 +119,7 @@ int runReconstruct(const ReconstructOptions& o) {
     writer.append(table);
     progress.advance(take);
     done += take;
-    if (take == 0) break;
-  }
+  } while (done < rows.count);
   progress.finish();
   if (!o.shard.empty()) {
     // Where this part belongs; `nurec merge` checks and removes these.
