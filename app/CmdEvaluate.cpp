@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/Command.hpp"
+#include "app/Process.hpp"
 #include "nurec/core/Error.hpp"
 #include "nurec/core/OutputLock.hpp"
 #include "nurec/core/OutputPath.hpp"
@@ -80,6 +81,11 @@ std::function<int()> setupEvaluate(CLI::App& cmd) {
     const Progress timer("evaluate", 0, false);
     checkOutputPath("--out", o->out, OutputKind::Directory, {o->input});
     const OutputLock lock(o->out);
+    // Another process's files are evaluated by that process (app/Process.hpp).
+    const ProcessSpec& process =
+        findProcess(io::processOf(io::EventFileReader(o->input).attributes(), o->input));
+    if (process.evaluate)
+      return process.evaluate({o->input, o->out, o->methods, o->selection, o->bootstrap, o->seed});
     eval::EvaluateConfig cfg;
     cfg.selection = eval::selectionFromName(o->selection);
     cfg.methods = o->methods;

@@ -282,6 +282,18 @@ struct EventFileReader::Impl {
   H5::H5File file;
 };
 
+std::string processOf(const std::map<std::string, AttributeValue>& attributes,
+                      const std::string& source) {
+  const auto it = attributes.find(kProcessAttribute);
+  if (it == attributes.end()) return kDefaultProcess;
+  if (!std::holds_alternative<std::string>(it->second) || std::get<std::string>(it->second).empty())
+    throw InputError(
+        fmt::format("{}: attribute '{}' must be a non-empty string (the physics "
+                    "process of the events, e.g. \"{}\")",
+                    source, kProcessAttribute, kDefaultProcess));
+  return std::get<std::string>(it->second);
+}
+
 namespace {
 
 // Checks the file attributes of a nurec event file; returns n_events.
@@ -303,10 +315,12 @@ std::size_t checkSchema(const std::string& path,
     throw InputError(fmt::format("{}: integer attribute 'schema_version' is missing (expected {})",
                                  path, kSchemaVersion));
   }
-  if (std::get<std::int64_t>(versionIt->second) != kSchemaVersion) {
-    throw InputError(fmt::format("{}: schema_version is {}, this nurec reads version {}", path,
-                                 std::get<std::int64_t>(versionIt->second), kSchemaVersion));
+  const std::int64_t version = std::get<std::int64_t>(versionIt->second);
+  if (version < kOldestSchemaVersion || version > kSchemaVersion) {
+    throw InputError(fmt::format("{}: schema_version is {}, this nurec reads versions {} to {}",
+                                 path, version, kOldestSchemaVersion, kSchemaVersion));
   }
+  (void)processOf(attrs, path);  // a malformed "process" attribute is refused here, once
   auto nIt = attrs.find("n_events");
   if (nIt == attrs.end() || !std::holds_alternative<std::int64_t>(nIt->second) ||
       std::get<std::int64_t>(nIt->second) < 0) {

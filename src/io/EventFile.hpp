@@ -1,5 +1,5 @@
 #pragma once
-// Reading and writing the HDF5 event file, schema "events" version 1 (docs/data-format.md).
+// Reading and writing the HDF5 event file, schema "events" version 2 (docs/data-format.md).
 //
 // Files are read and written in row ranges ("chunks") so that memory is bounded by a chunk, not by
 // the file (docs/data-format.md "Reading and writing in chunks"): EventFileReader reads any rows
@@ -16,7 +16,17 @@
 namespace nurec::io {
 
 inline constexpr const char* kSchemaName = "events";
-inline constexpr std::int64_t kSchemaVersion = 1;
+// Version 2 added the file attribute "process", which names the physics process whose layout the
+// /truth, /reco and /nu groups follow (docs/data-format.md "Processes"). Version 1 files, and
+// files without the attribute, hold Z/gamma* -> tau tau events; both versions are read.
+inline constexpr std::int64_t kSchemaVersion = 2;
+inline constexpr std::int64_t kOldestSchemaVersion = 1;
+inline constexpr const char* kProcessAttribute = "process";
+inline constexpr const char* kDefaultProcess = "ztautau";
+// The process of a file from its attributes: "process", or kDefaultProcess when absent.
+// InputError when the attribute is not a string.
+std::string processOf(const std::map<std::string, AttributeValue>& attributes,
+                      const std::string& source);
 
 // Rows per chunk of the commands that stream files: about 0.3-0.5 GB of memory for the widest
 // (generation with the ISR shower and underlying event holds ~18 kB per event).

@@ -4,6 +4,7 @@
 #include "nurec/ml/Api.hpp"
 
 #include <ATen/Parallel.h>
+#include <omp.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -80,21 +81,47 @@ void checkOptions(const DiffusionReconstructOptions& options) {
   require(!options.methodName.empty(), "diffusion: empty method name");
 }
 
-void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOptions& options);
+void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOptions& options,
+                           ModelSet& models);
 
-}  // namespace
-
-void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptions& options) {
-  checkOptions(options);
-  // The ML boundary: LibTorch errors and allocation failures become nurec errors with one line of
-  // text instead of a stack trace (docs/reliability.md).
+// The ML boundary: LibTorch errors and allocation failures become nurec errors with one line of
+// text instead of a stack trace (docs/reliability.md).
+template <class F>
+void atMlBoundary(F&& f) {
   try {
-    reconstructWithModels(table, options);
+    f();
   } catch (const c10::Error& e) {
     throw Error("diffusion: LibTorch error: " + firstLineOf(e.what_without_backtrace()));
   } catch (const std::bad_alloc&) {
     throw Error("diffusion: out of memory; lower --candidates or use fewer --threads");
   }
+}
+
+}  // namespace
+
+struct DiffusionReconstructor::Impl {
+  DiffusionReconstructOptions options;
+  ModelSet models;
+};
+
+DiffusionReconstructor::DiffusionReconstructor(const DiffusionReconstructOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  checkOptions(options);
+  selectionRuleFromName(options.selection);  // a bad rule fails before the model is read
+  impl_->options = options;
+  atMlBoundary([&] { impl_->models = loadModels(options.modelDir); });
+}
+
+DiffusionReconstructor::~DiffusionReconstructor() = default;
+
+void DiffusionReconstructor::reconstruct(io::EventTable& table, bool progress) {
+  DiffusionReconstructOptions options = impl_->options;
+  options.progress = progress;
+  atMlBoundary([&] { reconstructWithModels(table, options, impl_->models); });
+}
+
+void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptions& options) {
+  DiffusionReconstructor(options).reconstruct(table, options.progress);
 }
 
 namespace {
@@ -117,10 +144,10 @@ std::array<double, 3> candidateMassQuantiles(const std::vector<double>& cands,
   return {quantileSorted(masses, 0.16), quantileSorted(masses, 0.5), quantileSorted(masses, 0.84)};
 }
 
-void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOptions& options) {
+void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOptions& options,
+                           ModelSet& models) {
   const SelectionRule rule = selectionRuleFromName(options.selection);
   validateRecoInputs(table);
-  ModelSet models = loadModels(options.modelDir);
   // Determinism independent of the thread count (docs/design.md): every batch of events runs on ONE
   // intra-op thread, and batches run in parallel on the requested threads. Batch composition is
   // fixed by batchEvents, so the floating-point reductions, and hence the output, are bit-identical
@@ -201,6 +228,11 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
     const std::size_t nBatches = batchStart.size() - 1;
     parallelFor(nBatches, options.threads, [&](std::size_t batch) {
       torch::InferenceMode workerGuard;  // thread-local
+      // at::set_num_threads(1) above reaches this thread only if ATen initialised it after the
+      // call: a pooled worker keeps OpenMP's default of all cores, splits its ops across them
+      // and changes the order of sums (seen: candidates that depended on --threads and
+      // --chunk-events). OpenMP's thread count is per thread, so every worker sets its own.
+      omp_set_num_threads(1);
       const std::size_t b0 = batchStart[batch];
       const std::size_t nb = batchStart[batch + 1] - b0;
       const auto B = static_cast<std::int64_t>(nb);

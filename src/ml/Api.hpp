@@ -2,6 +2,7 @@
 // The ML library's interface to the rest of nurec. No Torch types here: callers (the `nurec`
 // binary, the demo) see only plain structs and the event table.
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "nurec/io/EventTable.hpp"
@@ -28,6 +29,21 @@ struct DiffusionReconstructOptions {
 // a run that cannot fit in memory are refused with a nurec::Error before any sampling; LibTorch
 // errors surface as nurec::Error too.
 void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptions& options);
+
+// The same with the options checked and the model(s) loaded once, for a file read in chunks
+// (`nurec reconstruct`): reconstruct(chunk) is reconstructDiffusion(chunk, options).
+class DiffusionReconstructor {
+ public:
+  explicit DiffusionReconstructor(const DiffusionReconstructOptions& options);
+  ~DiffusionReconstructor();
+  DiffusionReconstructor(const DiffusionReconstructor&) = delete;
+  DiffusionReconstructor& operator=(const DiffusionReconstructor&) = delete;
+  void reconstruct(io::EventTable& table, bool progress);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The shipped default model (docs/ml.md), relative to the shipped-files folder, and where it is
 // found (core/ShippedFiles.hpp: $NUREC_DATA_DIR, next to the executable or the libraries, or

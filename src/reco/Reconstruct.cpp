@@ -23,8 +23,14 @@ std::string mtautauName(const std::string& method) {
   return io::nuMassName(method);
 }
 
+std::shared_ptr<const AngularPdfTable> loadMmcTable(const ClassicalRecoConfig& config) {
+  const std::string path = config.mmc.pdfPath.empty() ? defaultPdfPath() : config.mmc.pdfPath;
+  return std::make_shared<const AngularPdfTable>(AngularPdfTable::load(path));
+}
+
 void reconstructClassical(io::EventTable& table, const std::string& method,
-                          const ClassicalRecoConfig& config, int threads) {
+                          const ClassicalRecoConfig& config, int threads,
+                          std::shared_ptr<const AngularPdfTable> mmcTable) {
   config.validate();
   if (method != "collinear" && method != "mmc" && method != "fastmtt" && method != "ip") {
     throw ConfigError(
@@ -39,11 +45,8 @@ void reconstructClassical(io::EventTable& table, const std::string& method,
         table.source(), io::ds::recoTrackIp));
   const std::vector<RecoEvent> events = io::getReco(table);
   // The MMC table is read before any work starts, so a bad path fails at once.
-  std::shared_ptr<const AngularPdfTable> pdfs;
-  if (method == "mmc") {
-    const std::string path = config.mmc.pdfPath.empty() ? defaultPdfPath() : config.mmc.pdfPath;
-    pdfs = std::make_shared<const AngularPdfTable>(AngularPdfTable::load(path));
-  }
+  std::shared_ptr<const AngularPdfTable> pdfs = std::move(mmcTable);
+  if (method == "mmc" && !pdfs) pdfs = loadMmcTable(config);
   const std::size_t n = events.size();
   io::NuEstimate nu;
   nu.p4.assign(n, {});

@@ -81,7 +81,7 @@ TEST(EventFile, RoundTripOfEveryDatasetType) {
     EXPECT_TRUE(out.column(name).values == col.values) << name;
   }
   EXPECT_EQ(out.stringAttribute("nurec_schema"), "events");
-  EXPECT_EQ(out.numberAttribute("schema_version"), 1);
+  EXPECT_EQ(out.numberAttribute("schema_version"), kSchemaVersion);
   EXPECT_EQ(out.numberAttribute("seed"), 12345);
   EXPECT_EQ(out.numberAttribute("sqrt_s"), 13000.0);
   EXPECT_EQ(out.stringAttribute("config"), "process: ztautau\nevents: 10\n");
@@ -166,7 +166,31 @@ TEST(EventFileErrors, WrongSchemaVersion) {
   TempDir dir;
   const auto path = dir.file("version.h5");
   writeRawHdf5(path, "events", 7);
-  expectInputError(path, "schema_version is 7");
+  expectInputError(path, "schema_version is 7, this nurec reads versions 1 to 2");
+}
+
+// docs/data-format.md "Processes": version 1 files are Z -> tau tau files and stay readable.
+TEST(EventFile, ReadsVersionOneFilesAsZTauTau) {
+  TempDir dir;
+  const auto path = dir.file("v1.h5");
+  writeRawHdf5(path, "events", 1);
+  const EventTable t = readEventFile(path);
+  EXPECT_EQ(t.numberAttribute("schema_version"), 1);
+  EXPECT_EQ(processOf(t.attributes(), path), "ztautau");
+  EventTable named = sampleTable(3);
+  named.setAttribute(kProcessAttribute, std::string("ttbar-semilep"));
+  const auto path2 = dir.file("v2.h5");
+  writeEventFile(path2, named);
+  EXPECT_EQ(processOf(EventFileReader(path2).attributes(), path2), "ttbar-semilep");
+}
+
+TEST(EventFileErrors, ProcessAttributeMustBeAString) {
+  TempDir dir;
+  const auto path = dir.file("process.h5");
+  EventTable t = sampleTable(3);
+  t.setAttribute(kProcessAttribute, std::int64_t{2});
+  writeEventFile(path, t);
+  expectInputError(path, "attribute 'process' must be a non-empty string");
 }
 
 TEST(EventFileErrors, ForeignHdf5WithoutSchema) {

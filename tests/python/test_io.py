@@ -32,7 +32,7 @@ class ReadTest(common.ArrayTestCase):
         self.assertEqual(self.events["/reco/channel"].dtype, np.int8)
         self.assertEqual(self.events["/reco/particles"].dtype, np.float32)
         self.assertEqual(self.events.attrs["nurec_schema"], "events")
-        self.assertEqual(self.events.attrs["schema_version"], 1)
+        self.assertEqual(self.events.attrs["schema_version"], 2)
         self.assertIsInstance(self.events.attrs["seed"], int)
 
     def test_missing_file(self):

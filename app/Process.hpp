@@ -1,0 +1,124 @@
+#pragma once
+// Physics processes and reconstruction methods register themselves here, one file each
+// (app/process/<name>.cpp, app/method/<name>.cpp), like the subcommands of app/Command.hpp: a new
+// process or method is an added file, not edits to the commands (docs/design.md "Processes and
+// methods"). The commands `generate`, `simulate`, `reconstruct` and `evaluate` own the options
+// every process shares and hand the rest to the process the file (or --process) names.
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nurec/io/EventTable.hpp"
+
+namespace nurec {
+class Progress;
+}
+
+namespace nurec::app {
+
+// `nurec generate`: the options every process has, after parsing.
+struct GenerateRun {
+  std::size_t events = 10000;
+  std::uint64_t seed = 1;
+  double sqrtSGeV = 13000;
+  std::string output, format;  // format "h5" or "hepmc3" (resolved from the name when not given)
+  std::string configFile;      // the process's YAML run card, "" = none
+  std::size_t chunkEvents = 0;
+  bool noRecoil = false;          // no initial-state recoil, recoil jets or underlying event
+  const CLI::App* cmd = nullptr;  // which options were given (a run card yields to them)
+};
+
+// `nurec simulate`: the options every process has.
+struct SimulateRun {
+  std::string input, detectorCard;  // detectorCard "" = the process's built-in card
+  std::uint64_t seed = 1;
+  double kFactor = 0;  // normalisation of the yields in the summary; 0 = the process's default
+};
+
+// The detector stage of a process for one `simulate` run: made once, applied to every chunk.
+class DetectorStage {
+ public:
+  virtual ~DetectorStage() = default;
+  // Adds /reco and the detector's file attributes to a chunk of truth rows. /reco/pass_sr (N, u1)
+  // marks the selected events (--only-selected keeps those).
+  virtual void simulate(io::EventTable& chunk, int threads, Progress& progress) = 0;
+  // After the last chunk: the selection table for stdout, the number of selected events and the
+  // middle of the one-line summary ("1234 in the signal region (56.7 per fb^-1), ...").
+  virtual std::string report() const = 0;
+  virtual std::size_t selectedEvents() const = 0;
+  virtual std::string headline() const = 0;
+  virtual std::string selectionName() const = 0;  // "signal region", for messages
+};
+
+// `nurec evaluate`: the options every process has.
+struct EvaluateRun {
+  std::string input, out;
+  std::vector<std::string> methods;  // empty = every method in the file
+  std::string selection;
+  int bootstrap = 50;
+  std::uint64_t seed = 1;
+};
+
+struct ProcessSpec {
+  std::string name;     // --process value and the file attribute "process"
+  std::string summary;  // one line for --help
+  int order = 0;        // position in --help lists
+  // Adds the process's own generate options (in an option group named after it) and returns the
+  // generator run. Its options are refused when another process is generated.
+  std::function<std::function<void(const GenerateRun&)>(CLI::Option_group&)> setupGenerate;
+  std::string simulateHelp;  // what its detector stage does, for `simulate --help`
+  std::function<std::unique_ptr<DetectorStage>(const SimulateRun&)> makeDetector;
+  // HepMC3 input, for the one process that reads it: the whole file as a truth table.
+  std::function<io::EventTable(const std::string& path, std::uint64_t seed)> readHepMC3;
+  // `nurec evaluate` of the process's files (report into run.out); null = the command's own
+  // tau-pair evaluation (docs/evaluate.md).
+  std::function<int(const EvaluateRun&)> evaluate;
+};
+
+std::vector<ProcessSpec>& processRegistry();
+struct ProcessRegistrar {
+  explicit ProcessRegistrar(ProcessSpec spec) { processRegistry().push_back(std::move(spec)); }
+};
+// The registered process of that name; ConfigError listing the registered ones otherwise.
+const ProcessSpec& findProcess(const std::string& name);
+std::string processNames();  // "ztautau, ttbar-semilep" (in order)
+
+// Reconstruction of one chunk of an event file (app/method/): adds /nu/<method>/ to the rows.
+// Made once per run (models and tables are loaded once), used for every chunk.
+class ChunkReconstructor {
+ public:
+  virtual ~ChunkReconstructor() = default;
+  virtual void reconstruct(io::EventTable& chunk, bool progress) = 0;
+  // Name of a /nu/<method>/status code for the summary line.
+  virtual std::string statusName(int code) const = 0;
+};
+
+// `nurec reconstruct`: the options every method has.
+struct ReconstructRun {
+  std::string method;
+  std::uint64_t seed = 1;
+  int threads = 0;
+};
+
+// Methods that share options (the classical tau-pair methods share the MET model) register as
+// one family: its setup adds the options once and returns the factory for any of its methods.
+struct MethodFamily {
+  std::string process;  // the process whose files the methods reconstruct
+  struct Method {
+    std::string name, help;  // --method value; paragraph for `reconstruct --help`
+  };
+  std::vector<Method> methods;
+  int order = 0;  // position in --help
+  using Factory = std::function<std::unique_ptr<ChunkReconstructor>(const ReconstructRun&)>;
+  std::function<Factory(CLI::App&)> setup;
+};
+std::vector<MethodFamily>& methodRegistry();
+struct MethodRegistrar {
+  explicit MethodRegistrar(MethodFamily family) { methodRegistry().push_back(std::move(family)); }
+};
+
+}  // namespace nurec::app

@@ -1,0 +1,111 @@
+// The conditional diffusion model of the tau pair (docs/ml-methods.md), when nurec is built with
+// LibTorch; without it the method is still listed and refused with the reason.
+#include <memory>
+
+#include "app/Process.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/io/Schema.hpp"
+#ifdef NUREC_ML_AVAILABLE
+#include "nurec/ml/Api.hpp"
+#endif
+
+namespace nurec::app {
+namespace {
+
+struct DiffusionOptions {
+  std::string model, sampler, selection = "median";
+  int candidates = 10, steps = 0;
+  double eta = -1;  // DDIM eta; -1 (option not given) = the model's default
+};
+
+#ifdef NUREC_ML_AVAILABLE
+class DiffusionChunkReconstructor final : public ChunkReconstructor {
+ public:
+  DiffusionChunkReconstructor(const DiffusionOptions& o, const ReconstructRun& run)
+      : options_(makeOptions(o, run)),
+        reconstructor_(options_),
+        modelLabel_(io::diffusionModelLabel(options_.modelDir)) {}
+
+  void reconstruct(io::EventTable& chunk, bool progress) override {
+    reconstructor_.reconstruct(chunk, progress);
+    chunk.setAttribute(io::nuModelAttribute(options_.methodName), modelLabel_);
+  }
+  std::string statusName(int) const override { return "status"; }
+
+ private:
+  static ml::DiffusionReconstructOptions makeOptions(const DiffusionOptions& o,
+                                                     const ReconstructRun& run) {
+    ml::DiffusionReconstructOptions d;
+    d.modelDir = o.model.empty() ? ml::defaultModelDirectory() : o.model;
+    d.candidates = o.candidates;
+    d.steps = o.steps;
+    d.sampler = o.sampler;
+    d.selection = o.selection;
+    d.eta = o.eta;
+    d.seed = run.seed;
+    d.threads = run.threads;
+    d.methodName = run.method;
+    return d;
+  }
+  ml::DiffusionReconstructOptions options_;
+  ml::DiffusionReconstructor reconstructor_;  // checks the options and loads the model first
+  std::string modelLabel_;
+};
+#endif
+
+MethodFamily::Factory setup(CLI::App& cmd) {
+  auto o = std::make_shared<DiffusionOptions>();
+  cmd.add_option("--model", o->model,
+                 "Diffusion: model directory (nurec train, or models/<name>; default: the "
+                 "shipped models/ztautau_ip)");
+  cmd.add_option("--candidates", o->candidates, "Diffusion: samples per event")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd.add_option("--steps", o->steps, "Diffusion: sampler steps (0 = the model's default)")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  cmd.add_option("--sampler", o->sampler, "Diffusion: ddim or dpm++2m (default: the model's)");
+  // NaN passes CLI::Range (every comparison is false), so the range is checked here.
+  const CLI::Validator unitInterval(
+      [](std::string& text) -> std::string {
+        double v = 0;
+        try {
+          std::size_t used = 0;
+          v = std::stod(text, &used);
+          if (used != text.size()) return "not a number: '" + text + "'";
+        } catch (const std::exception&) {
+          return "not a number: '" + text + "'";
+        }
+        return v >= 0 && v <= 1 ? std::string() : "must be in [0, 1] (got " + text + ")";
+      },
+      "in [0, 1]");
+  cmd.add_option("--eta", o->eta,
+                 "Diffusion: DDIM eta in [0, 1] (1 = ancestral, 0 = deterministic; default: the "
+                 "model's)")
+      ->check(unitInterval);
+  cmd.add_option("--selection", o->selection,
+                 "Diffusion: how the best estimate is chosen from the candidates")
+      ->capture_default_str();
+  return [o](const ReconstructRun& run) -> std::unique_ptr<ChunkReconstructor> {
+#ifdef NUREC_ML_AVAILABLE
+    return std::make_unique<DiffusionChunkReconstructor>(*o, run);
+#else
+    (void)run;
+    throw ConfigError(
+        "reconstruct --method diffusion: this nurec was built without the ML library (LibTorch "
+        "not found or NUREC_WITH_TORCH=OFF); rebuild with LibTorch, or use collinear, mmc or "
+        "fastmtt");
+#endif
+  };
+}
+
+const MethodRegistrar registrar({
+    .process = "ztautau",
+    .methods = {{"diffusion",
+                 "the conditional diffusion model (needs --model, built with LibTorch)"}},
+    .order = 20,
+    .setup = setup,
+});
+
+}  // namespace
+}  // namespace nurec::app

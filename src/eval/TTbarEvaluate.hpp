@@ -1,0 +1,57 @@
+#pragma once
+// `nurec evaluate` of t tbar files (docs/ttbar.md "Evaluation"): for every method that wrote
+// /nu/<method>/partons, the resolution of each of the 55 parton-record components (11 partons x
+// (M, E, px, py, pz)) and the distances between the reconstructed and the true distribution of
+// each component, summed over the 55 as in Table 1 of the latent-diffusion study. Metric
+// definitions (HWHM, W1, energy, KS, KL): docs/metrics.md.
+#include <array>
+#include <string>
+#include <vector>
+
+#include "nurec/eval/Distances.hpp"
+#include "nurec/eval/Resolution.hpp"
+#include "nurec/io/EventTable.hpp"
+
+namespace nurec::eval {
+
+inline constexpr int kTTbarPartons = 11, kTTbarComponents = 5;
+inline constexpr int kTTbarRecordSize = kTTbarPartons * kTTbarComponents;  // 55
+
+// "/nu/<method>/partons" (N,11,5), "/nu/<method>/chi2" (N) (docs/data-format.md "t tbar").
+std::string nuPartonsName(const std::string& method);
+std::string nuChi2Name(const std::string& method);
+// Methods with /nu/<method>/partons in the table, sorted.
+std::vector<std::string> ttbarMethods(const io::EventTable& table);
+
+struct TTbarEvaluateConfig {
+  std::vector<std::string> methods;  // empty: every method in the file
+  bool selectedOnly = true;          // only rows with /reco/pass_sr == 1
+  HwhmConfig hwhm;
+};
+
+struct TTbarMethodResult {
+  std::string method;
+  std::size_t eventsReconstructed = 0;  // status 0 among the selected
+  // Per component c = 5 * parton + {M, E, px, py, pz}: residual reco - truth [GeV].
+  std::array<ResolutionSummary, kTTbarRecordSize> resolution{};
+  std::array<DistributionDistances, kTTbarRecordSize> distances{};
+  DistributionDistances sum;  // over the 55 components
+};
+
+struct TTbarEvaluation {
+  std::string source;
+  std::size_t eventsInFile = 0, eventsSelected = 0;
+  std::vector<TTbarMethodResult> methods;
+};
+
+// The evaluation of the table (truth /truth/partons, /reco/pass_sr, /nu/<method>/...). Events a
+// method failed (status != 0) are left out of its resolutions and of both distributions of its
+// distances. InputError naming the dataset for a missing or malformed column.
+TTbarEvaluation evaluateTTbar(const io::EventTable& table, const TTbarEvaluateConfig& config);
+
+// The report: README.md (tables), metrics.json; written all or nothing into outDir.
+std::string ttbarMarkdown(const TTbarEvaluation& result);
+std::string ttbarJson(const TTbarEvaluation& result);
+void writeTTbarReport(const TTbarEvaluation& result, const std::string& outDir);
+
+}  // namespace nurec::eval

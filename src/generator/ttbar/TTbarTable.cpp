@@ -1,0 +1,138 @@
+#include "nurec/generator/ttbar/TTbarTable.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "nurec/Version.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Parallel.hpp"
+#include "nurec/core/Progress.hpp"
+#include "nurec/io/EventFile.hpp"
+
+namespace nurec::generator::ttbar {
+
+void putTTbarTruth(io::EventTable& table, const std::vector<TTbarEvent>& events) {
+  const std::size_t n = events.size();
+  std::vector<double> partons, x, scale(n), spin;
+  std::vector<std::int32_t> lepton(n), hadronic, initial;
+  partons.reserve(n * kPartonCount * kPartonComponents);
+  for (std::size_t i = 0; i < n; ++i) {
+    const TTbarEvent& e = events[i];
+    const auto record = e.record();
+    partons.insert(partons.end(), record.begin(), record.end());
+    lepton[i] = e.leptonPdg;
+    hadronic.insert(hadronic.end(), {e.quarkPdg, e.antiquarkPdg});
+    initial.insert(initial.end(), {e.incomingPdgA, e.incomingPdgB});
+    x.insert(x.end(), {e.x1, e.x2});
+    scale[i] = e.scaleGeV;
+    for (const auto& row : e.productionC) spin.insert(spin.end(), row.begin(), row.end());
+  }
+  table.set(ds::partons, {kPartonCount, kPartonComponents}, std::move(partons));
+  table.set(ds::leptonPdg, {}, std::move(lepton));
+  table.set(ds::hadronicPdg, {2}, std::move(hadronic));
+  table.set(ds::initialPdg, {2}, std::move(initial));
+  table.set(ds::initialX, {2}, std::move(x));
+  table.set(ds::scale, {}, std::move(scale));
+  table.set(ds::spinC, {3, 3}, std::move(spin));
+}
+
+std::vector<TTbarEvent> getTTbarTruth(const io::EventTable& table) {
+  const std::size_t n = table.nEvents();
+  const auto partons = table.get<double>(ds::partons, {kPartonCount, kPartonComponents});
+  const auto lepton = table.get<std::int32_t>(ds::leptonPdg, {});
+  const auto hadronic = table.get<std::int32_t>(ds::hadronicPdg, {2});
+  const auto initial = table.get<std::int32_t>(ds::initialPdg, {2});
+  const auto x = table.get<double>(ds::initialX, {2});
+  const auto scale = table.get<double>(ds::scale, {});
+  const auto spin = table.get<double>(ds::spinC, {3, 3});
+  std::vector<TTbarEvent> events(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    TTbarEvent& e = events[i];
+    for (int p = 0; p < kPartonCount; ++p) {
+      // (M, E, px, py, pz): the four-vector is (px, py, pz, E); M follows from it.
+      const double* v = &partons[(i * kPartonCount + p) * kPartonComponents];
+      e.partons[p] = FourVector(v[2], v[3], v[4], v[1]);
+    }
+    e.leptonPdg = lepton[i];
+    if (std::abs(e.leptonPdg) != 11 && std::abs(e.leptonPdg) != 13)
+      throw InputError(fmt::format("{}: {} of event {} is {}, expected +-11 or +-13",
+                                   table.source(), ds::leptonPdg, table.firstRow() + i,
+                                   e.leptonPdg));
+    e.leptonicTop = e.leptonPdg < 0;  // l+ comes from the top
+    e.quarkPdg = hadronic[2 * i];
+    e.antiquarkPdg = hadronic[2 * i + 1];
+    e.incomingPdgA = initial[2 * i];
+    e.incomingPdgB = initial[2 * i + 1];
+    e.initial = e.incomingPdgA == 21 ? InitialState::gluonGluon : InitialState::quarkAntiquark;
+    e.x1 = x[2 * i];
+    e.x2 = x[2 * i + 1];
+    e.scaleGeV = scale[i];
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) e.productionC[a][b] = spin[i * 9 + a * 3 + b];
+  }
+  return events;
+}
+
+std::map<std::string, io::AttributeValue> ttbarFileAttributes(const TTbarConfig& config,
+                                                              const TTbarSummary& s) {
+  return {
+      {io::kProcessAttribute, std::string(kProcessName)},
+      {"seed", static_cast<std::int64_t>(config.seed)},
+      {"sqrt_s", config.sqrtS},
+      {"cross_section_pb", s.crossSectionPb},
+      {"cross_section_err_pb", s.crossSectionErrPb},
+      {"inclusive_cross_section_pb", s.inclusiveCrossSectionPb},
+      {"branching_factor", s.branchingFactor},
+      {"config", config.toYaml()},
+      {"producer", std::string(kProducer)},
+  };
+}
+
+TTbarChunkedGeneration generateTTbarChunks(
+    const TTbarConfig& config, int threads, bool showProgress, std::size_t chunkEvents,
+    const std::function<void(std::size_t, std::vector<TTbarEvent>&)>& onChunk) {
+  if (chunkEvents == 0) throw ConfigError("generate: the chunk size must be at least 1 event");
+  const auto start = std::chrono::steady_clock::now();
+  const TTbarGenerator gen(config);
+  const std::size_t n = config.nEvents;
+  TTbarChunkedGeneration out;
+  TTbarSummary& s = out.summary;
+  double sumW = 0, sumW2 = 0;  // in event order: independent of chunks and threads
+  Progress progress("generate ttbar", n, showProgress);
+  for (std::size_t first = 0; first < n; first += chunkEvents) {
+    const std::size_t count = std::min(chunkEvents, n - first);
+    std::vector<TTbarEvent> events(count);
+    std::vector<TTbarCounters> counters(count);
+    parallelFor(count, threads, [&](std::size_t i) {
+      events[i] = gen.generate(first + i, counters[i]);
+      progress.advance();
+    });
+    for (const auto& c : counters) {
+      s.hardTrials += c.hardTrials;
+      s.overweightEvents += c.overweights;
+      s.decayTrials += c.decayTrials;
+      sumW += c.sumWeight;
+      sumW2 += c.sumWeight2;
+    }
+    onChunk(first, events);
+  }
+  progress.finish();
+  s.events = n;
+  s.maxWeightPb = gen.maxWeightPb();
+  const double nt = static_cast<double>(s.hardTrials);
+  s.inclusiveCrossSectionPb = sumW / nt;
+  s.inclusiveCrossSectionErrPb = std::sqrt(
+      std::max(0.0, sumW2 / nt - s.inclusiveCrossSectionPb * s.inclusiveCrossSectionPb) / nt);
+  s.branchingFactor = semileptonicFraction();
+  s.crossSectionPb = s.inclusiveCrossSectionPb * s.branchingFactor;
+  s.crossSectionErrPb = s.inclusiveCrossSectionErrPb * s.branchingFactor;
+  // Unweighted events: each stands for an equal share of the cross section.
+  out.weightsPb.assign(n, s.crossSectionPb / static_cast<double>(n));
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+}  // namespace nurec::generator::ttbar

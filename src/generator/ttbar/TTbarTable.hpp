@@ -1,0 +1,47 @@
+#pragma once
+// The t tbar truth in the event file (schema version 2, process "ttbar-semilep"; dataset names
+// and shapes as in docs/data-format.md "t tbar"), and generation in chunks for `nurec generate`.
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nurec/generator/ttbar/TTbarGenerator.hpp"
+#include "nurec/io/EventTable.hpp"
+
+namespace nurec::generator::ttbar {
+
+inline constexpr const char* kProcessName = "ttbar-semilep";
+
+namespace ds {
+inline constexpr const char* partons = "/truth/partons";  // (N,11,5) f8: (M, E, px, py, pz) GeV
+inline constexpr const char* leptonPdg = "/truth/lepton_pdg";      // (N) i4
+inline constexpr const char* hadronicPdg = "/truth/hadronic_pdg";  // (N,2) i4: q, qbar'
+inline constexpr const char* initialPdg = "/truth/parton_pdg";     // (N,2) i4: beam A, B partons
+inline constexpr const char* initialX = "/truth/parton_x";         // (N,2)
+inline constexpr const char* scale = "/truth/scale";               // (N) mu_F = mu_R [GeV]
+inline constexpr const char* spinC = "/truth/spin_c";              // (N,3,3) production C
+}  // namespace ds
+
+// Writes the /truth datasets of the events (not /weight).
+void putTTbarTruth(io::EventTable& table, const std::vector<TTbarEvent>& events);
+// Reads them back; InputError naming the file and dataset on a missing column or wrong shape.
+std::vector<TTbarEvent> getTTbarTruth(const io::EventTable& table);
+
+// File attributes of a generated sample: process, seed, sqrt_s, cross sections, config, producer.
+std::map<std::string, io::AttributeValue> ttbarFileAttributes(const TTbarConfig& config,
+                                                              const TTbarSummary& summary);
+
+// Generates config.nEvents events, handing them to onChunk(first row, events) chunk by chunk;
+// event i draws only from its own streams, so the events do not depend on the chunk size or the
+// thread count. The weights (sigma x BR / N each, pb) need the totals and come at the end.
+struct TTbarChunkedGeneration {
+  TTbarSummary summary;
+  std::vector<double> weightsPb;
+};
+TTbarChunkedGeneration generateTTbarChunks(
+    const TTbarConfig& config, int threads, bool showProgress, std::size_t chunkEvents,
+    const std::function<void(std::size_t, std::vector<TTbarEvent>&)>& onChunk);
+
+}  // namespace nurec::generator::ttbar
