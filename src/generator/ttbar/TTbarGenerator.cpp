@@ -39,6 +39,7 @@ RecoilConfig defaultTTbarIsrConfig() {
   // Z -> tau tau, is kept, and the resulting pT(t tbar) is in docs/ttbar.md.
   RecoilConfig c;
   c.enabled = true;
+  c.startScale = 1.0;
   return c;
 }
 

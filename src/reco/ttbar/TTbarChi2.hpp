@@ -25,9 +25,9 @@ struct TTbarChi2Config {
   // Resolutions of the three masses for correctly assigned jets, measured on the default
   // detector (docs/ttbar.md "Classical reconstruction": core widths of the truth-matched
   // m_qq', m_bqq', m_blnu distributions).
-  double hadronicWSigmaGeV = 10;
-  double hadronicTopSigmaGeV = 15;
-  double leptonicTopSigmaGeV = 20;
+  double hadronicWSigmaGeV = 7;
+  double hadronicTopSigmaGeV = 13;
+  double leptonicTopSigmaGeV = 19;
   // Jets considered: the leading maxJets in pT (6: 180 assignments x 2 roots; the fraction of
   // events with all four quark jets among them is in docs/ttbar.md).
   int maxJets = 6;
