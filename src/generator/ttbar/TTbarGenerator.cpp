@@ -34,9 +34,9 @@ Vector3 isotropic(Rng& rng) {
 }  // namespace
 
 RecoilConfig defaultTTbarIsrConfig() {
-  // The Z generator's values (docs/physics-validation.md "Recoil model"); the emission density
-  // has the quark colour factor C_F although gg dominates t tbar: Q = 2.5 m_tt, tuned there for
-  // Z -> tau tau, is kept, and the resulting pT(t tbar) is in docs/ttbar.md.
+  // The Z generator's values (docs/physics-validation.md "Recoil model") except Q = m_tt: the Z
+  // tune Q = 2.5 m overshoots for t tbar (mean pT(t tbar) 90 GeV), while the C_F density
+  // undershoots gluon radiation; untuned, numbers in docs/ttbar.md "Initial-state recoil".
   RecoilConfig c;
   c.enabled = true;
   c.startScale = 1.0;

@@ -24,7 +24,8 @@ namespace nurec::generator::ttbar {
 inline constexpr std::uint64_t kIsrStream = 0x5454495352ull;  // "TTISR"
 
 // The recoil model's parameters for t tbar: those of generator/Recoil.hpp (Pythia 8 Monash alpha_s,
-// pT0, primordial kT) with Q = startScale x m_tt. Only the initial-state shower is used.
+// pT0, primordial kT) with Q = startScale x m_tt, startScale = 1 (docs/ttbar.md). Only the
+// initial-state shower is used.
 RecoilConfig defaultTTbarIsrConfig();
 
 struct TTbarConfig {

@@ -183,6 +183,7 @@ TEST(TTbarDetector, SelectionCutflowOnGeneratedSample) {
   const auto& s = generated();
   TTbarCutflow all, first, second;
   double isrJets = 0, jets = 0, selectedJets = 0;
+  double nFlavour[3] = {}, tagged[3] = {};  // b, c, light (u, d, s, g) among kept jets
   std::vector<double> metDx;
   for (std::size_t i = 0; i < s.events.size(); ++i) {
     const TTbarRecoEvent r = det.simulate(s.events[i], i, 17);
@@ -191,6 +192,9 @@ TEST(TTbarDetector, SelectionCutflowOnGeneratedSample) {
     for (const auto& j : r.jets) {
       jets += 1;
       isrJets += j.truthParton == kNoParton;
+      const int k = j.truthFlavour == 5 ? 0 : (j.truthFlavour == 4 ? 1 : 2);
+      nFlavour[k] += 1;
+      tagged[k] += j.bTagged;
       EXPECT_GT(j.p4.pt(), 25);
       EXPECT_LT(std::abs(j.p4.eta()), 2.5);
     }
@@ -215,6 +219,11 @@ TEST(TTbarDetector, SelectionCutflowOnGeneratedSample) {
       standardDeviationOf(metDx));
   // docs/ttbar.md "Selection": 0.146 for this sample (binomial sd 0.006).
   EXPECT_NEAR(all.efficiency(), 0.146, 0.025);
+  std::printf("b-tag rate of kept jets: b %.3f, c %.3f, light %.4f\n", tagged[0] / nFlavour[0],
+              tagged[1] / nFlavour[1], tagged[2] / nFlavour[2]);
+  EXPECT_NEAR(tagged[0] / nFlavour[0], 0.66, 0.04);
+  EXPECT_NEAR(tagged[1] / nFlavour[1], 0.10, 0.03);
+  EXPECT_NEAR(tagged[2] / nFlavour[2], 0.01, 0.006);
   EXPECT_GT(all.oneLepton, all.fourJets);
   EXPECT_GT(all.muons, all.electrons);  // muons are found more often (0.95 vs 0.76)
   EXPECT_GT(isrJets, 0);
