@@ -1,6 +1,7 @@
 #include "nurec/detector/ttbar/TTbarDetector.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
@@ -99,49 +100,145 @@ void TTbarDetectorConfig::validate() const {
           "ttbar detector: underlying_event_sum_et must be >= 0 GeV");
 }
 
-std::string TTbarDetectorConfig::toYaml() const {
-  std::string y;
-  auto calo = [&](const char* name, const CaloResolution& c) {
-    y += fmt::format("  {}: {{constant: {}, stochastic: {}, noise: {}}}\n", name, c.constant,
-                     c.stochastic, c.noiseGeV);
+namespace {
+// Every card key (dotted YAML path) and the field it sets: toYaml and ttbarDetectorConfigFromYaml
+// share this table, so a written card reads back exactly.
+struct Field {
+  std::string key;
+  double* number = nullptr;
+  int* integer = nullptr;
+};
+
+std::vector<Field> fields(TTbarDetectorConfig& c) {
+  std::vector<Field> f;
+  auto num = [&](std::string key, double& x) { f.push_back({std::move(key), &x, nullptr}); };
+  auto calo = [&](const std::string& key, CaloResolution& r) {
+    num(key + ".constant", r.constant);
+    num(key + ".stochastic", r.stochastic);
+    num(key + ".noise", r.noiseGeV);
   };
-  y += "jets:\n";
-  calo("barrel", jetBarrel);
-  calo("endcap", jetEndcap);
-  calo("forward", jetForward);
-  y +=
-      fmt::format("  barrel_eta_max: {}\n  endcap_eta_max: {}\n", jetBarrelEtaMax, jetEndcapEtaMax);
-  y += fmt::format("  angle_constant: {}\n  angle_scale: {}\n", jetAngleConstant, jetAngleScaleGeV);
-  y += fmt::format("  out_of_cone_mean_fraction: {}\n  out_of_cone_max_fraction: {}\n",
-                   outOfConeMeanFraction, outOfConeMaxFraction);
-  y += fmt::format("  b_semileptonic_probability: {}\n  b_neutrino_max_fraction: {}\n",
-                   bSemileptonicProbability, bNeutrinoMaxFraction);
-  y += fmt::format("  radius: {}\n  pt_min: {}\n  eta_max: {}\n  max_jets: {}\n", jetRadius,
-                   jetPtMinGeV, jetEtaMax, maxJets);
-  y += fmt::format("  met_pt_min: {}\n  met_eta_max: {}\n  calo_eta_max: {}\n", metJetPtMinGeV,
-                   metJetEtaMax, caloEtaMax);
-  y += "b_tag:\n";
-  y += fmt::format(
-      "  b_shape: {{norm: {}, slope: {}, numerator: {}, falloff: {}, eta_central: {}, "
-      "forward_factor: {}, fixed_efficiency: {}}}\n",
-      bTag.norm, bTag.slopePerGeV, bTag.numerator, bTag.falloffPerGeV, bTag.etaCentral,
-      bTag.forwardFactor, bTag.fixedEfficiency);
-  y += fmt::format("  charm_mistag: {}\n  light_mistag: {}\n", charmMistag, lightMistag);
-  y += "leptons:\n";
-  y += fmt::format("  electron_efficiency: [{}, {}]\n  muon_efficiency: [{}, {}]\n",
-                   electronEfficiencyCentral, electronEfficiencyForward, muonEfficiencyCentral,
-                   muonEfficiencyForward);
-  y += fmt::format("  eta_central: {}\n", leptonEtaCentral);
-  calo("electron_ecal", electronEcal);
-  y += fmt::format("  muon_track: {{a: [{}, {}, {}], b: [{}, {}, {}]}}\n", muonTrack.a[0],
-                   muonTrack.a[1], muonTrack.a[2], muonTrack.bPerGeV[0], muonTrack.bPerGeV[1],
-                   muonTrack.bPerGeV[2]);
-  y += fmt::format("  jet_delta_r: {}\n  pt_min: {}\n  eta_max: {}\n", leptonJetDeltaR,
-                   leptonPtMinGeV, leptonEtaMax);
-  y += "met:\n";
-  y += fmt::format("  soft_response: {}\n  resolution_k: {}\n  underlying_event_sum_et: {}\n",
-                   metSoftResponse, metResolutionK, underlyingEventSumEtGeV);
+  calo("jets.barrel", c.jetBarrel);
+  calo("jets.endcap", c.jetEndcap);
+  calo("jets.forward", c.jetForward);
+  num("jets.barrel_eta_max", c.jetBarrelEtaMax);
+  num("jets.endcap_eta_max", c.jetEndcapEtaMax);
+  num("jets.angle_constant", c.jetAngleConstant);
+  num("jets.angle_scale", c.jetAngleScaleGeV);
+  num("jets.out_of_cone_mean_fraction", c.outOfConeMeanFraction);
+  num("jets.out_of_cone_max_fraction", c.outOfConeMaxFraction);
+  num("jets.b_semileptonic_probability", c.bSemileptonicProbability);
+  num("jets.b_neutrino_max_fraction", c.bNeutrinoMaxFraction);
+  num("jets.radius", c.jetRadius);
+  num("jets.pt_min", c.jetPtMinGeV);
+  num("jets.eta_max", c.jetEtaMax);
+  f.push_back({"jets.max_jets", nullptr, &c.maxJets});
+  num("jets.met_pt_min", c.metJetPtMinGeV);
+  num("jets.met_eta_max", c.metJetEtaMax);
+  num("jets.calo_eta_max", c.caloEtaMax);
+  num("b_tag.b.norm", c.bTag.norm);
+  num("b_tag.b.slope", c.bTag.slopePerGeV);
+  num("b_tag.b.numerator", c.bTag.numerator);
+  num("b_tag.b.falloff", c.bTag.falloffPerGeV);
+  num("b_tag.b.eta_central", c.bTag.etaCentral);
+  num("b_tag.b.forward_factor", c.bTag.forwardFactor);
+  num("b_tag.b.fixed_efficiency", c.bTag.fixedEfficiency);
+  num("b_tag.charm_mistag", c.charmMistag);
+  num("b_tag.light_mistag", c.lightMistag);
+  num("leptons.electron_efficiency_central", c.electronEfficiencyCentral);
+  num("leptons.electron_efficiency_forward", c.electronEfficiencyForward);
+  num("leptons.muon_efficiency_central", c.muonEfficiencyCentral);
+  num("leptons.muon_efficiency_forward", c.muonEfficiencyForward);
+  num("leptons.eta_central", c.leptonEtaCentral);
+  calo("leptons.electron_ecal", c.electronEcal);
+  for (int i = 0; i < 3; ++i) {
+    num(fmt::format("leptons.muon_track.a{}", i), c.muonTrack.a[i]);
+    num(fmt::format("leptons.muon_track.b{}", i), c.muonTrack.bPerGeV[i]);
+  }
+  num("leptons.jet_delta_r", c.leptonJetDeltaR);
+  num("leptons.pt_min", c.leptonPtMinGeV);
+  num("leptons.eta_max", c.leptonEtaMax);
+  num("met.soft_response", c.metSoftResponse);
+  num("met.resolution_k", c.metResolutionK);
+  num("met.underlying_event_sum_et", c.underlyingEventSumEtGeV);
+  return f;
+}
+
+std::vector<std::string> splitKey(const std::string& key) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t dot; (dot = key.find('.', start)) != std::string::npos; start = dot + 1)
+    parts.push_back(key.substr(start, dot - start));
+  parts.push_back(key.substr(start));
+  return parts;
+}
+
+void readNode(const YAML::Node& node, const std::string& prefix, std::vector<Field>& table,
+              const std::string& source) {
+  if (node.IsNull()) return;
+  if (!node.IsMap())
+    throw ConfigError(fmt::format("{}: '{}' must be a map of keys", source, prefix));
+  for (const auto& kv : node) {
+    const std::string key = (prefix.empty() ? "" : prefix + ".") + kv.first.as<std::string>();
+    if (kv.second.IsMap()) {
+      readNode(kv.second, key, table, source);
+      continue;
+    }
+    auto it =
+        std::find_if(table.begin(), table.end(), [&](const Field& f) { return f.key == key; });
+    if (it == table.end())
+      throw ConfigError(fmt::format("{}: unknown key '{}' (TTbarDetectorConfig::toYaml lists them)",
+                                    source, key));
+    try {
+      if (it->integer)
+        *it->integer = kv.second.as<int>();
+      else
+        *it->number = kv.second.as<double>();
+    } catch (const YAML::Exception&) {
+      throw ConfigError(fmt::format("{}: key '{}' has value '{}', expected a number", source, key,
+                                    kv.second.IsScalar() ? kv.second.Scalar() : "(not a scalar)"));
+    }
+  }
+}
+}  // namespace
+
+std::string TTbarDetectorConfig::toYaml() const {
+  TTbarDetectorConfig copy = *this;
+  std::string y;
+  std::vector<std::string> open;  // the sections written so far, outermost first
+  for (const Field& f : fields(copy)) {
+    const std::vector<std::string> parts = splitKey(f.key);
+    std::size_t common = 0;
+    while (common < open.size() && common + 1 < parts.size() && open[common] == parts[common])
+      ++common;
+    open.resize(common);
+    for (std::size_t i = common; i + 1 < parts.size(); ++i) {
+      y += std::string(2 * i, ' ') + parts[i] + ":\n";
+      open.push_back(parts[i]);
+    }
+    const std::string value =
+        f.integer ? fmt::format("{}", *f.integer) : fmt::format("{}", *f.number);
+    y += std::string(2 * (parts.size() - 1), ' ') + parts.back() + ": " + value + "\n";
+  }
   return y;
+}
+
+TTbarDetectorConfig ttbarDetectorConfigFromYaml(const std::string& yamlText,
+                                                const std::string& source) {
+  TTbarDetectorConfig config;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yamlText);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}: not valid YAML: {}", source, e.what()));
+  }
+  std::vector<Field> table = fields(config);
+  readNode(root, "", table, source);
+  try {
+    config.validate();
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("{}: {}", source, e.what()));
+  }
+  return config;
 }
 
 TTbarDetectorConfig perfectDetector(TTbarDetectorConfig c) {

@@ -108,8 +108,15 @@ struct TTbarDetectorConfig {
   double underlyingEventSumEtGeV = 140;
 
   void validate() const;  // throws ConfigError
+  // The full card as YAML (sections jets, b_tag, leptons, met; every key of the struct);
+  // ttbarDetectorConfigFromYaml reads it back exactly.
   std::string toYaml() const;
 };
+
+// A card from YAML text: any subset of the keys of toYaml() over the defaults; unknown keys,
+// non-numbers and values failing validate() throw ConfigError naming `source` and the key.
+TTbarDetectorConfig ttbarDetectorConfigFromYaml(const std::string& yamlText,
+                                                const std::string& source = "ttbar detector card");
 
 // A perfect detector for closure tests: no smearing, no losses, every lepton found, b jets always
 // tagged and nothing else (thresholds, merging and MET as in `config`).

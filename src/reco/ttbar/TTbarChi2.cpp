@@ -34,6 +34,16 @@ void TTbarChi2Config::validate() const {
   require(maxJets >= 4 && maxJets <= 10, "ttbar chi2: max_jets must be in [4, 10]");
 }
 
+std::string TTbarChi2Config::toYaml() const {
+  std::string y;
+  y += fmt::format("w_mass: {}\ntop_mass: {}\n", wMassGeV, topMassGeV);
+  y += fmt::format("hadronic_w_sigma: {}\nhadronic_top_sigma: {}\nleptonic_top_sigma: {}\n",
+                   hadronicWSigmaGeV, hadronicTopSigmaGeV, leptonicTopSigmaGeV);
+  y += fmt::format("max_jets: {}\nboth_neutrino_roots: {}\nrequire_selection: {}\n", maxJets,
+                   bothNeutrinoRoots, requireSelection);
+  return y;
+}
+
 const char* statusName(TTbarRecoStatus s) {
   switch (s) {
     case TTbarRecoStatus::ok:

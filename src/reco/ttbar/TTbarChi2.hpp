@@ -9,6 +9,7 @@
 // (generator::ttbar::Parton order, (M, E, px, py, pz) each).
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "nurec/core/FourVector.hpp"
 #include "nurec/core/Units.hpp"
@@ -35,7 +36,8 @@ struct TTbarChi2Config {
   bool bothNeutrinoRoots = true;
   // Events failing the detector selection are not reconstructed (status notSelected).
   bool requireSelection = true;
-  void validate() const;  // throws ConfigError
+  void validate() const;       // throws ConfigError
+  std::string toYaml() const;  // every field, for file attributes
 };
 
 // 0 and 1 are reconstructed events; every other value a documented failure whose record is zero.

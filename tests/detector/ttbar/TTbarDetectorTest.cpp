@@ -284,3 +284,36 @@ TEST(TTbarDetector, InvalidConfigIsRejected) {
   EXPECT_THROW(c.validate(), ConfigError);
   EXPECT_NO_THROW(perfectDetector().validate());
 }
+
+// The card in YAML: toYaml reads back exactly; partial cards change only their keys; unknown keys
+// and bad values name the key.
+TEST(TTbarDetector, YamlCardRoundTrip) {
+  TTbarDetectorConfig c;
+  c.lightMistag = 0.004;
+  c.maxJets = 12;
+  c.muonTrack.bPerGeV[2] = 4e-4;
+  c.jetEndcap.stochastic = 0.75;
+  const TTbarDetectorConfig back = ttbarDetectorConfigFromYaml(c.toYaml());
+  EXPECT_EQ(back.toYaml(), c.toYaml());
+  EXPECT_EQ(back.maxJets, 12);
+  EXPECT_EQ(back.muonTrack.bPerGeV[2], 4e-4);
+  EXPECT_EQ(back.jetEndcap.stochastic, 0.75);
+  const TTbarDetectorConfig partial =
+      ttbarDetectorConfigFromYaml("b_tag:\n  light_mistag: 0.02\n  b:\n    norm: 0.7\n");
+  EXPECT_EQ(partial.lightMistag, 0.02);
+  EXPECT_EQ(partial.bTag.norm, 0.7);
+  EXPECT_EQ(partial.charmMistag, TTbarDetectorConfig{}.charmMistag);
+  EXPECT_EQ(ttbarDetectorConfigFromYaml("").toYaml(), TTbarDetectorConfig{}.toYaml());
+  auto message = [](const std::string& yaml) {
+    try {
+      ttbarDetectorConfigFromYaml(yaml, "card.yaml");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("jets:\n  ptmin: 3\n").find("unknown key 'jets.ptmin'"), std::string::npos);
+  EXPECT_NE(message("jets:\n  pt_min: abc\n").find("'jets.pt_min'"), std::string::npos);
+  EXPECT_NE(message("b_tag:\n  light_mistag: 2\n").find("card.yaml"), std::string::npos);
+  EXPECT_NE(message("jets: [1, 2\n").find("not valid YAML"), std::string::npos);
+}

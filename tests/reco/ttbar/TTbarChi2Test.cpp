@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "nurec/core/Error.hpp"
@@ -251,6 +252,8 @@ TEST(TTbarChi2, StatusCodes) {
 TEST(TTbarChi2, InvalidConfigIsRejected) {
   TTbarChi2Config c;
   EXPECT_NO_THROW(c.validate());
+  EXPECT_NE(c.toYaml().find("hadronic_w_sigma: 7\n"), std::string::npos);
+  EXPECT_NE(c.toYaml().find("both_neutrino_roots: true\n"), std::string::npos);
   c.maxJets = 3;
   EXPECT_THROW(c.validate(), ConfigError);
   c = TTbarChi2Config{};
