@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "nurec/core/Error.hpp"
+#include "nurec/core/Parallel.hpp"
 #include "nurec/core/Units.hpp"
 
 namespace nurec::detector::ttbar {
@@ -445,6 +446,16 @@ TTbarRecoEvent TTbarDetector::simulate(const TTbarEvent& truth, Rng& rng) const 
     out.selection = TTbarSelection::tooFewBTags;
   else
     out.selection = TTbarSelection::selected;
+  return out;
+}
+
+std::vector<TTbarRecoEvent> simulateEvents(const TTbarDetector& detector,
+                                           const std::vector<TTbarEvent>& events,
+                                           std::uint64_t seed, int threads,
+                                           std::size_t firstIndex) {
+  std::vector<TTbarRecoEvent> out(events.size());
+  parallelFor(events.size(), threads,
+              [&](std::size_t k) { out[k] = detector.simulate(events[k], firstIndex + k, seed); });
   return out;
 }
 

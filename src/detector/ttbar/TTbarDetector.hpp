@@ -179,6 +179,13 @@ class TTbarDetector {
   TTbarDetectorConfig config_;
 };
 
+// A whole sample (or one chunk of it): event k of `events` is event firstIndex + k of the run, so
+// simulating a file in chunks gives the same events as in one go; independent of `threads`.
+std::vector<TTbarRecoEvent> simulateEvents(const TTbarDetector& detector,
+                                           const std::vector<generator::ttbar::TTbarEvent>& events,
+                                           std::uint64_t seed, int threads,
+                                           std::size_t firstIndex = 0);
+
 // Cutflow of the selection over a sample, addable across chunks.
 struct TTbarCutflow {
   std::size_t events = 0;

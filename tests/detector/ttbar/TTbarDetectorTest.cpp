@@ -170,6 +170,19 @@ TEST(TTbarDetector, DeterministicPerEventIndex) {
     EXPECT_EQ(a.metX, b.metX);
     EXPECT_EQ(a.selection, b.selection);
   }
+  // A sample in one go with 1 and 2 threads, and in two chunks: the same events.
+  const std::vector<TTbarEvent> head(s.events.begin(), s.events.begin() + 300);
+  const auto one = simulateEvents(det, head, 3, 1), two = simulateEvents(det, head, 3, 2);
+  const std::vector<TTbarEvent> tail(head.begin() + 100, head.end());
+  const auto chunk = simulateEvents(det, tail, 3, 2, 100);
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    ASSERT_EQ(one[i].jets.size(), two[i].jets.size());
+    EXPECT_EQ(one[i].metX, two[i].metX);
+    EXPECT_EQ(pointCloud(one[i]).features, pointCloud(two[i]).features);
+    if (i >= 100) {
+      EXPECT_EQ(pointCloud(one[i]).features, pointCloud(chunk[i - 100]).features);
+    }
+  }
   const TTbarRecoEvent x = det.simulate(s.events[0], 0, 3), y = det.simulate(s.events[0], 0, 4);
   EXPECT_NE(x.metX, y.metX);
   const TTbarRecoEvent z = det.simulate(s.events[0], 1, 3);

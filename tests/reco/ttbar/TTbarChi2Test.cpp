@@ -169,6 +169,24 @@ TEST(TTbarChi2, AssignmentEfficiencyAndResolutions) {
       coreWidth(mTopLep));
   all.print("all reconstructed");
   right.print("correct assignment");
+  // Variants for docs/ttbar.md: how many jets, one or both neutrino roots.
+  for (const int jets : {4, 5, 6, 7})
+    for (const bool both : {true, false}) {
+      TTbarChi2Config c;
+      c.maxJets = jets;
+      c.bothNeutrinoRoots = both;
+      const TTbarChi2Reconstructor variant(c);
+      double n = 0, good = 0;
+      for (std::size_t i = 0; i < s.events.size(); ++i) {
+        const TTbarRecoEvent ev = det.simulate(s.events[i], i, 7);
+        if (!ev.selected()) continue;
+        const TTbarChi2Result r = variant.reconstruct(ev);
+        n += 1;
+        good += assignmentCorrect(r, truthAssignment(ev, s.events[i].leptonicTop, 20));
+      }
+      std::printf("max_jets %d, %s: assignment efficiency %.4f\n", jets,
+                  both ? "both roots" : "smaller |pz|", good / n);
+    }
   EXPECT_GT(recoOk, 0.99 * selected);
   EXPECT_GT(correctComplete / complete, 0.65);
   EXPECT_LT(correctComplete / complete, 0.95);
