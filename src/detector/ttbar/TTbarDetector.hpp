@@ -27,7 +27,8 @@ namespace nurec::detector::ttbar {
 // from the generator's streams, so the output depends on (seed, i) only (not on threads/chunks).
 inline constexpr std::uint64_t kTTbarDetectorStream = 0x5454444554ull;  // "TTDET"
 
-// b-tagging efficiency of true b jets: the pT shape of the Delphes ATLAS card,
+// b-tagging efficiency of true b jets, the formula of the Delphes ATLAS card (there attributed to
+// ATL-PHYS-PUB-2015-022):
 //   eff(pT) = norm tanh(slope pT) numerator / (1 + falloff pT)   (pT in GeV),
 // about 0.60 at 30 GeV, 0.67 at 50, 0.73 at 100 and 0.71 at 200 GeV (the 70 % working point),
 // times forwardFactor for |eta| > etaCentral (docs/ttbar.md "Detector").

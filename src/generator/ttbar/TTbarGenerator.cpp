@@ -34,9 +34,9 @@ Vector3 isotropic(Rng& rng) {
 }  // namespace
 
 RecoilConfig defaultTTbarIsrConfig() {
-  // The Z generator's values (docs/physics-validation.md "Recoil model") except Q = m_tt: the Z
-  // tune Q = 2.5 m overshoots for t tbar (mean pT(t tbar) 90 GeV), while the C_F density
-  // undershoots gluon radiation; untuned, numbers in docs/ttbar.md "Initial-state recoil".
+  // The Z generator's values (docs/physics-validation.md "Recoil model") except Q = m_tt, the
+  // hard scale (the Z tune Q = 2.5 m gives mean pT(t tbar) 90 GeV here); not tuned, numbers in
+  // docs/ttbar.md "Initial-state recoil".
   RecoilConfig c;
   c.enabled = true;
   c.startScale = 1.0;
