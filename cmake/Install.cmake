@@ -6,7 +6,8 @@
 #   P/lib/cmake/nurec/nurecConfig.cmake for find_package(nurec) (examples/ uses it)
 include(CMakePackageConfigHelpers)
 
-set(NUREC_AREAS core io generator generator_ttbar detector reco eval quantum ml)
+set(NUREC_AREAS core io generator generator_ttbar detector detector_ttbar reco reco_ttbar eval quantum
+    ml)
 set(NUREC_EXPORTED_LIBRARIES "")
 set(NUREC_EXPORTED_AREAS "")
 foreach(area ${NUREC_AREAS})

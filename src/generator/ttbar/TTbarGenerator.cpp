@@ -33,6 +33,16 @@ Vector3 isotropic(Rng& rng) {
 }
 }  // namespace
 
+RecoilConfig defaultTTbarIsrConfig() {
+  // The Z generator's values (docs/physics-validation.md "Recoil model") except Q = m_tt, the
+  // hard scale (the Z tune Q = 2.5 m gives mean pT(t tbar) 90 GeV here); not tuned, numbers in
+  // docs/ttbar.md "Initial-state recoil".
+  RecoilConfig c;
+  c.enabled = true;
+  c.startScale = 1.0;
+  return c;
+}
+
 const char* partonName(Parton p) {
   static const char* names[kPartonCount] = {"b",  "bbar", "q",   "qbar'",   "lepton", "neutrino",
                                             "W+", "W-",   "top", "antitop", "ttbar"};
@@ -65,6 +75,7 @@ void TTbarConfig::validate() const {
   require(pilotPoints >= 1000, "ttbar generator: pilot_points must be >= 1000");
   require(maxWeightSafety >= 1, "ttbar generator: max_weight_safety must be >= 1");
   require(maxAttemptsPerEvent >= 1, "ttbar generator: max_attempts_per_event must be >= 1");
+  isr.validate();
 }
 
 std::string TTbarConfig::toYaml() const {
@@ -83,11 +94,28 @@ std::string TTbarConfig::toYaml() const {
   y += fmt::format("  pilot_points: {}\n", pilotPoints);
   y += fmt::format("  max_weight_safety: {}\n", maxWeightSafety);
   y += fmt::format("  max_attempts_per_event: {}\n", maxAttemptsPerEvent);
+  // Initial-state emissions balancing the t tbar pT (docs/ttbar.md "Initial-state recoil").
+  y += fmt::format("recoil: {}\n", recoil);
+  y += "isr:\n";
+  y += fmt::format("  alpha_s: {}\n", isr.alphaSMz);
+  y += fmt::format("  pt0: {}\n", isr.pt0GeV);
+  y += fmt::format("  pt_min: {}\n", isr.ptMinGeV);
+  y += fmt::format("  start_scale: {}\n", isr.startScale);
+  y += fmt::format("  primordial_kt: {}\n", isr.primordialKtGeV);
   return y;
 }
 
-TTbarGenerator::TTbarGenerator(const TTbarConfig& config) : config_(config) {
-  config_.validate();
+namespace {
+RecoilConfig validatedIsr(const TTbarConfig& config) {
+  config.validate();
+  RecoilConfig c = config.isr;
+  c.enabled = config.recoil;
+  return c;
+}
+}  // namespace
+
+TTbarGenerator::TTbarGenerator(const TTbarConfig& config)
+    : config_(config), isrModel_(validatedIsr(config)) {
   widthTop_ = widthTop();
   widthW_ = widthW();
   Rng rng(kPilotSeed, 0, kPilotStream);
@@ -317,7 +345,22 @@ TTbarEvent TTbarGenerator::generate(std::size_t index, TTbarCounters& counters) 
   P[static_cast<int>(Parton::antitop)] = antitopCm.boosted(toLab);
   P[static_cast<int>(Parton::ttbar)] =
       P[static_cast<int>(Parton::top)] + P[static_cast<int>(Parton::antitop)];
+  if (config_.recoil) addRecoil(index, ev);
   return ev;
+}
+
+void TTbarGenerator::addRecoil(std::size_t index, TTbarEvent& ev) const {
+  Rng rng(config_.seed, index, kIsrStream);
+  auto& P = ev.partons;
+  const FourVector before = P[static_cast<int>(Parton::ttbar)];
+  ev.isr = isrModel_.sampleInitialState(before.m(), before.rapidity(), rng);
+  // Same mass and rapidity, transverse momentum balancing the emissions; every parton goes
+  // through the t tbar rest frame, so all rest-frame quantities (decay angles, spin analysers)
+  // are those of the LO event.
+  const double px = ev.isr.pairPx(), py = ev.isr.pairPy();
+  const double mt = std::sqrt(before.m2() + px * px + py * py), y = before.rapidity();
+  const FourVector after{px, py, mt * std::sinh(y), mt * std::cosh(y)};
+  for (auto& p : P) p = p.inRestFrameOf(before).fromRestFrameOf(after);
 }
 
 TTbarSample generateTTbarEvents(const TTbarConfig& config, int threads) {

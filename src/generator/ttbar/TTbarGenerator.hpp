@@ -3,7 +3,9 @@
 // assignments (docs/physics.md section 11, docs/ttbar.md): gg and q qbar -> t tbar with CTEQ5L,
 // Breit-Wigner top and W masses, V-A top and W decays, and the LO t tbar spin correlations
 // (production matrix C, decay analysing powers) that a switch turns off. Unweighted by
-// accept-reject; event i draws only from Rng(seed, i, streams::generator).
+// accept-reject; event i draws only from Rng(seed, i, streams::generator). Optionally (default on)
+// initial-state emissions from the Z generator's recoil model give the t tbar system its pT
+// (docs/ttbar.md "Initial-state recoil"); they draw from Rng(seed, i, kIsrStream).
 #include <array>
 #include <cstdint>
 #include <string>
@@ -11,9 +13,20 @@
 
 #include "nurec/core/FourVector.hpp"
 #include "nurec/core/Random.hpp"
+#include "nurec/generator/Recoil.hpp"
 #include "nurec/generator/ttbar/TopPhysics.hpp"
 
 namespace nurec::generator::ttbar {
+
+// Random stream of the initial-state emissions of event i: Rng(seed, i, kIsrStream). Separate from
+// streams::generator so that the hard process and the decays of event i are the same with the
+// recoil on or off (docs/ttbar.md "Initial-state recoil").
+inline constexpr std::uint64_t kIsrStream = 0x5454495352ull;  // "TTISR"
+
+// The recoil model's parameters for t tbar: those of generator/Recoil.hpp (Pythia 8 Monash alpha_s,
+// pT0, primordial kT) with Q = startScale x m_tt, startScale = 1 (docs/ttbar.md). Only the
+// initial-state shower is used.
+RecoilConfig defaultTTbarIsrConfig();
 
 struct TTbarConfig {
   double sqrtS = 13000.0;  // GeV
@@ -27,7 +40,12 @@ struct TTbarConfig {
   std::size_t pilotPoints = 50000;
   double maxWeightSafety = 1.3;
   std::size_t maxAttemptsPerEvent = 1000000;
-  void validate() const;  // throws ConfigError
+  // Initial-state emissions (generator/Recoil.hpp) with Q = isr.startScale x m_tt; the whole
+  // parton record is boosted transversely so that the t tbar pT balances them. false: LO
+  // kinematics (t tbar pT = 0) and no emissions.
+  bool recoil = true;
+  RecoilConfig isr = defaultTTbarIsrConfig();  // only the shower and primordial-kT fields are used
+  void validate() const;                       // throws ConfigError
   std::string toYaml() const;
 };
 
@@ -43,7 +61,7 @@ enum class Parton : int {
   wMinus = 7,
   top = 8,
   antitop = 9,
-  ttbar = 10,  // the t tbar system
+  ttbar = 10,  // the t tbar system (pT = minus the emissions and primordial kT with the recoil)
 };
 inline constexpr int kPartonCount = 11;
 inline constexpr int kPartonComponents = 5;  // (M, E, px, py, pz)
@@ -58,6 +76,9 @@ struct TTbarEvent {
   int incomingPdgA = 0, incomingPdgB = 0;  // beam A (+z) and beam B partons
   double x1 = 0, x2 = 0, scaleGeV = 0;
   SpinMatrix productionC{};  // C of the production state (k, r, n), for validation
+  // Initial-state emissions (px, py, y; lab) and primordial kT; the t tbar pT is
+  // (isr.pairPx(), isr.pairPy()). Empty with the recoil off.
+  generator::InitialState isr;
   // (M, E, px, py, pz) per parton, in Parton order: the 55-component vector of the study.
   std::array<double, kPartonCount * kPartonComponents> record() const;
 };
@@ -106,8 +127,11 @@ class TTbarGenerator {
   };
   HardPoint sampleHardPoint(Rng& rng) const;
   double sampleMass(double mass, double width, double lo, double hi, Rng& rng) const;
+  // Draws the emissions of event `index` and boosts the record to the balancing t tbar pT.
+  void addRecoil(std::size_t index, TTbarEvent& ev) const;
 
   TTbarConfig config_;
+  RecoilModel isrModel_;
   double maxWeight_ = 0;
   double widthTop_ = 0, widthW_ = 0;
 };

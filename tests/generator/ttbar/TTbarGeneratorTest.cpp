@@ -2,8 +2,10 @@
 // lepton cos(theta*), spin correlations, record layout, determinism (docs/ttbar.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include "nurec/core/Error.hpp"
 #include "nurec/generator/ttbar/TTbarGenerator.hpp"
@@ -71,8 +73,10 @@ TEST(TTbarGenerator, RecordIsConsistent) {
     EXPECT_EQ(ev.leptonPdg < 0, ev.leptonicTop);  // l+ from t, l- from tbar
     EXPECT_TRUE(std::abs(ev.leptonPdg) == 11 || std::abs(ev.leptonPdg) == 13);
     EXPECT_NEAR(P[idx(Parton::b)].m(), 4.8, 1e-6);
-    // The ttbar system has no transverse momentum at LO.
-    EXPECT_NEAR(P[idx(Parton::ttbar)].pt(), 0, 1e-6);
+    // The t tbar pT balances the initial-state emissions and the primordial kT.
+    EXPECT_NEAR(P[idx(Parton::ttbar)].px, ev.isr.pairPx(), 1e-6 * (1 + P[idx(Parton::ttbar)].e));
+    EXPECT_NEAR(P[idx(Parton::ttbar)].py, ev.isr.pairPy(), 1e-6 * (1 + P[idx(Parton::ttbar)].e));
+    EXPECT_TRUE(near(P[idx(Parton::ttbar)], P[idx(Parton::top)] + P[idx(Parton::antitop)]));
     const auto r = ev.record();
     EXPECT_DOUBLE_EQ(r[5 * idx(Parton::top) + 1], P[idx(Parton::top)].e);
     EXPECT_NEAR(r[5 * idx(Parton::top)], P[idx(Parton::top)].m(), 1e-12);
@@ -233,6 +237,53 @@ TEST(TTbarGenerator, DeterministicAndThreadIndependent) {
   EXPECT_NE(a.events[0].record(), d.events[0].record());
 }
 
+// The recoil draws from its own stream: the hard process and decays of event i are the same with
+// the recoil on and off (equal in the t tbar rest frame, same m_tt and rapidity), and the t tbar
+// pT follows the emissions (docs/ttbar.md "Initial-state recoil").
+TEST(TTbarGenerator, RecoilBoostsTheRecordAndKeepsTheHardProcess) {
+  TTbarConfig c;
+  c.nEvents = 2000;
+  c.seed = 21;
+  const auto on = generateTTbarEvents(c, 2);
+  c.recoil = false;
+  const auto off = generateTTbarEvents(c, 1);
+  double sumPt = 0, emissions = 0, above25 = 0;
+  std::vector<double> pts;
+  for (std::size_t i = 0; i < on.events.size(); ++i) {
+    const auto& a = on.events[i].partons;
+    const auto& b = off.events[i].partons;
+    EXPECT_TRUE(off.events[i].isr.emissions.empty());
+    EXPECT_EQ(b[idx(Parton::ttbar)].pt(), 0.0);
+    EXPECT_EQ(on.events[i].leptonPdg, off.events[i].leptonPdg);
+    const FourVector ttA = a[idx(Parton::ttbar)], ttB = b[idx(Parton::ttbar)];
+    EXPECT_NEAR(ttA.m(), ttB.m(), 1e-6 * ttB.e);
+    EXPECT_NEAR(ttA.rapidity(), ttB.rapidity(), 1e-9);
+    for (int k = 0; k < kPartonCount; ++k) {
+      const FourVector x = a[k].inRestFrameOf(ttA), y = b[k].inRestFrameOf(ttB);
+      EXPECT_NEAR(x.px, y.px, 1e-6 * ttB.e);
+      EXPECT_NEAR(x.pz, y.pz, 1e-6 * ttB.e);
+      EXPECT_NEAR(x.e, y.e, 1e-6 * ttB.e);
+    }
+    sumPt += ttA.pt();
+    pts.push_back(ttA.pt());
+    emissions += static_cast<double>(on.events[i].isr.emissions.size());
+    for (const auto& e : on.events[i].isr.emissions) above25 += std::hypot(e.px, e.py) > 25;
+  }
+  const double n = static_cast<double>(on.events.size());
+  std::sort(pts.begin(), pts.end());
+  std::printf(
+      "recoil: mean pT(ttbar) %.1f GeV, median %.1f GeV, %.2f emissions/event, %.2f above "
+      "25 GeV\n",
+      sumPt / n, pts[pts.size() / 2], emissions / n, above25 / n);
+  EXPECT_GT(sumPt / n, 10.0);
+  EXPECT_LT(sumPt / n, 150.0);
+  // Same seed, same event, regardless of threads (the recoil has its own stream).
+  c.recoil = true;
+  const TTbarGenerator gen(c);
+  TTbarCounters counters;
+  EXPECT_EQ(gen.generate(7, counters).record(), on.events[7].record());
+}
+
 TEST(TTbarGenerator, InvalidConfigIsRejected) {
   TTbarConfig c;
   c.sqrtS = 300;
@@ -242,5 +293,8 @@ TEST(TTbarGenerator, InvalidConfigIsRejected) {
   EXPECT_THROW(c.validate(), ConfigError);
   c = TTbarConfig{};
   c.alphaSMz = -1;
+  EXPECT_THROW(c.validate(), ConfigError);
+  c = TTbarConfig{};
+  c.isr.startScale = -1;
   EXPECT_THROW(c.validate(), ConfigError);
 }
