@@ -83,7 +83,10 @@ int runReconstruct(const ReconstructOptions& o) {
     writer.setAttribute(io::kShardSourceEventsAttribute,
                         static_cast<std::int64_t>(reader.nEvents()));
   }
-  if (counts[0] == 0)
+  std::int64_t ok = 0;  // events with a result (status 0, and the method's other "ok" codes)
+  for (const auto& [code, count] : counts)
+    if (reconstructor->reconstructed(code)) ok += count;
+  if (ok == 0)
     emptyResult(fmt::format("reconstruct {}: no event of {}{} was reconstructed", o.method, o.input,
                             o.shard.empty() ? "" : " (shard " + o.shard + ")"));
   writer.commit();
@@ -94,7 +97,6 @@ int runReconstruct(const ReconstructOptions& o) {
     parts += fmt::format("{}{} {} ({})", parts.empty() ? "" : ", ", count,
                          reconstructor->statusName(code), code);
   }
-  const std::int64_t ok = counts.count(0) ? counts[0] : 0;
   std::printf("reconstruct %s: %zu events%s, %lld ok, %lld failed [%s] in %.1f s -> %s\n",
               o.method.c_str(), rows.count,
               o.shard.empty() ? ""

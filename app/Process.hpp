@@ -95,6 +95,8 @@ class ChunkReconstructor {
   virtual void reconstruct(io::EventTable& chunk, bool progress) = 0;
   // Name of a /nu/<method>/status code for the summary line.
   virtual std::string statusName(int code) const = 0;
+  // Whether events with this status have a result (0 always; t tbar's chi2 also 1).
+  virtual bool reconstructed(int code) const { return code == 0; }
 };
 
 // `nurec reconstruct`: the options every method has.

@@ -34,9 +34,9 @@ std::string nuChi2Name(const std::string& method) {
   return "/nu/" + method + "/chi2";
 }
 
-std::vector<std::string> ttbarMethods(const io::EventTable& table) {
+std::vector<std::string> ttbarMethods(const std::vector<std::string>& datasetNames) {
   std::vector<std::string> out;
-  for (const auto& [name, column] : table.columns()) {
+  for (const auto& name : datasetNames) {
     const std::string suffix = "/partons";
     if (name.rfind("/nu/", 0) == 0 && name.size() > 4 + suffix.size() &&
         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
@@ -56,8 +56,10 @@ TTbarEvaluation evaluateTTbar(const io::EventTable& table, const TTbarEvaluateCo
   std::vector<std::uint8_t> selected(n, 1);
   if (config.selectedOnly) selected = table.get<std::uint8_t>(kPassSelection, {});
   result.eventsSelected = static_cast<std::size_t>(std::count(selected.begin(), selected.end(), 1));
+  std::vector<std::string> names;
+  for (const auto& [name, column] : table.columns()) names.push_back(name);
   const std::vector<std::string> methods =
-      config.methods.empty() ? ttbarMethods(table) : config.methods;
+      config.methods.empty() ? ttbarMethods(names) : config.methods;
   if (methods.empty())
     throw InputError(
         fmt::format("{}: no /nu/<method>/partons dataset: reconstruct the file first "
@@ -70,7 +72,7 @@ TTbarEvaluation evaluateTTbar(const io::EventTable& table, const TTbarEvaluateCo
     m.method = method;
     std::vector<std::size_t> rows;
     for (std::size_t i = 0; i < n; ++i)
-      if (selected[i] && status[i] == 0) rows.push_back(i);
+      if (selected[i] && (status[i] == 0 || status[i] == 1)) rows.push_back(i);
     m.eventsReconstructed = rows.size();
     std::vector<double> t(rows.size()), r(rows.size()), residual(rows.size());
     for (int c = 0; c < kTTbarRecordSize; ++c) {

@@ -20,8 +20,8 @@ inline constexpr int kTTbarRecordSize = kTTbarPartons * kTTbarComponents;  // 55
 // "/nu/<method>/partons" (N,11,5), "/nu/<method>/chi2" (N) (docs/data-format.md "t tbar").
 std::string nuPartonsName(const std::string& method);
 std::string nuChi2Name(const std::string& method);
-// Methods with /nu/<method>/partons in the table, sorted.
-std::vector<std::string> ttbarMethods(const io::EventTable& table);
+// Methods with a /nu/<method>/partons dataset among these dataset names, sorted.
+std::vector<std::string> ttbarMethods(const std::vector<std::string>& datasetNames);
 
 struct TTbarEvaluateConfig {
   std::vector<std::string> methods;  // empty: every method in the file
@@ -31,7 +31,7 @@ struct TTbarEvaluateConfig {
 
 struct TTbarMethodResult {
   std::string method;
-  std::size_t eventsReconstructed = 0;  // status 0 among the selected
+  std::size_t eventsReconstructed = 0;  // status 0 or 1 among the selected
   // Per component c = 5 * parton + {M, E, px, py, pz}: residual reco - truth [GeV].
   std::array<ResolutionSummary, kTTbarRecordSize> resolution{};
   std::array<DistributionDistances, kTTbarRecordSize> distances{};
@@ -45,7 +45,8 @@ struct TTbarEvaluation {
 };
 
 // The evaluation of the table (truth /truth/partons, /reco/pass_sr, /nu/<method>/...). Events a
-// method failed (status != 0) are left out of its resolutions and of both distributions of its
+// method did not reconstruct (status other than 0 ok and 1 ok with the real part of the
+// neutrino pz, docs/ttbar.md) are left out of its resolutions and of both distributions of its
 // distances. InputError naming the dataset for a missing or malformed column.
 TTbarEvaluation evaluateTTbar(const io::EventTable& table, const TTbarEvaluateConfig& config);
 

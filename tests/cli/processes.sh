@@ -15,6 +15,25 @@ h5ls tt.h5/truth/partons | grep -q "{600/Inf, 11/Inf, 5/Inf}" || { echo "FAIL: /
 "$nurec" -q generate --process ttbar-semilep -n 600 --seed 5 --chunk-events 128 --threads 2 --out tt_chunks.h5 > /dev/null
 h5diff -q tt.h5 tt_chunks.h5 || { echo "FAIL: t tbar events depend on chunks or threads"; exit 1; }
 
+# The t tbar chain: detector, chi2 reconstruction and evaluation, each independent of chunking.
+"$nurec" -q simulate tt.h5 --seed 2 --out ev.h5 > sim.log
+grep -q "selected (.* per fb^-1 with K = 1.891)" sim.log || { echo "FAIL: simulate summary"; cat sim.log; exit 1; }
+"$nurec" -q simulate tt.h5 --seed 2 --chunk-events 100 --threads 2 --out ev_chunks.h5 > /dev/null
+h5diff -q ev.h5 ev_chunks.h5 || { echo "FAIL: t tbar detector depends on chunks or threads"; exit 1; }
+"$nurec" -q reconstruct ev.h5 --method chi2 --out nu.h5 > reco.log
+grep -Eq "reconstruct chi2: 600 events, [1-9][0-9]* ok" reco.log || { echo "FAIL: reco summary"; cat reco.log; exit 1; }
+"$nurec" -q reconstruct ev.h5 --method chi2 --chunk-events 100 --threads 2 --out nu_chunks.h5 > /dev/null
+h5diff -q nu.h5 nu_chunks.h5 || { echo "FAIL: chi2 depends on chunks or threads"; exit 1; }
+"$nurec" -q evaluate nu.h5 --out report --bootstrap 0 > eval.log
+grep -q '"ttbar_pz"' report/metrics.json || { echo "FAIL: 55-component metrics"; exit 1; }
+[ "$(grep -c '_pz"' report/metrics.json)" -eq 11 ] || { echo "FAIL: expected 11 pz components"; exit 1; }
+grep -q "| chi2 |" report/README.md || { echo "FAIL: summed distances table"; exit 1; }
+
+"$nurec" -q generate -n 50 --out z.h5 > /dev/null
+"$expect" "--method chi2 reconstructs ttbar-semilep events, but z.h5 holds ztautau events" \
+  --no-file x.h5 -- "$nurec" reconstruct z.h5 --method chi2 --out x.h5
+"$expect" "selection any_channel: t tbar files know signal_region .* and all" --no-file rep2 -- \
+  "$nurec" evaluate nu.h5 --selection any_channel --out rep2
 "$expect" "unknown process 'wprime' \(this nurec knows: ztautau, ttbar-semilep\)" --no-file x.h5 -- \
   "$nurec" generate --process wprime -n 10 --out x.h5
 "$expect" "--mass-window is an option of --process ztautau, not of --process ttbar-semilep" \

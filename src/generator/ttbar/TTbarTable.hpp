@@ -22,6 +22,11 @@ inline constexpr const char* initialPdg = "/truth/parton_pdg";     // (N,2) i4: 
 inline constexpr const char* initialX = "/truth/parton_x";         // (N,2)
 inline constexpr const char* scale = "/truth/scale";               // (N) mu_F = mu_R [GeV]
 inline constexpr const char* spinC = "/truth/spin_c";              // (N,3,3) production C
+// Initial-state emissions (px, py, y), zero-padded to the widest event, and their count; the
+// primordial kT (px, py). The t tbar pT is minus their sum (docs/ttbar.md).
+inline constexpr const char* isrEmissions = "/truth/isr_emissions";         // (N,R,3) GeV, GeV, -
+inline constexpr const char* isrCount = "/truth/isr_count";                 // (N) i4
+inline constexpr const char* isrPrimordialKt = "/truth/isr_primordial_kt";  // (N,2) GeV
 }  // namespace ds
 
 // Writes the /truth datasets of the events (not /weight).
