@@ -15,6 +15,7 @@
 #include "nurec/detector/ttbar/TTbarRecoTable.hpp"
 #include "nurec/eval/TTbarEvaluate.hpp"
 #include "nurec/generator/ttbar/TTbarGenerator.hpp"
+#include "nurec/generator/ttbar/TTbarHepMC3.hpp"
 #include "nurec/generator/ttbar/TTbarTable.hpp"
 #include "nurec/io/EventFile.hpp"
 #include "nurec/io/Schema.hpp"
@@ -39,10 +40,6 @@ void generateTTbar(TTbarGenerateOptions o, const GenerateRun& run) {
     throw ConfigError(
         "generate --process ttbar-semilep: --config (a run card) is not supported "
         "for this process yet; use the command-line options");
-  if (run.format != "h5")
-    throw ConfigError(
-        "generate --process ttbar-semilep: only event files (.h5) are written; "
-        "HepMC3 output exists for ztautau only");
   tt::TTbarConfig& c = o.config;
   c.seed = run.seed;
   c.sqrtS = run.sqrtSGeV;
@@ -54,24 +51,41 @@ void generateTTbar(TTbarGenerateOptions o, const GenerateRun& run) {
   c.validate();
   using Clock = std::chrono::steady_clock;
   double writeSeconds = 0;
-  io::EventFileWriter writer(run.output, run.events);
-  const tt::TTbarChunkedGeneration generated = tt::generateTTbarChunks(
-      c, commonOptions().threads, !commonOptions().quiet, run.chunkEvents,
-      [&](std::size_t, std::vector<tt::TTbarEvent>& events) {
-        io::EventTable rows(events.size());
-        tt::putTTbarTruth(rows, events);
-        const auto t0 = Clock::now();
-        writer.append(rows);
-        writeSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
-      });
+  tt::TTbarChunkedGeneration generated;
+  if (run.format == "h5") {
+    // Streamed: chunks of --chunk-events rows; the weights need the totals and come last.
+    io::EventFileWriter writer(run.output, run.events);
+    generated = tt::generateTTbarChunks(
+        c, commonOptions().threads, !commonOptions().quiet, run.chunkEvents,
+        [&](std::size_t, std::vector<tt::TTbarEvent>& events) {
+          io::EventTable rows(events.size());
+          tt::putTTbarTruth(rows, events);
+          const auto t0 = Clock::now();
+          writer.append(rows);
+          writeSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
+        });
+    const auto t0 = Clock::now();
+    io::Column weights;
+    weights.values = generated.weightsPb;
+    writer.setColumnAtCommit(io::ds::weight, std::move(weights));
+    writer.setAttributes(tt::ttbarFileAttributes(c, generated.summary));
+    writer.commit();
+    writeSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
+  } else {
+    // HepMC3 records carry the weights, which need the totals: the sample is held whole.
+    std::vector<tt::TTbarEvent> all;
+    all.reserve(run.events);
+    generated =
+        tt::generateTTbarChunks(c, commonOptions().threads, !commonOptions().quiet, run.events,
+                                [&](std::size_t, std::vector<tt::TTbarEvent>& events) {
+                                  all.insert(all.end(), events.begin(), events.end());
+                                });
+    const auto t0 = Clock::now();
+    tt::writeTTbarHepMC3(run.output, all, generated.weightsPb, c.sqrtS,
+                         generated.summary.crossSectionPb, generated.summary.crossSectionErrPb);
+    writeSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  }
   const tt::TTbarSummary& s = generated.summary;
-  const auto t0 = Clock::now();
-  io::Column weights;
-  weights.values = generated.weightsPb;
-  writer.setColumnAtCommit(io::ds::weight, std::move(weights));
-  writer.setAttributes(tt::ttbarFileAttributes(c, s));
-  writer.commit();
-  writeSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
   const double genSeconds = std::max(0.0, s.seconds - writeSeconds);
   std::printf(
       "generate: %zu t tbar events, sigma(p p -> t tbar) = %.2f +- %.2f pb x BR(semileptonic "

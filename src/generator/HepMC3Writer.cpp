@@ -1,5 +1,7 @@
 #include "nurec/generator/HepMC3Writer.hpp"
 
+#include "nurec/generator/HepMC3Records.hpp"
+
 #include <HepMC3/GenCrossSection.h>
 #include <HepMC3/GenEvent.h>
 #include <HepMC3/GenParticle.h>
@@ -125,8 +127,12 @@ void fillEvent(HepMC3::GenEvent& evt, const TruthEvent& ev, double sqrtS) {
 
 }  // namespace
 
-void writeHepMC3(const std::string& path, const std::vector<TruthEvent>& events, double sqrtS,
-                 double crossSectionPb, double crossSectionErrPb) {
+HepMC3::GenParticlePtr hepmc3Particle(const FourVector& v, int pdgId, int status) {
+  return particle(v, pdgId, status);
+}
+
+void writeHepMC3Records(const std::string& path, std::size_t count, const HepMC3RunInfo& info,
+                        const std::function<double(HepMC3::GenEvent&, std::size_t)>& fill) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   if (target.has_parent_path()) {
@@ -154,19 +160,17 @@ void writeHepMC3(const std::string& path, const std::vector<TruthEvent>& events,
     HepMC3::GenRunInfo::ToolInfo tool;
     tool.name = "nurec";
     tool.version = kVersion;
-    tool.description =
-        "embedded pp -> Z/gamma* -> tau tau generator (LO, CTEQ5L, exact spin correlations)";
+    tool.description = info.description;
     run->tools().push_back(tool);
     HepMC3::WriterAscii writer(os, run);
-    for (std::size_t i = 0; i < events.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
       HepMC3::GenEvent evt(run, HepMC3::Units::GEV, HepMC3::Units::MM);
       evt.set_event_number(static_cast<int>(i));
-      fillEvent(evt, events[i], sqrtS);
-      evt.weights() = {events[i].weightPb};
+      evt.weights() = {fill(evt, i)};
       auto cs = std::make_shared<HepMC3::GenCrossSection>();
       evt.set_cross_section(cs);
-      cs->set_cross_section(crossSectionPb, crossSectionErrPb, static_cast<long>(events.size()),
-                            static_cast<long>(events.size()));
+      cs->set_cross_section(info.crossSectionPb, info.crossSectionErrPb, static_cast<long>(count),
+                            static_cast<long>(count));
       writer.write_event(evt);
       if (!os) {  // WriterAscii::failed() looks at its own file only, not at a given stream
         ok = false;
@@ -196,6 +200,17 @@ void writeHepMC3(const std::string& path, const std::vector<TruthEvent>& events,
     fs::remove(tmp, ec);
     throw InputError(fmt::format("{}: cannot rename the temporary file into place", path));
   }
+}
+
+void writeHepMC3(const std::string& path, const std::vector<TruthEvent>& events, double sqrtS,
+                 double crossSectionPb, double crossSectionErrPb) {
+  const HepMC3RunInfo info{
+      crossSectionPb, crossSectionErrPb,
+      "embedded pp -> Z/gamma* -> tau tau generator (LO, CTEQ5L, exact spin correlations)"};
+  writeHepMC3Records(path, events.size(), info, [&](HepMC3::GenEvent& evt, std::size_t i) {
+    fillEvent(evt, events[i], sqrtS);
+    return events[i].weightPb;
+  });
 }
 
 }  // namespace nurec::generator

@@ -29,6 +29,9 @@ grep -q '"ttbar_pz"' report/metrics.json || { echo "FAIL: 55-component metrics";
 [ "$(grep -c '_pz"' report/metrics.json)" -eq 11 ] || { echo "FAIL: expected 11 pz components"; exit 1; }
 grep -q "| chi2 |" report/README.md || { echo "FAIL: summed distances table"; exit 1; }
 
+"$nurec" -q generate --process ttbar-semilep -n 20 --seed 5 --out tt.hepmc3 > /dev/null
+[ "$(grep -c '^E ' tt.hepmc3)" -eq 20 ] || { echo "FAIL: 20 HepMC3 records expected"; exit 1; }
+grep -Eq '^P [0-9]+ -3 6 .* 22$' tt.hepmc3 || { echo "FAIL: no top at the hard vertex"; exit 1; }
 "$nurec" -q generate -n 50 --out z.h5 > /dev/null
 "$expect" "--method chi2 reconstructs ttbar-semilep events, but z.h5 holds ztautau events" \
   --no-file x.h5 -- "$nurec" reconstruct z.h5 --method chi2 --out x.h5
