@@ -177,14 +177,19 @@ double sigmaGG(double s, double m, double as) {
 }
 
 HadronicCrossSection hadronicCrossSection(double sqrtS, ScaleChoice scale, double alphaSMz,
-                                          double m) {
+                                          double m, double mttMinGeV, double mttMaxGeV) {
   // sigma = int dm dy dc (2/m) [xg xg dsig_gg/dc + sum_q (xq xqbar + xqbar xq) dsig_qq/dc],
   // with m = 2 m_t + u^2 (removes the beta ~ sqrt(m - 2 m_t) edge) and the integrand even in c.
   static const GaussLegendre gl(16);
   const Cteq5L pdf;
   const double S = sqrtS * sqrtS;
-  const double uMax = std::sqrt(sqrtS - 2 * m);
-  const std::vector<double> uEdges = {0, 3, 6, 9, 12, 16, 20, 25, 30, 40, 55, 75, uMax};
+  // The window in u = sqrt(m_tt - 2 m_t); the fixed edges inside it keep the steep parts fine.
+  const double uLo = std::sqrt(std::max(0.0, mttMinGeV - 2 * m));
+  const double uHi = std::sqrt(std::max(0.0, std::min(sqrtS, mttMaxGeV) - 2 * m));
+  std::vector<double> uEdges = {uLo};
+  for (double e : {3.0, 6.0, 9.0, 12.0, 16.0, 20.0, 25.0, 30.0, 40.0, 55.0, 75.0})
+    if (e > uLo && e < uHi) uEdges.push_back(e);
+  uEdges.push_back(uHi);
   const std::vector<double> cEdges = {0, 0.5, 0.8, 0.95, 1.0};
   HadronicCrossSection out;
   auto segments = [&](const std::vector<double>& edges, auto&& body) {

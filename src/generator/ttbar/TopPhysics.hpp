@@ -49,9 +49,11 @@ enum class ScaleChoice {
 struct HadronicCrossSection {
   double totalPb = 0, gluonGluonPb = 0, quarkAntiquarkPb = 0;
 };
-// LO sigma(p p -> t tbar) with CTEQ5L by nested Gauss-Legendre quadrature in (m_tt, y, cos theta).
+// LO sigma(p p -> t tbar) with CTEQ5L by nested Gauss-Legendre quadrature in (m_tt, y, cos theta),
+// on-shell tops; with a window, only m_tt in [mttMinGeV, mttMaxGeV) (a bin of d sigma / d m_tt).
 HadronicCrossSection hadronicCrossSection(double sqrtS, ScaleChoice scale, double alphaSMz,
-                                          double mTop = top::mTop);
+                                          double mTop = top::mTop, double mttMinGeV = 0,
+                                          double mttMaxGeV = 1e300);
 
 // W helicity fractions of t -> W b from the V-A matrix element (docs/physics.md section 11).
 struct HelicityFractions {

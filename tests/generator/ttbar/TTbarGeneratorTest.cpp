@@ -111,6 +111,46 @@ TEST(TTbarGenerator, SemileptonicCrossSection) {
       << onShell.inclusiveCrossSectionPb << " +- " << onShell.inclusiveCrossSectionErrPb;
 }
 
+// The m_tt spectrum of the generator (on-shell tops: the sampling and unweighting alone) against
+// bins of the quadrature d sigma / d m_tt; a chi2 over the bins, and the mean top pT and |y| and
+// the spectrum printed for docs/ttbar.md "Validation".
+TEST(TTbarGenerator, MassSpectrumFollowsTheQuadrature) {
+  TTbarConfig c;
+  c.nEvents = 20000;
+  c.seed = 77;
+  c.breitWigner = false;
+  c.recoil = false;
+  const auto s = generateTTbarEvents(c, 0);
+  const std::vector<double> edges = {345, 400, 450, 500, 550, 600, 700, 800, 1000, 1300, 13000};
+  const double total = hadronicCrossSection(13000, ScaleChoice::transverseMass, c.alphaSMz).totalPb;
+  std::vector<double> counts(edges.size() - 1, 0.0);
+  double sumPt = 0, sumAbsY = 0;
+  for (const auto& ev : s.events) {
+    const double m = ev.partons[static_cast<int>(Parton::ttbar)].m();
+    for (std::size_t b = 0; b + 1 < edges.size(); ++b)
+      if (m >= edges[b] && m < edges[b + 1]) counts[b] += 1;
+    const FourVector& t = ev.partons[static_cast<int>(Parton::top)];
+    sumPt += t.pt();
+    sumAbsY += std::abs(t.rapidity());
+  }
+  const double n = static_cast<double>(s.events.size());
+  double chi2 = 0;
+  std::printf("m_tt bin [GeV]   generator   quadrature\n");
+  for (std::size_t b = 0; b + 1 < edges.size(); ++b) {
+    const double expected = hadronicCrossSection(13000, ScaleChoice::transverseMass, c.alphaSMz,
+                                                 top::mTop, edges[b], edges[b + 1])
+                                .totalPb /
+                            total;
+    const double observed = counts[b] / n;
+    chi2 += (observed - expected) * (observed - expected) / (expected / n);
+    std::printf("%5.0f-%5.0f      %.4f      %.4f\n", edges[b], edges[b + 1], observed, expected);
+  }
+  std::printf("chi2 = %.1f for %zu bins; <pT(t)> = %.1f GeV, <|y(t)|> = %.3f\n", chi2,
+              counts.size(), sumPt / n, sumAbsY / n);
+  // 10 bins (9 independent): chi2 above 27.9 has a probability below 0.001.
+  EXPECT_LT(chi2, 27.9);
+}
+
 // W helicity fractions of the generated sample (both W, lepton and down-type quark as analyser)
 // within 0.01 of 0.697 / 0.303 (Done-when of the t tbar issue), and cos(theta*) shape.
 TEST(TTbarGenerator, WHelicityFractionsAndCosThetaStar) {
