@@ -8,6 +8,7 @@
 
 #include "nurec/core/Error.hpp"
 #include "nurec/core/Parallel.hpp"
+#include "nurec/core/Progress.hpp"
 
 namespace nurec::generator::ttbar {
 
@@ -49,7 +50,8 @@ const char* partonName(Parton p) {
   return names[static_cast<int>(p)];
 }
 
-std::array<double, kPartonCount * kPartonComponents> TTbarEvent::record() const {
+std::array<double, kPartonCount * kPartonComponents> partonRecord(
+    const std::array<FourVector, kPartonCount>& partons) {
   std::array<double, kPartonCount * kPartonComponents> r{};
   for (int i = 0; i < kPartonCount; ++i) {
     const FourVector& p = partons[i];
@@ -60,6 +62,10 @@ std::array<double, kPartonCount * kPartonComponents> TTbarEvent::record() const 
     r[5 * i + 4] = p.pz;
   }
   return r;
+}
+
+std::array<double, kPartonCount * kPartonComponents> TTbarEvent::record() const {
+  return partonRecord(partons);
 }
 
 void TTbarConfig::validate() const {
@@ -364,22 +370,45 @@ void TTbarGenerator::addRecoil(std::size_t index, TTbarEvent& ev) const {
 }
 
 TTbarSample generateTTbarEvents(const TTbarConfig& config, int threads) {
+  TTbarSample out;
+  out.events.reserve(config.nEvents);
+  out.summary =
+      generateTTbarChunks(
+          config, threads, false, std::max<std::size_t>(config.nEvents, 1),
+          [&](std::size_t, std::vector<TTbarEvent>& events) { out.events = std::move(events); })
+          .summary;
+  return out;
+}
+
+TTbarChunkedGeneration generateTTbarChunks(
+    const TTbarConfig& config, int threads, bool showProgress, std::size_t chunkEvents,
+    const std::function<void(std::size_t, std::vector<TTbarEvent>&)>& onChunk) {
+  if (chunkEvents == 0) throw ConfigError("generate: the chunk size must be at least 1 event");
   const auto start = std::chrono::steady_clock::now();
   const TTbarGenerator gen(config);
   const std::size_t n = config.nEvents;
-  TTbarSample out;
-  out.events.resize(n);
-  std::vector<TTbarCounters> counters(n);
-  parallelFor(n, threads, [&](std::size_t i) { out.events[i] = gen.generate(i, counters[i]); });
+  TTbarChunkedGeneration out;
   TTbarSummary& s = out.summary;
-  double sumW = 0, sumW2 = 0;
-  for (const auto& c : counters) {  // event order: independent of the thread count
-    s.hardTrials += c.hardTrials;
-    s.overweightEvents += c.overweights;
-    s.decayTrials += c.decayTrials;
-    sumW += c.sumWeight;
-    sumW2 += c.sumWeight2;
+  double sumW = 0, sumW2 = 0;  // in event order: independent of chunks and threads
+  Progress progress("generate ttbar", n, showProgress);
+  for (std::size_t first = 0; first < n; first += chunkEvents) {
+    const std::size_t count = std::min(chunkEvents, n - first);
+    std::vector<TTbarEvent> events(count);
+    std::vector<TTbarCounters> counters(count);
+    parallelFor(count, threads, [&](std::size_t i) {
+      events[i] = gen.generate(first + i, counters[i]);
+      progress.advance();
+    });
+    for (const auto& c : counters) {
+      s.hardTrials += c.hardTrials;
+      s.overweightEvents += c.overweights;
+      s.decayTrials += c.decayTrials;
+      sumW += c.sumWeight;
+      sumW2 += c.sumWeight2;
+    }
+    onChunk(first, events);
   }
+  progress.finish();
   s.events = n;
   s.maxWeightPb = gen.maxWeightPb();
   const double nt = static_cast<double>(s.hardTrials);
@@ -389,6 +418,8 @@ TTbarSample generateTTbarEvents(const TTbarConfig& config, int threads) {
   s.branchingFactor = semileptonicFraction();
   s.crossSectionPb = s.inclusiveCrossSectionPb * s.branchingFactor;
   s.crossSectionErrPb = s.inclusiveCrossSectionErrPb * s.branchingFactor;
+  // Unweighted events: each stands for an equal share of the cross section.
+  out.weightsPb.assign(n, s.crossSectionPb / static_cast<double>(n));
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }

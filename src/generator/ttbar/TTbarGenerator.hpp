@@ -8,6 +8,7 @@
 // (docs/ttbar.md "Initial-state recoil"); they draw from Rng(seed, i, kIsrStream).
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,10 @@ enum class Parton : int {
 inline constexpr int kPartonCount = 11;
 inline constexpr int kPartonComponents = 5;  // (M, E, px, py, pz)
 const char* partonName(Parton p);
+
+// (M, E, px, py, pz) per parton, in Parton order: the 55-component vector of the study.
+std::array<double, kPartonCount * kPartonComponents> partonRecord(
+    const std::array<FourVector, kPartonCount>& partons);
 
 struct TTbarEvent {
   std::array<FourVector, kPartonCount> partons;  // lab frame
@@ -137,6 +142,17 @@ class TTbarGenerator {
 };
 
 TTbarSample generateTTbarEvents(const TTbarConfig& config, int threads);
+
+// Generates config.nEvents events, handing them to onChunk(first row, events) chunk by chunk;
+// event i draws only from its own streams, so the events do not depend on the chunk size or the
+// thread count. The weights (sigma x BR / N each, pb) need the totals and come at the end.
+struct TTbarChunkedGeneration {
+  TTbarSummary summary;
+  std::vector<double> weightsPb;
+};
+TTbarChunkedGeneration generateTTbarChunks(
+    const TTbarConfig& config, int threads, bool showProgress, std::size_t chunkEvents,
+    const std::function<void(std::size_t, std::vector<TTbarEvent>&)>& onChunk);
 
 // cos(theta*) of a W decay: the angle of the "l+"-role fermion (the charged lepton, or the
 // down-type (anti)quark) in the W rest frame relative to the W direction in the top rest frame.

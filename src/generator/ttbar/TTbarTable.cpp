@@ -3,13 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include "nurec/Version.hpp"
 #include "nurec/core/Error.hpp"
-#include "nurec/core/Parallel.hpp"
-#include "nurec/core/Progress.hpp"
 #include "nurec/io/EventFile.hpp"
 
 namespace nurec::generator::ttbar {
@@ -118,50 +115,6 @@ std::map<std::string, io::AttributeValue> ttbarFileAttributes(const TTbarConfig&
       {"config", config.toYaml()},
       {"producer", std::string(kProducer)},
   };
-}
-
-TTbarChunkedGeneration generateTTbarChunks(
-    const TTbarConfig& config, int threads, bool showProgress, std::size_t chunkEvents,
-    const std::function<void(std::size_t, std::vector<TTbarEvent>&)>& onChunk) {
-  if (chunkEvents == 0) throw ConfigError("generate: the chunk size must be at least 1 event");
-  const auto start = std::chrono::steady_clock::now();
-  const TTbarGenerator gen(config);
-  const std::size_t n = config.nEvents;
-  TTbarChunkedGeneration out;
-  TTbarSummary& s = out.summary;
-  double sumW = 0, sumW2 = 0;  // in event order: independent of chunks and threads
-  Progress progress("generate ttbar", n, showProgress);
-  for (std::size_t first = 0; first < n; first += chunkEvents) {
-    const std::size_t count = std::min(chunkEvents, n - first);
-    std::vector<TTbarEvent> events(count);
-    std::vector<TTbarCounters> counters(count);
-    parallelFor(count, threads, [&](std::size_t i) {
-      events[i] = gen.generate(first + i, counters[i]);
-      progress.advance();
-    });
-    for (const auto& c : counters) {
-      s.hardTrials += c.hardTrials;
-      s.overweightEvents += c.overweights;
-      s.decayTrials += c.decayTrials;
-      sumW += c.sumWeight;
-      sumW2 += c.sumWeight2;
-    }
-    onChunk(first, events);
-  }
-  progress.finish();
-  s.events = n;
-  s.maxWeightPb = gen.maxWeightPb();
-  const double nt = static_cast<double>(s.hardTrials);
-  s.inclusiveCrossSectionPb = sumW / nt;
-  s.inclusiveCrossSectionErrPb = std::sqrt(
-      std::max(0.0, sumW2 / nt - s.inclusiveCrossSectionPb * s.inclusiveCrossSectionPb) / nt);
-  s.branchingFactor = semileptonicFraction();
-  s.crossSectionPb = s.inclusiveCrossSectionPb * s.branchingFactor;
-  s.crossSectionErrPb = s.inclusiveCrossSectionErrPb * s.branchingFactor;
-  // Unweighted events: each stands for an equal share of the cross section.
-  out.weightsPb.assign(n, s.crossSectionPb / static_cast<double>(n));
-  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return out;
 }
 
 }  // namespace nurec::generator::ttbar

@@ -1,8 +1,6 @@
 #pragma once
 // The t tbar truth in the event file (schema version 2, process "ttbar-semilep"; dataset names
-// and shapes as in docs/data-format.md "t tbar"), and generation in chunks for `nurec generate`.
-#include <cstddef>
-#include <functional>
+// and shapes as in docs/data-format.md "t tbar").
 #include <map>
 #include <string>
 #include <vector>
@@ -37,16 +35,5 @@ std::vector<TTbarEvent> getTTbarTruth(const io::EventTable& table);
 // File attributes of a generated sample: process, seed, sqrt_s, cross sections, config, producer.
 std::map<std::string, io::AttributeValue> ttbarFileAttributes(const TTbarConfig& config,
                                                               const TTbarSummary& summary);
-
-// Generates config.nEvents events, handing them to onChunk(first row, events) chunk by chunk;
-// event i draws only from its own streams, so the events do not depend on the chunk size or the
-// thread count. The weights (sigma x BR / N each, pb) need the totals and come at the end.
-struct TTbarChunkedGeneration {
-  TTbarSummary summary;
-  std::vector<double> weightsPb;
-};
-TTbarChunkedGeneration generateTTbarChunks(
-    const TTbarConfig& config, int threads, bool showProgress, std::size_t chunkEvents,
-    const std::function<void(std::size_t, std::vector<TTbarEvent>&)>& onChunk);
 
 }  // namespace nurec::generator::ttbar

@@ -65,16 +65,7 @@ const char* statusName(TTbarRecoStatus s) {
 }
 
 std::array<double, kRecordSize> TTbarChi2Result::record() const {
-  std::array<double, kRecordSize> r{};
-  for (int i = 0; i < generator::ttbar::kPartonCount; ++i) {
-    const FourVector& p = partons[i];
-    r[5 * i + 0] = p.m();
-    r[5 * i + 1] = p.e;
-    r[5 * i + 2] = p.px;
-    r[5 * i + 3] = p.py;
-    r[5 * i + 4] = p.pz;
-  }
-  return r;
+  return generator::ttbar::partonRecord(partons);
 }
 
 TTbarChi2Reconstructor::TTbarChi2Reconstructor(const TTbarChi2Config& config) : config_(config) {
