@@ -16,8 +16,11 @@ std::function<int()> setupInfo(CLI::App& cmd) {
   return [path] {
     // The structure only: no dataset is read, so a file of any size is shown at once.
     const io::EventFileReader file(*path);
-    std::printf("%s: nurec event file, schema %s v%lld, %zu events\n", path->c_str(),
-                io::kSchemaName, static_cast<long long>(io::kSchemaVersion), file.nEvents());
+    // The file's own version (files of every readable version are shown) and its process.
+    const auto version = file.attributes().at("schema_version");
+    std::printf("%s: nurec event file, schema %s v%lld, process %s, %zu events\n", path->c_str(),
+                io::kSchemaName, static_cast<long long>(std::get<std::int64_t>(version)),
+                io::processOf(file.attributes(), *path).c_str(), file.nEvents());
     for (const auto& [name, value] : file.attributes()) {
       std::string text = std::visit(
           [](const auto& v) -> std::string {
