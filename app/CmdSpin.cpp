@@ -3,6 +3,7 @@
 // luminosity (src/quantum, docs/quantum.md).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -30,6 +31,7 @@ struct SpinOptions {
   std::string writeMetVariations;           // directory
   std::vector<std::string> variationFiles;  // TAG=FILE
   quantum::SpinConfig config;
+  std::size_t chunkEvents = io::kDefaultChunkEvents;
 };
 
 std::vector<std::string> splitComma(const std::string& s) {
@@ -39,6 +41,37 @@ std::vector<std::string> splitComma(const std::string& s) {
   while (std::getline(ss, item, ','))
     if (!item.empty()) out.push_back(item);
   return out;
+}
+
+// The datasets of `reader` the spin measurement of `method` can read: everything but the model's
+// point cloud (/reco/particles), the recoil list and the /nu groups of other methods (their p4
+// only, which names them in errors). The variations <method>_* and `variations` are kept.
+std::vector<std::string> spinDatasets(const io::EventFileReader& reader, const std::string& method,
+                                      const std::vector<std::string>& variations) {
+  std::vector<std::string> out;
+  for (const auto& [name, info] : reader.datasets()) {
+    if (name == io::ds::recoParticles || name == io::ds::recoParticlesMask ||
+        name == io::ds::recoilP4 || name == io::ds::recoilPdg)
+      continue;
+    if (name.rfind("/nu/", 0) == 0) {
+      const std::string rest = name.substr(4);
+      const std::string m = rest.substr(0, rest.find('/'));
+      const bool used = m == method || m.rfind(method + "_", 0) == 0 ||
+                        std::find(variations.begin(), variations.end(), m) != variations.end();
+      if (!used && name != io::nuP4Name(m)) continue;
+    }
+    out.push_back(name);
+  }
+  return out;
+}
+
+// The named datasets that `reader` holds, read in chunks.
+io::EventTable readPresent(const io::EventFileReader& reader, const std::vector<std::string>& names,
+                           std::size_t chunkEvents) {
+  std::vector<std::string> present;
+  for (const auto& n : names)
+    if (reader.has(n)) present.push_back(n);
+  return io::readRowsInChunks(reader, present, chunkEvents);
 }
 
 int runSpin(SpinOptions o) {
@@ -65,10 +98,27 @@ int runSpin(SpinOptions o) {
     checkOutputPath("--write-met-variations", o.writeMetVariations, OutputKind::Directory,
                     {o.input});
   if (!o.writeMetVariations.empty()) {
-    const io::EventTable table = io::readEventFile(o.input);
-    for (const auto& v : quantum::standardMetVariations()) {
+    // Streamed: each chunk of the input goes, varied, to the four outputs.
+    const io::EventFileReader reader(o.input);
+    const auto variations = quantum::standardMetVariations();
+    std::vector<std::unique_ptr<io::EventFileWriter>> writers;
+    for (const auto& v : variations)
+      writers.push_back(std::make_unique<io::EventFileWriter>(
+          o.writeMetVariations + "/" + v.tag + ".h5", reader.nEvents()));
+    std::size_t first = 0;
+    do {
+      const io::EventTable chunk = reader.read(first, o.chunkEvents);
+      for (std::size_t k = 0; k < variations.size(); ++k) {
+        const io::EventTable varied = quantum::applyMetVariation(chunk, variations[k]);
+        writers[k]->setAttributes(varied.attributes());
+        writers[k]->append(varied);
+      }
+      first += o.chunkEvents;
+    } while (first < reader.nEvents());
+    for (std::size_t k = 0; k < variations.size(); ++k) {
+      const auto& v = variations[k];
       const std::string path = o.writeMetVariations + "/" + v.tag + ".h5";
-      io::writeEventFile(path, quantum::applyMetVariation(table, v));
+      writers[k]->commit();
       std::printf(
           "spin: wrote %s (MET x %.2f %+.1f GeV); next: nurec reconstruct %s --method M --out "
           "%s/%s-M.h5\n",
@@ -78,16 +128,25 @@ int runSpin(SpinOptions o) {
     std::printf(
         "spin: %zu events, 4 MET variations written to %s; then run nurec spin with --variation "
         "TAG=FILE\n",
-        table.nEvents(), o.writeMetVariations.c_str());
+        reader.nEvents(), o.writeMetVariations.c_str());
     return 0;
   }
-  io::EventTable table = io::readEventFile(o.input);
+  // Only the columns the measurement reads, in chunks (docs/data-format.md).
+  io::EventTable table;
+  {
+    const io::EventFileReader reader(o.input);
+    table = io::readRowsInChunks(reader, spinDatasets(reader, c.analysers.method, c.variations),
+                                 o.chunkEvents);
+  }
   for (const auto& tv : o.variationFiles) {
     const auto eq = tv.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == tv.size())
       throw ConfigError(
           fmt::format("--variation '{}': expected TAG=FILE, e.g. met_scale_up=up-mmc.h5", tv));
-    const io::EventTable varied = io::readEventFile(tv.substr(eq + 1));
+    const io::EventFileReader variedReader(tv.substr(eq + 1));
+    const std::string& m = c.analysers.method;
+    const io::EventTable varied = readPresent(
+        variedReader, {io::ds::recoTauP4, io::nuP4Name(m), io::nuStatusName(m)}, o.chunkEvents);
     quantum::mergeVariation(table, varied, c.analysers.method, tv.substr(0, eq));
   }
   c.analysers.candidates = quantum::resolveCandidateUse(o.candidates, table, c.analysers.method);
@@ -230,6 +289,7 @@ std::function<int()> setupSpin(CLI::App& cmd) {
                  "Comma-separated /nu/<name> reconstructions used as systematic variations "
                  "(default: <method>_*)");
   addThreadsOption(cmd);
+  addChunkOption(cmd, o->chunkEvents);
   return [o] { return runSpin(*o); };
 }
 
