@@ -78,9 +78,10 @@ std::function<int()> setupTrain(CLI::App& cmd) {
       ->check(CLI::Range(1.0, 86400.0));
   cmd.add_option("--shuffle-buffer", a->shuffleBufferEvents,
                  "Training events held in memory and shuffled together, all ranks together "
-                 "(512 to 10^12; at least train.batch_size): a larger buffer shuffles better, a "
-                 "smaller one needs less memory (about 1 kB per event)")
-      ->check(CLI::Range(std::size_t{512}, std::size_t{1} << 40))
+                 "(at least train.batch_size; a window holds the events of one 512-row block at "
+                 "least): a larger buffer shuffles better, a smaller one needs less memory "
+                 "(about 1 kB per event)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40))
       ->capture_default_str();
   addThreadsOption(cmd);
   addChunkOption(cmd, a->chunkEvents);

@@ -50,7 +50,8 @@ struct TrainOptions {
   DistributedEnv dist;
   double distTimeoutSeconds = 60;
   // Reading the data (docs/ml-methods.md section 1): training events shuffled together, all ranks
-  // together (>= 512 and >= train.batch_size), and rows read from the file at a time.
+  // together (>= train.batch_size; a window holds one block of 512 rows at least), and rows read
+  // from the file at a time.
   std::size_t shuffleBufferEvents = kDefaultShuffleBufferEvents;
   std::size_t chunkEvents = 16384;
 };

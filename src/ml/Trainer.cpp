@@ -395,12 +395,10 @@ TrainingSet prepareTrainingSet(const DiffusionConfig& config,
   set.data = data;
   set.source = events->name();
   const std::size_t buffer = data.shuffleBufferEvents;
-  if (buffer < io::kRowBlock || buffer < static_cast<std::size_t>(tc.batchSize) ||
-      buffer > (std::size_t{1} << 40))
+  if (buffer < static_cast<std::size_t>(tc.batchSize) || buffer > (std::size_t{1} << 40))
     throw ConfigError("train: the shuffle buffer (" + std::to_string(buffer) +
-                      " events) must hold at least one row block (" +
-                      std::to_string(io::kRowBlock) + " events) and one batch (train.batch_size " +
-                      std::to_string(tc.batchSize) + ")");
+                      " events) must hold at least one batch (train.batch_size " +
+                      std::to_string(tc.batchSize) + ") and at most 2^40 events");
   if (data.chunkEvents == 0) throw ConfigError("train: --chunk-events must be positive");
   set.rank = comm ? comm->rank() : 0;
   set.ranks = comm ? comm->worldSize() : 1;

@@ -81,9 +81,9 @@ train:
   batch_size: 32
   warmup_steps: 10
 EOF
-  # The whole training set in the buffer (read once) and a buffer of one row block (read again
+  # The whole training set in the buffer (read once) and a buffer of two batches (read again
   # every epoch, window by window): each the same for any --chunk-events.
-  for buf in 262144 512; do
+  for buf in 262144 64; do
     "$nurec" -q train --config tiny.yaml --data s.h5 --threads 1 --no-export --shuffle-buffer "$buf" \
       --out "t1_$buf" > /dev/null
     "$nurec" -q train --config tiny.yaml --data s.h5 --threads 1 --no-export --shuffle-buffer "$buf" \
@@ -93,8 +93,9 @@ EOF
     cmp -s "t1_$buf/model.pt" "t2_$buf/model.pt" ||
       fail "train --shuffle-buffer $buf: the weights depend on --chunk-events"
   done
-  if "$nurec" -q train --config tiny.yaml --data s.h5 --shuffle-buffer 100 --out t_bad 2> t_bad.err; then
-    fail "a shuffle buffer below one row block was accepted"
+  if "$nurec" -q train --config tiny.yaml --data s.h5 --shuffle-buffer 16 --out t_bad 2> t_bad.err; then
+    fail "a shuffle buffer below one batch was accepted"
   fi
+  grep -q "must hold at least one batch" t_bad.err || fail "unclear message: $(cat t_bad.err)"
 fi
 echo "streaming-analysis-ok"
