@@ -44,14 +44,20 @@ std::vector<std::string> splitComma(const std::string& s) {
 }
 
 // The datasets of `reader` the spin measurement of `method` can read: everything but the model's
-// point cloud (/reco/particles), the recoil list and the /nu groups of other methods (their p4
-// only, which names them in errors). The variations <method>_* and `variations` are kept.
+// point cloud (/reco/particles), the recoil list, the /nu groups of other methods (their p4
+// only, which names them in errors), and the decay-product lists unless truthAnalysers (method
+// truth or the closure test). The variations <method>_* and `variations` are kept.
 std::vector<std::string> spinDatasets(const io::EventFileReader& reader, const std::string& method,
-                                      const std::vector<std::string>& variations) {
+                                      const std::vector<std::string>& variations,
+                                      bool truthAnalysers) {
   std::vector<std::string> out;
   for (const auto& [name, info] : reader.datasets()) {
     if (name == io::ds::recoParticles || name == io::ds::recoParticlesMask ||
         name == io::ds::recoilP4 || name == io::ds::recoilPdg)
+      continue;
+    // The decay-product lists (the largest datasets) feed only the truth-level analysers.
+    if (!truthAnalysers && (name == io::ds::productsP4 || name == io::ds::productsPdg ||
+                            name == io::ds::neutrinosEachP4 || name == io::ds::neutrinosEachPdg))
       continue;
     if (name.rfind("/nu/", 0) == 0) {
       const std::string rest = name.substr(4);
@@ -135,8 +141,10 @@ int runSpin(SpinOptions o) {
   io::EventTable table;
   {
     const io::EventFileReader reader(o.input);
-    table = io::readRowsInChunks(reader, spinDatasets(reader, c.analysers.method, c.variations),
-                                 o.chunkEvents);
+    const bool truthAnalysers = c.analysers.method == "truth" || c.closureTest;
+    table = io::readRowsInChunks(
+        reader, spinDatasets(reader, c.analysers.method, c.variations, truthAnalysers),
+        o.chunkEvents);
   }
   for (const auto& tv : o.variationFiles) {
     const auto eq = tv.find('=');
