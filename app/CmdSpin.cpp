@@ -137,14 +137,33 @@ int runSpin(SpinOptions o) {
         reader.nEvents(), o.writeMetVariations.c_str());
     return 0;
   }
-  // Only the columns the measurement reads, in chunks (docs/data-format.md).
+  // Only the columns the measurement reads, in chunks (docs/data-format.md), and only the
+  // signal-region rows where nothing depends on the others: the closure test splits by file row,
+  // the candidate re-sampling seeds by row, and a --variation file must match row by row.
   io::EventTable table;
+  std::size_t eventsInFile = 0;
+  bool compact = false;
   {
     const io::EventFileReader reader(o.input);
-    const bool truthAnalysers = c.analysers.method == "truth" || c.closureTest;
-    table = io::readRowsInChunks(
-        reader, spinDatasets(reader, c.analysers.method, c.variations, truthAnalysers),
-        o.chunkEvents);
+    eventsInFile = reader.nEvents();
+    const std::string& m = c.analysers.method;
+    const bool truthAnalysers = m == "truth" || c.closureTest;
+    compact = !o.allEvents && !c.closureTest && o.variationFiles.empty() &&
+              reader.has(io::ds::recoPassSr) &&
+              (c.candidateReplicas == 0 || !reader.has(io::nuCandidatesName(m)));
+    io::ChunkSelector signalRegion;
+    if (compact) {
+      signalRegion = [](const io::EventTable& chunk) {
+        io::validateReco(chunk);  // every row is checked, as without the selection
+        const auto pass = chunk.get<std::uint8_t>(io::ds::recoPassSr, {});
+        std::vector<std::size_t> rows;
+        for (std::size_t i = 0; i < pass.size(); ++i)
+          if (pass[i] != 0) rows.push_back(i);
+        return rows;
+      };
+    }
+    table = io::readRowsInChunks(reader, spinDatasets(reader, m, c.variations, truthAnalysers),
+                                 o.chunkEvents, signalRegion);
   }
   for (const auto& tv : o.variationFiles) {
     const auto eq = tv.find('=');
@@ -162,7 +181,8 @@ int runSpin(SpinOptions o) {
       quantum::resolveSpinCalibration(o.calibration, table, o.input, threads, c);
   if (!note.empty()) std::fprintf(stderr, "spin: %s\n", note.c_str());
   c.validate();
-  const quantum::SpinReport rep = quantum::measureSpin(table, c);
+  quantum::SpinReport rep = quantum::measureSpin(table, c);
+  if (compact) rep.nInput = eventsInFile;  // the events read, not only the selected ones kept
   for (const auto& w : rep.calibrationWarnings)
     std::fprintf(stderr, "spin: calibration warning: %s\n", w.c_str());
   quantum::writeSpinReport(rep, o.output);
