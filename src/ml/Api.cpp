@@ -4,6 +4,7 @@
 #include "nurec/ml/Api.hpp"
 
 #include <ATen/Parallel.h>
+#include <omp.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -201,6 +202,11 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
     const std::size_t nBatches = batchStart.size() - 1;
     parallelFor(nBatches, options.threads, [&](std::size_t batch) {
       torch::InferenceMode workerGuard;  // thread-local
+      // at::set_num_threads(1) above reaches this thread only if ATen initialised it after the
+      // call: a pooled worker keeps OpenMP's default of all cores, splits its ops across them
+      // and changes the order of sums (seen: candidates that depended on --threads and
+      // --chunk-events). OpenMP's thread count is per thread, so every worker sets its own.
+      omp_set_num_threads(1);
       const std::size_t b0 = batchStart[batch];
       const std::size_t nb = batchStart[batch + 1] - b0;
       const auto B = static_cast<std::int64_t>(nb);
