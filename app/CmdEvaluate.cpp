@@ -29,6 +29,7 @@ struct EvaluateOptions {
   int examples = 4;
   std::vector<double> massBins = eval::EvaluateConfig{}.trueMassEdgesGeV;
   std::string title;
+  std::size_t chunkEvents = io::kDefaultChunkEvents;
 };
 
 std::function<int()> setupEvaluate(CLI::App& cmd) {
@@ -77,6 +78,7 @@ std::function<int()> setupEvaluate(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_option("--title", o->title, "Report title");
   addThreadsOption(cmd);
+  addChunkOption(cmd, o->chunkEvents);
   return [o] {
     const Progress timer("evaluate", 0, false);
     checkOutputPath("--out", o->out, OutputKind::Directory, {o->input});
@@ -99,8 +101,8 @@ std::function<int()> setupEvaluate(CLI::App& cmd) {
     cfg.source = o->input;
     if (!o->title.empty()) cfg.title = o->title;
     cfg.validate();
-    const io::EventTable table = io::readEventFile(o->input);
-    const eval::EvaluationResult result = eval::evaluate(table, cfg);
+    // Read in chunks, keeping the selected events' columns only (docs/data-format.md).
+    const eval::EvaluationResult result = eval::evaluateFile(o->input, cfg, o->chunkEvents);
     if (result.rows.empty())
       emptyResult(fmt::format("evaluate: no event of {} passes the selection {}", o->input,
                               eval::selectionName(cfg.selection)));

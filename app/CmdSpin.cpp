@@ -3,6 +3,7 @@
 // luminosity (src/quantum, docs/quantum.md).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -30,6 +31,7 @@ struct SpinOptions {
   std::string writeMetVariations;           // directory
   std::vector<std::string> variationFiles;  // TAG=FILE
   quantum::SpinConfig config;
+  std::size_t chunkEvents = io::kDefaultChunkEvents;
 };
 
 std::vector<std::string> splitComma(const std::string& s) {
@@ -39,6 +41,43 @@ std::vector<std::string> splitComma(const std::string& s) {
   while (std::getline(ss, item, ','))
     if (!item.empty()) out.push_back(item);
   return out;
+}
+
+// The datasets of `reader` the spin measurement of `method` can read: everything but the model's
+// point cloud (/reco/particles), the recoil list, the /nu groups of other methods (their p4
+// only, which names them in errors), and the decay-product lists unless truthAnalysers (method
+// truth or the closure test). The variations <method>_* and `variations` are kept.
+std::vector<std::string> spinDatasets(const io::EventFileReader& reader, const std::string& method,
+                                      const std::vector<std::string>& variations,
+                                      bool truthAnalysers) {
+  std::vector<std::string> out;
+  for (const auto& [name, info] : reader.datasets()) {
+    if (name == io::ds::recoParticles || name == io::ds::recoParticlesMask ||
+        name == io::ds::recoilP4 || name == io::ds::recoilPdg)
+      continue;
+    // The decay-product lists (the largest datasets) feed only the truth-level analysers.
+    if (!truthAnalysers && (name == io::ds::productsP4 || name == io::ds::productsPdg ||
+                            name == io::ds::neutrinosEachP4 || name == io::ds::neutrinosEachPdg))
+      continue;
+    if (name.rfind("/nu/", 0) == 0) {
+      const std::string rest = name.substr(4);
+      const std::string m = rest.substr(0, rest.find('/'));
+      const bool used = m == method || m.rfind(method + "_", 0) == 0 ||
+                        std::find(variations.begin(), variations.end(), m) != variations.end();
+      if (!used && name != io::nuP4Name(m)) continue;
+    }
+    out.push_back(name);
+  }
+  return out;
+}
+
+// The named datasets that `reader` holds, read in chunks.
+io::EventTable readPresent(const io::EventFileReader& reader, const std::vector<std::string>& names,
+                           std::size_t chunkEvents) {
+  std::vector<std::string> present;
+  for (const auto& n : names)
+    if (reader.has(n)) present.push_back(n);
+  return io::readRowsInChunks(reader, present, chunkEvents);
 }
 
 int runSpin(SpinOptions o) {
@@ -65,10 +104,27 @@ int runSpin(SpinOptions o) {
     checkOutputPath("--write-met-variations", o.writeMetVariations, OutputKind::Directory,
                     {o.input});
   if (!o.writeMetVariations.empty()) {
-    const io::EventTable table = io::readEventFile(o.input);
-    for (const auto& v : quantum::standardMetVariations()) {
+    // Streamed: each chunk of the input goes, varied, to the four outputs.
+    const io::EventFileReader reader(o.input);
+    const auto variations = quantum::standardMetVariations();
+    std::vector<std::unique_ptr<io::EventFileWriter>> writers;
+    for (const auto& v : variations)
+      writers.push_back(std::make_unique<io::EventFileWriter>(
+          o.writeMetVariations + "/" + v.tag + ".h5", reader.nEvents()));
+    std::size_t first = 0;
+    do {
+      const io::EventTable chunk = reader.read(first, o.chunkEvents);
+      for (std::size_t k = 0; k < variations.size(); ++k) {
+        const io::EventTable varied = quantum::applyMetVariation(chunk, variations[k]);
+        writers[k]->setAttributes(varied.attributes());
+        writers[k]->append(varied);
+      }
+      first += o.chunkEvents;
+    } while (first < reader.nEvents());
+    for (std::size_t k = 0; k < variations.size(); ++k) {
+      const auto& v = variations[k];
       const std::string path = o.writeMetVariations + "/" + v.tag + ".h5";
-      io::writeEventFile(path, quantum::applyMetVariation(table, v));
+      writers[k]->commit();
       std::printf(
           "spin: wrote %s (MET x %.2f %+.1f GeV); next: nurec reconstruct %s --method M --out "
           "%s/%s-M.h5\n",
@@ -78,16 +134,46 @@ int runSpin(SpinOptions o) {
     std::printf(
         "spin: %zu events, 4 MET variations written to %s; then run nurec spin with --variation "
         "TAG=FILE\n",
-        table.nEvents(), o.writeMetVariations.c_str());
+        reader.nEvents(), o.writeMetVariations.c_str());
     return 0;
   }
-  io::EventTable table = io::readEventFile(o.input);
+  // Only the columns the measurement reads, in chunks (docs/data-format.md), and only the
+  // signal-region rows where nothing depends on the others: the closure test splits by file row,
+  // the candidate re-sampling seeds by row, and a --variation file must match row by row.
+  io::EventTable table;
+  std::size_t eventsInFile = 0;
+  bool compact = false;
+  {
+    const io::EventFileReader reader(o.input);
+    eventsInFile = reader.nEvents();
+    const std::string& m = c.analysers.method;
+    const bool truthAnalysers = m == "truth" || c.closureTest;
+    compact = !o.allEvents && !c.closureTest && o.variationFiles.empty() &&
+              reader.has(io::ds::recoPassSr) &&
+              (c.candidateReplicas == 0 || !reader.has(io::nuCandidatesName(m)));
+    io::ChunkSelector signalRegion;
+    if (compact) {
+      signalRegion = [](const io::EventTable& chunk) {
+        io::validateReco(chunk);  // every row is checked, as without the selection
+        const auto pass = chunk.get<std::uint8_t>(io::ds::recoPassSr, {});
+        std::vector<std::size_t> rows;
+        for (std::size_t i = 0; i < pass.size(); ++i)
+          if (pass[i] != 0) rows.push_back(i);
+        return rows;
+      };
+    }
+    table = io::readRowsInChunks(reader, spinDatasets(reader, m, c.variations, truthAnalysers),
+                                 o.chunkEvents, signalRegion);
+  }
   for (const auto& tv : o.variationFiles) {
     const auto eq = tv.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == tv.size())
       throw ConfigError(
           fmt::format("--variation '{}': expected TAG=FILE, e.g. met_scale_up=up-mmc.h5", tv));
-    const io::EventTable varied = io::readEventFile(tv.substr(eq + 1));
+    const io::EventFileReader variedReader(tv.substr(eq + 1));
+    const std::string& m = c.analysers.method;
+    const io::EventTable varied = readPresent(
+        variedReader, {io::ds::recoTauP4, io::nuP4Name(m), io::nuStatusName(m)}, o.chunkEvents);
     quantum::mergeVariation(table, varied, c.analysers.method, tv.substr(0, eq));
   }
   c.analysers.candidates = quantum::resolveCandidateUse(o.candidates, table, c.analysers.method);
@@ -95,7 +181,8 @@ int runSpin(SpinOptions o) {
       quantum::resolveSpinCalibration(o.calibration, table, o.input, threads, c);
   if (!note.empty()) std::fprintf(stderr, "spin: %s\n", note.c_str());
   c.validate();
-  const quantum::SpinReport rep = quantum::measureSpin(table, c);
+  quantum::SpinReport rep = quantum::measureSpin(table, c);
+  if (compact) rep.nInput = eventsInFile;  // the events read, not only the selected ones kept
   for (const auto& w : rep.calibrationWarnings)
     std::fprintf(stderr, "spin: calibration warning: %s\n", w.c_str());
   quantum::writeSpinReport(rep, o.output);
@@ -230,6 +317,7 @@ std::function<int()> setupSpin(CLI::App& cmd) {
                  "Comma-separated /nu/<name> reconstructions used as systematic variations "
                  "(default: <method>_*)");
   addThreadsOption(cmd);
+  addChunkOption(cmd, o->chunkEvents);
   return [o] { return runSpin(*o); };
 }
 

@@ -26,6 +26,8 @@ struct TrainArgs {
   std::uint64_t seed = 0;  // 0: train.seed of the run card
   bool noExport = false;
   double distTimeoutSeconds = 60;
+  std::size_t shuffleBufferEvents = 262144;  // ml::kDefaultShuffleBufferEvents
+  std::size_t chunkEvents = io::kDefaultChunkEvents;
 };
 
 std::function<int()> setupTrain(CLI::App& cmd) {
@@ -49,6 +51,10 @@ std::function<int()> setupTrain(CLI::App& cmd) {
       "result equals one process's up to float rounding, rank 0 writes --out, each rank uses one\n"
       "thread unless --threads is given, and --resume works with another N. MASTER_ADDR\n"
       "defaults to 127.0.0.1 (one machine); multi-node jobs must set it. docs/distributed.md.\n"
+      "The data are read from disk in chunks (--chunk-events), never whole: the training events\n"
+      "are shuffled within a buffer of --shuffle-buffer events (all ranks together); a training\n"
+      "set that fits is held in memory and shuffled as a whole each epoch, a larger one is read\n"
+      "again each epoch in windows of shuffled row blocks (docs/ml-methods.md section 1).\n"
       "Example: nurec train --config configs/diffusion_ztautau.yaml --data events.h5 --out model/\n"
       "         mpirun -np 2 nurec train --config ... --data events.h5 --out model/");
   cmd.add_option("--config", a->config, "YAML run card (configs/diffusion_*.yaml)")->required();
@@ -70,7 +76,15 @@ std::function<int()> setupTrain(CLI::App& cmd) {
                  "collective) before exiting with an error; a rank that exits is noticed at once "
                  "(default 60)")
       ->check(CLI::Range(1.0, 86400.0));
+  cmd.add_option("--shuffle-buffer", a->shuffleBufferEvents,
+                 "Training events held in memory and shuffled together, all ranks together "
+                 "(at least train.batch_size; a window holds the events of one 512-row block at "
+                 "least): a larger buffer shuffles better, a smaller one needs less memory "
+                 "(about 1 kB per event)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40))
+      ->capture_default_str();
   addThreadsOption(cmd);
+  addChunkOption(cmd, a->chunkEvents);
   return [a] {
 #ifdef NUREC_ML_AVAILABLE
     // Before the (long) reading of the data: a mistyped --out fails at once.
@@ -81,7 +95,8 @@ std::function<int()> setupTrain(CLI::App& cmd) {
     if (dist.isRoot()) lock.emplace(a->out);
     ml::DiffusionConfig config = ml::DiffusionConfig::fromFile(a->config);
     if (a->seed != 0) config.train.seed = a->seed;
-    const io::EventTable table = io::readEventFile(a->data);
+    // Opened and checked here; read in chunks while training (docs/ml-methods.md section 1).
+    const auto data = ml::fileSource(a->data);
     ml::TrainOptions o;
     o.outDir = a->out;
     o.resume = a->resume;
@@ -92,7 +107,9 @@ std::function<int()> setupTrain(CLI::App& cmd) {
     o.exportTorchScript = !a->noExport;
     o.dist = dist;
     o.distTimeoutSeconds = a->distTimeoutSeconds;
-    const ml::TrainSummary s = ml::trainDiffusion(config, table, o);
+    o.shuffleBufferEvents = a->shuffleBufferEvents;
+    o.chunkEvents = a->chunkEvents;
+    const ml::TrainSummary s = ml::trainDiffusion(config, data, o);
     if (!dist.isRoot()) return 0;
     std::printf(
         "nurec train: %zu training + %zu validation events, %d epochs (best %d, validation loss "

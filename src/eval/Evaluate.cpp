@@ -15,6 +15,7 @@
 #include "nurec/core/Parallel.hpp"
 #include "nurec/core/Progress.hpp"
 #include "nurec/core/Random.hpp"
+#include "nurec/io/EventFile.hpp"
 #include "nurec/io/Schema.hpp"
 
 namespace nurec::eval {
@@ -450,6 +451,77 @@ EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& con
     res.notes.push_back(
         fmt::format("No event passes the selection ({}).", selectionName(config.selection)));
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return res;
+}
+
+EvaluationResult evaluateFile(const std::string& path, const EvaluateConfig& config,
+                              std::size_t chunkEvents) {
+  config.validate();
+  const io::EventFileReader reader(path);
+  const bool signalRegion = config.selection == EventSelection::SignalRegion;
+  for (const char* name : {io::ds::tauP4, io::ds::recoTauP4, io::ds::recoChannel})
+    if (!reader.has(name)) throw InputError(fmt::format("{}: dataset {} is missing", path, name));
+  if (signalRegion && !reader.has(io::ds::recoPassSr))
+    throw InputError(
+        fmt::format("{}: dataset {} is missing; it is needed for the signal-region "
+                    "selection (use --selection any_channel or all otherwise)",
+                    path, io::ds::recoPassSr));
+  // The methods first (an unknown one is refused before the file is read), from the /nu/<m>/p4
+  // names alone.
+  std::vector<std::string> p4Names;
+  for (const auto& [name, info] : reader.datasets())
+    if (name.rfind("/nu/", 0) == 0 && name.size() > 7 && name.substr(name.size() - 3) == "/p4")
+      p4Names.push_back(name);
+  std::vector<std::string> notes;
+  const std::vector<std::string> methods =
+      methodsToEvaluate(reader.read(0, 0, p4Names), config, path, notes);
+  // Read: what validateReco checks (every /reco dataset) and what the evaluation uses. Kept: the
+  // latter, of the selected rows only; the /nu/<m>/p4 of the other methods only name them.
+  std::vector<std::string> read, keep{io::ds::tauP4, io::ds::recoTauP4, io::ds::recoChannel};
+  if (reader.has(io::ds::recoPassSr)) keep.push_back(io::ds::recoPassSr);
+  bool candidates = false;
+  for (const auto& [name, info] : reader.datasets()) {
+    const bool nu = name.rfind("/nu/", 0) == 0;
+    if (name.rfind("/reco/", 0) == 0 || nu || name == io::ds::tauP4 || name == io::ds::nuP4)
+      read.push_back(name);
+    if (!nu) continue;
+    const std::string rest = name.substr(4);
+    const std::string method = rest.substr(0, rest.find('/'));
+    if (std::find(methods.begin(), methods.end(), method) != methods.end()) {
+      keep.push_back(name);
+      candidates = candidates || name == io::nuCandidatesName(method);
+    } else if (std::find(p4Names.begin(), p4Names.end(), name) != p4Names.end()) {
+      keep.push_back(name);
+    }
+  }
+  if (candidates && reader.has(io::ds::nuP4)) keep.push_back(io::ds::nuP4);
+  std::vector<std::size_t> fileRows;
+  const io::ChunkSelector select = [&](const io::EventTable& chunk) {
+    // The checks of evaluate() on every row, not only the selected ones.
+    io::validateReco(chunk);
+    chunk.get<double>(io::ds::tauP4, {2, 4});
+    if (candidates && chunk.has(io::ds::nuP4)) chunk.get<double>(io::ds::nuP4, {2, 4});
+    const auto channel = chunk.get<std::int8_t>(io::ds::recoChannel, {});
+    std::vector<std::uint8_t> passSr;
+    if (signalRegion) passSr = chunk.get<std::uint8_t>(io::ds::recoPassSr, {});
+    std::vector<std::size_t> rows;
+    for (std::size_t i = 0; i < chunk.nEvents(); ++i) {
+      const bool pass = signalRegion                                     ? passSr[i] != 0
+                        : config.selection == EventSelection::AnyChannel ? channel[i] >= 0
+                                                                         : true;
+      if (pass) rows.push_back(i);
+    }
+    return rows;
+  };
+  const io::EventTable selected =
+      io::readRowsInChunks(reader, read, chunkEvents, select, keep, &fileRows);
+  EvaluateConfig c = config;
+  if (c.source.empty()) c.source = path;
+  EvaluationResult res = evaluate(selected, c);
+  // Back to the file's rows.
+  res.eventsInFile = reader.nEvents();
+  for (auto& r : res.rows) r = fileRows.at(r);
+  for (auto& ex : res.examples) ex.row = fileRows.at(ex.row);
   return res;
 }
 

@@ -160,6 +160,14 @@ struct EvaluationResult {
 // /nu/<method>/p4) is missing or malformed, and ConfigError for an unknown requested method.
 EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& config);
 
+// evaluate() of an event file read in chunks of chunkEvents rows (docs/data-format.md "Reading and
+// writing in chunks"): each chunk's inputs are checked as evaluate() checks them, and only the
+// selected events of the datasets the evaluation reads are kept, so that memory is bounded by
+// those events, not by the file. The result equals evaluate(io::readEventFile(path), config)
+// (rows and example rows are the file's), whatever chunkEvents.
+EvaluationResult evaluateFile(const std::string& path, const EvaluateConfig& config,
+                              std::size_t chunkEvents);
+
 // The "by true mass" bins of an evaluation whose rows, truth and values are filled (part of
 // evaluate(); separate so that it can be tested on hand-made values). Bootstrap salts start at
 // `saltOffset`, so they do not repeat those of the other tables.

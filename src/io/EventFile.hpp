@@ -6,6 +6,7 @@
 // of any datasets, EventFileWriter appends rows and makes the file appear under its name only
 // when complete. readEventFile / writeEventFile are the one-piece forms.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -101,6 +102,18 @@ class EventFileWriter {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Reads the named datasets of every row, chunkEvents rows at a time, and keeps the rows `select`
+// picks: it sees each chunk (the named datasets; source "<path> (rows a-b)", firstRow a) and
+// returns the chunk rows to keep, increasing (an empty function keeps all). The kept rows of the
+// datasets in `keep` (empty: all named ones) are concatenated in file order, with the file's
+// attributes, so that memory is bounded by the kept rows plus one chunk, not by the file.
+// fileRows (if given) receives each kept row's index in the file.
+using ChunkSelector = std::function<std::vector<std::size_t>(const EventTable& chunk)>;
+EventTable readRowsInChunks(const EventFileReader& reader, const std::vector<std::string>& datasets,
+                            std::size_t chunkEvents, const ChunkSelector& select = {},
+                            const std::vector<std::string>& keep = {},
+                            std::vector<std::size_t>* fileRows = nullptr);
 
 // Reads every dataset and file attribute (EventFileReader::read of all rows).
 EventTable readEventFile(const std::string& path);

@@ -198,19 +198,20 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
   return d;
 }
 
-NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>& trainIndices) {
-  NormStats s;
-  s.xMean.assign(data.features(), 0.0f);
-  s.xStd.assign(data.features(), 1.0f);
-  for (int c = 0; c < kNumTargets; ++c) {
-    s.yMean[c] = 0;
-    s.yStd[c] = 1;
-  }
+// Layout of the sums: logPt, eta, logE: (n, sum, sum2) each; every optional input: (n, sum2);
+// px and py together: (n, sum2); each tau's target: (n, sum of x^2 + y^2, sum z, sum z^2).
+std::size_t normSumsSize(const InputConfig& inputs) {
+  return 9 + 2 * static_cast<std::size_t>(inputs.numFeatures() - kNumFeatures) + 2 + 8;
+}
+
+std::vector<double> normSums(const EventData& data, const std::vector<std::size_t>& indices) {
+  std::vector<double> out(normSumsSize(data.inputs), 0.0);
+  std::size_t o = 0;
   const std::size_t P = kNumSlots, F = static_cast<std::size_t>(data.features());
   // Continuous, rotation-invariant inputs: mean and std over valid slots.
   for (int f : {feat::logPt, feat::eta, feat::logE}) {
     double n = 0, sum = 0, sum2 = 0;
-    for (std::size_t e : trainIndices) {
+    for (std::size_t e : indices) {
       for (std::size_t p = 0; p < P; ++p) {
         if (!data.mask[e * P + p]) continue;
         const double v = data.x[(e * P + p) * F + f];
@@ -219,6 +220,76 @@ NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>
         sum2 += v * v;
       }
     }
+    out[o++] = n;
+    out[o++] = sum;
+    out[o++] = sum2;
+  }
+  for (int f = kNumFeatures; f < data.features(); ++f) {
+    const bool activity = data.inputs.activity && f == data.inputs.activityIndex();
+    const std::vector<std::size_t> slots =
+        activity ? std::vector<std::size_t>{P - 1} : std::vector<std::size_t>{0, 2};
+    double n = 0, sum2 = 0;
+    for (std::size_t e : indices) {
+      for (std::size_t p : slots) {
+        if (!data.mask[e * P + p]) continue;
+        const double v = data.x[(e * P + p) * F + f];
+        n += 1;
+        sum2 += v * v;
+      }
+    }
+    out[o++] = n;
+    out[o++] = sum2;
+  }
+  {
+    double n = 0, sum2 = 0;
+    for (std::size_t e : indices) {
+      for (std::size_t p = 0; p < P; ++p) {
+        if (!data.mask[e * P + p]) continue;
+        for (int f : {feat::px, feat::py}) {
+          const double v = data.x[(e * P + p) * F + f];
+          sum2 += v * v;
+          n += 1;
+        }
+      }
+    }
+    out[o++] = n;
+    out[o++] = sum2;
+  }
+  for (int k = 0; k < 2; ++k) {
+    double n = 0, sxy2 = 0, sz = 0, sz2 = 0;
+    if (!data.target.empty()) {
+      for (std::size_t e : indices) {
+        const float* y = &data.target[e * kNumTargets + 3 * k];
+        sxy2 += double(y[0]) * y[0] + double(y[1]) * y[1];
+        sz += y[2];
+        sz2 += double(y[2]) * y[2];
+        n += 1;
+      }
+    }
+    out[o++] = n;
+    out[o++] = sxy2;
+    out[o++] = sz;
+    out[o++] = sz2;
+  }
+  return out;
+}
+
+NormStats normStatsFromSums(const std::vector<double>& sums, const InputConfig& inputs,
+                            bool withTargets) {
+  if (sums.size() != normSumsSize(inputs))
+    throw Error("internal: normalisation sums of wrong size");
+  NormStats s;
+  const int F = inputs.numFeatures();
+  s.xMean.assign(F, 0.0f);
+  s.xStd.assign(F, 1.0f);
+  for (int c = 0; c < kNumTargets; ++c) {
+    s.yMean[c] = 0;
+    s.yStd[c] = 1;
+  }
+  std::size_t o = 0;
+  for (int f : {feat::logPt, feat::eta, feat::logE}) {
+    const double n = sums[o], sum = sums[o + 1], sum2 = sums[o + 2];
+    o += 3;
     if (n > 1) {
       const double mean = sum / n;
       const double var = std::max(sum2 / n - mean * mean, 1e-12);
@@ -229,47 +300,22 @@ NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>
   // The optional inputs live on a few slots and are 0 elsewhere: mean 0 and their rms over the
   // slots that carry them, so that "absent" stays 0 after normalisation (a subtracted mean would
   // turn every other slot into a large constant input).
-  for (int f = kNumFeatures; f < data.features(); ++f) {
-    const bool activity = data.inputs.activity && f == data.inputs.activityIndex();
-    const std::vector<std::size_t> slots =
-        activity ? std::vector<std::size_t>{P - 1} : std::vector<std::size_t>{0, 2};
-    double n = 0, sum2 = 0;
-    for (std::size_t e : trainIndices) {
-      for (std::size_t p : slots) {
-        if (!data.mask[e * P + p]) continue;
-        const double v = data.x[(e * P + p) * F + f];
-        n += 1;
-        sum2 += v * v;
-      }
-    }
+  for (int f = kNumFeatures; f < F; ++f) {
+    const double n = sums[o], sum2 = sums[o + 1];
+    o += 2;
     if (n > 0 && sum2 > 0) s.xStd[f] = static_cast<float>(std::sqrt(sum2 / n));
   }
   {  // px, py: mean 0, one joint rms
-    double n = 0, sum2 = 0;
-    for (std::size_t e : trainIndices) {
-      for (std::size_t p = 0; p < P; ++p) {
-        if (!data.mask[e * P + p]) continue;
-        for (int f : {feat::px, feat::py}) {
-          const double v = data.x[(e * P + p) * F + f];
-          sum2 += v * v;
-          n += 1;
-        }
-      }
-    }
+    const double n = sums[o], sum2 = sums[o + 1];
+    o += 2;
     if (n > 0 && sum2 > 0) {
       s.xStd[feat::px] = s.xStd[feat::py] = static_cast<float>(std::sqrt(sum2 / n));
     }
   }
-  if (!data.target.empty()) {
+  if (withTargets) {
     for (int k = 0; k < 2; ++k) {
-      double n = 0, sxy2 = 0, sz = 0, sz2 = 0;
-      for (std::size_t e : trainIndices) {
-        const float* y = &data.target[e * kNumTargets + 3 * k];
-        sxy2 += double(y[0]) * y[0] + double(y[1]) * y[1];
-        sz += y[2];
-        sz2 += double(y[2]) * y[2];
-        n += 1;
-      }
+      const double n = sums[o], sxy2 = sums[o + 1], sz = sums[o + 2], sz2 = sums[o + 3];
+      o += 4;
       if (n > 1) {
         const double rmsXy = std::sqrt(std::max(sxy2 / (2 * n), 1e-12));
         const double mz = sz / n;
@@ -281,6 +327,10 @@ NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>
     }
   }
   return s;
+}
+
+NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>& trainIndices) {
+  return normStatsFromSums(normSums(data, trainIndices), data.inputs, !data.target.empty());
 }
 
 }  // namespace nurec::ml

@@ -58,6 +58,13 @@ struct NormStats {
   std::array<float, kNumTargets> yMean{}, yStd{};
 };
 NormStats computeNormStats(const EventData& data, const std::vector<std::size_t>& trainIndices);
+// The same in two steps, for data read in parts (ml/Trainer.cpp): the sums of some events (counts,
+// sums and sums of squares, normSumsSize(inputs) of them), which add up over disjoint parts, and
+// the constants from the sums of all training events. withTargets: the sums include targets.
+std::size_t normSumsSize(const InputConfig& inputs);
+std::vector<double> normSums(const EventData& data, const std::vector<std::size_t>& indices);
+NormStats normStatsFromSums(const std::vector<double>& sums, const InputConfig& inputs,
+                            bool withTargets);
 
 double wrapPhi(double phi);  // to (-pi, pi]
 

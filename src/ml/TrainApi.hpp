@@ -2,6 +2,7 @@
 // Torch-free entry points of the ML library for the `nurec` command line (app/CmdTrain.cpp,
 // app/CmdExportModel.cpp).
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,29 @@
 #include "nurec/ml/Distributed.hpp"
 
 namespace nurec::ml {
+
+// Training events held in memory at a time (all ranks together): the shuffle buffer of
+// docs/ml-methods.md section 1 "Reading the training data". 2^18 events of the shipped model's
+// inputs take about 0.2 GB; a training set that fits is shuffled as a whole each epoch.
+inline constexpr std::size_t kDefaultShuffleBufferEvents = 262144;
+
+// Where training reads its events: rows of an event file (read in row ranges, never whole), or a
+// table already in memory (tests, Python).
+class EventSource {
+ public:
+  virtual ~EventSource() = default;
+  virtual std::size_t nEvents() const = 0;
+  virtual const std::string& name() const = 0;  // the file, or "training data"
+  virtual bool has(const std::string& dataset) const = 0;
+  virtual std::vector<std::string> datasets() const = 0;
+  // Rows [first, first + count) of the named datasets (each must exist), with the attributes.
+  virtual io::EventTable read(std::size_t first, std::size_t count,
+                              const std::vector<std::string>& datasets) const = 0;
+};
+// The table must outlive the source.
+std::shared_ptr<const EventSource> tableSource(const io::EventTable& table);
+// Opens the file (every check of io::EventFileReader) without reading its data.
+std::shared_ptr<const EventSource> fileSource(const std::string& path);
 
 struct TrainOptions {
   std::string outDir;      // model directory (created): config.yaml, model.pt, checkpoint.pt
@@ -25,6 +49,11 @@ struct TrainOptions {
   // distTimeoutSeconds, so that a dead rank ends the job with an error instead of a hang.
   DistributedEnv dist;
   double distTimeoutSeconds = 60;
+  // Reading the data (docs/ml-methods.md section 1): training events shuffled together, all ranks
+  // together (>= train.batch_size; a window holds one block of 512 rows at least), and rows read
+  // from the file at a time.
+  std::size_t shuffleBufferEvents = kDefaultShuffleBufferEvents;
+  std::size_t chunkEvents = 16384;
 };
 
 struct EpochRecord {
@@ -53,6 +82,12 @@ struct TrainSummary {
 // global batch (it must divide by the world size), rank 0 writes every file, and the result equals
 // the single-process run of the same seed up to float rounding.
 TrainSummary trainDiffusion(const DiffusionConfig& config, const io::EventTable& data,
+                            const TrainOptions& options);
+// The same on the rows of an event source (an event file streamed from disk: memory is bounded
+// by the shuffle buffer, docs/ml-methods.md section 1; with several ranks each reads only its
+// own shard of the rows).
+TrainSummary trainDiffusion(const DiffusionConfig& config,
+                            const std::shared_ptr<const EventSource>& data,
                             const TrainOptions& options);
 
 // Writes a TorchScript module (encoder + one head evaluation, EMA weights and normalisation

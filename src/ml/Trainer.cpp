@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -16,12 +17,16 @@
 #include <new>
 #include <regex>
 #include <sstream>
+#include <variant>
 
 #include "nurec/Version.hpp"
 #include "nurec/core/AtomicFile.hpp"
 #include "nurec/core/Error.hpp"
 #include "nurec/core/Random.hpp"
 #include "nurec/core/Units.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/io/Schema.hpp"
+#include "nurec/io/Shards.hpp"
 #include "nurec/ml/Integrity.hpp"
 #include "nurec/ml/Resources.hpp"
 #include "nurec/ml/Schedule.hpp"
@@ -33,7 +38,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // 2: adds the skipped-step counter and the identity of the training data (format 1 still loads).
-constexpr std::int64_t kCheckpointFormat = 2;
+// 3: the identity of the training data is hashed per row block (streamed data, any rank count);
+// the identity of a format-2 checkpoint cannot be compared and is not checked.
+constexpr std::int64_t kCheckpointFormat = 3;
 
 // Rotates a batch about z by delta (B): phi and (px, py) of valid slots, (px, py) of both targets.
 void rotateBatch(torch::Tensor& x, const torch::Tensor& mask, torch::Tensor& y,
@@ -110,61 +117,359 @@ std::string describeValue(double v) {
 
 }  // namespace
 
-TrainingSet prepareTrainingSet(const DiffusionConfig& config, const io::EventTable& data) {
-  const TrainConfig& tc = config.train;
-  TrainingSet set;
-  set.source = data.source().empty() ? std::string("training data") : data.source();
-  // Data: events with a channel, split by table row (docs/ml-methods.md section 1).
-  validateRecoInputs(data);
-  std::vector<std::size_t> rows = selectRows(data, tc.requireSignalRegion, tc.channels);
-  if (tc.maxEvents > 0 && rows.size() > static_cast<std::size_t>(tc.maxEvents))
-    rows.resize(tc.maxEvents);
-  requireMemory(trainingMemoryBytes(config, rows.size()), availableMemoryBytes(),
-                "training this model on " + std::to_string(rows.size()) + " events",
-                "use a smaller model (encoder/head width, layers) or train.batch_size, or limit "
-                "train.max_events");
-  const EventData ed = buildEventData(data, rows, tc.azimuth == "canonical", true, config.inputs);
-  std::vector<std::size_t> trainIdx, valIdx;
-  for (std::size_t e = 0; e < ed.n; ++e) {
-    const auto mod = static_cast<std::size_t>(tc.validationModulus);
-    (ed.row[e] % mod == mod - 1 ? valIdx : trainIdx).push_back(e);
+namespace {
+
+class TableSource final : public EventSource {
+ public:
+  explicit TableSource(const io::EventTable& table)
+      : table_(table),
+        name_(table.source().empty() ? std::string("training data") : table.source()) {}
+  std::size_t nEvents() const override { return table_.nEvents(); }
+  const std::string& name() const override { return name_; }
+  bool has(const std::string& dataset) const override { return table_.has(dataset); }
+  std::vector<std::string> datasets() const override {
+    std::vector<std::string> out;
+    for (const auto& entry : table_.columns()) out.push_back(entry.first);
+    return out;
   }
-  if (trainIdx.size() < static_cast<std::size_t>(tc.batchSize) || valIdx.empty()) {
-    throw InputError(set.source + ": " + std::to_string(ed.n) + " selected events (" +
-                     std::to_string(trainIdx.size()) +
-                     " for training) are too few for batch size " + std::to_string(tc.batchSize));
+  io::EventTable read(std::size_t first, std::size_t count,
+                      const std::vector<std::string>& datasets) const override {
+    first = std::min(first, table_.nEvents());
+    count = std::min(count, table_.nEvents() - first);
+    io::EventTable out(count);
+    out.setSource(table_.source());
+    out.setFirstRow(first);
+    for (const auto& [k, v] : table_.attributes()) out.setAttribute(k, v);
+    for (const auto& name : datasets) {
+      const io::Column& col = table_.column(name);
+      const auto rs = static_cast<std::ptrdiff_t>(col.rowSize());
+      const auto b = static_cast<std::ptrdiff_t>(first), e = static_cast<std::ptrdiff_t>(count);
+      std::visit(
+          [&](const auto& v) {
+            std::decay_t<decltype(v)> part(v.begin() + b * rs, v.begin() + (b + e) * rs);
+            out.set(name, col.rowShape, std::move(part));
+          },
+          col.values);
+    }
+    return out;
   }
-  Sha256 sha;
-  hashVector(sha, ed.x);
-  hashVector(sha, ed.mask);
-  hashVector(sha, ed.channel);
-  hashVector(sha, ed.target);
-  hashVector(sha, ed.row);
-  set.dataSha256 = sha.hexDigest();
-  set.norm = computeNormStats(ed, trainIdx);
-  set.train = toTensors(ed, trainIdx);
-  set.val = toTensors(ed, valIdx);
-  set.nTrain = static_cast<std::int64_t>(trainIdx.size());
-  set.nVal = static_cast<std::int64_t>(valIdx.size());
-  // Validation noise: t and epsilon of validation event i from a stream seeded by its row, the
-  // same every epoch (docs/ml-methods.md section 6).
-  const std::int64_t nVal = set.nVal;
-  set.valT = torch::empty({nVal});
+
+ private:
+  const io::EventTable& table_;
+  std::string name_;
+};
+
+class FileSource final : public EventSource {
+ public:
+  explicit FileSource(const std::string& path) : reader_(path) {}
+  std::size_t nEvents() const override { return reader_.nEvents(); }
+  const std::string& name() const override { return reader_.path(); }
+  bool has(const std::string& dataset) const override { return reader_.has(dataset); }
+  std::vector<std::string> datasets() const override {
+    std::vector<std::string> out;
+    for (const auto& entry : reader_.datasets()) out.push_back(entry.first);
+    return out;
+  }
+  io::EventTable read(std::size_t first, std::size_t count,
+                      const std::vector<std::string>& datasets) const override {
+    return reader_.read(first, count, datasets);
+  }
+
+ private:
+  io::EventFileReader reader_;
+};
+
+std::size_t roundUpToBlock(std::size_t rows) {
+  return std::max<std::size_t>(1, (rows + io::kRowBlock - 1) / io::kRowBlock) * io::kRowBlock;
+}
+
+// The datasets the features of docs/ml-methods.md section 1 are built from (a missing one is an
+// error of buildEventData or of the reader, naming it).
+std::vector<std::string> featureDatasets(const EventSource& events, const InputConfig& inputs) {
+  std::vector<std::string> d{io::ds::recoParticles, io::ds::recoParticlesMask, io::ds::recoChannel,
+                             io::ds::recoTauP4, io::ds::nuP4};
+  if (inputs.impactParameters && events.has(io::ds::recoTrackIp)) d.push_back(io::ds::recoTrackIp);
+  if (inputs.activity && events.has(io::ds::recoSumEt)) d.push_back(io::ds::recoSumEt);
+  for (auto it = d.begin(); it != d.end();) it = events.has(*it) ? it + 1 : d.erase(it);
+  return d;
+}
+
+// Appends events `idx` of `from` to `to` (features, mask, channel, targets, rows).
+void appendEvents(EventData& to, const EventData& from, const std::vector<std::size_t>& idx) {
+  const std::size_t PF = static_cast<std::size_t>(kNumSlots) * from.features();
+  to.inputs = from.inputs;
+  for (const std::size_t e : idx) {
+    to.x.insert(to.x.end(), from.x.begin() + e * PF, from.x.begin() + (e + 1) * PF);
+    to.mask.insert(to.mask.end(), from.mask.begin() + e * kNumSlots,
+                   from.mask.begin() + (e + 1) * kNumSlots);
+    to.channel.push_back(from.channel[e]);
+    to.target.insert(to.target.end(), from.target.begin() + e * kNumTargets,
+                     from.target.begin() + (e + 1) * kNumTargets);
+    to.row.push_back(from.row[e]);
+  }
+  to.n += idx.size();
+}
+
+LocalEvents toLocal(const EventData& d) {
+  std::vector<std::size_t> all(d.n);
+  for (std::size_t e = 0; e < d.n; ++e) all[e] = e;
+  LocalEvents out;
+  out.t = toTensors(d, all);
+  out.rows = d.row;
+  return out;
+}
+
+// The features of the given rows (increasing, of this rank's shard), read in ranges of whole row
+// blocks of at most chunkEvents rows that hold them.
+LocalEvents loadRows(const TrainingSet& set, const std::vector<std::size_t>& rows) {
+  const TrainConfig& tc = set.config.train;
+  const std::vector<std::string> datasets = featureDatasets(*set.events, set.config.inputs);
+  const std::size_t chunk = roundUpToBlock(set.data.chunkEvents), n = set.events->nEvents();
+  EventData acc;
+  acc.inputs = set.config.inputs;
+  std::size_t i = 0;
+  while (i < rows.size()) {
+    const std::size_t first = rows[i] / io::kRowBlock * io::kRowBlock;
+    std::size_t end = first + io::kRowBlock, j = i;
+    while (j < rows.size()) {
+      const std::size_t block = rows[j] / io::kRowBlock * io::kRowBlock;
+      if (block >= end) {
+        if (block != end || block + io::kRowBlock - first > chunk) break;
+        end = block + io::kRowBlock;
+      }
+      ++j;
+    }
+    end = std::min(end, n);
+    const io::EventTable t = set.events->read(first, end - first, datasets);
+    std::vector<std::size_t> local;
+    for (std::size_t k = i; k < j; ++k) local.push_back(rows[k] - first);
+    EventData ed = buildEventData(t, local, tc.azimuth == "canonical", true, set.config.inputs);
+    for (auto& r : ed.row) r += first;
+    std::vector<std::size_t> all(ed.n);
+    for (std::size_t e = 0; e < ed.n; ++e) all[e] = e;
+    appendEvents(acc, ed, all);
+    i = j;
+  }
+  return toLocal(acc);
+}
+
+// t and epsilon of each validation event from a stream seeded by its row, the same every epoch
+// (docs/ml-methods.md section 6), and the noisy target and v target they give.
+void validationNoise(const DiffusionConfig& config, const NormStats& norm, const LocalEvents& val,
+                     torch::Tensor& valT, torch::Tensor& valZ, torch::Tensor& valV) {
+  const std::int64_t nVal = val.size();
+  valT = torch::empty({nVal});
   torch::Tensor valEps = torch::empty({nVal, kNumTargets});
+  float* tp = valT.data_ptr<float>();
+  float* ep = valEps.data_ptr<float>();
   for (std::int64_t i = 0; i < nVal; ++i) {
-    Rng rng(tc.seed, ed.row[valIdx[i]], streams::ml);
-    set.valT[i] = rng.uniform();
-    for (int c = 0; c < kNumTargets; ++c) valEps[i][c] = rng.normal();
+    Rng rng(config.train.seed, val.rows[static_cast<std::size_t>(i)], streams::ml);
+    tp[i] = static_cast<float>(rng.uniform());
+    for (int c = 0; c < kNumTargets; ++c)
+      ep[i * kNumTargets + c] = static_cast<float>(rng.normal());
   }
   const torch::Tensor yMean =
-      torch::from_blob(const_cast<float*>(set.norm.yMean.data()), {kNumTargets}).clone();
+      torch::from_blob(const_cast<float*>(norm.yMean.data()), {kNumTargets}).clone();
   const torch::Tensor yStd =
-      torch::from_blob(const_cast<float*>(set.norm.yStd.data()), {kNumTargets}).clone();
+      torch::from_blob(const_cast<float*>(norm.yStd.data()), {kNumTargets}).clone();
   const BoundedCosineSchedule schedule(config.schedule.lambdaMin, config.schedule.lambdaMax);
-  const torch::Tensor valY = (set.val.y - yMean) / yStd;
-  auto [valA, valS] = alphaSigma(schedule, set.valT);
-  set.valZ = valA.unsqueeze(1) * valY + valS.unsqueeze(1) * valEps;
-  set.valV = valA.unsqueeze(1) * valEps - valS.unsqueeze(1) * valY;
+  const torch::Tensor valY = (val.t.y - yMean) / yStd;
+  auto [valA, valS] = alphaSigma(schedule, valT);
+  valZ = valA.unsqueeze(1) * valY + valS.unsqueeze(1) * valEps;
+  valV = valA.unsqueeze(1) * valEps - valS.unsqueeze(1) * valY;
+}
+
+// Rows of every event with a reconstructed channel (pass_sr, train.channels), increasing, cut at
+// train.max_events: only /reco/channel (and /reco/pass_sr) of every row are read.
+std::vector<std::size_t> selectedRows(const EventSource& events, const TrainConfig& tc,
+                                      std::size_t chunk) {
+  std::vector<std::string> d{io::ds::recoChannel};
+  if (tc.requireSignalRegion) d.push_back(io::ds::recoPassSr);
+  std::vector<std::size_t> out;
+  for (std::size_t first = 0; first < events.nEvents(); first += chunk) {
+    const io::EventTable t = events.read(first, chunk, d);
+    for (const std::size_t r : selectRows(t, tc.requireSignalRegion, tc.channels))
+      out.push_back(first + r);
+    if (tc.maxEvents > 0 && out.size() >= static_cast<std::size_t>(tc.maxEvents)) {
+      out.resize(static_cast<std::size_t>(tc.maxEvents));
+      break;
+    }
+  }
+  return out;
+}
+
+// Pass 2 of prepareTrainingSet, over this rank's rows in chunks: the reco checks of every row, and
+// per block of io::kRowBlock rows the normalisation sums of its training events and a digest of
+// its selected events (zero for the blocks of other ranks), so that the totals do not depend on the
+// chunks or the ranks; and the events that stay in memory.
+struct OwnRowsScan {
+  torch::Tensor sums, digests;  // (blocks x normSumsSize), (blocks x 32 bytes), float64
+  EventData train, val;
+};
+OwnRowsScan scanOwnRows(const TrainingSet& set, const std::vector<std::size_t>& rows) {
+  const DiffusionConfig& config = set.config;
+  const TrainConfig& tc = config.train;
+  const EventSource& events = *set.events;
+  const std::size_t n = events.nEvents(), chunk = roundUpToBlock(set.data.chunkEvents);
+  const auto mod = static_cast<std::size_t>(tc.validationModulus);
+  OwnRowsScan scan;
+  const std::size_t nBlocks = (n + io::kRowBlock - 1) / io::kRowBlock;
+  const std::size_t L = normSumsSize(config.inputs);
+  scan.sums = torch::zeros({static_cast<std::int64_t>(nBlocks * L)}, torch::kFloat64);
+  scan.digests = torch::zeros({static_cast<std::int64_t>(nBlocks * 32)}, torch::kFloat64);
+  double* sp = scan.sums.data_ptr<double>();
+  double* dp = scan.digests.data_ptr<double>();
+  std::vector<std::string> checked = featureDatasets(events, config.inputs);
+  for (const auto& name : events.datasets())
+    if (name.rfind("/reco/", 0) == 0 &&
+        std::find(checked.begin(), checked.end(), name) == checked.end())
+      checked.push_back(name);
+  scan.train.inputs = scan.val.inputs = config.inputs;
+  for (std::size_t first = set.ownFirst; first < set.ownEnd; first += chunk) {
+    const std::size_t count = std::min(chunk, set.ownEnd - first);
+    io::EventTable t = events.read(first, count, checked);
+    t.setSource(set.source + " (rows " + std::to_string(first) + "-" +
+                std::to_string(first + count - 1) + ")");
+    validateRecoInputs(t);
+    std::vector<std::size_t> local;
+    for (auto it = std::lower_bound(rows.begin(), rows.end(), first);
+         it != rows.end() && *it < first + count; ++it)
+      local.push_back(*it - first);
+    EventData ed = buildEventData(t, local, tc.azimuth == "canonical", true, config.inputs);
+    for (auto& r : ed.row) r += first;
+    const std::size_t PF = static_cast<std::size_t>(kNumSlots) * ed.features();
+    std::vector<std::size_t> keepTrain, keepVal;
+    for (std::size_t e0 = 0; e0 < ed.n;) {
+      const std::size_t block = ed.row[e0] / io::kRowBlock;
+      std::size_t e1 = e0;
+      std::vector<std::size_t> trainIdx;
+      for (; e1 < ed.n && ed.row[e1] / io::kRowBlock == block; ++e1) {
+        const bool val = ed.row[e1] % mod == mod - 1;
+        if (!val) trainIdx.push_back(e1);
+        (val ? keepVal : keepTrain).push_back(e1);
+      }
+      const std::vector<double> blockSums = normSums(ed, trainIdx);
+      std::copy(blockSums.begin(), blockSums.end(), sp + block * L);
+      Sha256 sha;
+      sha.update(&ed.x[e0 * PF], (e1 - e0) * PF * sizeof(float));
+      sha.update(&ed.mask[e0 * kNumSlots], (e1 - e0) * kNumSlots);
+      sha.update(&ed.channel[e0], (e1 - e0) * sizeof(std::int64_t));
+      sha.update(&ed.target[e0 * kNumTargets], (e1 - e0) * kNumTargets * sizeof(float));
+      sha.update(&ed.row[e0], (e1 - e0) * sizeof(std::size_t));
+      const std::string hex = sha.hexDigest();
+      for (std::size_t k = 0; k < 32; ++k)
+        dp[block * 32 + k] = static_cast<double>(std::stoi(hex.substr(2 * k, 2), nullptr, 16));
+      e0 = e1;
+    }
+    if (set.trainResident) appendEvents(scan.train, ed, keepTrain);
+    if (set.valResident) appendEvents(scan.val, ed, keepVal);
+  }
+  return scan;
+}
+
+}  // namespace
+
+std::int64_t LocalEvents::index(std::size_t row) const {
+  const auto it = std::lower_bound(rows.begin(), rows.end(), row);
+  return it != rows.end() && *it == row ? static_cast<std::int64_t>(it - rows.begin()) : -1;
+}
+
+std::shared_ptr<const EventSource> tableSource(const io::EventTable& table) {
+  return std::make_shared<TableSource>(table);
+}
+std::shared_ptr<const EventSource> fileSource(const std::string& path) {
+  return std::make_shared<FileSource>(path);
+}
+
+TrainingSet prepareTrainingSet(const DiffusionConfig& config, const io::EventTable& data) {
+  return prepareTrainingSet(config, tableSource(data), DataOptions{});
+}
+
+TrainingSet prepareTrainingSet(const DiffusionConfig& config,
+                               const std::shared_ptr<const EventSource>& events,
+                               const DataOptions& data, Communicator* comm) {
+  const TrainConfig& tc = config.train;
+  TrainingSet set;
+  set.config = config;
+  set.events = events;
+  set.data = data;
+  set.source = events->name();
+  const std::size_t buffer = data.shuffleBufferEvents;
+  if (buffer < static_cast<std::size_t>(tc.batchSize) || buffer > (std::size_t{1} << 40))
+    throw ConfigError("train: the shuffle buffer (" + std::to_string(buffer) +
+                      " events) must hold at least one batch (train.batch_size " +
+                      std::to_string(tc.batchSize) + ") and at most 2^40 events");
+  if (data.chunkEvents == 0) throw ConfigError("train: --chunk-events must be positive");
+  set.rank = comm ? comm->rank() : 0;
+  set.ranks = comm ? comm->worldSize() : 1;
+  const std::size_t n = events->nEvents();
+  const io::ShardRange own = io::shardRows(
+      set.ranks > 1 ? std::to_string(set.rank) + "/" + std::to_string(set.ranks) : "", n);
+  set.ownFirst = own.first;
+  set.ownEnd = own.first + own.count;
+  const std::size_t chunk = roundUpToBlock(data.chunkEvents);
+
+  // Pass 1, every rank, all rows: the selection and the split by file row (section 1).
+  const std::vector<std::size_t> rows = selectedRows(*events, tc, chunk);
+  const auto mod = static_cast<std::size_t>(tc.validationModulus);
+  std::size_t nVal = 0;
+  for (const std::size_t r : rows) {
+    if (r % mod == mod - 1) {
+      ++nVal;
+      if (set.owns(r)) set.valRows.push_back(r);
+    } else {
+      set.trainRows.push_back(r);
+    }
+  }
+  set.nTrain = static_cast<std::int64_t>(set.trainRows.size());
+  set.nVal = static_cast<std::int64_t>(nVal);
+  if (set.trainRows.size() < static_cast<std::size_t>(tc.batchSize) || nVal == 0) {
+    throw InputError(set.source + ": " + std::to_string(rows.size()) + " selected events (" +
+                     std::to_string(set.trainRows.size()) +
+                     " for training) are too few for batch size " + std::to_string(tc.batchSize));
+  }
+  {
+    Sha256 sha;
+    hashVector(sha, rows);
+    const std::uint64_t total = n;
+    sha.update(&total, sizeof total);
+    set.selectionSha256 = sha.hexDigest();
+  }
+  set.trainResident = set.trainRows.size() <= buffer;
+  set.valResident = nVal <= buffer;
+  const std::size_t held = std::min(set.trainRows.size(), buffer) + std::min(nVal, buffer);
+  requireMemory(trainingMemoryBytes(config, held / static_cast<std::size_t>(set.ranks)),
+                availableMemoryBytes(),
+                "training this model on " + std::to_string(rows.size()) + " events",
+                "use a smaller model (encoder/head width, layers) or train.batch_size, a smaller "
+                "--shuffle-buffer, or limit train.max_events");
+
+  // Pass 2, this rank's rows (see scanOwnRows); the block sums of all ranks added in block order.
+  OwnRowsScan scan = scanOwnRows(set, rows);
+  torch::Tensor& sums = scan.sums;
+  torch::Tensor& digests = scan.digests;
+  const std::size_t nBlocks = (n + io::kRowBlock - 1) / io::kRowBlock;
+  const std::size_t L = normSumsSize(config.inputs);
+  const double* sp = sums.data_ptr<double>();
+  const double* dp = digests.data_ptr<double>();
+  if (comm != nullptr)
+    comm->allreduceSum({sums, digests}, "all-reduce of the normalisation sums of the row blocks");
+  std::vector<double> total(L, 0.0);
+  for (std::size_t b = 0; b < nBlocks; ++b)
+    for (std::size_t k = 0; k < L; ++k) total[k] += sp[b * L + k];
+  set.norm = normStatsFromSums(total, config.inputs, true);
+  {
+    std::vector<std::uint8_t> bytes(nBlocks * 32);
+    for (std::size_t k = 0; k < bytes.size(); ++k) bytes[k] = static_cast<std::uint8_t>(dp[k]);
+    Sha256 sha;
+    hashVector(sha, bytes);
+    set.dataSha256 = sha.hexDigest();
+  }
+  if (set.trainResident) set.train = toLocal(scan.train);
+  if (set.valResident) {
+    set.val = toLocal(scan.val);
+    validationNoise(config, set.norm, set.val, set.valT, set.valZ, set.valV);
+  }
   return set;
 }
 
@@ -230,27 +535,167 @@ void Trainer::synchronise() {
   state.bestVal = c[6];
 }
 
+namespace {
+// Sum of squared v errors of the EMA model over validation events, in batches of 1024.
+double validationSum(DiffusionNet& ema, const LocalEvents& val, const torch::Tensor& valT,
+                     const torch::Tensor& valZ, const torch::Tensor& valV) {
+  double sum = 0;
+  const std::int64_t n = val.size();
+  for (std::int64_t b0 = 0; b0 < n; b0 += 1024) {
+    const std::int64_t m = std::min<std::int64_t>(1024, n - b0);
+    auto sl = [&](const torch::Tensor& t) { return t.narrow(0, b0, m); };
+    const torch::Tensor v =
+        ema->forward(sl(val.t.x), sl(val.t.mask), sl(val.t.channel), sl(valZ), sl(valT));
+    sum += (v - sl(valV)).pow(2).sum().item<double>();
+  }
+  return sum;
+}
+}  // namespace
+
 double Trainer::validationLoss() {
   torch::NoGradGuard ng;
   ema->eval();
+  // Each rank evaluates the validation events of its shard of the rows; the sum is all-reduced.
   double sum = 0;
-  const std::int64_t nVal = set_.nVal;
-  const std::int64_t ranks = comm_ ? comm_->worldSize() : 1, rank = comm_ ? comm_->rank() : 0;
-  const std::int64_t end = nVal * (rank + 1) / ranks;
-  for (std::int64_t b0 = nVal * rank / ranks; b0 < end; b0 += 1024) {
-    const std::int64_t n = std::min<std::int64_t>(1024, end - b0);
-    auto sl = [&](const torch::Tensor& t) { return t.narrow(0, b0, n); };
-    const torch::Tensor v = ema->forward(sl(set_.val.x), sl(set_.val.mask), sl(set_.val.channel),
-                                         sl(set_.valZ), sl(set_.valT));
-    sum += (v - sl(set_.valV)).pow(2).sum().item<double>();
+  if (set_.valResident) {
+    sum = validationSum(ema, set_.val, set_.valT, set_.valZ, set_.valV);
+  } else {
+    // Read again in parts of whole 1024-event batches that fit in the buffer.
+    const std::size_t part =
+        std::max<std::size_t>(1024, set_.data.shuffleBufferEvents / 1024 * 1024);
+    for (std::size_t i = 0; i < set_.valRows.size(); i += part) {
+      const std::vector<std::size_t> rows(
+          set_.valRows.begin() + static_cast<std::ptrdiff_t>(i),
+          set_.valRows.begin() +
+              static_cast<std::ptrdiff_t>(std::min(set_.valRows.size(), i + part)));
+      const LocalEvents val = loadRows(set_, rows);
+      torch::Tensor t, z, v;
+      validationNoise(config_, set_.norm, val, t, z, v);
+      sum += validationSum(ema, val, t, z, v);
+    }
   }
   if (comm_ != nullptr) {
     const torch::Tensor total = torch::tensor({sum}, torch::kFloat64);
     comm_->allreduceSum({total}, "all-reduce of the validation loss");
     sum = total.item<double>();
   }
-  return sum / static_cast<double>(nVal * kNumTargets);
+  return sum / static_cast<double>(set_.nVal * kNumTargets);
 }
+
+namespace {
+
+// The training rows of one epoch in the order the batches take them, a window of the shuffle
+// buffer at a time (docs/ml-methods.md section 1 "Reading the training data"). All training events
+// fit in the buffer: one window, a Fisher-Yates shuffle of all of them from a stream seeded by
+// (seed, epoch). Otherwise the row blocks are shuffled (stream (seed, epoch, +101)), cut in
+// consecutive windows of at most the buffer's training events, and each window's events are
+// shuffled (stream (seed, epoch << 32 | window, +102)). The same for every rank and chunk size.
+class EpochOrder {
+ public:
+  EpochOrder(const TrainingSet& set, int epoch) : set_(set), epoch_(epoch) {
+    const std::uint64_t seed = set.config.train.seed;
+    if (set.trainResident) {
+      windows_.push_back({});
+      return;
+    }
+    const std::size_t n = set.events->nEvents();
+    const std::size_t nBlocks = (n + io::kRowBlock - 1) / io::kRowBlock;
+    blocks_.resize(nBlocks);
+    for (std::size_t b = 0; b < nBlocks; ++b) blocks_[b] = b;
+    Rng brng(seed, static_cast<std::uint64_t>(epoch), streams::ml + 101);
+    for (std::size_t i = nBlocks; i-- > 1;) std::swap(blocks_[i], blocks_[brng.below(i + 1)]);
+    std::size_t begin = 0, events = 0;
+    for (std::size_t i = 0; i < nBlocks; ++i) {
+      const std::size_t c = count(blocks_[i]);
+      if (i > begin && events + c > set.data.shuffleBufferEvents) {
+        windows_.push_back({begin, i});
+        begin = i;
+        events = 0;
+      }
+      events += c;
+    }
+    if (begin < nBlocks) windows_.push_back({begin, nBlocks});
+  }
+  std::size_t windows() const { return windows_.size(); }
+  // The training rows of window w, shuffled.
+  std::vector<std::size_t> rows(std::size_t w) const {
+    const std::vector<std::size_t>& all = set_.trainRows;
+    std::vector<std::size_t> out;
+    std::unique_ptr<Rng> rng;
+    if (set_.trainResident) {
+      out = all;
+      rng = std::make_unique<Rng>(set_.config.train.seed, static_cast<std::uint64_t>(epoch_),
+                                  streams::ml + 100);
+    } else {
+      std::vector<std::size_t> bs(
+          blocks_.begin() + static_cast<std::ptrdiff_t>(windows_[w].first),
+          blocks_.begin() + static_cast<std::ptrdiff_t>(windows_[w].second));
+      std::sort(bs.begin(), bs.end());
+      for (const std::size_t b : bs) {
+        auto lo = std::lower_bound(all.begin(), all.end(), b * io::kRowBlock);
+        auto hi = std::lower_bound(lo, all.end(), (b + 1) * io::kRowBlock);
+        out.insert(out.end(), lo, hi);
+      }
+      rng =
+          std::make_unique<Rng>(set_.config.train.seed,
+                                (static_cast<std::uint64_t>(epoch_) << 32) | w, streams::ml + 102);
+    }
+    for (std::size_t i = out.size(); i-- > 1;)
+      std::swap(out[i],
+                out[static_cast<std::size_t>(rng->below(static_cast<std::uint64_t>(i + 1)))]);
+    return out;
+  }
+
+ private:
+  std::size_t count(std::size_t block) const {
+    const auto& all = set_.trainRows;
+    auto lo = std::lower_bound(all.begin(), all.end(), block * io::kRowBlock);
+    auto hi = std::lower_bound(lo, all.end(), (block + 1) * io::kRowBlock);
+    return static_cast<std::size_t>(hi - lo);
+  }
+  const TrainingSet& set_;
+  int epoch_;
+  std::vector<std::size_t> blocks_;
+  std::vector<std::pair<std::size_t, std::size_t>> windows_;
+};
+
+// This rank's events among `rows` (a window), kept with the carried events of `previous`.
+LocalEvents windowEvents(const TrainingSet& set, const std::vector<std::size_t>& rows,
+                         const LocalEvents& previous, const std::vector<std::size_t>& carried) {
+  std::vector<std::size_t> own;
+  for (const std::size_t r : rows)
+    if (set.owns(r)) own.push_back(r);
+  std::sort(own.begin(), own.end());
+  LocalEvents fresh = loadRows(set, own);
+  std::vector<std::int64_t> keep;
+  for (const std::size_t r : carried)
+    if (set.owns(r)) keep.push_back(previous.index(r));
+  if (keep.empty()) return fresh;
+  const torch::Tensor k = torch::tensor(keep, torch::kInt64);
+  LocalEvents all;
+  all.rows = fresh.rows;
+  for (const auto i : keep) all.rows.push_back(previous.rows[static_cast<std::size_t>(i)]);
+  std::vector<std::int64_t> order(all.rows.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) {
+    return all.rows[static_cast<std::size_t>(a)] < all.rows[static_cast<std::size_t>(b)];
+  });
+  const torch::Tensor o = torch::tensor(order, torch::kInt64);
+  auto join = [&](const torch::Tensor& a, const torch::Tensor& b) {
+    return torch::cat({a, b.index_select(0, k)}).index_select(0, o);
+  };
+  all.t.x = join(fresh.t.x, previous.t.x);
+  all.t.mask = join(fresh.t.mask, previous.t.mask);
+  all.t.channel = join(fresh.t.channel, previous.t.channel);
+  all.t.y = join(fresh.t.y, previous.t.y);
+  std::vector<std::size_t> sorted(all.rows.size());
+  for (std::size_t i = 0; i < sorted.size(); ++i)
+    sorted[i] = all.rows[static_cast<std::size_t>(order[i])];
+  all.rows = std::move(sorted);
+  return all;
+}
+
+}  // namespace
 
 Trainer::EpochResult Trainer::runEpoch(bool progress) {
   const TrainConfig& tc = config_.train;
@@ -263,51 +708,78 @@ Trainer::EpochResult Trainer::runEpoch(bool progress) {
   const bool tty = isatty(STDERR_FILENO) != 0;
   const auto t0 = std::chrono::steady_clock::now();
   // This rank's rows of every global batch (all of them when alone); only rank 0 talks.
-  const std::int64_t ranks = comm_ ? comm_->worldSize() : 1, rank = comm_ ? comm_->rank() : 0;
-  const std::int64_t rowBegin = B * rank / ranks, rows = B / ranks;
-  const bool talk = rank == 0;
+  const bool talk = comm_ == nullptr || comm_->isRoot();
   progress = progress && talk;
   net->train();
-  // Data order of this epoch: Fisher-Yates from a stream seeded by (seed, epoch).
-  std::vector<std::int64_t> order(nTrain);
-  for (std::int64_t i = 0; i < nTrain; ++i) order[i] = i;
-  Rng orng(tc.seed, static_cast<std::uint64_t>(epoch), streams::ml + 100);
-  for (std::int64_t i = nTrain - 1; i > 0; --i) {
-    std::swap(order[i],
-              order[static_cast<std::int64_t>(orng.below(static_cast<std::uint64_t>(i + 1)))]);
+  // Data order of this epoch, window by window; a batch that straddles two windows takes the last
+  // events of one and the first of the next (the carried rows).
+  const EpochOrder epochOrder(set_, epoch);
+  std::size_t window = 0;
+  std::vector<std::size_t> stream;  // rows of the current window, after the carried ones
+  std::size_t streamPos = 0;
+  if (set_.trainResident) {
+    stream = epochOrder.rows(0);
+  } else {
+    window_ = LocalEvents{};
   }
-  const torch::Tensor perm = torch::from_blob(order.data(), {nTrain}, torch::kInt64).clone();
+  const LocalEvents& resident = set_.train;
   double lossSum = 0;
   std::int64_t goodSteps = 0;
   double lr = 0;
   auto lastDraw = std::chrono::steady_clock::now();
   for (std::int64_t s = 0; s < stepsPerEpoch; ++s) {
+    // The rows of this batch; a new window is read when the current one runs out.
+    while (stream.size() - streamPos < static_cast<std::size_t>(B) &&
+           window < epochOrder.windows() && !set_.trainResident) {
+      std::vector<std::size_t> carried(stream.begin() + static_cast<std::ptrdiff_t>(streamPos),
+                                       stream.end());
+      const std::vector<std::size_t> next = epochOrder.rows(window++);
+      window_ = windowEvents(set_, next, window_, carried);
+      stream = std::move(carried);
+      stream.insert(stream.end(), next.begin(), next.end());
+      streamPos = 0;
+    }
+    const LocalEvents& events = set_.trainResident ? resident : window_;
+    // The positions in the global batch of this rank's events (all of them when alone).
+    std::vector<std::int64_t> positions, local;
+    for (std::int64_t p = 0; p < B; ++p) {
+      const std::size_t row = stream[streamPos + static_cast<std::size_t>(p)];
+      if (!set_.owns(row)) continue;
+      positions.push_back(p);
+      local.push_back(events.index(row));
+    }
+    streamPos += static_cast<std::size_t>(B);
+    const auto rows = static_cast<std::int64_t>(positions.size());
+    const torch::Tensor pos = torch::tensor(positions, torch::kInt64);
     // The random numbers are drawn for all B rows on every rank (the stream advances alike), and
-    // each rank takes its slice: N ranks compute exactly the single-process batch.
-    const torch::Tensor idx = perm.narrow(0, s * B + rowBegin, rows);
-    torch::Tensor xb = set_.train.x.index_select(0, idx);
-    const torch::Tensor mb = set_.train.mask.index_select(0, idx);
-    const torch::Tensor cb = set_.train.channel.index_select(0, idx);
-    torch::Tensor yb = set_.train.y.index_select(0, idx);
+    // each rank takes its rows: N ranks compute exactly the single-process batch.
+    const torch::Tensor idx = torch::tensor(local, torch::kInt64);
+    torch::Tensor xb = events.t.x.index_select(0, idx);
+    const torch::Tensor mb = events.t.mask.index_select(0, idx);
+    const torch::Tensor cb = events.t.channel.index_select(0, idx);
+    torch::Tensor yb = events.t.y.index_select(0, idx);
     if (tc.azimuth == "augment") {
       const torch::Tensor delta = torch::empty({B}).uniform_(-constants::pi, constants::pi, gen);
-      rotateBatch(xb, mb, yb, delta.narrow(0, rowBegin, rows));
+      rotateBatch(xb, mb, yb, delta.index_select(0, pos));
     }
     const torch::Tensor yn = (yb - yMean_) / yStd_;
     // Low-discrepancy t: t_i = (u + i/B) mod 1 (docs/ml-methods.md section 4).
     const torch::Tensor u = torch::empty({1}).uniform_(0, 1, gen);
     const torch::Tensor tb =
         torch::remainder(u + torch::arange(B, torch::kFloat32) / double(B), 1.0)
-            .narrow(0, rowBegin, rows);
-    const torch::Tensor eps = torch::randn({B, kNumTargets}, gen).narrow(0, rowBegin, rows);
+            .index_select(0, pos);
+    const torch::Tensor eps = torch::randn({B, kNumTargets}, gen).index_select(0, pos);
     auto [al, si] = alphaSigma(schedule, tb);
     const torch::Tensor z = al.unsqueeze(1) * yn + si.unsqueeze(1) * eps;
     const torch::Tensor vTarget = al.unsqueeze(1) * eps - si.unsqueeze(1) * yn;
-    const torch::Tensor vhat = net->forward(xb, mb, cb, z, tb);
     // Alone: the mean over the batch. Data-parallel: this rank's share of the global-batch mean,
-    // so that the sum over ranks is the global mean.
-    const torch::Tensor loss = comm_ ? (vhat - vTarget).pow(2).sum() / double(B * kNumTargets)
-                                     : (vhat - vTarget).pow(2).mean();
+    // so that the sum over ranks is the global mean (0 from a rank with no row in the batch).
+    torch::Tensor loss = torch::zeros({});
+    if (rows > 0) {
+      const torch::Tensor vhat = net->forward(xb, mb, cb, z, tb);
+      loss = comm_ ? (vhat - vTarget).pow(2).sum() / double(B * kNumTargets)
+                   : (vhat - vTarget).pow(2).mean();
+    }
     lr = learningRate(state.step, tc.lrPeak, tc.lrMin, tc.warmupSteps, totalSteps);
     double lossValue = loss.item<double>();
     double gradNorm = 0;
@@ -315,7 +787,7 @@ Trainer::EpochResult Trainer::runEpoch(bool progress) {
       // Every rank joins the all-reduce, whatever its own loss: a non-finite loss of one rank makes
       // the summed loss non-finite, and all ranks skip the step together.
       net->zero_grad();
-      if (std::isfinite(lossValue)) loss.backward();
+      if (std::isfinite(lossValue) && rows > 0) loss.backward();
       std::vector<torch::Tensor> sums;
       for (const auto& p : params) sums.push_back(p.grad());
       const torch::Tensor lossSlot = loss.detach().reshape({1}).clone();
@@ -454,7 +926,12 @@ void loadCheckpoint(const std::string& path, Trainer& trainer, const CheckpointM
     // The run identity first: a checkpoint of other data must not be continued (docs/ml-methods.md
     // section 8).
     c10::IValue source, sha;
-    if (a.try_read("data_sha256", sha) && a.try_read("data_source", source)) {
+    if (format < 3) {
+      std::fprintf(stderr,
+                   "nurec train: warning: %s records its training data in an older form; cannot "
+                   "check that --data is the same\n",
+                   path.c_str());
+    } else if (a.try_read("data_sha256", sha) && a.try_read("data_source", source)) {
       if (sha.toStringRef() != expected.dataSha256) {
         throw ConfigError(
             path + " continues a run on other training data (" + source.toStringRef() + ", " +
@@ -659,7 +1136,9 @@ void onRoot(Communicator* comm, const std::string& what, const std::function<voi
 void requireSameRunOnAllRanks(Communicator& comm, const TrainingSet& set,
                               const DiffusionConfig& config, int epochs) {
   Sha256 sha;
-  const std::string identity = set.dataSha256 + config.toYaml() + std::to_string(epochs);
+  // The selected rows (each rank reads the selection columns of the whole file itself), the run
+  // card and the epochs; the features of the other ranks' rows are not read here.
+  const std::string identity = set.selectionSha256 + config.toYaml() + std::to_string(epochs);
   sha.update(identity.data(), identity.size());
   const std::string digest = sha.hexDigest();
   const torch::Tensor mine =
@@ -679,7 +1158,7 @@ void requireSameRunOnAllRanks(Communicator& comm, const TrainingSet& set,
   }
 }
 
-TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
+TrainSummary trainOne(const DiffusionConfig& config, const std::shared_ptr<const EventSource>& data,
                       const TrainOptions& options, Communicator* comm) {
   const auto wall0 = std::chrono::steady_clock::now();
   const TrainConfig& tc = config.train;
@@ -701,7 +1180,10 @@ TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
   const int epochs = options.epochsOverride > 0 ? options.epochsOverride : tc.epochs;
 
   // Computing: data, model, optimiser (no files).
-  const TrainingSet set = prepareTrainingSet(config, data);
+  DataOptions dataOptions;
+  dataOptions.shuffleBufferEvents = options.shuffleBufferEvents;
+  dataOptions.chunkEvents = options.chunkEvents;
+  const TrainingSet set = prepareTrainingSet(config, data, dataOptions, comm);
   if (comm != nullptr) requireSameRunOnAllRanks(*comm, set, config, epochs);
   Trainer trainer(config, set, epochs, comm);
   CheckpointMeta meta;
@@ -785,7 +1267,7 @@ TrainSummary trainOne(const DiffusionConfig& config, const io::EventTable& data,
   return summary;
 }
 
-TrainSummary trainAll(const DiffusionConfig& config, const io::EventTable& data,
+TrainSummary trainAll(const DiffusionConfig& config, const std::shared_ptr<const EventSource>& data,
                       const TrainOptions& options) {
   config.validate();
   if (options.epochsOverride > kMaxEpochs) {
@@ -844,6 +1326,12 @@ TrainSummary trainAll(const DiffusionConfig& config, const io::EventTable& data,
 }  // namespace
 
 TrainSummary trainDiffusion(const DiffusionConfig& config, const io::EventTable& data,
+                            const TrainOptions& options) {
+  return trainDiffusion(config, tableSource(data), options);
+}
+
+TrainSummary trainDiffusion(const DiffusionConfig& config,
+                            const std::shared_ptr<const EventSource>& data,
                             const TrainOptions& options) {
   // The ML boundary: LibTorch errors and allocation failures become nurec errors with one line of
   // text instead of a stack trace (docs/reliability.md).

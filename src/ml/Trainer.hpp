@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,19 +33,56 @@ struct TrainTensors {
   torch::Tensor x, mask, channel, y;  // y in |p_vis| units (not normalised)
 };
 
-// Everything training needs from the event table (docs/ml-methods.md section 1): the
-// train/validation split, normalisation, and the fixed validation noise (section 6).
-struct TrainingSet {
-  NormStats norm;
-  TrainTensors train, val;
-  torch::Tensor valT, valZ, valV;  // per validation event: t, noisy target, v target
-  std::int64_t nTrain = 0, nVal = 0;
-  std::string source;      // the event file (or "training data")
-  std::string dataSha256;  // of the selected inputs, targets and rows: --resume checks it
+// Events of one rank in memory, with their file rows (index() finds an event by its row).
+struct LocalEvents {
+  TrainTensors t;
+  std::vector<std::size_t> rows;
+  std::int64_t size() const { return static_cast<std::int64_t>(rows.size()); }
+  std::int64_t index(std::size_t row) const;  // -1 when absent
 };
 
-// Selects the events, checks the reco inputs and that the run fits in memory, and builds the
-// tensors. Throws InputError / ConfigError naming the data and what is wrong.
+// How training reads its data (docs/ml-methods.md section 1 "Reading the training data").
+struct DataOptions {
+  std::size_t shuffleBufferEvents = kDefaultShuffleBufferEvents;
+  std::size_t chunkEvents = 16384;
+};
+
+// Everything training needs from the events (docs/ml-methods.md section 1): the selection and the
+// train/validation split (by file row), the normalisation, and the fixed validation noise (section
+// 6). The features are computed from the rows as they are read: held in memory when the training
+// events fit in the shuffle buffer (read once), and otherwise read again each epoch, window by
+// window (Trainer). With several ranks every rank reads the selection columns of the whole file
+// (/reco/channel, /reco/pass_sr) and the features of its own shard of the rows only
+// (docs/distributed.md "What is computed where").
+struct TrainingSet {
+  NormStats norm;
+  std::int64_t nTrain = 0, nVal = 0;  // all ranks
+  std::string source;                 // the event file (or "training data")
+  std::string dataSha256;       // of the selected inputs, targets and rows: --resume checks it
+  std::string selectionSha256;  // of the selected rows: the ranks compare it
+
+  // Reading (internal to ml/Trainer.cpp).
+  DiffusionConfig config;
+  std::shared_ptr<const EventSource> events;
+  DataOptions data;
+  int rank = 0, ranks = 1;
+  std::size_t ownFirst = 0, ownEnd = 0;  // this rank's rows [ownFirst, ownEnd), whole row blocks
+  std::vector<std::size_t> trainRows;    // every rank's, increasing
+  std::vector<std::size_t> valRows;      // this rank's, increasing
+  bool trainResident = false;            // all training events fit in the shuffle buffer
+  LocalEvents train;                     // this rank's training events when resident
+  bool valResident = false;
+  LocalEvents val;  // this rank's validation events when resident, with their fixed noise:
+  torch::Tensor valT, valZ, valV;  // per validation event: t, noisy target, v target
+  bool owns(std::size_t row) const { return row >= ownFirst && row < ownEnd; }
+};
+
+// Selects the events, checks the reco inputs and that the run fits in memory, computes the
+// normalisation in one pass over the rows and keeps what fits. Throws InputError / ConfigError
+// naming the data and what is wrong. comm: data-parallel ranks (each reads its shard).
+TrainingSet prepareTrainingSet(const DiffusionConfig& config,
+                               const std::shared_ptr<const EventSource>& events,
+                               const DataOptions& data, Communicator* comm = nullptr);
 TrainingSet prepareTrainingSet(const DiffusionConfig& config, const io::EventTable& data);
 
 struct TrainState {
@@ -60,12 +98,13 @@ struct TrainState {
 
 // Model, EMA copy, Lion optimiser and the training random stream, initialised from the run seed.
 //
-// Data-parallel (comm != nullptr, docs/distributed.md): every rank holds the whole training set,
-// builds the same epoch permutation and draws the same random numbers for the whole global batch of
-// train.batch_size rows, and computes the rows [r B/N, (r+1) B/N) of it. Its loss is the sum of
-// squared errors of those rows / (B x targets), so the all-reduced (summed) gradients are exactly
-// the gradient of the global-batch mean loss; clipping, the finiteness check, Lion and EMA then run
-// on identical numbers on every rank, which therefore take identical decisions.
+// Data-parallel (comm != nullptr, docs/distributed.md): every rank builds the same epoch order
+// of all training events and draws the same random numbers for the whole global batch of
+// train.batch_size rows, and computes the rows of it whose events lie in its shard of the file.
+// Its loss is the sum of squared errors of those rows / (B x targets), so the all-reduced (summed)
+// gradients are exactly the gradient of the global-batch mean loss; clipping, the finiteness
+// check, Lion and EMA then run on identical numbers on every rank, which therefore take identical
+// decisions.
 class Trainer {
  public:
   Trainer(const DiffusionConfig& config, const TrainingSet& set, int epochs,
@@ -104,6 +143,9 @@ class Trainer {
   Communicator* comm_;
   torch::Tensor yMean_, yStd_;
   std::chrono::steady_clock::time_point wallStart_;
+  // The events of the current window of a streamed epoch, and the validation noise of a part of
+  // the validation events.
+  LocalEvents window_;
 };
 
 // Identity of a run stored in its checkpoint; a resume must match it.

@@ -284,10 +284,11 @@ class DataParallel : public ::testing::Test {
     }();
     return out;
   }
-  // The loss curve of `dir` equals the single-process one (relative 1e-4) and the final weights
-  // are close.
-  static void expectSameRun(const std::string& dir) {
-    const std::vector<LogRow> a = readTrainLog(singleRun()), b = readTrainLog(dir);
+  // The loss curve of `dir` equals the single-process one `reference` (relative 1e-4) and the
+  // final weights are close.
+  static void expectSameRun(const std::string& dir) { expectSameRun(dir, singleRun()); }
+  static void expectSameRun(const std::string& dir, const std::string& reference) {
+    const std::vector<LogRow> a = readTrainLog(reference), b = readTrainLog(dir);
     ASSERT_EQ(a.size(), 3u);
     ASSERT_EQ(b.size(), a.size());
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -296,7 +297,7 @@ class DataParallel : public ::testing::Test {
       EXPECT_NEAR(b[i].trainLoss, a[i].trainLoss, 1e-4 * a[i].trainLoss) << "epoch " << i + 1;
       EXPECT_NEAR(b[i].valLoss, a[i].valLoss, 1e-4 * a[i].valLoss) << "epoch " << i + 1;
     }
-    const LoadedModel m1 = loadModelDir(singleRun()), m2 = loadModelDir(dir);
+    const LoadedModel m1 = loadModelDir(reference), m2 = loadModelDir(dir);
     auto p2 = m2.net->named_parameters();
     double maxDiff = 0, sumDiff = 0;
     std::int64_t n = 0;
@@ -339,6 +340,27 @@ TEST_F(DataParallel, TwoRanksMatchOneProcess) {
   for (const char* f : {"model.pt", "config.yaml", "checkpoint.pt", "train_log.csv"})
     EXPECT_TRUE(fs::exists(file("dual") + "/" + f)) << f;
   expectSameRun(file("dual"));
+}
+
+// A shuffle buffer of two batches: the training set is read again every epoch in windows, each
+// rank reading only its shard's rows (docs/ml-methods.md section 1, docs/distributed.md); the two
+// ranks still train the single-process run.
+TEST_F(DataParallel, StreamedWindowsMatchOneProcess) {
+  const std::vector<std::string> buffer{"--shuffle-buffer", "64", "--chunk-events", "512"};
+  std::vector<std::string> single = buffer;
+  single.insert(single.end(), {"--threads", "1"});
+  Child c = start(train("tiny.yaml", "single_streamed", single), {{"OMP_NUM_THREADS", "1"}},
+                  file("single_streamed.log"));
+  ASSERT_EQ(waitFor(c, 120), 0) << readFile(c.log);
+  const int port = freePort();
+  Child r0 = start(train("tiny.yaml", "dual_streamed", buffer), rankEnv(0, 2, port),
+                   file("dual_streamed0.log"));
+  Child r1 = start(train("tiny.yaml", "dual_streamed", buffer), rankEnv(1, 2, port),
+                   file("dual_streamed1.log"));
+  const int rc1 = waitFor(r1, 120), rc0 = waitFor(r0, 120);
+  ASSERT_EQ(rc0, 0) << readFile(r0.log);
+  ASSERT_EQ(rc1, 0) << readFile(r1.log);
+  expectSameRun(file("dual_streamed"), file("single_streamed"));
 }
 
 TEST_F(DataParallel, MpirunMatchesOneProcess) {
