@@ -13,6 +13,7 @@
 #include "nurec/core/OutputPath.hpp"
 #include "nurec/io/EventFile.hpp"
 #include "nurec/io/Schema.hpp"
+#include "nurec/quantum/SpinInput.hpp"
 #include "nurec/quantum/SpinResponse.hpp"
 
 namespace nurec::app {
@@ -25,6 +26,7 @@ struct CalibrateOptions {
   bool allEvents = false, noMassConstraint = false;
   quantum::AnalyserConfig analysers;
   quantum::CalibrationConfig fit;
+  std::size_t chunkEvents = io::kDefaultChunkEvents;
 };
 
 int runCalibrate(CalibrateOptions o) {
@@ -47,7 +49,12 @@ int runCalibrate(CalibrateOptions o) {
   const OutputLock lock(o.output);
   std::string modelLabel;
   if (!o.modelDir.empty()) modelLabel = io::diffusionModelLabel(o.modelDir);
-  const io::EventTable sample = io::readEventFile(o.input);
+  // Only the datasets the analysers and the re-weighting read, in chunks, and without
+  // --all-events only the signal-region rows: the fit is the same as on the whole file, and
+  // memory is bounded by the selected events (docs/data-format.md "Peak memory").
+  std::size_t eventsInFile = 0;
+  const io::EventTable sample = quantum::readCalibrationSample(
+      o.input, o.analysers.method, o.allEvents, o.chunkEvents, &eventsInFile);
   // The sample records the model that reconstructed it; --model must agree with it.
   const std::string recorded =
       sample.hasAttribute(io::nuModelAttribute(o.analysers.method))
@@ -63,8 +70,9 @@ int runCalibrate(CalibrateOptions o) {
   }
   o.analysers.candidates = quantum::resolveCandidateUse(o.candidates, sample, o.analysers.method);
   o.analysers.validate();
-  const quantum::SpinResponse r =
+  quantum::SpinResponse r =
       quantum::buildSpinResponse(sample, o.analysers, o.fit, modelLabel, !commonOptions().quiet);
+  r.provenance.sampleEvents = eventsInFile;
   quantum::writeSpinResponse(r, o.output);
   const quantum::Calibration* comb = r.find("combined");
   std::size_t channels = 0;
@@ -124,6 +132,7 @@ std::function<int()> setupCalibrate(CLI::App& cmd) {
   cmd.add_option("--seed", o->fit.seed, "Seed of the target states and bootstrap refits")
       ->capture_default_str();
   addThreadsOption(cmd);
+  addChunkOption(cmd, o->chunkEvents);
   return [o] { return runCalibrate(*o); };
 }
 

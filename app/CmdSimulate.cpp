@@ -39,7 +39,7 @@ bool isHdf5(const std::string& path) {
 // The process that reads HepMC3 files.
 const ProcessSpec& hepmc3Process() {
   for (const auto& p : processRegistry())
-    if (p.readHepMC3) return p;
+    if (p.openHepMC3) return p;
   throw ConfigError("no registered process reads HepMC3 input");
 }
 
@@ -49,31 +49,38 @@ int runSimulate(const SimulateOptions& o) {
   checkOutputPath("--out", o.output, OutputKind::File, {input});
   const OutputLock lock(o.output);
   if (o.kFactorGiven && !(o.run.kFactor > 0)) throw ConfigError("--k-factor must be positive");
-  // An event file is streamed in chunks of --chunk-events rows (docs/data-format.md). A HepMC3
-  // file is read whole: its weights are normalised with the sum over the file.
+  // Both inputs are streamed in chunks of --chunk-events rows (docs/data-format.md "Reading and
+  // writing in chunks"). HepMC3 weights are normalised with the sum over the whole file, so
+  // their /weight is written at commit.
   std::unique_ptr<io::EventFileReader> reader;
-  io::EventTable hepmc;
+  std::unique_ptr<TruthSource> hepmc;
   const ProcessSpec* process = nullptr;
   if (isHdf5(input)) {
     reader = std::make_unique<io::EventFileReader>(input);
     process = &findProcess(io::processOf(reader->attributes(), input));
   } else {
     process = &hepmc3Process();
-    hepmc = process->readHepMC3(input, o.run.seed);
+    hepmc = process->openHepMC3(input, o.run.seed);
   }
   if (!process->makeDetector)
     throw ConfigError(fmt::format("{}: process {} has no detector stage", input, process->name));
   // The detector card is read and checked before any event is.
   const std::unique_ptr<DetectorStage> detector = process->makeDetector(o.run);
-  const std::size_t nAll = reader ? reader->nEvents() : hepmc.nEvents();
-  if (nAll == 0) throw InputError(fmt::format("{}: no events", input));
-  const std::size_t chunk = reader ? o.chunkEvents : nAll;
+  const std::size_t nFile = reader ? reader->nEvents() : 0;
+  if (reader && nFile == 0) throw InputError(fmt::format("{}: no events", input));
 
-  io::EventFileWriter writer(o.output, o.onlySelected ? 0 : nAll);
+  io::EventFileWriter writer(o.output, o.onlySelected ? 0 : nFile);
   bool droppedNu = false;
-  Progress progress("simulate", nAll);
-  for (std::size_t first = 0; first < nAll; first += chunk) {
-    io::EventTable table = reader ? reader->read(first, chunk) : std::move(hepmc);
+  // HepMC3 input: the reader's bar (MB of the file) shows the progress.
+  Progress progress("simulate", nFile, reader != nullptr);
+  std::vector<double> nominalWeights;  // HepMC3: /weight of the rows written
+  std::size_t nAll = 0;
+  for (;;) {
+    io::EventTable table = !reader        ? hepmc->read(o.chunkEvents)
+                           : nAll < nFile ? reader->read(nAll, o.chunkEvents)
+                                          : io::EventTable();
+    if (table.nEvents() == 0) break;
+    nAll += table.nEvents();
     if (!nuMethods(table).empty()) {
       if (!droppedNu)
         std::fprintf(stderr,
@@ -90,8 +97,21 @@ int runSimulate(const SimulateOptions& o) {
         if (sr[i]) rows.push_back(i);
       table = table.selectRows(rows);
     }
+    if (hepmc) {
+      const auto w = table.get<double>(io::ds::weight, {});
+      nominalWeights.insert(nominalWeights.end(), w.begin(), w.end());
+      table.erase(io::ds::weight);
+    }
     writer.setAttributes(table.attributes());
     writer.append(table);
+  }
+  if (hepmc) {
+    hepmc->warn();
+    detector->scaleWeights(hepmc->weightScale());
+    std::vector<double> weightPb(nominalWeights.size());
+    for (std::size_t i = 0; i < weightPb.size(); ++i)
+      weightPb[i] = hepmc->weightPb(nominalWeights[i]);
+    writer.setColumnAtCommit(io::ds::weight, io::Column{{}, std::move(weightPb)});
   }
   progress.finish();
   if (o.onlySelected) {

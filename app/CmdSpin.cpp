@@ -16,6 +16,7 @@
 #include "nurec/eval/Evaluate.hpp"
 #include "nurec/io/EventFile.hpp"
 #include "nurec/io/Schema.hpp"
+#include "nurec/quantum/SpinInput.hpp"
 #include "nurec/quantum/SpinMeasurement.hpp"
 #include "nurec/quantum/SpinResponse.hpp"
 #include "nurec/quantum/Systematics.hpp"
@@ -40,34 +41,6 @@ std::vector<std::string> splitComma(const std::string& s) {
   std::string item;
   while (std::getline(ss, item, ','))
     if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-// The datasets of `reader` the spin measurement of `method` can read: everything but the model's
-// point cloud (/reco/particles), the recoil list, the /nu groups of other methods (their p4
-// only, which names them in errors), and the decay-product lists unless truthAnalysers (method
-// truth or the closure test). The variations <method>_* and `variations` are kept.
-std::vector<std::string> spinDatasets(const io::EventFileReader& reader, const std::string& method,
-                                      const std::vector<std::string>& variations,
-                                      bool truthAnalysers) {
-  std::vector<std::string> out;
-  for (const auto& [name, info] : reader.datasets()) {
-    if (name == io::ds::recoParticles || name == io::ds::recoParticlesMask ||
-        name == io::ds::recoilP4 || name == io::ds::recoilPdg)
-      continue;
-    // The decay-product lists (the largest datasets) feed only the truth-level analysers.
-    if (!truthAnalysers && (name == io::ds::productsP4 || name == io::ds::productsPdg ||
-                            name == io::ds::neutrinosEachP4 || name == io::ds::neutrinosEachPdg))
-      continue;
-    if (name.rfind("/nu/", 0) == 0) {
-      const std::string rest = name.substr(4);
-      const std::string m = rest.substr(0, rest.find('/'));
-      const bool used = m == method || m.rfind(method + "_", 0) == 0 ||
-                        std::find(variations.begin(), variations.end(), m) != variations.end();
-      if (!used && name != io::nuP4Name(m)) continue;
-    }
-    out.push_back(name);
-  }
   return out;
 }
 
@@ -153,17 +126,11 @@ int runSpin(SpinOptions o) {
               (c.candidateReplicas == 0 || !reader.has(io::nuCandidatesName(m)));
     io::ChunkSelector signalRegion;
     if (compact) {
-      signalRegion = [](const io::EventTable& chunk) {
-        io::validateReco(chunk);  // every row is checked, as without the selection
-        const auto pass = chunk.get<std::uint8_t>(io::ds::recoPassSr, {});
-        std::vector<std::size_t> rows;
-        for (std::size_t i = 0; i < pass.size(); ++i)
-          if (pass[i] != 0) rows.push_back(i);
-        return rows;
-      };
+      signalRegion = quantum::signalRegionRows();
     }
-    table = io::readRowsInChunks(reader, spinDatasets(reader, m, c.variations, truthAnalysers),
-                                 o.chunkEvents, signalRegion);
+    table =
+        io::readRowsInChunks(reader, quantum::spinDatasets(reader, m, c.variations, truthAnalysers),
+                             o.chunkEvents, signalRegion);
   }
   for (const auto& tv : o.variationFiles) {
     const auto eq = tv.find('=');

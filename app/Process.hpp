@@ -52,6 +52,25 @@ class DetectorStage {
   virtual std::size_t selectedEvents() const = 0;
   virtual std::string headline() const = 0;
   virtual std::string selectionName() const = 0;  // "signal region", for messages
+  // Multiplies the event weights summed so far by factor. HepMC3 input is streamed with the
+  // generator's nominal weights and normalised once the whole file is read (TruthSource).
+  virtual void scaleWeights(double factor) = 0;
+};
+
+// HepMC3 input, read in parts so that memory is bounded by a part (`nurec simulate`).
+class TruthSource {
+ public:
+  virtual ~TruthSource() = default;
+  // The next rows as a truth table, at least maxRows of them unless the file ends (a record lost
+  // to damage adds a row of its own); firstRow() is the row's index in the file and /weight holds
+  // the generator's nominal weights. An empty table means the end of the file.
+  virtual io::EventTable read(std::size_t maxRows) = 0;
+  // After the end: /weight in pb per event for a nominal weight of read(), and the factor that
+  // turns sums of nominal weights into pb (the normalisation needs the whole file).
+  virtual double weightPb(double nominalWeight) const = 0;
+  virtual double weightScale() const = 0;
+  // After the end: warnings about the file (records without a tau pair, no cross section).
+  virtual void warn() const = 0;
 };
 
 // `nurec evaluate`: the options every process has.
@@ -72,8 +91,9 @@ struct ProcessSpec {
   std::function<std::function<void(const GenerateRun&)>(CLI::Option_group&)> setupGenerate;
   std::string simulateHelp;  // what its detector stage does, for `simulate --help`
   std::function<std::unique_ptr<DetectorStage>(const SimulateRun&)> makeDetector;
-  // HepMC3 input, for the one process that reads it: the whole file as a truth table.
-  std::function<io::EventTable(const std::string& path, std::uint64_t seed)> readHepMC3;
+  // HepMC3 input, for the one process that reads it.
+  std::function<std::unique_ptr<TruthSource>(const std::string& path, std::uint64_t seed)>
+      openHepMC3;
   // `nurec evaluate` of the process's files (report into run.out); null = the command's own
   // tau-pair evaluation (docs/evaluate.md).
   std::function<int(const EvaluateRun&)> evaluate;

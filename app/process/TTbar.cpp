@@ -150,6 +150,7 @@ class TTbarDetectorStage final : public DetectorStage {
                        selectedWeightPb_ * 1000 * kFactor_, kFactor_);
   }
   std::string selectionName() const override { return "t tbar selection"; }
+  void scaleWeights(double factor) override { selectedWeightPb_ *= factor; }
 
  private:
   static td::TTbarDetectorConfig loadCard(const std::string& path) {
@@ -233,7 +234,7 @@ const ProcessRegistrar registrar({
     .makeDetector = [](const SimulateRun& run) -> std::unique_ptr<DetectorStage> {
       return std::make_unique<TTbarDetectorStage>(run);
     },
-    .readHepMC3 = nullptr,
+    .openHepMC3 = nullptr,
     .evaluate = evaluateTTbar,
 });
 

@@ -235,42 +235,71 @@ std::function<void(const GenerateRun&)> setupGenerate(CLI::Option_group& group) 
 // Per-record status of HepMC3 input (io::HepMC3Status values), i1 (N); nurec extension.
 constexpr const char* kInputStatus = "/truth/input_status";
 
-io::EventTable tableFromHepMC3(const std::string& path, std::uint64_t seed) {
-  const auto start = std::chrono::steady_clock::now();
-  io::HepMC3Input in = io::readHepMC3(path, 0, true);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const std::size_t n = in.events.size();
-  io::EventTable table(n);
-  io::putTruth(table, in.events, io::SpinTruthContent::Unknown);  // HepMC3 has no spin state
-  std::vector<std::int8_t> status(n);
-  for (std::size_t i = 0; i < n; ++i) status[i] = static_cast<std::int8_t>(in.status[i]);
-  table.set(kInputStatus, {}, std::move(status));
-  table.setAttribute("seed", static_cast<std::int64_t>(seed));
-  table.setAttribute("sqrt_s", in.sqrtSGeV);
-  if (in.hasCrossSection) table.setAttribute("cross_section_pb", in.crossSectionPb);
-  table.setAttribute("config", std::string());
-  table.setAttribute("producer", std::string(kProducer) + " simulate (HepMC3 input)");
-  table.setAttribute("input_file", path);
-  std::printf("read %zu HepMC3 records from %s in %.2f s (%.0f records/s)%s\n", n, path.c_str(),
-              seconds, static_cast<double>(n) / std::max(seconds, 1e-9),
-              in.convertedFromMeV ? ", momenta converted from MeV" : "");
-  std::fflush(stdout);
-  for (int s = 1; s < io::kNumHepMC3Status; ++s) {
-    if (in.statusCounts[static_cast<std::size_t>(s)] == 0) continue;
-    std::fprintf(stderr,
-                 "simulate: warning: %zu records with status %d (%s), kept with no tau pair\n",
-                 in.statusCounts[static_cast<std::size_t>(s)], s,
-                 io::hepmc3StatusName(static_cast<io::HepMC3Status>(s)));
+// HepMC3 records as truth rows, part by part (io::HepMC3Reader).
+class HepMC3TruthSource final : public TruthSource {
+ public:
+  HepMC3TruthSource(const std::string& path, std::uint64_t seed)
+      : path_(path), seed_(seed), reader_(path, true), start_(std::chrono::steady_clock::now()) {}
+
+  io::EventTable read(std::size_t maxRows) override {
+    io::HepMC3Input in = reader_.read(maxRows);
+    const std::size_t n = in.events.size();
+    io::EventTable table(n);
+    table.setFirstRow(rows_);
+    rows_ += n;
+    if (n == 0) {
+      report();
+      return table;
+    }
+    io::putTruth(table, in.events, io::SpinTruthContent::Unknown);  // HepMC3 has no spin state
+    std::vector<std::int8_t> status(n);
+    for (std::size_t i = 0; i < n; ++i) status[i] = static_cast<std::int8_t>(in.status[i]);
+    table.set(kInputStatus, {}, std::move(status));
+    table.setAttribute("seed", static_cast<std::int64_t>(seed_));
+    table.setAttribute("sqrt_s", in.sqrtSGeV);
+    if (in.hasCrossSection) table.setAttribute("cross_section_pb", in.crossSectionPb);
+    table.setAttribute("config", std::string());
+    table.setAttribute("producer", std::string(kProducer) + " simulate (HepMC3 input)");
+    table.setAttribute("input_file", path_);
+    return table;
   }
-  if (!in.hasCrossSection) {
-    std::fprintf(stderr,
-                 "simulate: warning: %s carries no cross section: /weight holds the "
-                 "generator's nominal weights, and the yields below are not in events/fb^-1\n",
-                 path.c_str());
+  double weightPb(double nominalWeight) const override { return reader_.weightPb(nominalWeight); }
+  double weightScale() const override { return reader_.weightPb(1.0); }
+
+  void warn() const override {
+    const io::HepMC3Input& t = reader_.totals();
+    for (int s = 1; s < io::kNumHepMC3Status; ++s) {
+      if (t.statusCounts[static_cast<std::size_t>(s)] == 0) continue;
+      std::fprintf(stderr,
+                   "simulate: warning: %zu records with status %d (%s), kept with no tau pair\n",
+                   t.statusCounts[static_cast<std::size_t>(s)], s,
+                   io::hepmc3StatusName(static_cast<io::HepMC3Status>(s)));
+    }
+    if (!t.hasCrossSection) {
+      std::fprintf(stderr,
+                   "simulate: warning: %s carries no cross section: /weight holds the "
+                   "generator's nominal weights, and the yields below are not in events/fb^-1\n",
+                   path_.c_str());
+    }
   }
-  return table;
-}
+
+ private:
+  void report() const {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    std::printf(
+        "read %zu HepMC3 records from %s in %.2f s with the detector stage (%.0f records/s)%s\n",
+        rows_, path_.c_str(), seconds, static_cast<double>(rows_) / std::max(seconds, 1e-9),
+        reader_.totals().convertedFromMeV ? ", momenta converted from MeV" : "");
+    std::fflush(stdout);
+  }
+
+  std::string path_;
+  std::uint64_t seed_;
+  io::HepMC3Reader reader_;
+  std::chrono::steady_clock::time_point start_;
+  std::size_t rows_ = 0;
+};
 
 // The ATLAS-like detector, triggers, channels and signal region (docs/detector.md).
 class ZTauTauDetector final : public DetectorStage {
@@ -295,6 +324,7 @@ class ZTauTauDetector final : public DetectorStage {
   std::string report() const override { return detector::formatSummary(summary_); }
   std::size_t selectedEvents() const override { return summary_.total.passSr; }
   std::string selectionName() const override { return "signal region"; }
+  void scaleWeights(double factor) override { summary_.scaleWeights(factor); }
   std::string headline() const override {
     return fmt::format("{} in the signal region ({:.1f} per fb^-1), {} input failures",
                        summary_.total.passSr, summary_.yieldPerInvFb(summary_.total),
@@ -332,7 +362,9 @@ const ProcessRegistrar registrar({
     .makeDetector = [](const SimulateRun& run) -> std::unique_ptr<DetectorStage> {
       return std::make_unique<ZTauTauDetector>(run);
     },
-    .readHepMC3 = tableFromHepMC3,
+    .openHepMC3 = [](const std::string& path, std::uint64_t seed) -> std::unique_ptr<TruthSource> {
+      return std::make_unique<HepMC3TruthSource>(path, seed);
+    },
     .evaluate = nullptr,  // the tau-pair evaluation is `nurec evaluate`'s own (docs/evaluate.md)
 });
 

@@ -44,22 +44,48 @@ int removeStaleTemporaries(const std::string& path) {
   return removeEntriesOfDeadProcesses(folder, target.filename().string() + ".tmp.");
 }
 
-void writeBytesAtomically(const std::string& path, const char* data, std::size_t size) {
+std::string temporaryFileFor(const std::string& path) {
   const fs::path target(path);
   std::error_code dirError;
   if (target.has_parent_path()) fs::create_directories(target.parent_path(), dirError);
   if (dirError)
     throw Error("cannot write " + path + ": cannot create its folder (" + dirError.message() + ")");
   removeStaleTemporaries(path);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  // A file-size limit (ulimit -f) raises SIGXFSZ, which kills the process by default: ignore
-  // it while writing so that the limit shows up as the write error EFBIG.
-  struct sigaction ignore {
-  }, previous{};
+  return path + ".tmp." + std::to_string(::getpid());
+}
+
+void commitTemporaryFile(const std::string& temporary, const std::string& path) {
+  const int fd = ::open(temporary.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS)) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    ::unlink(temporary.c_str());
+    throw Error("cannot write " + path + ": write failed (" + std::strerror(err) + ")");
+  }
+  ::close(fd);
+  std::error_code ec;
+  fs::rename(temporary, path, ec);
+  if (ec) {
+    std::error_code removeError;
+    fs::remove(temporary, removeError);
+    throw Error("cannot write " + path + ": " + ec.message());
+  }
+}
+
+FileSizeLimitAsError::FileSizeLimitAsError() {
+  struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
-  ::sigaction(SIGXFSZ, &ignore, &previous);
+  ::sigaction(SIGXFSZ, &ignore, &previous_);
+}
+
+FileSizeLimitAsError::~FileSizeLimitAsError() {
+  ::sigaction(SIGXFSZ, &previous_, nullptr);
+}
+
+void writeBytesAtomically(const std::string& path, const char* data, std::size_t size) {
+  const std::string tmp = temporaryFileFor(path);
+  const FileSizeLimitAsError sizeLimit;
   auto fail = [&](const char* what, int err) {
-    ::sigaction(SIGXFSZ, &previous, nullptr);
     ::unlink(tmp.c_str());
     throw Error("cannot write " + path + ": " + what + " (" + std::strerror(err) + ")");
   };
@@ -76,19 +102,8 @@ void writeBytesAtomically(const std::string& path, const char* data, std::size_t
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) {
-    const int err = errno;
-    ::close(fd);
-    fail("write failed", err);
-  }
   if (::close(fd) != 0) fail("write failed", errno);
-  ::sigaction(SIGXFSZ, &previous, nullptr);
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error("cannot write " + path + ": " + ec.message());
-  }
+  commitTemporaryFile(tmp, path);
 }
 
 StagedDirectory::StagedDirectory(const std::string& finalDir) : final_(finalDir) {

@@ -1,4 +1,6 @@
 #pragma once
+#include <signal.h>
+
 #include <cstddef>
 #include <string>
 
@@ -18,6 +20,27 @@ inline void writeTextFileAtomically(const std::string& path, const std::string& 
 
 // Removes <path>.tmp.<pid> files left by processes that no longer exist; returns how many.
 int removeStaleTemporaries(const std::string& path);
+
+// The two halves of an atomic write, for writers that fill the temporary themselves
+// (io::EventFileWriter through HDF5). temporaryFileFor creates path's folder, removes stale
+// temporaries and returns <path>.tmp.<pid>; commitTemporaryFile syncs the complete temporary to
+// disk (a rename of unsynced data can leave an empty file under the final name after a crash)
+// and renames it to path. Both throw Error naming path; a failed commit removes the temporary.
+std::string temporaryFileFor(const std::string& path);
+void commitTemporaryFile(const std::string& temporary, const std::string& path);
+
+// While alive, a file-size limit (ulimit -f) shows up as the write error EFBIG instead of the
+// signal SIGXFSZ, which kills the process by default.
+class FileSizeLimitAsError {
+ public:
+  FileSizeLimitAsError();
+  ~FileSizeLimitAsError();
+  FileSizeLimitAsError(const FileSizeLimitAsError&) = delete;
+  FileSizeLimitAsError& operator=(const FileSizeLimitAsError&) = delete;
+
+ private:
+  struct sigaction previous_ {};
+};
 
 // A folder of files written all or nothing (an evaluation report: README, JSON, plots, data/).
 // Everything is written below path(), a hidden staging folder inside finalDir

@@ -27,6 +27,11 @@ double SelectionSummary::yieldPerInvFb(const ChannelCounts& c) const {
   return c.sumWeightSrPb * units::invFb * kFactor;
 }
 
+void SelectionSummary::scaleWeights(double factor) {
+  total.sumWeightSrPb *= factor;
+  for (auto& c : channels) c.sumWeightSrPb *= factor;
+}
+
 SelectionSummary summarizeSelection(const io::EventTable& table, double kFactor) {
   SelectionSummary s;
   s.kFactor = kFactor;

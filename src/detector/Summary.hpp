@@ -32,6 +32,8 @@ struct SelectionSummary {
   double yieldPerInvFb(const ChannelCounts& c) const;
   // Adds the counts of another part of the same sample (a file simulated in chunks).
   SelectionSummary& operator+=(const SelectionSummary& part);
+  // Multiplies the summed weights by factor (weights normalised after the fact).
+  void scaleWeights(double factor);
 };
 
 // Reads /weight, /reco/channel, /reco/pass_trigger, /reco/pass_sr.

@@ -606,7 +606,7 @@ struct EventFileWriter::Impl {
   std::map<std::string, H5::DataSet> datasets;  // the growable ones
   std::map<std::string, Column> atCommit;       // setColumnAtCommit
   std::unique_ptr<H5::H5File> file;
-  struct sigaction previousXfsz {};
+  FileSizeLimitAsError sizeLimit;  // while the writer lives
 
   // Throws the first write error the file driver met, after closing and deleting the temporary.
   void checkWrites() {
@@ -707,19 +707,7 @@ EventFileWriter::EventFileWriter(const std::string& path, std::size_t expectedEv
   Impl& w = *impl_;
   w.path = path;
   w.expectedEvents = expectedEvents;
-  const fs::path target(path);
-  std::error_code dirError;
-  if (target.has_parent_path()) fs::create_directories(target.parent_path(), dirError);
-  if (dirError)
-    throw Error(
-        fmt::format("cannot write {}: cannot create its folder ({})", path, dirError.message()));
-  removeStaleTemporaries(path);
-  w.temporary = path + ".tmp." + std::to_string(::getpid());
-  // A file-size limit (ulimit -f) raises SIGXFSZ, which kills the process by default: ignored
-  // while the writer lives, the limit shows up as the write error EFBIG.
-  struct sigaction ignore {};
-  ignore.sa_handler = SIG_IGN;
-  ::sigaction(SIGXFSZ, &ignore, &w.previousXfsz);
+  w.temporary = temporaryFileFor(path);
   const hid_t access = safeFileAccessList();
   try {
     if (access < 0) throw Error(fmt::format("cannot write {}: HDF5 file driver unavailable", path));
@@ -728,7 +716,6 @@ EventFileWriter::EventFileWriter(const std::string& path, std::size_t expectedEv
     w.file = std::make_unique<H5::H5File>(w.temporary, H5F_ACC_TRUNC,
                                           H5::FileCreatPropList::DEFAULT, accessList);
   } catch (const H5::Exception& e) {
-    ::sigaction(SIGXFSZ, &w.previousXfsz, nullptr);
     ::unlink(w.temporary.c_str());
     throw Error(fmt::format("cannot write {}: cannot create the temporary file {} ({})", path,
                             w.temporary, e.getDetailMsg()));
@@ -737,7 +724,6 @@ EventFileWriter::EventFileWriter(const std::string& path, std::size_t expectedEv
 
 EventFileWriter::~EventFileWriter() {
   if (!impl_->committed) impl_->abandon();
-  ::sigaction(SIGXFSZ, &impl_->previousXfsz, nullptr);
 }
 
 void EventFileWriter::setAttribute(const std::string& name, const AttributeValue& value) {
@@ -851,18 +837,7 @@ void EventFileWriter::commit() {
     throw Error(
         fmt::format("cannot write {}: HDF5 error while writing: {}", w.path, e.getDetailMsg()));
   }
-  // The data must be on disk before the rename makes it the file (a crash after a rename of
-  // unsynced data can leave an empty file under the final name).
-  const int fd = ::open(w.temporary.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS)) {
-    const int err = errno;
-    if (fd >= 0) ::close(fd);
-    throw Error(fmt::format("cannot write {}: {}", w.path, std::strerror(err)));
-  }
-  ::close(fd);
-  std::error_code ec;
-  fs::rename(w.temporary, w.path, ec);
-  if (ec) throw Error(fmt::format("cannot write {}: {}", w.path, ec.message()));
+  commitTemporaryFile(w.temporary, w.path);
   w.committed = true;
 }
 

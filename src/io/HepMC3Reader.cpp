@@ -22,6 +22,8 @@
 #include <deque>
 #include <filesystem>
 #include <istream>
+#include <limits>
+#include <memory>
 #include <sstream>
 #include <streambuf>
 #include <utility>
@@ -614,145 +616,212 @@ EventResult convert(const GenEvent& evt) {
 
 }  // namespace
 
-HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents, bool showProgress) {
+// ---------------------------------------------------------------------------------------------
+// HepMC3Reader
+
+struct HepMC3Reader::Impl {
+  std::string path;
+  GzLineBuffer buffer;
+  std::istream stream;
+  HepMC3::ReaderAscii reader;
+  Progress progress;
+  std::size_t progressMb = 0;
+  HepMC3Input totals;  // file-level fields only
+  std::size_t records = 0;
+  bool firstEvent = true;
+  bool ended = false;
+  int failuresInARow = 0;
+
+  Impl(const std::string& p, bool showProgress)
+      : path(p),
+        buffer(p),
+        stream(&buffer),
+        reader(stream),
+        progress("read HepMC3 (MB)", std::filesystem::file_size(p) >> 20, showProgress) {}
+
+  void addRecord(HepMC3Input& part, TruthEvent truth, HepMC3Status status, long long number) {
+    part.events.push_back(std::move(truth));
+    part.status.push_back(status);
+    part.eventNumbers.push_back(number);
+    ++part.statusCounts[static_cast<std::size_t>(status)];
+    ++totals.statusCounts[static_cast<std::size_t>(status)];
+    ++records;
+  }
+  // An event line seen but never delivered: a row of its own with weight 0.
+  void addIncomplete(HepMC3Input& part, long long number) {
+    addRecord(part, TruthEvent{}, HepMC3Status::IncompleteEvent, number);
+  }
+
+  // Reads one record into part; false once the file has ended.
+  bool readRecord(HepMC3Input& part);
+  // After the last record: the lost records at the end, and the check of the rest of the file.
+  void finish(HepMC3Input& part);
+};
+
+bool HepMC3Reader::Impl::readRecord(HepMC3Input& part) {
+  GenEvent evt(HepMC3::Units::GEV, HepMC3::Units::MM);
+  bool ok = false;
+  try {
+    ok = reader.read_event(evt);
+  } catch (const std::exception& e) {  // HepMC3 throws on some inconsistent records
+    throw InputError(
+        fmt::format("{}: line {}: unreadable record: {}", path, buffer.lineNumber, e.what()));
+  }
+  if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
+  if (evt.particles().empty()) {
+    // ReaderAscii clears an event whose lines fail to parse (a cut or corrupt record) and
+    // reports the end of the stream as a failure. An event line seen but not delivered is a
+    // record lost: keep a row for it with status IncompleteEvent (weight 0).
+    const bool atEnd = reader.failed() || buffer.truncatedGzip;
+    while (buffer.headers.size() > (atEnd ? 0u : 1u)) {
+      addIncomplete(part, buffer.headers.front().number);
+      buffer.headers.pop_front();
+    }
+    return !(atEnd || ++failuresInARow > 1000);
+  }
+  failuresInARow = 0;
+  if (evt.momentum_unit() == HepMC3::Units::MEV) totals.convertedFromMeV = true;
+  // GeV and mm: the units of the event file (positions of CM files are converted too).
+  evt.set_units(HepMC3::Units::GEV, HepMC3::Units::MM);
+  // Match the event with its header line to detect an event cut short.
+  HepMC3Status truncated = HepMC3Status::Ok;
+  while (!buffer.headers.empty() && buffer.headers.front().number != evt.event_number()) {
+    addIncomplete(part, buffer.headers.front().number);
+    buffer.headers.pop_front();
+  }
+  if (!buffer.headers.empty()) {
+    const auto h = buffer.headers.front();
+    buffer.headers.pop_front();
+    if (evt.particles().size() < h.particles || evt.vertices().size() < h.vertices)
+      truncated = HepMC3Status::IncompleteEvent;
+  }
+  EventResult r;
+  if (truncated == HepMC3Status::Ok) {
+    r = convert(evt);
+  } else {
+    r.status = truncated;
+  }
+  double w = evt.weights().empty() ? 1.0 : evt.weights().front();
+  if (r.status == HepMC3Status::IncompleteEvent) w = 0;  // a lost record counts for nothing
+  if (!std::isfinite(w)) {
+    w = 0;
+    r.status = HepMC3Status::BadMomentum;
+    r.truth = TruthEvent{};
+  }
+  r.truth.weightPb = w;
+  totals.sumOfWeights += w;
+  if (firstEvent) {
+    firstEvent = false;
+    FourVector beams;
+    int nBeams = 0;
+    for (const auto& p : evt.particles())
+      if (p->status() == 4 && finiteMomentum(p->momentum())) {
+        beams += toFourVector(p->momentum());
+        ++nBeams;
+      }
+    if (nBeams == 2) totals.sqrtSGeV = beams.m();
+  }
+  if (const auto cs = evt.cross_section()) {
+    std::string text;
+    cs->to_string(text);
+    std::istringstream csIn(text);
+    double xs = 0, err = 0;
+    if (csIn >> xs >> err && std::isfinite(xs) && xs > 0) {
+      totals.crossSectionPb = xs;
+      totals.crossSectionErrorPb = std::isfinite(err) ? err : 0;
+      totals.hasCrossSection = true;
+    }
+  }
+  addRecord(part, std::move(r.truth), r.status, evt.event_number());
+  const std::size_t mb = buffer.fileOffset() >> 20;
+  if (mb > progressMb) {
+    progress.advance(mb - progressMb);
+    progressMb = mb;
+  }
+  return !(!ok && reader.failed());
+}
+
+void HepMC3Reader::Impl::finish(HepMC3Input& part) {
+  progress.finish();
+  if (reader.failed()) {
+    for (const auto& h : buffer.headers) addIncomplete(part, h.number);
+    buffer.headers.clear();
+  }
+  // HepMC3 stops at a record it cannot parse as if the file ended there: read what is left. That
+  // also reaches the gzip checksum, the only place where damaged compressed data that still
+  // inflates is detected.
+  const std::size_t stoppedAtLine = buffer.lineNumber;
+  std::size_t linesLeft = 0;
+  std::string line;
+  while (buffer.error.empty() && std::getline(stream, line)) {
+    if (line.empty() || line.rfind("HepMC::Asciiv3-END_EVENT_LISTING", 0) == 0) continue;
+    ++linesLeft;
+  }
+  if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
+  if (linesLeft > 0)
+    throw InputError(fmt::format(
+        "{}: the HepMC3 reader stopped at line {} with {} more lines in the file (a damaged "
+        "record); {} events were read before it",
+        path, stoppedAtLine, linesLeft, records));
+  if (records == 0) throw InputError(fmt::format("{}: no events in the HepMC3 file", path));
+}
+
+HepMC3Reader::HepMC3Reader(const std::string& path, bool showProgress) {
   if (!std::filesystem::exists(path)) throw InputError(fmt::format("{}: no such file", path));
   checkHeader(path);
   HepMC3::Setup::set_print_warnings(false);
   HepMC3::Setup::set_print_errors(false);
   HepMC3::Setup::set_debug_level(-1);
   const StdoutSilencer silence;
-  GzLineBuffer buffer(path);
-  std::istream stream(&buffer);
-  HepMC3::ReaderAscii reader(stream);
-  Progress progress("read HepMC3 (MB)", std::filesystem::file_size(path) >> 20, showProgress);
-  std::size_t progressMb = 0;
-  HepMC3Input in;
-  std::vector<double> nominalWeights;
-  bool firstEvent = true;
-  auto addIncomplete = [&](long long number) {
-    in.events.emplace_back();
-    in.status.push_back(HepMC3Status::IncompleteEvent);
-    in.eventNumbers.push_back(number);
-    ++in.statusCounts[static_cast<std::size_t>(HepMC3Status::IncompleteEvent)];
-    nominalWeights.push_back(0);
-  };
-  int failuresInARow = 0;
-  while (maxEvents == 0 || in.events.size() < maxEvents) {
-    GenEvent evt(HepMC3::Units::GEV, HepMC3::Units::MM);
-    bool ok = false;
-    try {
-      ok = reader.read_event(evt);
-    } catch (const std::exception& e) {  // HepMC3 throws on some inconsistent records
-      throw InputError(
-          fmt::format("{}: line {}: unreadable record: {}", path, buffer.lineNumber, e.what()));
+  impl_ = std::make_unique<Impl>(path, showProgress);
+}
+
+HepMC3Reader::~HepMC3Reader() = default;
+
+HepMC3Input HepMC3Reader::read(std::size_t maxRecords) {
+  HepMC3Input part;
+  if (impl_->ended) return part;
+  const StdoutSilencer silence;
+  while (part.events.size() < maxRecords) {
+    if (!impl_->readRecord(part)) {
+      impl_->ended = true;
+      impl_->finish(part);
+      break;
     }
-    if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
-    if (evt.particles().empty()) {
-      // ReaderAscii clears an event whose lines fail to parse (a cut or corrupt record) and
-      // reports the end of the stream as a failure. An event line seen but not delivered is a
-      // record lost: keep a row for it with status IncompleteEvent (weight 0).
-      const bool atEnd = reader.failed() || buffer.truncatedGzip;
-      while (buffer.headers.size() > (atEnd ? 0u : 1u)) {
-        addIncomplete(buffer.headers.front().number);
-        buffer.headers.pop_front();
-      }
-      if (atEnd || ++failuresInARow > 1000) break;
-      continue;
-    }
-    failuresInARow = 0;
-    if (evt.momentum_unit() == HepMC3::Units::MEV) in.convertedFromMeV = true;
-    // GeV and mm: the units of the event file (positions of CM files are converted too).
-    evt.set_units(HepMC3::Units::GEV, HepMC3::Units::MM);
-    // Match the event with its header line to detect an event cut short.
-    HepMC3Status truncated = HepMC3Status::Ok;
-    while (!buffer.headers.empty() && buffer.headers.front().number != evt.event_number()) {
-      addIncomplete(buffer.headers.front().number);
-      buffer.headers.pop_front();
-    }
-    if (!buffer.headers.empty()) {
-      const auto h = buffer.headers.front();
-      buffer.headers.pop_front();
-      if (evt.particles().size() < h.particles || evt.vertices().size() < h.vertices)
-        truncated = HepMC3Status::IncompleteEvent;
-    }
-    EventResult r;
-    if (truncated == HepMC3Status::Ok) {
-      r = convert(evt);
-    } else {
-      r.status = truncated;
-    }
-    double w = evt.weights().empty() ? 1.0 : evt.weights().front();
-    if (r.status == HepMC3Status::IncompleteEvent) w = 0;  // a lost record counts for nothing
-    if (!std::isfinite(w)) {
-      w = 0;
-      r.status = HepMC3Status::BadMomentum;
-      r.truth = TruthEvent{};
-    }
-    r.truth.weightPb = w;
-    nominalWeights.push_back(w);
-    in.sumOfWeights += w;
-    if (firstEvent) {
-      firstEvent = false;
-      FourVector beams;
-      int nBeams = 0;
-      for (const auto& p : evt.particles())
-        if (p->status() == 4 && finiteMomentum(p->momentum())) {
-          beams += toFourVector(p->momentum());
-          ++nBeams;
-        }
-      if (nBeams == 2) in.sqrtSGeV = beams.m();
-    }
-    if (const auto cs = evt.cross_section()) {
-      std::string text;
-      cs->to_string(text);
-      std::istringstream csIn(text);
-      double xs = 0, err = 0;
-      if (csIn >> xs >> err && std::isfinite(xs) && xs > 0) {
-        in.crossSectionPb = xs;
-        in.crossSectionErrorPb = std::isfinite(err) ? err : 0;
-        in.hasCrossSection = true;
-      }
-    }
-    in.eventNumbers.push_back(evt.event_number());
-    in.status.push_back(r.status);
-    ++in.statusCounts[static_cast<std::size_t>(r.status)];
-    in.events.push_back(std::move(r.truth));
-    const std::size_t mb = buffer.fileOffset() >> 20;
-    if (mb > progressMb) {
-      progress.advance(mb - progressMb);
-      progressMb = mb;
-    }
-    if (!ok && reader.failed()) break;
   }
-  progress.finish();
-  if (reader.failed() && (maxEvents == 0 || in.events.size() < maxEvents)) {
-    for (const auto& h : buffer.headers) addIncomplete(h.number);
-  }
-  // HepMC3 stops at a record it cannot parse as if the file ended there. Unless the event limit
-  // stopped the loop, read what is left: that also reaches the gzip checksum, the only place
-  // where damaged compressed data that still inflates is detected.
-  if (maxEvents == 0 || in.events.size() < maxEvents) {
-    const std::size_t stoppedAtLine = buffer.lineNumber;
-    std::size_t linesLeft = 0;
-    std::string line;
-    while (buffer.error.empty() && std::getline(stream, line)) {
-      if (line.empty() || line.rfind("HepMC::Asciiv3-END_EVENT_LISTING", 0) == 0) continue;
-      ++linesLeft;
-    }
-    if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
-    if (linesLeft > 0)
-      throw InputError(fmt::format(
-          "{}: the HepMC3 reader stopped at line {} with {} more lines in the file (a damaged "
-          "record); {} events were read before it",
-          path, stoppedAtLine, linesLeft, in.events.size()));
-  }
-  if (!buffer.error.empty()) throw InputError(fmt::format("{}: {}", path, buffer.error));
-  if (in.events.empty()) throw InputError(fmt::format("{}: no events in the HepMC3 file", path));
-  // Normalisation (units of the schema's /weight: pb per event).
-  if (in.hasCrossSection && in.sumOfWeights != 0) {
-    for (std::size_t i = 0; i < in.events.size(); ++i)
-      in.events[i].weightPb = in.crossSectionPb * nominalWeights[i] / in.sumOfWeights;
-  }
+  if (!impl_->buffer.error.empty())
+    throw InputError(fmt::format("{}: {}", impl_->path, impl_->buffer.error));
+  const HepMC3Input& t = impl_->totals;
+  part.sqrtSGeV = t.sqrtSGeV;
+  part.crossSectionPb = t.crossSectionPb;
+  part.crossSectionErrorPb = t.crossSectionErrorPb;
+  part.hasCrossSection = t.hasCrossSection;
+  part.sumOfWeights = t.sumOfWeights;
+  part.convertedFromMeV = t.convertedFromMeV;
+  return part;
+}
+
+bool HepMC3Reader::atEnd() const {
+  return impl_->ended;
+}
+
+const HepMC3Input& HepMC3Reader::totals() const {
+  return impl_->totals;
+}
+
+double HepMC3Reader::weightPb(double nominalWeight) const {
+  const HepMC3Input& t = impl_->totals;
+  if (t.hasCrossSection && t.sumOfWeights != 0)
+    return t.crossSectionPb * nominalWeight / t.sumOfWeights;
+  return nominalWeight;
+}
+
+HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents, bool showProgress) {
+  HepMC3Reader reader(path, showProgress);
+  HepMC3Input in =
+      reader.read(maxEvents == 0 ? std::numeric_limits<std::size_t>::max() : maxEvents);
+  // Normalisation (units of the schema's /weight: pb per event) with the records read.
+  for (auto& event : in.events) event.weightPb = reader.weightPb(event.weightPb);
   return in;
 }
 

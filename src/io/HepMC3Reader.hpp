@@ -8,6 +8,7 @@
 // their neutrinos, the decay mode (0 pi, 1 rho, 2 e, 3 mu, 4 other), and as recoil every
 // final-state particle that does not descend from the two taus.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,35 @@ struct HepMC3Input {
 // maxEvents = 0 reads all; showProgress draws a progress bar (by bytes read) on stderr.
 HepMC3Input readHepMC3(const std::string& path, std::size_t maxEvents = 0,
                        bool showProgress = false);
+
+// The same reading in parts, so that memory is bounded by a part, not by the file (`nurec
+// simulate` streams HepMC3 input this way; docs/data-format.md "Reading and writing in chunks").
+// The weights of a part are the generator's nominal ones: the normalisation needs the sum over
+// the whole file, so weightPb() converts them once read() has returned an empty part.
+class HepMC3Reader {
+ public:
+  // Opens the file and checks its header (the errors of readHepMC3).
+  explicit HepMC3Reader(const std::string& path, bool showProgress = false);
+  ~HepMC3Reader();
+  HepMC3Reader(const HepMC3Reader&) = delete;
+  HepMC3Reader& operator=(const HepMC3Reader&) = delete;
+
+  // The next maxRecords records or those left (a record lost to damage adds a row with status
+  // IncompleteEvent, so a part may hold a few more); TruthEvent::weightPb holds the nominal
+  // weight w_i, the file-level fields the totals so far. When the file ends, the rest of it is
+  // checked (readHepMC3's errors); an empty part means the end.
+  HepMC3Input read(std::size_t maxRecords);
+  bool atEnd() const;
+  // File-level fields of every record read so far (events, status, eventNumbers empty).
+  const HepMC3Input& totals() const;
+  // pb per event for a nominal weight, with the totals so far: sigma_pb * w / sum_j w_j, or w
+  // when the file has no cross section. Final once atEnd().
+  double weightPb(double nominalWeight) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Three times the electric charge of a particle from its PDG id (leptons, quarks, bosons, mesons,
 // baryons and nuclei by the PDG numbering scheme); 0 for unknown ids.

@@ -17,6 +17,7 @@
 #include "nurec/core/Units.hpp"
 #include "nurec/io/EventFile.hpp"
 #include "nurec/io/Schema.hpp"
+#include "nurec/quantum/SpinInput.hpp"
 
 namespace nurec::quantum {
 
@@ -661,11 +662,15 @@ std::string resolveSpinCalibration(const std::string& choice, const io::EventTab
     c.response = std::make_shared<SpinResponse>(readSpinResponse(source));
   } else {
     // An event sample: fit the response on it now (as `nurec calibrate` would).
-    const io::EventTable sample = io::readEventFile(source);
+    std::size_t eventsInFile = 0;
+    const io::EventTable sample =
+        readCalibrationSample(source, c.analysers.method, !c.analysers.requireSignalRegion,
+                              io::kDefaultChunkEvents, &eventsInFile);
     CalibrationConfig fit;
     fit.threads = threads;
-    c.response = std::make_shared<SpinResponse>(
-        buildSpinResponse(sample, c.analysers, fit, "", c.showProgress));
+    SpinResponse response = buildSpinResponse(sample, c.analysers, fit, "", c.showProgress);
+    response.provenance.sampleEvents = eventsInFile;
+    c.response = std::make_shared<SpinResponse>(std::move(response));
   }
   return "";
 }

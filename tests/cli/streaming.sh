@@ -24,6 +24,22 @@ same s_whole.h5 s_chunks.h5 "simulate in chunks"
 "$nurec" -q simulate g_whole.h5 --out sel_chunks.h5 --seed 3 --only-selected --chunk-events 401 > /dev/null
 same sel_whole.h5 sel_chunks.h5 "simulate --only-selected in chunks"
 
+# HepMC3 input is streamed too; /weight (normalised by the file's sum) is written at commit.
+"$nurec" -q generate --events 1500 --seed 6 --format hepmc3 --out g.hepmc3 > /dev/null
+"$nurec" -q simulate g.hepmc3 --out h_whole.h5 --seed 3 --chunk-events 100000 > /dev/null
+"$nurec" -q simulate g.hepmc3 --out h_chunks.h5 --seed 3 --chunk-events 97 > /dev/null
+same h_whole.h5 h_chunks.h5 "simulate of HepMC3 input in chunks"
+"$nurec" -q simulate g.hepmc3 --out hs_whole.h5 --seed 3 --only-selected --chunk-events 100000 > /dev/null
+"$nurec" -q simulate g.hepmc3 --out hs_chunks.h5 --seed 3 --only-selected --chunk-events 97 > /dev/null
+same hs_whole.h5 hs_chunks.h5 "simulate --only-selected of HepMC3 input in chunks"
+/usr/bin/python3 - <<'EOF2' || { echo "FAIL: HepMC3 weights do not add up to the cross section"; exit 1; }
+import h5py
+f = h5py.File("h_chunks.h5", "r")
+w = f["/weight"][:]
+xs = f.attrs["cross_section_pb"]
+assert len(w) == 1500 and abs(w.sum() / xs - 1) < 1e-9, (len(w), w.sum(), xs)
+EOF2
+
 methods="collinear mmc"
 if [ "$withDiffusion" = 1 ]; then methods="$methods diffusion"; fi
 for m in $methods; do

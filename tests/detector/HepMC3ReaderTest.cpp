@@ -454,6 +454,70 @@ TEST(HepMC3Reader, BadInputGivesClearErrorsOrCountedStatus) {
   EXPECT_EQ(partial.status.back(), HepMC3Status::IncompleteEvent);
 }
 
+// io::HepMC3Reader in parts of k records, concatenated and normalised as readHepMC3 does.
+static io::HepMC3Input readInParts(const std::string& path, std::size_t k, std::size_t* parts) {
+  io::HepMC3Reader reader(path);
+  io::HepMC3Input all;
+  *parts = 0;
+  for (;;) {
+    io::HepMC3Input part = reader.read(k);
+    if (part.events.empty()) break;
+    ++*parts;
+    for (std::size_t i = 0; i < part.events.size(); ++i) {
+      all.events.push_back(part.events[i]);
+      all.status.push_back(part.status[i]);
+      all.eventNumbers.push_back(part.eventNumbers[i]);
+    }
+  }
+  EXPECT_TRUE(reader.atEnd());
+  for (auto& e : all.events) e.weightPb = reader.weightPb(e.weightPb);
+  all.statusCounts = reader.totals().statusCounts;
+  all.sumOfWeights = reader.totals().sumOfWeights;
+  all.crossSectionPb = reader.totals().crossSectionPb;
+  return all;
+}
+
+// Reading in parts (`nurec simulate` streams HepMC3 input) gives what reading whole gives, also
+// for damaged files whose lost records add rows.
+TEST(HepMC3Reader, ReadingInPartsEqualsReadingWhole) {
+  TempDir dir;
+  const Sample s = writeSample(dir, "events.hepmc3");
+  const std::string text = readText(s.path);
+  const std::size_t e5 = text.find("\nE 5 ");
+  writeText(dir.file("cut.hepmc3"), text.substr(0, e5 + (text.size() - e5) / 2));
+  writeGzip(dir.file("events.hepmc3.gz"), text);
+  for (const std::string& path : {s.path, dir.file("cut.hepmc3"), dir.file("events.hepmc3.gz")}) {
+    const io::HepMC3Input whole = io::readHepMC3(path);
+    for (std::size_t k : {1u, 2u, 5u, 100u}) {
+      std::size_t parts = 0;
+      const io::HepMC3Input inParts = readInParts(path, k, &parts);
+      EXPECT_EQ(parts, (whole.events.size() + k - 1) / k) << path << " k " << k;
+      ASSERT_EQ(inParts.events.size(), whole.events.size()) << path << " k " << k;
+      EXPECT_EQ(inParts.status, whole.status);
+      EXPECT_EQ(inParts.eventNumbers, whole.eventNumbers);
+      EXPECT_EQ(inParts.statusCounts, whole.statusCounts);
+      EXPECT_EQ(inParts.sumOfWeights, whole.sumOfWeights);
+      EXPECT_EQ(inParts.crossSectionPb, whole.crossSectionPb);
+      for (std::size_t i = 0; i < whole.events.size(); ++i) {
+        EXPECT_EQ(inParts.events[i].weightPb, whole.events[i].weightPb) << path << " row " << i;
+        EXPECT_EQ(inParts.events[i].visible[0].px, whole.events[i].visible[0].px);
+        EXPECT_EQ(inParts.events[i].recoil.size(), whole.events[i].recoil.size());
+      }
+    }
+  }
+  // A damaged end is reported when the reading reaches it, as for a whole read.
+  writeText(dir.file("tail.hepmc3"), text + "E 9 x\ngarbage line\n");
+  io::HepMC3Reader reader(dir.file("tail.hepmc3"));
+  EXPECT_EQ(reader.read(2).events.size(), 2u);
+  EXPECT_THROW(
+      {
+        while (!reader.read(2).events.empty()) {
+        }
+      },
+      InputError);
+  EXPECT_THROW(io::readHepMC3(dir.file("tail.hepmc3")), InputError);
+}
+
 TEST(HepMC3Reader, DetectorRunsOnReadEvents) {
   TempDir dir;
   const Sample s = writeSample(dir, "events.hepmc3");

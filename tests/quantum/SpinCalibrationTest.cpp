@@ -5,7 +5,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <numeric>
+#include <sstream>
 
 #include "EventBuilder.hpp"
 #include "common/TempDir.hpp"
@@ -34,6 +36,13 @@ CalibrationConfig quickFit() {
   fit.bootstrapReplicas = 10;
   fit.threads = 2;
   return fit;
+}
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 // Rows r with r % k == part: an independent subset of the sample.
@@ -113,6 +122,30 @@ TEST(SpinCalibration, TrivialSelectionCalibratedEqualsRaw) {
   ASSERT_TRUE(s.isCalibrated);
   for (int a = 0; a < kNumSpinParameters; ++a)
     EXPECT_NEAR(s.calibrated[a].value, s.raw[a].value, 2 * s.raw[a].stat) << spinParameterName(a);
+}
+
+// `nurec calibrate` reads only the signal-region rows (app/SpinInput.hpp): the response must be
+// the one fitted on the whole sample, bit for bit, apart from the event count it records.
+TEST(SpinCalibration, SignalRegionRowsAloneGiveTheSameResponse) {
+  const auto calib = makeSample(12000, 0.2, 401);
+  AnalyserConfig ac;
+  ac.method = "smeared";
+  const auto pass = calib.table.get<std::uint8_t>(io::ds::recoPassSr, {});
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < pass.size(); ++i)
+    if (pass[i]) rows.push_back(i);
+  ASSERT_GT(rows.size(), 1000u);
+  ASSERT_LT(rows.size(), pass.size());  // the selection removes events
+  io::EventTable selected = calib.table.selectRows(rows);
+  selected.setSource(calib.table.source());
+  const SpinResponse whole = buildSpinResponse(calib.table, ac, quickFit(), "", false);
+  SpinResponse part = buildSpinResponse(selected, ac, quickFit(), "", false);
+  EXPECT_EQ(part.provenance.sampleEvents, rows.size());
+  part.provenance.sampleEvents = whole.provenance.sampleEvents;
+  TempDir dir;
+  writeSpinResponse(whole, dir.file("whole.json"));
+  writeSpinResponse(part, dir.file("part.json"));
+  EXPECT_EQ(readText(dir.file("whole.json")), readText(dir.file("part.json")));
 }
 
 TEST(SpinCalibration, ResponseFileRoundTripAndRefusals) {
