@@ -18,6 +18,7 @@
 #include <streambuf>
 
 #include "nurec/Version.hpp"
+#include "nurec/core/AtomicFile.hpp"
 #include "nurec/core/Error.hpp"
 #include "nurec/core/Units.hpp"
 
@@ -133,13 +134,10 @@ HepMC3::GenParticlePtr hepmc3Particle(const FourVector& v, int pdgId, int status
 
 void writeHepMC3Records(const std::string& path, std::size_t count, const HepMC3RunInfo& info,
                         const std::function<double(HepMC3::GenEvent&, std::size_t)>& fill) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  if (target.has_parent_path()) {
-    std::error_code ec;
-    fs::create_directories(target.parent_path(), ec);
-  }
-  const std::string tmp = path + fmt::format(".tmp-{}", ::getpid());
+  // Atomic as every nurec output: <path>.tmp.<pid>, synced and renamed when complete
+  // (core/AtomicFile.hpp; temporaries of killed runs are removed first).
+  const std::string tmp = temporaryFileFor(path);
+  const FileSizeLimitAsError sizeLimit;
   const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
   std::unique_ptr<GzStreamBuf> gzBuf;
   std::ofstream plain;
@@ -190,16 +188,12 @@ void writeHepMC3Records(const std::string& path, std::size_t count, const HepMC3
       ok = ok && !plain.fail();
     }
   }
-  std::error_code ec;
   if (!ok) {
-    fs::remove(tmp, ec);
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
     throw InputError(fmt::format("{}: writing the HepMC3 file failed (disk full?)", path));
   }
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw InputError(fmt::format("{}: cannot rename the temporary file into place", path));
-  }
+  commitTemporaryFile(tmp, path);
 }
 
 void writeHepMC3(const std::string& path, const std::vector<TruthEvent>& events, double sqrtS,
