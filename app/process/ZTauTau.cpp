@@ -32,6 +32,7 @@ namespace {
 struct ZTauTauGenerateOptions {
   std::string massWindow = "60,120";
   std::string massPrior = "physical";
+  std::string resonance = "z";
   std::string decayModes = "all";
   generator::ZTauTauConfig config;
   bool noRecoil = false;
@@ -59,6 +60,9 @@ void applyConfigFile(ZTauTauGenerateOptions& o, const GenerateRun& run) {
   if (!given("--mass-window"))
     o.massWindow = fmt::format("{},{}", base.massMinGeV, base.massMaxGeV);
   if (!given("--mass-prior")) o.massPrior = generator::massPriorName(base.massPrior);
+  if (!given("--resonance")) o.resonance = generator::resonanceName(base.resonance);
+  if (given("--higgs-mass")) base.higgsMassGeV = c.higgsMassGeV;
+  if (given("--cp-mixing-angle")) base.cpMixingAngle = c.cpMixingAngle;
   if (!given("--decay-modes")) {
     std::string modes;
     for (int m = 0; m < 5; ++m)
@@ -122,6 +126,15 @@ void generateZTauTau(ZTauTauGenerateOptions o, const GenerateRun& run) {
   auto& c = o.config;
   std::tie(c.massMinGeV, c.massMaxGeV) = parseWindow(o.massWindow);
   c.massPrior = generator::massPriorFromName(o.massPrior);
+  c.resonance = generator::resonanceFromName(o.resonance);
+  // Options that belong to the other resonance are refused, not ignored.
+  const bool higgs = c.resonance == generator::ZTauTauConfig::Resonance::Higgs;
+  for (const char* name : {"--higgs-mass", "--cp-mixing-angle"})
+    if (!higgs && run.cmd && run.cmd->count(name) > 0)
+      throw ConfigError(fmt::format("{} needs --resonance higgs", name));
+  for (const char* name : {"--mass-window", "--mass-prior"})
+    if (higgs && run.cmd && run.cmd->count(name) > 0)
+      throw ConfigError(fmt::format("{} applies to --resonance z only (the H is narrow)", name));
   c.nEvents = eventCount;
   c.allowedDecayModes = parseModes(o.decayModes);
   if (o.noRecoil) c.recoil.enabled = false;
@@ -197,6 +210,20 @@ std::function<void(const GenerateRun&)> setupGenerate(CLI::Option_group& group) 
                   "m(tau tau) spectrum: physical (the cross section, Z peak) or flat (uniform in "
                   "the window, for training samples; weights not for yields)")
       ->check(CLI::IsMember({"physical", "flat"}))
+      ->capture_default_str();
+  group
+      .add_option("--resonance", o->resonance,
+                  "z: q qbar -> Z/gamma* -> tau tau in the mass window; higgs: g g -> H -> tau "
+                  "tau (narrow, LO heavy-top limit, the spin state of a scalar; docs/physics.md "
+                  "section 14)")
+      ->check(CLI::IsMember({"z", "higgs"}))
+      ->capture_default_str();
+  group.add_option("--higgs-mass", o->config.higgsMassGeV, "H mass in GeV (--resonance higgs)")
+      ->capture_default_str();
+  group
+      .add_option("--cp-mixing-angle", o->config.cpMixingAngle,
+                  "CP-mixing angle of the H -> tau tau coupling in rad: 0 CP-even, 1.5708 "
+                  "CP-odd (--resonance higgs)")
       ->capture_default_str();
   group
       .add_option("--min-vis-pt", o->config.minVisiblePtGeV,
@@ -301,18 +328,33 @@ class HepMC3TruthSource final : public TruthSource {
   std::size_t rows_ = 0;
 };
 
+// Whether a file's run card (attribute "config"; empty for HepMC3 input) generated g g -> H: the
+// line ZTauTauConfig::toYaml writes for it (older cards, whatever their keys, are Z/gamma*).
+bool isHiggsRunCard(const std::string& yaml) {
+  std::istringstream lines(yaml);
+  std::string line;
+  while (std::getline(lines, line))
+    if (line == "resonance: higgs") return true;
+  return false;
+}
+
 // The ATLAS-like detector, triggers, channels and signal region (docs/detector.md).
 class ZTauTauDetector final : public DetectorStage {
  public:
   explicit ZTauTauDetector(const SimulateRun& run)
       : config_(run.detectorCard.empty() ? detector::DetectorConfig{}
                                          : detector::loadDetectorConfig(run.detectorCard)),
-        seed_(run.seed) {
+        seed_(run.seed),
+        kFactorGiven_(run.kFactor > 0) {
     config_.validate();
-    summary_.kFactor = run.kFactor > 0 ? run.kFactor : detector::kNnloKFactor;
+    summary_.kFactor = kFactorGiven_ ? run.kFactor : detector::kNnloKFactor;
   }
 
   void simulate(io::EventTable& table, int threads, Progress& progress) override {
+    // The default K of the yields follows the resonance of the generator's run card.
+    if (!kFactorGiven_ && summary_.generated == 0 && table.hasAttribute("config") &&
+        isHiggsRunCard(table.stringAttribute("config")))
+      summary_.kFactor = detector::kGgfHiggsKFactor;
     detector::simulateDetector(table, config_, seed_, threads, &progress);
     table.setAttribute("detector_config", config_.toYaml());
     table.setAttribute("detector_seed", static_cast<std::int64_t>(seed_));
@@ -336,6 +378,7 @@ class ZTauTauDetector final : public DetectorStage {
   std::uint64_t seed_;
   detector::SelectionSummary summary_;
   std::size_t inputFailures_ = 0;
+  bool kFactorGiven_;
 };
 
 const char* kSimulateHelp =

@@ -41,7 +41,7 @@ inline constexpr double sqrtS13TeV = 13000.0;
 namespace nurec::pdg {
 inline constexpr int d = 1, u = 2, s = 3, c = 4, b = 5, t = 6;
 inline constexpr int electron = 11, nuE = 12, muon = 13, nuMu = 14, tau = 15, nuTau = 16;
-inline constexpr int gluon = 21, photon = 22, Z = 23, W = 24;
+inline constexpr int gluon = 21, photon = 22, Z = 23, W = 24, higgs = 25;
 inline constexpr int piZero = 111, piPlus = 211, rhoPlus = 213, KPlus = 321, KLong = 130;
 inline constexpr int proton = 2212, neutron = 2112;
 inline bool isNeutrino(int id) {

@@ -14,6 +14,9 @@ namespace nurec::detector {
 // (quoted) over the LO CTEQ5L 1479.8 pb for 66 < m < 116 GeV, applied as a mass-independent
 // factor (1.9 / 1.5016 = 1.27 for 60-120 GeV).
 inline constexpr double kNnloKFactor = 1.28;
+// N3LO / LO normalisation of g g -> H -> tau tau at 13 TeV, m_H = 125 GeV (docs/physics.md
+// section 14): 48.58 pb (quoted, LHC Higgs WG YR4) over the generator's LO 15.67 pb.
+inline constexpr double kGgfHiggsKFactor = 3.10;
 
 struct ChannelCounts {
   std::size_t events = 0;  // reconstructed in this channel

@@ -158,4 +158,44 @@ HadronicPoint DrellYanTauTau::evaluate(double mGeV, double rapidity, double cosT
   return hp;
 }
 
+// ---------------------------------------------------------------------------------------------
+// g g -> H -> tau tau (docs/physics.md section 14)
+
+double alphaSLo(double muGeV) {
+  constexpr double alphaSMz = 0.127;                 // CTEQ5L (LO fit)
+  constexpr double b0 = (33.0 - 2.0 * 5) / (12 * constants::pi);
+  return alphaSMz / (1 + b0 * alphaSMz * std::log(muGeV * muGeV / (constants::mZ * constants::mZ)));
+}
+
+GluonFusionHiggs::GluonFusionHiggs(double sqrtSGeV, double massGeV)
+    : sqrtS_(sqrtSGeV), mass_(massGeV) {
+  if (!(massGeV > 2 * constants::mTau) || !(sqrtSGeV > massGeV))
+    throw ConfigError("g g -> H: the H mass must lie between 2 m_tau and sqrt(s)");
+  const double as = alphaSLo(massGeV);  // renormalisation and factorisation scale m_H
+  sigma0Pb_ = constants::fermiConstant * as * as / (288 * std::sqrt(2.0) * constants::pi) *
+              units::gev2ToPb;
+}
+
+std::array<double, 2> GluonFusionHiggs::partonX(double rapidity) const {
+  const double sqrtTau = mass_ / sqrtS_;
+  return {sqrtTau * std::exp(rapidity), sqrtTau * std::exp(-rapidity)};
+}
+
+double GluonFusionHiggs::d2SigmaPb(double rapidity) const {
+  const auto [x1, x2] = partonX(rapidity);
+  if (!(x1 < 1 && x2 < 1)) return 0;
+  // d sigma/dy = sigma_0 tau g(x1) g(x2) = sigma_0 [x1 g(x1)] [x2 g(x2)]; isotropic in cos theta.
+  const double lumi = pdf_(x1, mass_).g * pdf_(x2, mass_).g;
+  return sigma0Pb_ * lumi * kHiggsTauTauBranching / 2;
+}
+
+SpinState scalarSpinState(double cpMixingAngle) {
+  // The pair is cos(phi) |T0> + i sin(phi) |S> (the triplet with zero spin along k, 3P0, CP-even,
+  // and the singlet 1S0, CP-odd): C_ij = <sigma+_i sigma-_j> in that state.
+  SpinState s;
+  const double c2 = std::cos(2 * cpMixingAngle), s2 = std::sin(2 * cpMixingAngle);
+  s.c = {{{-1, 0, 0}, {0, c2, s2}, {0, -s2, c2}}};
+  return s;
+}
+
 }  // namespace nurec::generator

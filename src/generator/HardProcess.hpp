@@ -1,7 +1,7 @@
 #pragma once
 // LO q qbar -> gamma*/Z -> tau- tau+ with massive taus: the differential cross section and the
 // exact spin state (B+, B-, C) at a phase-space point (docs/physics.md section 3), and the pp cross
-// section with the CTEQ5L PDFs (section 4).
+// section with the CTEQ5L PDFs (section 4). Also g g -> H -> tau tau (section 14).
 #include <array>
 
 #include "nurec/core/Event.hpp"
@@ -64,5 +64,36 @@ class DrellYanTauTau {
   double sqrtS_;
   Cteq5L pdf_;
 };
+
+// g g -> H -> tau- tau+ (docs/physics.md section 14): LO in the heavy-top limit with CTEQ5L, a
+// narrow resonance at massGeV, the taus isotropic in the H frame, the spin state of a scalar with
+// CP-mixing angle phi (scalarSpinState).
+class GluonFusionHiggs {
+ public:
+  GluonFusionHiggs(double sqrtSGeV, double massGeV);
+  // d2sigma/(dy dcos theta) [pb] of pp -> H -> tau tau at H rapidity y (times BR(H -> tau tau)).
+  double d2SigmaPb(double rapidity) const;
+  double massGeV() const { return mass_; }
+  double sqrtS() const { return sqrtS_; }
+  // x1, x2 of the two gluons at rapidity y.
+  std::array<double, 2> partonX(double rapidity) const;
+
+ private:
+  double sqrtS_, mass_;
+  double sigma0Pb_;  // G_F alpha_s^2 / (288 sqrt 2 pi) in pb
+  Cteq5L pdf_;
+};
+
+// alpha_s at LO (one-loop, 5 flavours) from CTEQ5L's alpha_s(m_Z) = 0.127.
+double alphaSLo(double muGeV);
+// The quoted normalisation of the H sample (docs/physics.md section 14): LHC Higgs Cross Section
+// WG, Yellow Report 4 (CERN-2017-002), 13 TeV, m_H = 125 GeV.
+inline constexpr double kGgfHiggsN3loPb = 48.58;
+inline constexpr double kHiggsTauTauBranching = 0.0627;
+
+// The tau-pair spin state of a spin-0 boson decaying to tau- tau+ with CP-mixing angle phi (0 =
+// CP-even, pi/2 = CP-odd), in the common (k, r, n) basis: B+- = 0, C_kk = -1, C_rr = C_nn =
+// cos 2 phi, C_rn = -C_nr = sin 2 phi (docs/physics.md section 14).
+SpinState scalarSpinState(double cpMixingAngle);
 
 }  // namespace nurec::generator

@@ -94,7 +94,9 @@ void fillEvent(HepMC3::GenEvent& evt, const TruthEvent& ev, double sqrtS) {
   auto hard = std::make_shared<HepMC3::GenVertex>();
   hard->add_particle_in(partonA);
   hard->add_particle_in(partonB);
-  auto boson = particle(ev.boson, pdg::Z, 22);
+  // The resonance follows from the initial state: g g -> H, q qbar -> Z/gamma*.
+  const bool higgs = ev.partonPdg[0] == pdg::gluon && ev.partonPdg[1] == pdg::gluon;
+  auto boson = particle(ev.boson, higgs ? pdg::higgs : pdg::Z, 22);
   boson->set_generated_mass(ev.boson.m());
   hard->add_particle_out(boson);
   for (const auto& p : ev.recoil) hard->add_particle_out(particle(p.p4, p.pdgId, 1));

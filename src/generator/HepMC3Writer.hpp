@@ -2,7 +2,8 @@
 // HepMC3 ASCII output of generator events (gzip-compressed when the name ends in .gz), written to
 // a temporary name and renamed when complete. Record per event (status codes in brackets):
 //   beam protons [4] -> incoming partons [21] -> hard vertex -> Z/gamma* [22] + recoil particles
-//   [1] Z -> tau+ tau- [2];  tau -> visible products (pi+-, pi0 = 111, e, mu) [1] + neutrinos [1]
+//   [1] Z (or H = 25 for a g g initial state) -> tau+ tau- [2];  tau -> visible products (pi+-,
+//   pi0 = 111, e, mu) [1] + neutrinos [1]
 // Units GeV and mm; one weight ("Default", pb per event) and the GenCrossSection.
 // The partons carry x1,2 sqrt(s)/2 along the beams (LO kinematics of the hard process); the
 // pair's transverse momentum is balanced by the recoil particles, so four-momentum is conserved

@@ -109,27 +109,32 @@ double RecoilModel::alphaS(double mu2) const {
   return 1 / (1 / config_.alphaSMz + kB0 * std::log(mu2 / (constants::mZ * constants::mZ)));
 }
 
-InitialState RecoilModel::sampleInitialState(double pairMassGeV, double pairRapidity,
-                                             Rng& rng) const {
+InitialState RecoilModel::sampleInitialState(double pairMassGeV, double pairRapidity, Rng& rng,
+                                             InitialPartons partons) const {
   InitialState s;
   if (!config_.enabled) return s;
+  // Leading-log emission density C alpha_s/pi (ln(Q^2/kT^2) - b) per unit ln kT^2 and incoming
+  // leg pair: q qbar C = C_F, b = 3/2; g g C = C_A = 3, b = (11 C_A - 2 n_f)/(6 C_A) = 23/18
+  // (docs/physics-validation.md "Recoil").
+  const bool gluons = partons == InitialPartons::GluonGluon;
+  const double colour = gluons ? 3.0 : kCF, b = gluons ? 23.0 / 18.0 : 1.5;
   const double q = config_.startScale * pairMassGeV, q2 = q * q;
   const double ptMin2 = config_.ptMinGeV * config_.ptMinGeV, pt02 = config_.pt0GeV * config_.pt0GeV;
-  const double logRangeMax = std::log(q2 / ptMin2) - 1.5;
+  const double logRangeMax = std::log(q2 / ptMin2) - b;
   if (logRangeMax > 0) {
     // Veto algorithm in t = ln kT^2 with the constant overestimate g >= density per unit t.
-    const double g = kCF * alphaS(ptMin2 + pt02) / kPi * logRangeMax;
+    const double g = colour * alphaS(ptMin2 + pt02) / kPi * logRangeMax;
     const double tMin = std::log(ptMin2);
-    double t = std::log(q2) - 1.5;  // kT where ln(Q^2/kT^2) - 3/2 = 0
+    double t = std::log(q2) - b;  // kT where ln(Q^2/kT^2) - b = 0
     while (true) {
       t += std::log(rng.uniformPositive()) / g;
       if (t < tMin) break;
       const double k2 = std::exp(t);
       const double density =
-          kCF * alphaS(k2 + pt02) / kPi * k2 / (k2 + pt02) * (std::log(q2 / k2) - 1.5);
+          colour * alphaS(k2 + pt02) / kPi * k2 / (k2 + pt02) * (std::log(q2 / k2) - b);
       if (rng.uniform() * g >= density) continue;
       const double kt = std::sqrt(k2), phi = 2 * kPi * rng.uniform();
-      const double halfRange = std::log(q / kt) - 0.75;
+      const double halfRange = std::log(q / kt) - b / 2;
       const double y = std::clamp(pairRapidity + rng.uniform(-halfRange, halfRange),
                                   -kMaxClusterRapidity, kMaxClusterRapidity);
       s.emissions.push_back({kt * std::cos(phi), kt * std::sin(phi), y});

@@ -68,7 +68,10 @@ class RecoilModel {
  public:
   explicit RecoilModel(const RecoilConfig& config);
   // Emissions of a pair of mass m at rapidity y (empty and no kT when disabled).
-  InitialState sampleInitialState(double pairMassGeV, double pairRapidity, Rng& rng) const;
+  // The incoming partons set the emission density (colour factor and non-log term).
+  enum class InitialPartons { QuarkAntiquark, GluonGluon };
+  InitialState sampleInitialState(double pairMassGeV, double pairRapidity, Rng& rng,
+                                  InitialPartons partons = InitialPartons::QuarkAntiquark) const;
   // Hadrons of the emissions plus the underlying event; balances the pair in the transverse plane.
   void makeRecoil(const InitialState& initial, double pairRapidity, Rng& rng,
                   std::vector<Particle>& out) const;

@@ -55,8 +55,26 @@ void ZTauTauConfig::validate() const {
   require(maxAttemptsPerEvent >= 1, "generator: max_attempts_per_event must be >= 1");
   require(std::any_of(allowedDecayModes.begin(), allowedDecayModes.end(), [](bool b) { return b; }),
           "generator: at least one tau decay mode must be allowed");
+  require(resonance == Resonance::DrellYan || massPrior == MassPrior::Physical,
+          "generator: the flat mass prior is for the Z/gamma* resonance only");
+  require(std::isfinite(higgsMassGeV) && higgsMassGeV > 2 * constants::mTau && higgsMassGeV < sqrtS,
+          fmt::format("generator: the H mass must lie between 2 m_tau and sqrt(s) (got {} GeV)",
+                      higgsMassGeV));
+  require(std::isfinite(cpMixingAngle) && std::abs(cpMixingAngle) <= constants::pi,
+          fmt::format("generator: the CP-mixing angle must be in [-pi, pi] rad (got {})",
+                      cpMixingAngle));
   recoil.validate();
   beamSpot.validate();
+}
+
+const char* resonanceName(ZTauTauConfig::Resonance r) {
+  return r == ZTauTauConfig::Resonance::Higgs ? "higgs" : "z";
+}
+
+ZTauTauConfig::Resonance resonanceFromName(const std::string& name) {
+  if (name == "z") return ZTauTauConfig::Resonance::DrellYan;
+  if (name == "higgs") return ZTauTauConfig::Resonance::Higgs;
+  throw ConfigError(fmt::format("unknown resonance '{}' (expected z or higgs)", name));
 }
 
 const char* massPriorName(ZTauTauConfig::MassPrior prior) {
@@ -76,6 +94,11 @@ std::string ZTauTauConfig::toYaml() const {
   y += fmt::format("sqrt_s: {}\n", sqrtS);
   y += fmt::format("mass_window: [{}, {}]\n", massMinGeV, massMaxGeV);
   y += fmt::format("mass_prior: {}\n", massPriorName(massPrior));
+  if (resonance == Resonance::Higgs) {  // Z files keep the text they always had
+    y += "resonance: higgs\n";
+    y += fmt::format("higgs_mass: {}\n", higgsMassGeV);
+    y += fmt::format("cp_mixing_angle: {}\n", cpMixingAngle);
+  }
   y += fmt::format("seed: {}\n", seed);
   y += fmt::format("events: {}\n", nEvents);
   y += "cuts:\n";
@@ -176,6 +199,16 @@ ZTauTauConfig zTauTauConfigFromYaml(const std::string& yamlText, const std::stri
         } catch (const ConfigError&) {
           fail(key, "physical or flat");
         }
+      } else if (key == "resonance") {
+        try {
+          c.resonance = resonanceFromName(v.as<std::string>());
+        } catch (const ConfigError&) {
+          fail(key, "z or higgs");
+        }
+      } else if (key == "higgs_mass") {
+        c.higgsMassGeV = num(v, key);
+      } else if (key == "cp_mixing_angle") {
+        c.cpMixingAngle = num(v, key);
       } else if (key == "seed") {
         c.seed = static_cast<std::uint64_t>(num(v, key));
       } else if (key == "events") {
@@ -276,6 +309,8 @@ ZTauTauConfig zTauTauConfigFromYaml(const std::string& yamlText, const std::stri
 ZTauTauGenerator::ZTauTauGenerator(const ZTauTauConfig& config)
     : config_(config), process_(config.sqrtS), recoil_(config.recoil) {
   config_.validate();
+  if (config_.resonance == ZTauTauConfig::Resonance::Higgs)
+    higgs_.emplace(config_.sqrtS, config_.higgsMassGeV);
   double allowed = 0;
   for (int m = 0; m < 5; ++m)
     allowed += config_.allowedDecayModes[m] ? kTauBranchingFractions[m] : 0;
@@ -290,7 +325,9 @@ ZTauTauGenerator::ZTauTauGenerator(const ZTauTauConfig& config)
     Rng rng(kPilotSeed, j, kPilotStream);
     wMax = std::max(wMax, sampleHardPoint(rng).weight);
   }
-  if (!(wMax > 0)) throw ConfigError("generator: the cross section vanishes in the mass window");
+  if (!(wMax > 0))
+    throw ConfigError(higgs_ ? "generator: the g g -> H cross section vanishes"
+                             : "generator: the cross section vanishes in the mass window");
   maxWeight_ = wMax * config_.maxWeightSafety;
   if (config_.massPrior == ZTauTauConfig::MassPrior::Flat) {
     // Per bin of m (kFlatBins, with at least 200 pilot points each, m uniform in the bin): the
@@ -350,6 +387,14 @@ ZTauTauGenerator::HardPoint ZTauTauGenerator::sampleHardPoint(Rng& rng) const {
   // m: Breit-Wigner in m^2 (share f) or 1/m^2 (photon-like); y uniform in the kinematic range;
   // cos(theta) uniform. Weight = d3sigma/(dm dy dc) / (g(m) g(y) g(c)).
   HardPoint hp;
+  if (higgs_) {  // narrow H: m fixed, weight = d2sigma/(dy dc) / (g(y) g(c))
+    hp.m = higgs_->massGeV();
+    const double yMax = std::log(config_.sqrtS / hp.m);
+    hp.y = yMax * (2 * rng.uniform() - 1);
+    hp.c = 2 * rng.uniform() - 1;
+    hp.weight = higgs_->d2SigmaPb(hp.y) / ((0.5 / yMax) * 0.5);
+    return hp;
+  }
   const double u = rng.uniform(), v = rng.uniform();
   if (u < config_.breitWignerShare) {
     const double mz = constants::mZ, gz = constants::gammaZ;
@@ -405,10 +450,17 @@ TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters
     }
     if (hp.weight > wMax) ++counters.overweights;
     ++counters.hardAccepted;
-    const HadronicPoint full = process_.evaluate(hp.m, hp.y, hp.c, true);
     TruthEvent ev;
-    // Incoming partons: one (flavour, direction) term with probability proportional to its weight.
-    {
+    if (higgs_) {
+      // g g -> H: the scalar's spin state is the same at every phase-space point.
+      ev.partonPdg = {pdg::gluon, pdg::gluon};
+      const auto x = higgs_->partonX(hp.y);
+      ev.partonX = {x[0], x[1]};
+      ev.spin = scalarSpinState(config_.cpMixingAngle);
+    } else {
+      const HadronicPoint full = process_.evaluate(hp.m, hp.y, hp.c, true);
+      // Incoming partons: one (flavour, direction) term with probability proportional to its
+      // weight.
       double pick = rng.uniform() * full.d3SigmaPbPerGeV;
       int flavour = 5, fromB = 1;
       for (int q = 0; q < 5 && pick >= 0; ++q)
@@ -423,11 +475,15 @@ TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters
       ev.partonPdg =
           fromB ? std::array<int, 2>{-flavour, flavour} : std::array<int, 2>{flavour, -flavour};
       ev.partonX = {full.x1, full.x2};
+      // Spin state at this phase-space point: the luminosity-weighted mixture of all initial
+      // states.
+      ev.spin = full.spin.state();
     }
-    // Spin state at this phase-space point: the luminosity-weighted mixture of all initial states.
-    ev.spin = full.spin.state();
     // 2. Pair four-momentum: mass m, rapidity y, pT balancing the initial-state emissions.
-    const InitialState initial = recoil_.sampleInitialState(hp.m, hp.y, rng);
+    const InitialState initial = recoil_.sampleInitialState(
+        hp.m, hp.y, rng,
+        higgs_ ? RecoilModel::InitialPartons::GluonGluon
+               : RecoilModel::InitialPartons::QuarkAntiquark);
     const double px = initial.pairPx(), py = initial.pairPy();
     const double mt = std::sqrt(hp.m * hp.m + px * px + py * py);
     const FourVector pair{px, py, mt * std::sinh(hp.y), mt * std::cosh(hp.y)};

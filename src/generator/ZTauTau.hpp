@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,14 @@ struct ZTauTauConfig {
   // before generator-level cuts: use it for training and resolution, not for yields.
   enum class MassPrior { Physical, Flat };
   MassPrior massPrior = MassPrior::Physical;
+  // The resonance (docs/physics.md section 14). DrellYan: q qbar -> Z/gamma* in the mass window
+  // above. Higgs: g g -> H -> tau tau at higgsMassGeV (narrow; the mass window and prior do not
+  // apply), the spin state of a scalar with CP-mixing angle cpMixingAngle [rad] (0 = CP-even,
+  // pi/2 = CP-odd); everything after the hard process (recoil, decays, cuts) is shared.
+  enum class Resonance { DrellYan, Higgs };
+  Resonance resonance = Resonance::DrellYan;
+  double higgsMassGeV = 125.0;
+  double cpMixingAngle = 0.0;
   // Importance sampling: share of the Breit-Wigner channel in the m mapping (rest: 1/m^2).
   double breitWignerShare = 0.8;
   std::size_t pilotPoints = 50000;            // points to find the maximum weight
@@ -111,6 +120,7 @@ class ZTauTauGenerator {
  private:
   ZTauTauConfig config_;
   DrellYanTauTau process_;
+  std::optional<GluonFusionHiggs> higgs_;  // the Higgs resonance
   TauDecayer decayer_;
   RecoilModel recoil_;
   double maxWeight_ = 0;
@@ -125,6 +135,8 @@ class ZTauTauGenerator {
 // Generates config.nEvents events on `threads` threads (0 = all cores).
 const char* massPriorName(ZTauTauConfig::MassPrior prior);            // "physical", "flat"
 ZTauTauConfig::MassPrior massPriorFromName(const std::string& name);  // throws ConfigError
+const char* resonanceName(ZTauTauConfig::Resonance r);                // "z", "higgs"
+ZTauTauConfig::Resonance resonanceFromName(const std::string& name);  // throws ConfigError
 
 GeneratedSample generateZTauTauEvents(const ZTauTauConfig& config, int threads,
                                       bool showProgress = false);

@@ -13,6 +13,8 @@
 #include "nurec/quantum/SpinMeasurement.hpp"
 #include "nurec/quantum/SpinResponse.hpp"
 #ifdef NUREC_GENERATOR_AVAILABLE
+#include "nurec/core/Units.hpp"
+#include "nurec/generator/HardProcess.hpp"
 #include "nurec/generator/ZTauTau.hpp"
 #endif
 
@@ -152,6 +154,46 @@ TEST(SpinMeasurement, GeneratedTruthSampleAgreesWithAnalyticValues) {
   EXPECT_NEAR(conc.value, s.referenceObservables.at("concurrence"), 4 * conc.stat);
   const auto& w = obs(s.rawObservables, "concurrence");
   EXPECT_NEAR(w.value, 0.4651, 4 * w.stat + 0.01);  // Wootters: biased down by O(0.01) (section 8)
+}
+
+// g g -> H -> tau tau (docs/physics.md section 14): the truth-level measurement reproduces the
+// scalar's state, C_kk = -1, C_rr = C_nn = cos 2 phi, C_rn = -C_nr = sin 2 phi, B = 0, for the
+// CP-even, CP-odd and maximally mixed H. All 15 parameters: chi2 against the analytic state.
+TEST(SpinMeasurement, HiggsTruthSampleReproducesTheScalarState) {
+  for (const double phi : {0.0, constants::pi / 2, constants::pi / 4}) {
+    generator::ZTauTauConfig gen;
+    gen.resonance = generator::ZTauTauConfig::Resonance::Higgs;
+    gen.cpMixingAngle = phi;
+    gen.nEvents = 30000;
+    gen.seed = 911;
+    gen.allowedDecayModes = {true, true, false, false, false};
+    const io::EventTable table = generator::generateZTauTau(gen, 2);
+    SpinConfig cfg;
+    cfg.bootstrap.replicas = 0;
+    cfg.significance.pseudoExperiments = 0;
+    const SubsetReport s = measureSpin(table, cfg).subsets.at(0);
+    ASSERT_TRUE(s.hasReference);
+    const SpinState state = generator::scalarSpinState(phi);
+    double chi2 = 0;
+    for (int a = 0; a < kNumSpinParameters; ++a) {
+      const std::string name = spinParameterName(a);
+      double expected = 0;
+      if (name[0] == 'C') {
+        const auto axis = [](char c) { return c == 'k' ? 0 : c == 'r' ? 1 : 2; };
+        expected = state.c[axis(name[2])][axis(name[3])];
+      }
+      EXPECT_NEAR(ref(s, name), expected, 1e-9) << name << " phi " << phi;
+      const auto& m = param(s.raw, name);
+      chi2 += std::pow((m.value - expected) / m.stat, 2);
+    }
+    EXPECT_LT(chi2, 37.7) << "phi " << phi;  // chi2(15 dof) 99.9 % point
+    // The physics, independent of scalarSpinState: spin 0 along k (C_kk = -1); the transverse
+    // correlations +1 for the 3P0 triplet (CP-even), -1 for the singlet (CP-odd).
+    EXPECT_NEAR(param(s.raw, "C_kk").value, -1, 0.06);
+    EXPECT_NEAR(param(s.raw, "C_nn").value, std::cos(2 * phi), 0.06);
+    EXPECT_NEAR(param(s.raw, "C_rr").value, std::cos(2 * phi), 0.06);
+    EXPECT_NEAR(param(s.raw, "C_rn").value, std::sin(2 * phi), 0.06);
+  }
 }
 #endif
 
