@@ -32,6 +32,12 @@ check "not in range 1 to 1000000000" "$nurec" generate --events 4294967296 --out
 check "not in range 0 to 256" "$nurec" generate --events 10 --threads 2147483647 --out x.h5
 check "not in range 0 to 100000" "$nurec" evaluate g.h5 --bootstrap 1e400 --out r
 check "missing|exist" "$nurec" evaluate missing.h5 --out r
+# Options of the other resonance are refused, not ignored (docs/physics.md section 14).
+check "needs --resonance higgs" "$nurec" generate --events 10 --cp-mixing-angle 0.3 --out x.h5
+check "applies to --resonance z only" "$nurec" generate --events 10 --resonance higgs --mass-window 100,150 --out x.h5
+check "CP-mixing angle must be in" "$nurec" generate --events 10 --resonance higgs --cp-mixing-angle 7 --out x.h5
+printf 'resonance: higgs\nmass_prior: flat\n' > hflat.yaml
+check "flat mass prior is for the Z" "$nurec" generate --events 10 --config hflat.yaml --out x.h5
 [ "$(md5sum g.h5)" = "$before" ] || { echo "FAIL: the input file changed"; fails=$((fails + 1)); }
 # 22.10: a folder that exists but cannot be written. Root writes everywhere, so as root the check
 # runs as the unprivileged user "nobody" (setpriv), when that user can run this nurec.
