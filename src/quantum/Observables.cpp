@@ -143,8 +143,8 @@ double bell45(const Mat3& c) {
   return std::sqrt(2.0) * best - 2;
 }
 
-double bell45Fixed(const Mat3& c, double signNn) {
-  return std::sqrt(2.0) * (c[kK][kK] + signNn * c[kN][kN]) - 2;
+double bell45Fixed(const Mat3& c, double signNn, double signKk) {
+  return std::sqrt(2.0) * (signKk * c[kK][kK] + signNn * c[kN][kN]) - 2;
 }
 
 double bellOpt(const Mat3& c) {

@@ -50,13 +50,14 @@ double maxChsh(const Mat3& c);
 // Linear Bell statistics (positive = violation), section 7:
 // B_45 = max over axis pairs and signs of sqrt2 |C_ii +- C_jj| - 2.
 double bell45(const Mat3& c);
-// B_45 at fixed settings (k and n, sign s = +-1 chosen beforehand): sqrt2 (C_kk + s C_nn) - 2,
-// linear in C (for significance estimates).
-double bell45Fixed(const Mat3& c, double signNn);
+// B_45 at fixed settings (k and n, signs chosen beforehand): sqrt2 (s_k C_kk + s_n C_nn) - 2,
+// linear in C (for significance estimates). s_k = -1 for states with C_kk < 0 (a spin-0 boson).
+double bell45Fixed(const Mat3& c, double signNn, double signKk = 1);
 // B_opt = 2 sqrt(C_kk^2 + C_nn^2) - 2 (settings in the k-n plane, tan(phi) = |C_nn|/C_kk).
 double bellOpt(const Mat3& c);
-// The linear form of B_opt at fixed angle phi: 2 (cos(phi) C_kk + sin(phi) C_nn) - 2, where the
-// sign of sin(phi) carries sign(C_nn) (settings fixed beforehand: a linear statistic).
+// The linear form of B_opt at fixed angle phi: 2 (cos(phi) C_kk + sin(phi) C_nn) - 2, with
+// phi = atan2(C_nn, C_kk) of the expected state (settings fixed beforehand: a linear statistic;
+// cos(phi) < 0 when C_kk < 0, as for a spin-0 boson).
 double bellOptFixed(const Mat3& c, double phiRad);
 
 // Entanglement witnesses linear in C (valid for ANY two-qubit state, B arbitrary): for a separable

@@ -34,13 +34,16 @@ LinearStatistics LinearStatistics::chooseFor(const SpinState& s) {
   LinearStatistics l;
   l.branch = bestWitnessBranch(s.c);
   l.signNn = s.c[kN][kN] >= 0 ? 1.0 : -1.0;
-  l.phiRad = std::atan2(std::abs(s.c[kN][kN]), std::abs(s.c[kK][kK])) * l.signNn;
+  // A Z has C_kk > 0; a spin-0 boson C_kk = -1: the settings follow both signs, so that the
+  // statistic is positive for a violating state of either kind.
+  l.signKk = s.c[kK][kK] >= 0 ? 1.0 : -1.0;
+  l.phiRad = std::atan2(s.c[kN][kN], s.c[kK][kK]);
   return l;
 }
 
 double LinearStatistics::evaluate(const std::string& name, const SpinState& s) const {
   if (name == "entanglement_D") return entanglementWitness(s.c, branch);
-  if (name == "bell_45") return bell45Fixed(s.c, signNn);
+  if (name == "bell_45") return bell45Fixed(s.c, signNn, signKk);
   if (name == "bell_opt") return bellOptFixed(s.c, phiRad);
   if (name == "m12") return horodeckiM12(s.c);
   throw ConfigError(fmt::format("significance: unknown statistic '{}'", name));
@@ -55,7 +58,7 @@ SpinVector LinearStatistics::gradient(const std::string& name) const {
     g(rr) = s[1];
     g(nn) = s[2];
   } else if (name == "bell_45") {
-    g(kk) = std::sqrt(2.0);
+    g(kk) = std::sqrt(2.0) * signKk;
     g(nn) = std::sqrt(2.0) * signNn;
   } else if (name == "bell_opt") {
     g(kk) = 2 * std::cos(phiRad);

@@ -67,7 +67,7 @@ struct SignificanceResult {
 // C_nn for B_45 and the angle of B_opt; evaluate() gives their values for any state.
 struct LinearStatistics {
   WitnessBranch branch = WitnessBranch::ZLike;
-  double signNn = 1;
+  double signNn = 1, signKk = 1;
   double phiRad = 0;
   static LinearStatistics chooseFor(const SpinState& s);
   double evaluate(const std::string& name,

@@ -279,7 +279,8 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
                   "entanglement witness D = s.diag(C) - 1, branch signs ({:+.0f},{:+.0f},{:+.0f})",
                   witnessSigns(lin.branch)[0], witnessSigns(lin.branch)[1],
                   witnessSigns(lin.branch)[2])
-        : stat == "bell_45" ? fmt::format("sqrt2 (C_kk {} C_nn) - 2", lin.signNn > 0 ? "+" : "-")
+        : stat == "bell_45" ? fmt::format("sqrt2 ({}C_kk {} C_nn) - 2", lin.signKk > 0 ? "" : "-",
+                                          lin.signNn > 0 ? "+" : "-")
                             : fmt::format("2 (cos phi C_kk + sin phi C_nn) - 2, phi = {:.1f} deg",
                                           lin.phiRad * 180 / constants::pi);
     withCalibrationUncertainty(res, r.isCalibrated, quadForm(g, calCov), r.signalPerInvFb,

@@ -193,6 +193,19 @@ TEST(SpinMeasurement, HiggsTruthSampleReproducesTheScalarState) {
     EXPECT_NEAR(param(s.raw, "C_nn").value, std::cos(2 * phi), 0.06);
     EXPECT_NEAR(param(s.raw, "C_rr").value, std::cos(2 * phi), 0.06);
     EXPECT_NEAR(param(s.raw, "C_rn").value, std::sin(2 * phi), 0.06);
+    // Maximally entangled: D = 2 and the linear Bell statistics 2 sqrt2 - 2 > 0 although C_kk < 0,
+    // unlike the Z's (settings that assumed C_kk > 0 gave about -2 here).
+    for (const auto& sig : s.significance) {
+      // phi = pi/4: the correlations sit off the diagonal (C_rn), which the diagonal witness and
+      // the k-n Bell settings do not see.
+      if (phi == constants::pi / 4) continue;
+      if (sig.statistic == "entanglement_D") {
+        EXPECT_NEAR(sig.value, 2, 0.1) << "phi " << phi;
+      }
+      if (sig.statistic == "bell_opt" || sig.statistic == "bell_45") {
+        EXPECT_NEAR(sig.value, 2 * std::sqrt(2.0) - 2, 0.1) << sig.statistic << " phi " << phi;
+      }
+    }
   }
 }
 #endif
