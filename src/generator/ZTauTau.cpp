@@ -480,10 +480,10 @@ TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters
       ev.spin = full.spin.state();
     }
     // 2. Pair four-momentum: mass m, rapidity y, pT balancing the initial-state emissions.
-    const InitialState initial = recoil_.sampleInitialState(
-        hp.m, hp.y, rng,
-        higgs_ ? RecoilModel::InitialPartons::GluonGluon
-               : RecoilModel::InitialPartons::QuarkAntiquark);
+    const InitialState initial =
+        recoil_.sampleInitialState(hp.m, hp.y, rng,
+                                   higgs_ ? RecoilModel::InitialPartons::GluonGluon
+                                          : RecoilModel::InitialPartons::QuarkAntiquark);
     const double px = initial.pairPx(), py = initial.pairPy();
     const double mt = std::sqrt(hp.m * hp.m + px * px + py * py);
     const FourVector pair{px, py, mt * std::sinh(hp.y), mt * std::cosh(hp.y)};
