@@ -162,7 +162,7 @@ HadronicPoint DrellYanTauTau::evaluate(double mGeV, double rapidity, double cosT
 // g g -> H -> tau tau (docs/physics.md section 14)
 
 double alphaSLo(double muGeV) {
-  constexpr double alphaSMz = 0.127;                 // CTEQ5L (LO fit)
+  constexpr double alphaSMz = 0.127;  // CTEQ5L (LO fit)
   constexpr double b0 = (33.0 - 2.0 * 5) / (12 * constants::pi);
   return alphaSMz / (1 + b0 * alphaSMz * std::log(muGeV * muGeV / (constants::mZ * constants::mZ)));
 }
@@ -172,8 +172,8 @@ GluonFusionHiggs::GluonFusionHiggs(double sqrtSGeV, double massGeV)
   if (!(massGeV > 2 * constants::mTau) || !(sqrtSGeV > massGeV))
     throw ConfigError("g g -> H: the H mass must lie between 2 m_tau and sqrt(s)");
   const double as = alphaSLo(massGeV);  // renormalisation and factorisation scale m_H
-  sigma0Pb_ = constants::fermiConstant * as * as / (288 * std::sqrt(2.0) * constants::pi) *
-              units::gev2ToPb;
+  sigma0Pb_ =
+      constants::fermiConstant * as * as / (288 * std::sqrt(2.0) * constants::pi) * units::gev2ToPb;
 }
 
 std::array<double, 2> GluonFusionHiggs::partonX(double rapidity) const {
