@@ -72,18 +72,25 @@ void generateTTbar(TTbarGenerateOptions o, const GenerateRun& run) {
     writer.commit();
     writeSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
   } else {
-    // HepMC3 records carry the weights, which need the totals: the sample is held whole.
-    std::vector<tt::TTbarEvent> all;
-    all.reserve(run.events);
-    generated =
-        tt::generateTTbarChunks(c, commonOptions().threads, !commonOptions().quiet, run.events,
-                                [&](std::size_t, std::vector<tt::TTbarEvent>& events) {
-                                  all.insert(all.end(), events.begin(), events.end());
-                                });
+    // HepMC3 records carry the final weights, which need the run's totals: a first pass finds
+    // them, a second regenerates the same events (each from its own random stream) and writes
+    // them chunk by chunk, so that memory is bounded by a chunk.
+    generated = tt::generateTTbarChunks(c, commonOptions().threads, !commonOptions().quiet,
+                                        run.chunkEvents,
+                                        [](std::size_t, std::vector<tt::TTbarEvent>&) {});
+    tt::TTbarHepMC3Output out(run.output, run.events, c.sqrtS, generated.summary.crossSectionPb,
+                              generated.summary.crossSectionErrPb);
+    tt::generateTTbarChunks(c, commonOptions().threads, !commonOptions().quiet, run.chunkEvents,
+                            [&](std::size_t first, std::vector<tt::TTbarEvent>& events) {
+                              const auto t0 = Clock::now();
+                              for (std::size_t i = 0; i < events.size(); ++i)
+                                out.append(events[i], generated.weightsPb[first + i]);
+                              writeSeconds +=
+                                  std::chrono::duration<double>(Clock::now() - t0).count();
+                            });
     const auto t0 = Clock::now();
-    tt::writeTTbarHepMC3(run.output, all, generated.weightsPb, c.sqrtS,
-                         generated.summary.crossSectionPb, generated.summary.crossSectionErrPb);
-    writeSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    out.commit();
+    writeSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
   }
   const tt::TTbarSummary& s = generated.summary;
   const double genSeconds = std::max(0.0, s.seconds - writeSeconds);

@@ -134,79 +134,142 @@ HepMC3::GenParticlePtr hepmc3Particle(const FourVector& v, int pdgId, int status
   return particle(v, pdgId, status);
 }
 
-void writeHepMC3Records(const std::string& path, std::size_t count, const HepMC3RunInfo& info,
-                        const std::function<double(HepMC3::GenEvent&, std::size_t)>& fill) {
-  // Atomic as every nurec output: <path>.tmp.<pid>, synced and renamed when complete
-  // (core/AtomicFile.hpp; temporaries of killed runs are removed first).
-  const std::string tmp = temporaryFileFor(path);
-  const FileSizeLimitAsError sizeLimit;
-  const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+struct HepMC3RecordWriter::Impl {
+  std::string path, tmp;
+  HepMC3RunInfo info;
+  std::size_t count = 0, written = 0;
+  FileSizeLimitAsError sizeLimit;  // while the writer lives
   std::unique_ptr<GzStreamBuf> gzBuf;
   std::ofstream plain;
-  std::unique_ptr<std::ostream> out;
-  if (gz) {
-    gzBuf = std::make_unique<GzStreamBuf>(tmp);
-    if (!gzBuf->ok()) throw InputError(fmt::format("{}: cannot open for writing", path));
-    out = std::make_unique<std::ostream>(gzBuf.get());
-  } else {
-    plain.open(tmp, std::ios::out | std::ios::trunc);
-    if (!plain) throw InputError(fmt::format("{}: cannot open for writing", path));
-  }
-  std::ostream& os = gz ? *out : plain;
-  bool ok = true;
-  {
-    auto run = std::make_shared<HepMC3::GenRunInfo>();
-    run->set_weight_names({"Default"});
-    HepMC3::GenRunInfo::ToolInfo tool;
-    tool.name = "nurec";
-    tool.version = kVersion;
-    tool.description = info.description;
-    run->tools().push_back(tool);
-    HepMC3::WriterAscii writer(os, run);
-    for (std::size_t i = 0; i < count; ++i) {
-      HepMC3::GenEvent evt(run, HepMC3::Units::GEV, HepMC3::Units::MM);
-      evt.set_event_number(static_cast<int>(i));
-      evt.weights() = {fill(evt, i)};
-      auto cs = std::make_shared<HepMC3::GenCrossSection>();
-      evt.set_cross_section(cs);
-      cs->set_cross_section(info.crossSectionPb, info.crossSectionErrPb, static_cast<long>(count),
-                            static_cast<long>(count));
-      writer.write_event(evt);
-      if (!os) {  // WriterAscii::failed() looks at its own file only, not at a given stream
-        ok = false;
-        break;
-      }
+  std::unique_ptr<std::ostream> gzStream;
+  std::ostream* os = nullptr;
+  std::shared_ptr<HepMC3::GenRunInfo> run;
+  std::unique_ptr<HepMC3::WriterAscii> writer;
+  bool ok = true, committed = false;
+
+  void abandon() noexcept {
+    try {
+      if (writer) writer->close();
+      if (gzBuf) gzBuf->close();
+      if (plain.is_open()) plain.close();
+    } catch (...) {  // the temporary is removed below whatever happened
     }
-    writer.close();
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
   }
-  os.flush();
-  if (gz)
-    ok = gzBuf->close() && ok;
-  else {
+};
+
+HepMC3RecordWriter::HepMC3RecordWriter(const std::string& path, const HepMC3RunInfo& info,
+                                       std::size_t count)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& w = *impl_;
+  w.path = path;
+  w.info = info;
+  w.count = count;
+  // Atomic as every nurec output: <path>.tmp.<pid>, synced and renamed when complete
+  // (core/AtomicFile.hpp; temporaries of killed runs are removed first).
+  w.tmp = temporaryFileFor(path);
+  const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  if (gz) {
+    w.gzBuf = std::make_unique<GzStreamBuf>(w.tmp);
+    if (!w.gzBuf->ok()) throw InputError(fmt::format("{}: cannot open for writing", path));
+    w.gzStream = std::make_unique<std::ostream>(w.gzBuf.get());
+    w.os = w.gzStream.get();
+  } else {
+    w.plain.open(w.tmp, std::ios::out | std::ios::trunc);
+    if (!w.plain) throw InputError(fmt::format("{}: cannot open for writing", path));
+    w.os = &w.plain;
+  }
+  w.run = std::make_shared<HepMC3::GenRunInfo>();
+  w.run->set_weight_names({"Default"});
+  HepMC3::GenRunInfo::ToolInfo tool;
+  tool.name = "nurec";
+  tool.version = kVersion;
+  tool.description = info.description;
+  w.run->tools().push_back(tool);
+  w.writer = std::make_unique<HepMC3::WriterAscii>(*w.os, w.run);
+}
+
+HepMC3RecordWriter::~HepMC3RecordWriter() {
+  if (!impl_->committed) impl_->abandon();
+}
+
+void HepMC3RecordWriter::write(const std::function<double(HepMC3::GenEvent&)>& fill) {
+  Impl& w = *impl_;
+  if (!w.ok) return;  // the error is reported by commit()
+  HepMC3::GenEvent evt(w.run, HepMC3::Units::GEV, HepMC3::Units::MM);
+  evt.set_event_number(static_cast<int>(w.written++));
+  evt.weights() = {fill(evt)};
+  auto cs = std::make_shared<HepMC3::GenCrossSection>();
+  evt.set_cross_section(cs);
+  cs->set_cross_section(w.info.crossSectionPb, w.info.crossSectionErrPb,
+                        static_cast<long>(w.count), static_cast<long>(w.count));
+  w.writer->write_event(evt);
+  if (!*w.os) w.ok = false;  // WriterAscii::failed() looks at its own file only, not at a stream
+}
+
+void HepMC3RecordWriter::commit() {
+  Impl& w = *impl_;
+  w.writer->close();
+  w.os->flush();
+  bool ok = w.ok && static_cast<bool>(*w.os);
+  if (w.gzBuf) {
+    ok = w.gzBuf->close() && ok;
+  } else {
     // WriterAscii::close() already closes a std::ofstream it was given.
-    ok = ok && !plain.fail();
-    if (plain.is_open()) {
-      plain.close();
-      ok = ok && !plain.fail();
+    ok = ok && !w.plain.fail();
+    if (w.plain.is_open()) {
+      w.plain.close();
+      ok = ok && !w.plain.fail();
     }
   }
   if (!ok) {
     std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw InputError(fmt::format("{}: writing the HepMC3 file failed (disk full?)", path));
+    std::filesystem::remove(w.tmp, ec);
+    w.committed = true;  // nothing left to abandon
+    throw InputError(fmt::format("{}: writing the HepMC3 file failed (disk full?)", w.path));
   }
-  commitTemporaryFile(tmp, path);
+  commitTemporaryFile(w.tmp, w.path);
+  w.committed = true;
 }
+
+void writeHepMC3Records(const std::string& path, std::size_t count, const HepMC3RunInfo& info,
+                        const std::function<double(HepMC3::GenEvent&, std::size_t)>& fill) {
+  HepMC3RecordWriter writer(path, info, count);
+  for (std::size_t i = 0; i < count; ++i)
+    writer.write([&](HepMC3::GenEvent& evt) { return fill(evt, i); });
+  writer.commit();
+}
+
+namespace {
+HepMC3RunInfo zTauTauRunInfo(double crossSectionPb, double crossSectionErrPb) {
+  return {crossSectionPb, crossSectionErrPb,
+          "embedded pp -> Z/gamma* -> tau tau generator (LO, CTEQ5L, exact spin correlations)"};
+}
+}  // namespace
 
 void writeHepMC3(const std::string& path, const std::vector<TruthEvent>& events, double sqrtS,
                  double crossSectionPb, double crossSectionErrPb) {
-  const HepMC3RunInfo info{
-      crossSectionPb, crossSectionErrPb,
-      "embedded pp -> Z/gamma* -> tau tau generator (LO, CTEQ5L, exact spin correlations)"};
-  writeHepMC3Records(path, events.size(), info, [&](HepMC3::GenEvent& evt, std::size_t i) {
-    fillEvent(evt, events[i], sqrtS);
-    return events[i].weightPb;
+  ZTauTauHepMC3Output out(path, events.size(), sqrtS, crossSectionPb, crossSectionErrPb);
+  for (const auto& ev : events) out.append(ev);
+  out.commit();
+}
+
+ZTauTauHepMC3Output::ZTauTauHepMC3Output(const std::string& path, std::size_t count, double sqrtS,
+                                         double crossSectionPb, double crossSectionErrPb)
+    : writer_(std::make_unique<HepMC3RecordWriter>(
+          path, zTauTauRunInfo(crossSectionPb, crossSectionErrPb), count)),
+      sqrtS_(sqrtS) {}
+
+ZTauTauHepMC3Output::~ZTauTauHepMC3Output() = default;
+
+void ZTauTauHepMC3Output::append(const TruthEvent& event) {
+  writer_->write([&](HepMC3::GenEvent& evt) {
+    fillEvent(evt, event, sqrtS_);
+    return event.weightPb;
   });
 }
+
+void ZTauTauHepMC3Output::commit() { writer_->commit(); }
 
 }  // namespace nurec::generator

@@ -79,13 +79,30 @@ void fillEvent(HepMC3::GenEvent& evt, const TTbarEvent& ev, double sqrtS) {
 void writeTTbarHepMC3(const std::string& path, const std::vector<TTbarEvent>& events,
                       const std::vector<double>& weightsPb, double sqrtS, double crossSectionPb,
                       double crossSectionErrPb) {
-  const HepMC3RunInfo info{crossSectionPb, crossSectionErrPb,
-                           "embedded pp -> t tbar -> semileptonic generator (LO, CTEQ5L, LO spin "
-                           "correlations), parton level"};
-  writeHepMC3Records(path, events.size(), info, [&](HepMC3::GenEvent& evt, std::size_t i) {
-    fillEvent(evt, events[i], sqrtS);
-    return weightsPb[i];
+  TTbarHepMC3Output out(path, events.size(), sqrtS, crossSectionPb, crossSectionErrPb);
+  for (std::size_t i = 0; i < events.size(); ++i) out.append(events[i], weightsPb[i]);
+  out.commit();
+}
+
+TTbarHepMC3Output::TTbarHepMC3Output(const std::string& path, std::size_t count, double sqrtS,
+                                     double crossSectionPb, double crossSectionErrPb)
+    : writer_(std::make_unique<HepMC3RecordWriter>(
+          path,
+          HepMC3RunInfo{crossSectionPb, crossSectionErrPb,
+                        "embedded pp -> t tbar -> semileptonic generator (LO, CTEQ5L, LO spin "
+                        "correlations), parton level"},
+          count)),
+      sqrtS_(sqrtS) {}
+
+TTbarHepMC3Output::~TTbarHepMC3Output() = default;
+
+void TTbarHepMC3Output::append(const TTbarEvent& event, double weightPb) {
+  writer_->write([&](HepMC3::GenEvent& evt) {
+    fillEvent(evt, event, sqrtS_);
+    return weightPb;
   });
 }
+
+void TTbarHepMC3Output::commit() { writer_->commit(); }
 
 }  // namespace nurec::generator::ttbar
