@@ -26,6 +26,17 @@ same sel_whole.h5 sel_chunks.h5 "simulate --only-selected in chunks"
 
 # HepMC3 input is streamed too; /weight (normalised by the file's sum) is written at commit.
 "$nurec" -q generate --events 1500 --seed 6 --format hepmc3 --out g.hepmc3 > /dev/null
+# HepMC3 output is written in chunks (two passes: the totals, then the records): same bytes.
+"$nurec" -q generate --events 1500 --seed 6 --format hepmc3 --chunk-events 97 --out g97.hepmc3 > /dev/null
+cmp -s g.hepmc3 g97.hepmc3 || { echo "FAIL: generate --format hepmc3 depends on --chunk-events"; exit 1; }
+# Per-event weights (the flat mass prior): each record must get its own event's weight.
+"$nurec" -q generate --events 1500 --seed 6 --mass-prior flat --mass-window 40,300 --format hepmc3 --out f.hepmc3 > /dev/null
+"$nurec" -q generate --events 1500 --seed 6 --mass-prior flat --mass-window 40,300 --format hepmc3 --chunk-events 97 --out f97.hepmc3 > /dev/null
+cmp -s f.hepmc3 f97.hepmc3 || { echo "FAIL: flat-prior HepMC3 weights depend on --chunk-events"; exit 1; }
+"$nurec" -q generate --process ttbar-semilep --events 40 --seed 6 --format hepmc3 --out tt.hepmc3 > /dev/null
+"$nurec" -q generate --process ttbar-semilep --events 40 --seed 6 --format hepmc3 --chunk-events 7 \
+  --out tt7.hepmc3 > /dev/null
+cmp -s tt.hepmc3 tt7.hepmc3 || { echo "FAIL: t tbar HepMC3 output depends on --chunk-events"; exit 1; }
 "$nurec" -q simulate g.hepmc3 --out h_whole.h5 --seed 3 --chunk-events 100000 > /dev/null
 "$nurec" -q simulate g.hepmc3 --out h_chunks.h5 --seed 3 --chunk-events 97 > /dev/null
 same h_whole.h5 h_chunks.h5 "simulate of HepMC3 input in chunks"
