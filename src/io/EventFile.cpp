@@ -556,8 +556,10 @@ EventTable readRowsInChunks(const EventFileReader& reader, const std::vector<std
     for (const auto& name : kept) {
       const Column& col = chunk.column(name);
       const std::size_t rs = col.rowSize();
-      auto [it, fresh] = columns.try_emplace(name);
-      if (fresh) {
+      // Not a structured binding: clang 14 (the fuzzing build) cannot capture one in a lambda.
+      const auto inserted = columns.try_emplace(name);
+      const auto it = inserted.first;
+      if (inserted.second) {
         it->second.rowShape = col.rowShape;
         std::visit([&](const auto& v) { it->second.values = std::decay_t<decltype(v)>{}; },
                    col.values);
