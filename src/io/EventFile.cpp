@@ -583,9 +583,10 @@ EventTable readRowsInChunks(const EventFileReader& reader, const std::vector<std
   EventTable out(nKept);
   out.setSource(reader.path());
   for (const auto& [k, v] : reader.attributes()) out.setAttribute(k, v);
-  for (auto& [name, col] : columns) {
-    const std::vector<std::size_t> shape = col.rowShape;
-    std::visit([&](auto& v) { out.set(name, shape, std::move(v)); }, col.values);
+  for (auto& entry : columns) {  // no structured binding: the lambda captures the name
+    const std::string& name = entry.first;
+    const std::vector<std::size_t> shape = entry.second.rowShape;
+    std::visit([&](auto& v) { out.set(name, shape, std::move(v)); }, entry.second.values);
   }
   return out;
 }
