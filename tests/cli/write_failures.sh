@@ -22,10 +22,11 @@ limited() {  # limited "<regex>" command...: run under a 100 kB file-size limit
 }
 limited "cannot write big.h5" "$nurec" -q generate --events 2000 --seed 1 --threads 1 --out big.h5
 limited "cannot write existing.h5" "$nurec" -q simulate g.h5 --out existing.h5
+limited "big.hepmc3: writing the HepMC3 file failed" "$nurec" -q generate --events 2000 --seed 1 --threads 1 --out big.hepmc3
 limited "cannot write existing.h5" "$nurec" -q reconstruct existing.h5 --method collinear --out existing.h5
 [ "$(md5sum existing.h5)" = "$before" ] || { echo "FAIL: the existing output changed"; fails=$((fails + 1)); }
 ls ./*.tmp.* >/dev/null 2>&1 && { echo "FAIL: temporaries left: $(ls ./*.tmp.*)"; fails=$((fails + 1)); }
-ls big.h5 >/dev/null 2>&1 && { echo "FAIL: big.h5 exists"; fails=$((fails + 1)); }
+ls big.h5 big.hepmc3 >/dev/null 2>&1 && { echo "FAIL: big.h5 or big.hepmc3 exists"; fails=$((fails + 1)); }
 # A temporary of a killed run (its pid no longer exists) is removed by the next write.
 touch existing.h5.tmp.999999
 "$nurec" -q simulate g.h5 --out existing.h5 >/dev/null || fails=$((fails + 1))
