@@ -75,9 +75,9 @@ void generateTTbar(TTbarGenerateOptions o, const GenerateRun& run) {
     // HepMC3 records carry the final weights, which need the run's totals: a first pass finds
     // them, a second regenerates the same events (each from its own random stream) and writes
     // them chunk by chunk, so that memory is bounded by a chunk.
-    generated = tt::generateTTbarChunks(c, commonOptions().threads, !commonOptions().quiet,
-                                        run.chunkEvents,
-                                        [](std::size_t, std::vector<tt::TTbarEvent>&) {});
+    generated =
+        tt::generateTTbarChunks(c, commonOptions().threads, !commonOptions().quiet, run.chunkEvents,
+                                [](std::size_t, std::vector<tt::TTbarEvent>&) {});
     tt::TTbarHepMC3Output out(run.output, run.events, c.sqrtS, generated.summary.crossSectionPb,
                               generated.summary.crossSectionErrPb);
     tt::generateTTbarChunks(c, commonOptions().threads, !commonOptions().quiet, run.chunkEvents,

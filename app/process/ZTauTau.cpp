@@ -341,16 +341,6 @@ class HepMC3TruthSource final : public TruthSource {
   std::size_t rows_ = 0;
 };
 
-// Whether a file's run card (attribute "config"; empty for HepMC3 input) generated g g -> H: the
-// line ZTauTauConfig::toYaml writes for it (older cards, whatever their keys, are Z/gamma*).
-bool isHiggsRunCard(const std::string& yaml) {
-  std::istringstream lines(yaml);
-  std::string line;
-  while (std::getline(lines, line))
-    if (line == "resonance: higgs") return true;
-  return false;
-}
-
 // The ATLAS-like detector, triggers, channels and signal region (docs/detector.md).
 class ZTauTauDetector final : public DetectorStage {
  public:
@@ -366,7 +356,7 @@ class ZTauTauDetector final : public DetectorStage {
   void simulate(io::EventTable& table, int threads, Progress& progress) override {
     // The default K of the yields follows the resonance of the generator's run card.
     if (!kFactorGiven_ && summary_.generated == 0 && table.hasAttribute("config") &&
-        isHiggsRunCard(table.stringAttribute("config")))
+        generator::isHiggsRunCard(table.stringAttribute("config")))
       summary_.kFactor = detector::kGgfHiggsKFactor;
     detector::simulateDetector(table, config_, seed_, threads, &progress);
     table.setAttribute("detector_config", config_.toYaml());

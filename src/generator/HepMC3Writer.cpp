@@ -202,8 +202,8 @@ void HepMC3RecordWriter::write(const std::function<double(HepMC3::GenEvent&)>& f
   evt.weights() = {fill(evt)};
   auto cs = std::make_shared<HepMC3::GenCrossSection>();
   evt.set_cross_section(cs);
-  cs->set_cross_section(w.info.crossSectionPb, w.info.crossSectionErrPb,
-                        static_cast<long>(w.count), static_cast<long>(w.count));
+  cs->set_cross_section(w.info.crossSectionPb, w.info.crossSectionErrPb, static_cast<long>(w.count),
+                        static_cast<long>(w.count));
   w.writer->write_event(evt);
   if (!*w.os) w.ok = false;  // WriterAscii::failed() looks at its own file only, not at a stream
 }
@@ -270,6 +270,8 @@ void ZTauTauHepMC3Output::append(const TruthEvent& event) {
   });
 }
 
-void ZTauTauHepMC3Output::commit() { writer_->commit(); }
+void ZTauTauHepMC3Output::commit() {
+  writer_->commit();
+}
 
 }  // namespace nurec::generator

@@ -103,6 +103,8 @@ void TTbarHepMC3Output::append(const TTbarEvent& event, double weightPb) {
   });
 }
 
-void TTbarHepMC3Output::commit() { writer_->commit(); }
+void TTbarHepMC3Output::commit() {
+  writer_->commit();
+}
 
 }  // namespace nurec::generator::ttbar

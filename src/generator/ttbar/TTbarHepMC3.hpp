@@ -25,8 +25,8 @@ void writeTTbarHepMC3(const std::string& path, const std::vector<TTbarEvent>& ev
 // order with their final weights, then commit(); the file is identical to writeTTbarHepMC3's.
 class TTbarHepMC3Output {
  public:
-  TTbarHepMC3Output(const std::string& path, std::size_t count, double sqrtS,
-                    double crossSectionPb, double crossSectionErrPb);
+  TTbarHepMC3Output(const std::string& path, std::size_t count, double sqrtS, double crossSectionPb,
+                    double crossSectionErrPb);
   ~TTbarHepMC3Output();
   void append(const TTbarEvent& event, double weightPb);
   void commit();
