@@ -11,9 +11,9 @@
 
 #include "nurec/Version.hpp"
 #include "nurec/core/Error.hpp"
-#include "nurec/core/Parallel.hpp"
 #include "nurec/core/Progress.hpp"
 #include "nurec/core/Units.hpp"
+#include "nurec/generator/ChunkedLoop.hpp"
 #include "nurec/io/Schema.hpp"
 
 namespace nurec::generator {
@@ -569,26 +569,23 @@ ChunkedGeneration generateZTauTauChunks(
   std::vector<double> bosonMassGeV;  // flat prior: the weights need every event's mass
   if (flatPrior) bosonMassGeV.reserve(n);
   Progress progress("generate", n, showProgress);
-  for (std::size_t first = 0; first < n; first += chunkEvents) {
-    const std::size_t count = std::min(chunkEvents, n - first);
-    std::vector<TruthEvent> events(count);
-    std::vector<EventCounters> counters(count);
-    parallelFor(count, threads, [&](std::size_t i) {
-      events[i] = gen.generate(first + i, counters[i]);
-      progress.advance();
-    });
-    for (const auto& c : counters) {
-      s.hardTrials += c.hardTrials;
-      s.hardAccepted += c.hardAccepted;
-      s.overweightEvents += c.overweights;
-      s.decayTrials += c.decayTrials;
-      sumW += c.sumWeight;
-      sumW2 += c.sumWeight2;
-    }
-    if (flatPrior)
-      for (const auto& ev : events) bosonMassGeV.push_back(ev.boson.m());
-    onChunk(first, events);
-  }
+  generateInChunks<TruthEvent, EventCounters>(
+      n, chunkEvents, threads, progress,
+      [&](std::size_t index, EventCounters& c) { return gen.generate(index, c); },
+      [&](std::size_t first, std::vector<TruthEvent>& events,
+          const std::vector<EventCounters>& counters) {
+        for (const auto& c : counters) {
+          s.hardTrials += c.hardTrials;
+          s.hardAccepted += c.hardAccepted;
+          s.overweightEvents += c.overweights;
+          s.decayTrials += c.decayTrials;
+          sumW += c.sumWeight;
+          sumW2 += c.sumWeight2;
+        }
+        if (flatPrior)
+          for (const auto& ev : events) bosonMassGeV.push_back(ev.boson.m());
+        onChunk(first, events);
+      });
   progress.finish();
   s.events = n;
   s.maxWeightPb = gen.maxWeightPb();

@@ -7,8 +7,8 @@
 #include <cmath>
 
 #include "nurec/core/Error.hpp"
-#include "nurec/core/Parallel.hpp"
 #include "nurec/core/Progress.hpp"
+#include "nurec/generator/ChunkedLoop.hpp"
 
 namespace nurec::generator::ttbar {
 
@@ -391,23 +391,20 @@ TTbarChunkedGeneration generateTTbarChunks(
   TTbarSummary& s = out.summary;
   double sumW = 0, sumW2 = 0;  // in event order: independent of chunks and threads
   Progress progress("generate ttbar", n, showProgress);
-  for (std::size_t first = 0; first < n; first += chunkEvents) {
-    const std::size_t count = std::min(chunkEvents, n - first);
-    std::vector<TTbarEvent> events(count);
-    std::vector<TTbarCounters> counters(count);
-    parallelFor(count, threads, [&](std::size_t i) {
-      events[i] = gen.generate(first + i, counters[i]);
-      progress.advance();
-    });
-    for (const auto& c : counters) {
-      s.hardTrials += c.hardTrials;
-      s.overweightEvents += c.overweights;
-      s.decayTrials += c.decayTrials;
-      sumW += c.sumWeight;
-      sumW2 += c.sumWeight2;
-    }
-    onChunk(first, events);
-  }
+  generateInChunks<TTbarEvent, TTbarCounters>(
+      n, chunkEvents, threads, progress,
+      [&](std::size_t index, TTbarCounters& c) { return gen.generate(index, c); },
+      [&](std::size_t first, std::vector<TTbarEvent>& events,
+          const std::vector<TTbarCounters>& counters) {
+        for (const auto& c : counters) {
+          s.hardTrials += c.hardTrials;
+          s.overweightEvents += c.overweights;
+          s.decayTrials += c.decayTrials;
+          sumW += c.sumWeight;
+          sumW2 += c.sumWeight2;
+        }
+        onChunk(first, events);
+      });
   progress.finish();
   s.events = n;
   s.maxWeightPb = gen.maxWeightPb();
