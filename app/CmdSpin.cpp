@@ -15,7 +15,6 @@
 #include "nurec/core/OutputPath.hpp"
 #include "nurec/detector/Summary.hpp"
 #include "nurec/eval/Evaluate.hpp"
-#include "nurec/generator/ZTauTau.hpp"
 #include "nurec/io/EventFile.hpp"
 #include "nurec/io/Schema.hpp"
 #include "nurec/quantum/SpinInput.hpp"
@@ -148,9 +147,7 @@ int runSpin(SpinOptions o) {
   }
   c.analysers.candidates = quantum::resolveCandidateUse(o.candidates, table, c.analysers.method);
   // The yields' default K follows the resonance of the generator's run card, as in simulate.
-  if (!o.kFactorGiven && table.hasAttribute("config") &&
-      generator::isHiggsRunCard(table.stringAttribute("config")))
-    c.significance.kFactor = detector::kGgfHiggsKFactor;
+  if (!o.kFactorGiven) c.significance.kFactor = detector::defaultKFactor(table);
   const std::string note =
       quantum::resolveSpinCalibration(o.calibration, table, o.input, threads, c);
   if (!note.empty()) std::fprintf(stderr, "spin: %s\n", note.c_str());

@@ -355,9 +355,8 @@ class ZTauTauDetector final : public DetectorStage {
 
   void simulate(io::EventTable& table, int threads, Progress& progress) override {
     // The default K of the yields follows the resonance of the generator's run card.
-    if (!kFactorGiven_ && summary_.generated == 0 && table.hasAttribute("config") &&
-        generator::isHiggsRunCard(table.stringAttribute("config")))
-      summary_.kFactor = detector::kGgfHiggsKFactor;
+    if (!kFactorGiven_ && summary_.generated == 0)
+      summary_.kFactor = detector::defaultKFactor(table);
     detector::simulateDetector(table, config_, seed_, threads, &progress);
     table.setAttribute("detector_config", config_.toYaml());
     table.setAttribute("detector_seed", static_cast<std::int64_t>(seed_));

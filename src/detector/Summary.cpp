@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <sstream>
+
 #include "nurec/core/Units.hpp"
 #include "nurec/io/Schema.hpp"
 
@@ -21,6 +23,15 @@ SelectionSummary& SelectionSummary::operator+=(const SelectionSummary& part) {
   addCounts(total, part.total);
   generated += part.generated;
   return *this;
+}
+
+double defaultKFactor(const io::EventTable& table) {
+  if (!table.hasAttribute("config")) return kNnloKFactor;
+  std::istringstream lines(table.stringAttribute("config"));
+  std::string line;
+  while (std::getline(lines, line))
+    if (line == "resonance: higgs") return kGgfHiggsKFactor;
+  return kNnloKFactor;
 }
 
 double SelectionSummary::yieldPerInvFb(const ChannelCounts& c) const {

@@ -18,6 +18,11 @@ inline constexpr double kNnloKFactor = 1.28;
 // section 14): 48.58 pb (quoted, LHC Higgs WG YR4) over the generator's LO 15.67 pb.
 inline constexpr double kGgfHiggsKFactor = 3.10;
 
+// The default K of a file's yields (`simulate`'s summary, `spin`'s significance): kGgfHiggsKFactor
+// when its run card (attribute "config") generated g g -> H, i.e. holds the line
+// "resonance: higgs" the generator writes; kNnloKFactor otherwise (Z/gamma*, HepMC3 input).
+double defaultKFactor(const io::EventTable& table);
+
 struct ChannelCounts {
   std::size_t events = 0;  // reconstructed in this channel
   std::size_t passTrigger = 0;

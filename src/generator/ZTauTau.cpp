@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
-#include <sstream>
 
 #include "nurec/Version.hpp"
 #include "nurec/core/Error.hpp"
@@ -66,14 +65,6 @@ void ZTauTauConfig::validate() const {
                       cpMixingAngle));
   recoil.validate();
   beamSpot.validate();
-}
-
-bool isHiggsRunCard(const std::string& yaml) {
-  std::istringstream lines(yaml);
-  std::string line;
-  while (std::getline(lines, line))
-    if (line == "resonance: higgs") return true;
-  return false;
 }
 
 const char* resonanceName(ZTauTauConfig::Resonance r) {

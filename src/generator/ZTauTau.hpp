@@ -136,9 +136,6 @@ class ZTauTauGenerator {
 const char* massPriorName(ZTauTauConfig::MassPrior prior);            // "physical", "flat"
 ZTauTauConfig::MassPrior massPriorFromName(const std::string& name);  // throws ConfigError
 const char* resonanceName(ZTauTauConfig::Resonance r);                // "z", "higgs"
-// Whether a file's run card (its "config" attribute; empty for HepMC3 input) generated g g -> H:
-// the line toYaml() writes for it. Older cards, whatever their keys, are Z/gamma*.
-bool isHiggsRunCard(const std::string& yaml);
 ZTauTauConfig::Resonance resonanceFromName(const std::string& name);  // throws ConfigError
 
 GeneratedSample generateZTauTauEvents(const ZTauTauConfig& config, int threads,

@@ -29,3 +29,14 @@ TEST(Summary, CountsAndYieldPerInverseFemtobarn) {
   EXPECT_NE(text.find("| all | 5 |"), std::string::npos);
   EXPECT_NEAR(kNnloKFactor, 1.9e3 / 1479.8, 0.01);  // docs/physics.md section 4
 }
+
+// The default K of the yields follows the generator's run card (docs/physics.md sections 4, 14).
+TEST(Summary, DefaultKFactorFollowsTheRunCard) {
+  io::EventTable table(1);
+  EXPECT_EQ(defaultKFactor(table), kNnloKFactor);  // no run card: HepMC3 input
+  table.setAttribute("config", std::string("process: ztautau\nmass_prior: physical\n"));
+  EXPECT_EQ(defaultKFactor(table), kNnloKFactor);
+  table.setAttribute("config",
+                     std::string("process: ztautau\nresonance: higgs\nhiggs_mass: 125\n"));
+  EXPECT_EQ(defaultKFactor(table), kGgfHiggsKFactor);
+}
