@@ -3,10 +3,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 
 #include "app/Command.hpp"
+#include "nurec/core/Error.hpp"
 #include "nurec/core/OutputLock.hpp"
 #include "nurec/core/OutputPath.hpp"
 #include "nurec/io/EventFile.hpp"
@@ -14,6 +17,7 @@
 #ifdef NUREC_ML_AVAILABLE
 #include "nurec/ml/Distributed.hpp"
 #include "nurec/ml/TrainApi.hpp"
+#include "nurec/ml/unfold/UnfoldApi.hpp"
 #endif
 
 namespace nurec::app {
@@ -29,6 +33,41 @@ struct TrainArgs {
   std::size_t shuffleBufferEvents = 262144;  // ml::kDefaultShuffleBufferEvents
   std::size_t chunkEvents = io::kDefaultChunkEvents;
 };
+
+#ifdef NUREC_ML_AVAILABLE
+bool isUnfoldCard(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot open config file '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return ml::unfold::isUnfoldRunCard(text.str());
+}
+
+// A t tbar unfolding model (docs/ml-unfold.md): one process, the data read once.
+int trainUnfoldModel(const TrainArgs& a) {
+  if (ml::discoverDistributedEnv().worldSize > 1) {
+    throw ConfigError("train: the unfolding models train in one process (no data-parallel run)");
+  }
+  OutputLock lock(a.out);
+  ml::unfold::UnfoldConfig config = ml::unfold::UnfoldConfig::fromFile(a.config);
+  if (a.seed != 0) config.train.seed = a.seed;
+  ml::unfold::UnfoldTrainOptions o;
+  o.outDir = a.out;
+  o.resume = a.resume;
+  o.force = a.force;
+  o.threads = commonOptions().threads > 0 ? commonOptions().threads : 1;
+  o.epochsOverride = a.epochs;
+  o.progress = !commonOptions().quiet;
+  o.chunkEvents = a.chunkEvents;
+  const auto s = ml::unfold::trainUnfold(config, a.data, o);
+  std::printf(
+      "nurec train: %s, %zu training + %zu validation events, %d epochs (best %d, validation "
+      "loss %.4f), %.1f min -> %s\n",
+      ml::unfold::modelKindName(config.model).c_str(), s.trainEvents, s.valEvents, s.epochsRun,
+      s.bestEpoch, s.bestValLoss, s.seconds / 60, a.out.c_str());
+  return 0;
+}
+#endif
 
 std::function<int()> setupTrain(CLI::App& cmd) {
   auto a = std::make_shared<TrainArgs>();
@@ -55,9 +94,16 @@ std::function<int()> setupTrain(CLI::App& cmd) {
       "are shuffled within a buffer of --shuffle-buffer events (all ranks together); a training\n"
       "set that fits is held in memory and shuffled as a whole each epoch, a larger one is read\n"
       "again each epoch in windows of shuffled row blocks (docs/ml-methods.md section 1).\n"
+      "A run card with a top-level `model:` (configs/ttbar_<model>.yaml: vld, cvld, ucvld, ldm,\n"
+      "vdm, cvae, cinn) trains a t tbar unfolding model on the selected events of a t tbar file\n"
+      "instead (one process; docs/ml-unfold.md).\n"
       "Example: nurec train --config configs/diffusion_ztautau.yaml --data events.h5 --out model/\n"
       "         mpirun -np 2 nurec train --config ... --data events.h5 --out model/");
-  cmd.add_option("--config", a->config, "YAML run card (configs/diffusion_*.yaml)")->required();
+  cmd.add_option(
+         "--config", a->config,
+         "YAML run card: configs/diffusion_*.yaml (tau pairs) or configs/ttbar_<model>.yaml "
+         "(t tbar unfolding, docs/ml-unfold.md)")
+      ->required();
   cmd.add_option("--data", a->data, "Event file from `nurec simulate` (needs /reco and /truth)")
       ->required();
   cmd.add_option("--out", a->out, "Model directory to write")->required();
@@ -89,6 +135,7 @@ std::function<int()> setupTrain(CLI::App& cmd) {
 #ifdef NUREC_ML_AVAILABLE
     // Before the (long) reading of the data: a mistyped --out fails at once.
     checkOutputPath("--out", a->out, OutputKind::Directory, {a->data, a->config});
+    if (isUnfoldCard(a->config)) return trainUnfoldModel(*a);
     const ml::DistributedEnv dist = ml::discoverDistributedEnv();
     // Only rank 0 writes --out, so only rank 0 holds its lock (the others would wait for it).
     std::optional<OutputLock> lock;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 #include "nurec/core/Error.hpp"
 
@@ -16,6 +17,27 @@ std::vector<ProcessSpec>& processRegistry() {
 std::vector<MethodFamily>& methodRegistry() {
   static std::vector<MethodFamily> registry;
   return registry;
+}
+
+std::shared_ptr<ModelSamplingOptions> modelSamplingOptions(CLI::App& cmd) {
+  static std::map<const CLI::App*, std::shared_ptr<ModelSamplingOptions>> added;
+  auto& o = added[&cmd];
+  if (o) return o;
+  o = std::make_shared<ModelSamplingOptions>();
+  cmd.add_option("--model", o->model,
+                 "Diffusion or unfolding: model directory (nurec train, or models/<name>; "
+                 "diffusion's default is the shipped models/ztautau_ip)");
+  o->candidatesOption =
+      cmd.add_option("--candidates", o->candidates,
+                     "Diffusion or unfolding: samples per event (default 10 for diffusion, 1 for "
+                     "the unfolding models)")
+          ->check(CLI::Range(1, 10000));
+  cmd.add_option("--steps", o->steps, "Diffusion or unfolding: sampler steps (0 = the model's)")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  cmd.add_option("--sampler", o->sampler,
+                 "Diffusion: ddim or dpm++2m; unfolding: pndm or ddim (default: the model's)");
+  return o;
 }
 
 std::string processNames() {

@@ -139,6 +139,15 @@ struct MethodFamily {
   std::function<Factory(CLI::App&)> setup;
 };
 std::vector<MethodFamily>& methodRegistry();
+
+// Options of the methods that sample from a trained model (the tau-pair diffusion model, the
+// t tbar unfolding models): added to `reconstruct` once, by whichever family sets up first.
+struct ModelSamplingOptions {
+  std::string model, sampler;
+  int candidates = 10, steps = 0;
+  const CLI::Option* candidatesOption = nullptr;  // count() == 0: the method's own default
+};
+std::shared_ptr<ModelSamplingOptions> modelSamplingOptions(CLI::App& cmd);
 struct MethodRegistrar {
   explicit MethodRegistrar(MethodFamily family) { methodRegistry().push_back(std::move(family)); }
 };

@@ -55,16 +55,7 @@ class DiffusionChunkReconstructor final : public ChunkReconstructor {
 
 MethodFamily::Factory setup(CLI::App& cmd) {
   auto o = std::make_shared<DiffusionOptions>();
-  cmd.add_option("--model", o->model,
-                 "Diffusion: model directory (nurec train, or models/<name>; default: the "
-                 "shipped models/ztautau_ip)");
-  cmd.add_option("--candidates", o->candidates, "Diffusion: samples per event")
-      ->check(CLI::Range(1, 10000))
-      ->capture_default_str();
-  cmd.add_option("--steps", o->steps, "Diffusion: sampler steps (0 = the model's default)")
-      ->check(CLI::Range(0, 10000))
-      ->capture_default_str();
-  cmd.add_option("--sampler", o->sampler, "Diffusion: ddim or dpm++2m (default: the model's)");
+  auto sampling = modelSamplingOptions(cmd);
   // NaN passes CLI::Range (every comparison is false), so the range is checked here.
   const CLI::Validator unitInterval(
       [](std::string& text) -> std::string {
@@ -86,11 +77,17 @@ MethodFamily::Factory setup(CLI::App& cmd) {
   cmd.add_option("--selection", o->selection,
                  "Diffusion: how the best estimate is chosen from the candidates")
       ->capture_default_str();
-  return [o](const ReconstructRun& run) -> std::unique_ptr<ChunkReconstructor> {
+  return [o, sampling](const ReconstructRun& run) -> std::unique_ptr<ChunkReconstructor> {
 #ifdef NUREC_ML_AVAILABLE
-    return std::make_unique<DiffusionChunkReconstructor>(*o, run);
+    DiffusionOptions options = *o;
+    options.model = sampling->model;
+    options.sampler = sampling->sampler;
+    options.candidates = sampling->candidates;
+    options.steps = sampling->steps;
+    return std::make_unique<DiffusionChunkReconstructor>(options, run);
 #else
     (void)run;
+    (void)sampling;
     throw ConfigError(
         "reconstruct --method diffusion: this nurec was built without the ML library (LibTorch "
         "not found or NUREC_WITH_TORCH=OFF); rebuild with LibTorch, or use collinear, mmc or "

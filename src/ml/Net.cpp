@@ -324,16 +324,56 @@ std::string weightsChecksum(const torch::nn::Module& net) {
   return sha.hexDigest();
 }
 
+void saveWeights(const torch::nn::Module& net, const std::string& path) {
+  torch::serialize::OutputArchive archive;
+  for (const auto& item : net.named_parameters(true)) archive.write(item.key(), item.value());
+  for (const auto& item : net.named_buffers(true)) archive.write(item.key(), item.value(), true);
+  // SHA-256 of the weights, checked on load on top of the zip CRCs (docs/reliability.md).
+  archive.write(kWeightsChecksumKey, c10::IValue(weightsChecksum(net)));
+  writeArchive(archive, path);
+}
+
+void loadWeights(torch::nn::Module& net, const std::string& path) {
+  torch::serialize::InputArchive archive;
+  readArchive(archive, path);
+  try {
+    torch::NoGradGuard ng;
+    for (auto& item : net.named_parameters(true)) {
+      torch::Tensor t;
+      archive.read(item.key(), t);
+      if (t.sizes() != item.value().sizes()) {
+        throw InputError(path + ": parameter '" + item.key() +
+                         "' has a shape that does not match config.yaml");
+      }
+      item.value().copy_(t);
+    }
+    for (auto& item : net.named_buffers(true)) {
+      torch::Tensor t;
+      archive.read(item.key(), t, true);
+      if (t.sizes() != item.value().sizes()) {
+        throw InputError(path + ": buffer '" + item.key() +
+                         "' has a shape that does not match config.yaml");
+      }
+      item.value().copy_(t);
+    }
+    c10::IValue recorded;
+    if (archive.try_read(kWeightsChecksumKey, recorded)) {
+      if (!recorded.isString() || recorded.toStringRef() != weightsChecksum(net)) {
+        throw InputError(path +
+                         ": damaged file: the SHA-256 of the weights does not match the one "
+                         "recorded when the model was saved");
+      }
+    }
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": cannot read the model weights (" +
+                     std::string(e.what_without_backtrace()) + ")");
+  }
+}
+
 void saveModelDir(DiffusionNet& net, const DiffusionConfig& config, const std::string& dir) {
   fs::create_directories(dir);
   writeTextFileAtomically((fs::path(dir) / "config.yaml").string(), config.toYaml());
-  const std::string path = (fs::path(dir) / "model.pt").string();
-  torch::serialize::OutputArchive archive;
-  for (const auto& item : net->named_parameters(true)) archive.write(item.key(), item.value());
-  for (const auto& item : net->named_buffers(true)) archive.write(item.key(), item.value(), true);
-  // SHA-256 of the weights, checked on load on top of the zip CRCs (docs/reliability.md).
-  archive.write(kWeightsChecksumKey, c10::IValue(weightsChecksum(*net)));
-  writeArchive(archive, path);
+  saveWeights(*net, (fs::path(dir) / "model.pt").string());
 }
 
 LoadedModel loadModelDir(const std::string& dir) {
@@ -347,36 +387,7 @@ LoadedModel loadModelDir(const std::string& dir) {
   LoadedModel m;
   m.config = DiffusionConfig::fromFile(cfgPath.string());
   m.net = makeNet(m.config);
-  torch::serialize::InputArchive archive;
-  readArchive(archive, modelPath.string());
-  try {
-    torch::NoGradGuard ng;
-    for (auto& item : m.net->named_parameters(true)) {
-      torch::Tensor t;
-      archive.read(item.key(), t);
-      if (t.sizes() != item.value().sizes()) {
-        throw InputError(modelPath.string() + ": parameter '" + item.key() +
-                         "' has a shape that does not match config.yaml");
-      }
-      item.value().copy_(t);
-    }
-    for (auto& item : m.net->named_buffers(true)) {
-      torch::Tensor t;
-      archive.read(item.key(), t, true);
-      item.value().copy_(t);
-    }
-    c10::IValue recorded;
-    if (archive.try_read(kWeightsChecksumKey, recorded)) {
-      if (!recorded.isString() || recorded.toStringRef() != weightsChecksum(*m.net)) {
-        throw InputError(modelPath.string() +
-                         ": damaged file: the SHA-256 of the weights does not match the one "
-                         "recorded when the model was saved");
-      }
-    }
-  } catch (const c10::Error& e) {
-    throw InputError(modelPath.string() + ": cannot read the model weights (" +
-                     std::string(e.what_without_backtrace()) + ")");
-  }
+  loadWeights(*m.net, modelPath.string());
   m.net->eval();
   return m;
 }

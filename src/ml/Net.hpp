@@ -104,6 +104,11 @@ std::string weightsChecksum(const torch::nn::Module& net);
 // The first line of a LibTorch error message (what_without_backtrace), for nurec errors.
 std::string firstLineOf(const std::string& text);
 inline constexpr const char* kWeightsChecksumKey = "weights_sha256";
+// model.pt of any module: its parameters and buffers by name and their SHA-256, written
+// atomically; loading refuses (InputError naming the file) a damaged file, a missing or misshapen
+// tensor and a checksum that does not match.
+void saveWeights(const torch::nn::Module& net, const std::string& path);
+void loadWeights(torch::nn::Module& net, const std::string& path);
 
 // Model directory (docs/ml-methods.md section 8): config.yaml (the full config) and model.pt (EMA
 // weights and normalisation buffers and their SHA-256, torch::serialize archive). Both written

@@ -1,0 +1,165 @@
+#include "nurec/ml/unfold/UnfoldData.hpp"
+
+#include <cmath>
+
+#include "nurec/core/Error.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/ml/Resources.hpp"
+
+namespace nurec::ml::unfold {
+
+namespace {
+
+constexpr const char* kTTbarProcess = "ttbar-semilep";  // docs/data-format.md "Processes"
+// Bytes held per selected event: inputs, mask, targets, and the copies of a split.
+constexpr double kBytesPerEvent = 2.5 * (kSlots * kFeatures * 4 + kSlots + 3 * 4 + kRecordSize * 4);
+
+void requireTTbar(const io::EventTable& table) {
+  const std::string process = io::processOf(table.attributes(), table.source());
+  if (process != kTTbarProcess) {
+    throw InputError(table.source() + ": a '" + process +
+                     "' file; the unfolding models read t tbar files (process '" + kTTbarProcess +
+                     "', written by `nurec simulate` of `nurec generate --process ttbar-semilep`)");
+  }
+}
+
+template <class T>
+torch::Tensor fromVector(std::vector<T> values, std::vector<std::int64_t> shape,
+                         torch::ScalarType type) {
+  return torch::from_blob(values.data(), shape, type).clone();
+}
+
+// Tensors of every row of the table.
+EventTensors toTensors(const io::EventTable& t, bool withTargets) {
+  requireTTbar(t);
+  const auto n = static_cast<std::int64_t>(t.nEvents());
+  EventTensors e;
+  e.source = t.source();
+  e.particles = fromVector(t.get<float>("/reco/particles", {kSlots, kFeatures}),
+                           {n, kSlots, kFeatures}, torch::kFloat32);
+  e.mask =
+      fromVector(t.get<std::uint8_t>("/reco/particles_mask", {kSlots}), {n, kSlots}, torch::kUInt8)
+          .to(torch::kBool);
+  const auto met = t.get<double>("/reco/met", {2});
+  const auto sumEt = t.get<double>("/reco/sum_et", {});
+  std::vector<float> global(static_cast<std::size_t>(n) * kGlobalInputs);
+  for (std::int64_t i = 0; i < n; ++i) {
+    // The MET on the scale of the point cloud (50 GeV) and the activity that sets its resolution.
+    global[i * 3 + 0] = static_cast<float>(met[i * 2] / 50.0);
+    global[i * 3 + 1] = static_cast<float>(met[i * 2 + 1] / 50.0);
+    global[i * 3 + 2] = static_cast<float>(std::log(std::max(sumEt[i], 1.0) / 200.0));
+  }
+  e.global = fromVector(std::move(global), {n, kGlobalInputs}, torch::kFloat32);
+  if (withTargets) {
+    e.partons = fromVector(t.get<double>(kTargetDataset, {kPartons, kComponents}), {n, kRecordSize},
+                           torch::kFloat64)
+                    .to(torch::kFloat32);
+  }
+  e.rows.resize(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) e.rows[i] = t.firstRow() + static_cast<std::size_t>(i);
+  return e;
+}
+
+std::vector<std::string> datasetsFor(bool withTargets) {
+  std::vector<std::string> d = inputDatasets();
+  if (withTargets) d.push_back(kTargetDataset);
+  return d;
+}
+
+}  // namespace
+
+const std::vector<std::string>& inputDatasets() {
+  static const std::vector<std::string> d{"/reco/particles", "/reco/particles_mask", "/reco/met",
+                                          "/reco/sum_et"};
+  return d;
+}
+
+EventTensors EventTensors::select(const torch::Tensor& index) const {
+  EventTensors s;
+  s.source = source;
+  s.particles = particles.index_select(0, index);
+  s.mask = mask.index_select(0, index);
+  s.global = global.index_select(0, index);
+  if (partons.defined()) s.partons = partons.index_select(0, index);
+  const auto* p = index.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < index.numel(); ++i) s.rows.push_back(rows[p[i]]);
+  return s;
+}
+
+EventTensors EventTensors::select(const std::vector<std::int64_t>& index) const {
+  return select(torch::tensor(index, torch::kInt64));
+}
+
+Batch EventTensors::batch(std::int64_t first, std::int64_t count,
+                          const torch::Tensor& normalisedPartons) const {
+  return {particles.narrow(0, first, count), mask.narrow(0, first, count),
+          global.narrow(0, first, count), normalisedPartons};
+}
+
+EventTensors selectedEvents(const io::EventTable& table, std::int64_t maxEvents, bool withTargets) {
+  requireTTbar(table);
+  const auto pass = table.get<std::uint8_t>(kSelectionDataset, {});
+  std::vector<std::size_t> keep;
+  for (std::size_t i = 0; i < pass.size(); ++i) {
+    if (pass[i] && (maxEvents <= 0 || static_cast<std::int64_t>(keep.size()) < maxEvents)) {
+      keep.push_back(i);
+    }
+  }
+  require(!keep.empty(), table.source() + ": no selected event (/reco/pass_sr = 1) to train on");
+  io::EventTable rows = table.selectRows(keep);
+  rows.setSource(table.source());
+  EventTensors e = toTensors(rows, withTargets);
+  for (std::size_t i = 0; i < keep.size(); ++i) e.rows[i] = table.firstRow() + keep[i];
+  return e;
+}
+
+EventTensors readSelectedEvents(const std::string& path, std::int64_t maxEvents, bool withTargets,
+                                std::size_t chunkEvents) {
+  const io::EventFileReader reader(path);
+  if (io::processOf(reader.attributes(), path) != kTTbarProcess) {
+    io::EventTable empty;
+    empty.setSource(path);
+    for (const auto& [k, v] : reader.attributes()) empty.setAttribute(k, v);
+    requireTTbar(empty);
+  }
+  std::vector<std::string> datasets = datasetsFor(withTargets);
+  for (const auto& d : datasets) {
+    if (!reader.has(d)) {
+      throw InputError(path + ": no dataset " + d +
+                       (d == kTargetDataset ? " (training needs the truth of a generated file)"
+                                            : " (run `nurec simulate` on it first)"));
+    }
+  }
+  require(reader.has(kSelectionDataset), path + ": no dataset /reco/pass_sr");
+  std::size_t kept = 0;
+  const auto select = [&](const io::EventTable& chunk) {
+    const auto pass = chunk.get<std::uint8_t>(kSelectionDataset, {});
+    std::vector<std::size_t> rows;
+    for (std::size_t i = 0; i < pass.size(); ++i) {
+      if (pass[i] && (maxEvents <= 0 || static_cast<std::int64_t>(kept) < maxEvents)) {
+        rows.push_back(i);
+        ++kept;
+      }
+    }
+    requireMemory(static_cast<double>(kept) * kBytesPerEvent, availableMemoryBytes(),
+                  "training on " + std::to_string(kept) + " events of " + path,
+                  "set train.max_events");
+    return rows;
+  };
+  std::vector<std::string> all = datasets;
+  all.push_back(kSelectionDataset);
+  std::vector<std::size_t> fileRows;
+  io::EventTable table =
+      io::readRowsInChunks(reader, all, chunkEvents, select, datasets, &fileRows);
+  require(table.nEvents() > 0, path + ": no selected event (/reco/pass_sr = 1) to train on");
+  table.setSource(path);
+  EventTensors e = toTensors(table, withTargets);
+  e.rows = fileRows;
+  return e;
+}
+
+EventTensors allEvents(const io::EventTable& table) {
+  return toTensors(table, false);
+}
+
+}  // namespace nurec::ml::unfold

@@ -1,0 +1,331 @@
+// The t tbar unfolding models (src/ml/unfold, docs/ml-unfold.md): run card, the samplers against
+// the exact Gaussian denoiser, the coupling block's inverse and log-determinant, the learned
+// schedule, the consistency loss, and for each of the seven models: training lowers the
+// validation loss, samples have the right shape, depend only on (seed, row), and a killed run
+// resumes bit-identically.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "common/TempDir.hpp"
+#include "nurec/core/Error.hpp"
+#include "nurec/core/Random.hpp"
+#include "nurec/io/EventFile.hpp"
+#include "nurec/ml/unfold/UnfoldApi.hpp"
+#include "nurec/ml/unfold/UnfoldConfig.hpp"
+#include "nurec/ml/unfold/UnfoldData.hpp"
+#include "nurec/ml/unfold/UnfoldNet.hpp"
+
+using namespace nurec;
+using namespace nurec::ml::unfold;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+UnfoldConfig tinyConfig(ModelKind kind) {
+  UnfoldConfig c;
+  c.model = kind;
+  c.encoder.width = 16;
+  c.encoder.heads = 2;
+  c.encoder.layers = 1;
+  c.latent.dim = 4;
+  c.latent.width = 32;
+  c.latent.blocks = 1;
+  c.diffusion.width = 32;
+  c.diffusion.blocks = 1;
+  c.diffusion.timeFrequencies = 4;
+  c.flow.blocks = 2;
+  c.flow.width = 32;
+  c.sampler.steps = 10;
+  c.train.epochs = 4;
+  c.train.vaeEpochs = 2;
+  c.train.batchSize = 64;
+  c.train.lr = 3e-3;
+  c.train.warmupSteps = 10;
+  c.train.emaDecay = 0.5;
+  return c;
+}
+
+// A t tbar-shaped table whose parton record is a function of the inputs: parton j takes the
+// momentum of slot j % 5 (times 50 GeV, the point-cloud scale) plus a fixed offset, with a fixed
+// mass and E on shell, so a model can learn it and the consistency loss vanishes on the truth.
+io::EventTable syntheticTTbar(std::size_t n, std::uint64_t seed) {
+  io::EventTable t(n);
+  t.setSource("synthetic t tbar");
+  t.setAttribute(io::kProcessAttribute, std::string("ttbar-semilep"));
+  std::vector<float> particles(n * kSlots * kFeatures, 0.0f);
+  std::vector<std::uint8_t> mask(n * kSlots, 0), pass(n, 1);
+  std::vector<double> met(n * 2), sumEt(n), partons(n * kRecordSize);
+  for (std::size_t i = 0; i < n; ++i) {
+    Rng rng(seed, i);
+    const int slots = 5 + static_cast<int>(rng.below(3));
+    for (int s = 0; s < slots; ++s) {
+      float* f = &particles[(i * kSlots + s) * kFeatures];
+      for (int k = 3; k < 6; ++k) f[k] = static_cast<float>(rng.normal());
+      f[6] = static_cast<float>(std::sqrt(f[3] * f[3] + f[4] * f[4] + f[5] * f[5]) + 0.1);
+      f[0] = static_cast<float>(std::log(50 * std::hypot(f[3], f[4]) + 1));
+      f[8 + (s % 2)] = 1;
+      mask[i * kSlots + s] = 1;
+    }
+    met[i * 2] = rng.normal(0, 20);
+    met[i * 2 + 1] = rng.normal(0, 20);
+    sumEt[i] = 300 + 100 * rng.uniform();
+    if (i % 7 == 3) pass[i] = 0;
+    for (int j = 0; j < kPartons; ++j) {
+      const float* f = &particles[(i * kSlots + j % 5) * kFeatures];
+      const double mass = 5.0 * j, px = 50 * f[3] + 10, py = 50 * f[4], pz = 50 * f[5] - 5 * j;
+      double* p = &partons[i * kRecordSize + j * kComponents];
+      p[0] = mass;
+      p[1] = std::sqrt(mass * mass + px * px + py * py + pz * pz);
+      p[2] = px;
+      p[3] = py;
+      p[4] = pz;
+    }
+  }
+  t.set("/reco/particles", {std::size_t{kSlots}, std::size_t{kFeatures}}, std::move(particles));
+  t.set("/reco/particles_mask", {std::size_t{kSlots}}, std::move(mask));
+  t.set("/reco/met", {2}, std::move(met));
+  t.set("/reco/sum_et", {}, std::move(sumEt));
+  t.set("/reco/pass_sr", {}, std::move(pass));
+  t.set("/truth/partons", {std::size_t{kPartons}, std::size_t{kComponents}}, std::move(partons));
+  return t;
+}
+
+UnfoldTrainOptions quietOptions(const std::string& dir) {
+  UnfoldTrainOptions o;
+  o.outDir = dir;
+  o.progress = false;
+  o.threads = 1;
+  return o;
+}
+
+std::string fileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+}  // namespace
+
+TEST(UnfoldConfig, RoundTripsAndRefusesMistakes) {
+  for (const auto& name : modelKindNames()) {
+    UnfoldConfig c = tinyConfig(modelKindFromName(name));
+    c.loss.consistency = 0.25;
+    c.diffusion.learnedSchedule = false;
+    const UnfoldConfig back = UnfoldConfig::fromYaml(c.toYaml(), "card");
+    EXPECT_EQ(back.toYaml(), c.toYaml()) << name;
+    EXPECT_TRUE(isUnfoldRunCard(c.toYaml()));
+  }
+  EXPECT_FALSE(isUnfoldRunCard("encoder:\n  width: 64\n"));
+  EXPECT_NE(errorOf([] {
+              UnfoldConfig::fromYaml("model: vlad\n", "c.yaml");
+            }).find("model must be one of vld"),
+            std::string::npos);
+  EXPECT_NE(errorOf([] {
+              UnfoldConfig::fromYaml("model: vld\nlatent:\n  dims: 3\n", "c.yaml");
+            }).find("c.yaml: latent: unknown key 'dims'"),
+            std::string::npos);
+  EXPECT_NE(errorOf([] {
+              UnfoldConfig::fromYaml("model: vld\nencoder:\n  width: 10\n  heads: 3\n", "c.yaml");
+            }).find("multiple of encoder.heads"),
+            std::string::npos);
+  // ldm needs a VAE stage and a diffusion stage.
+  EXPECT_NE(errorOf([] {
+              UnfoldConfig::fromYaml("model: ldm\ntrain:\n  epochs: 3\n  vae_epochs: 3\n",
+                                     "c.yaml");
+            }).find("train.vae_epochs must be in [1, 2]"),
+            std::string::npos);
+  EXPECT_NE(errorOf([] {
+              UnfoldConfig::fromYaml("model: vdm\nsampler:\n  name: euler\n", "c");
+            }).find("'pndm' or 'ddim'"),
+            std::string::npos);
+  EXPECT_NE(errorOf([] {
+              UnfoldConfig::fromYaml("encoder:\n  width: 8\n", "c.yaml");
+            }).find("needs a top-level 'model:'"),
+            std::string::npos);
+}
+
+// The exact epsilon of x ~ N(mu, s^2) at log-SNR gamma: the sampler must map N(0, 1) at t = 1 to
+// N(mu, s^2 + exp(gamma_0)) at t = 0 (docs/ml-unfold.md "Sampling"); PNDM gets there in fewer
+// steps than DDIM.
+TEST(UnfoldSampler, ExactGaussianDenoiserGivesTheDataDistribution) {
+  const double mu = 1.5, s = 0.4, g0 = -8, g1 = 9;
+  auto run = [&](int steps, bool pndm) {
+    std::vector<double> gamma(steps + 1);
+    for (int i = 0; i <= steps; ++i) gamma[i] = g1 + (g0 - g1) * i / steps;  // t_i = 1 - i/N
+    const EpsFn eps = [&](const torch::Tensor& z, int i) {
+      const double a = std::sqrt(1 / (1 + std::exp(gamma[i]))),
+                   sg = std::sqrt(1 / (1 + std::exp(-gamma[i])));
+      const torch::Tensor mean = mu + a * s * s * (z - a * mu) / (a * a * s * s + sg * sg);
+      return (z - a * mean) / sg;
+    };
+    at::Generator gen = at::detail::createCPUGenerator(5);
+    const torch::Tensor z1 = torch::randn({200000, 1}, gen, torch::kFloat64);
+    const torch::Tensor x = sampleEpsilonOde(gamma, eps, z1, pndm) * std::sqrt(1 + std::exp(g0));
+    return std::pair{x.mean().item<double>(), x.std().item<double>()};
+  };
+  const double target = std::sqrt(s * s + std::exp(g0));
+  const auto [m50, s50] = run(50, true);
+  EXPECT_NEAR(m50, mu, 0.01);
+  EXPECT_NEAR(s50, target, 0.01);
+  const auto [mP, sP] = run(8, true);
+  const auto [mD, sD] = run(8, false);
+  EXPECT_LT(std::abs(sP - target), std::abs(sD - target));
+  EXPECT_NEAR(mP, mu, 0.02);
+  EXPECT_NEAR(mD, mu, 0.02);
+}
+
+TEST(UnfoldNet, CouplingBlockInvertsAndItsLogDeterminantIsExact) {
+  torch::manual_seed(3);
+  CouplingBlock block(5, 3, 8, 2.0, 11);
+  {
+    // Leave the identity start so that the test sees a real coupling.
+    torch::NoGradGuard guard;
+    for (auto& p : block->parameters()) p.add_(0.3 * torch::randn_like(p));
+  }
+  const torch::Tensor x = torch::randn({4, 5}), c = torch::randn({4, 3});
+  const auto [y, logDet] = block->forward(x, c);
+  EXPECT_LT((block->inverse(y, c) - x).abs().max().item<double>(), 1e-5);
+  for (int e = 0; e < 4; ++e) {
+    const torch::Tensor xe = x[e].clone().requires_grad_(true);
+    std::vector<torch::Tensor> rows;
+    const torch::Tensor ye = block->forward(xe.unsqueeze(0), c[e].unsqueeze(0)).first.squeeze(0);
+    for (int i = 0; i < 5; ++i) rows.push_back(torch::autograd::grad({ye[i]}, {xe}, {}, true)[0]);
+    const double expected = std::get<1>(torch::slogdet(torch::stack(rows))).item<double>();
+    EXPECT_NEAR(logDet[e].item<double>(), expected, 1e-4) << e;
+  }
+}
+
+TEST(UnfoldNet, LearnedScheduleIsMonotoneBetweenItsEnds) {
+  torch::manual_seed(4);
+  LogSnrSchedule schedule(-7, 6, true);
+  const torch::Tensor g = schedule->forward(torch::linspace(0, 1, 101));
+  EXPECT_NEAR(g[0].item<double>(), -7, 1e-5);
+  EXPECT_NEAR(g[100].item<double>(), 6, 1e-5);
+  EXPECT_TRUE((g.narrow(0, 1, 100) > g.narrow(0, 0, 100)).all().item<bool>());
+  EXPECT_EQ(schedule->shapeParameters().size(), 5u);
+  LogSnrSchedule linear(-7, 6, false);
+  EXPECT_NEAR(linear->forward(torch::tensor({0.5f}))[0].item<double>(), -0.5, 1e-6);
+  EXPECT_TRUE(linear->shapeParameters().empty());
+}
+
+TEST(UnfoldNet, ConsistencyVanishesOnShellAndGrowsOffShell) {
+  const io::EventTable t = syntheticTTbar(50, 1);
+  const EventTensors e = selectedEvents(t, 0, true);
+  UnfoldModel model(tinyConfig(ModelKind::Vdm));
+  const torch::Tensor mean = e.partons.mean(0), std = e.partons.std(0).clamp_min(1.0);
+  model->setNormalisation(mean, std);
+  const torch::Tensor x = model->normalise(e.partons);
+  EXPECT_LT(model->consistency(x).item<double>(), 1e-8);
+  torch::Tensor off = e.partons.clone();
+  off.select(1, 1) += 20.0;  // b energy 20 GeV too high
+  EXPECT_GT(model->consistency(model->normalise(off)).item<double>(), 1e-4);
+}
+
+// Every model trains on the synthetic events: the validation loss falls, samples are finite and
+// shaped (events, K, 55), the same seed gives the same samples, and an event's samples do not
+// depend on the batch it is in (one event alone vs all).
+TEST(UnfoldModels, EachModelTrainsAndSamples) {
+  const io::EventTable data = syntheticTTbar(1200, 7);
+  for (const auto& name : modelKindNames()) {
+    SCOPED_TRACE(name);
+    TempDir dir;
+    const UnfoldConfig config = tinyConfig(modelKindFromName(name));
+    const UnfoldTrainSummary s = trainUnfold(config, data, quietOptions(dir.file("m")));
+    ASSERT_EQ(s.history.size(), 4u);
+    const std::size_t firstCompared = config.model == ModelKind::Ldm ? 2 : 0;  // stage 2 from 3
+    EXPECT_LT(s.history.back().valLoss, s.history[firstCompared].valLoss);
+    for (const auto& h : s.history) EXPECT_TRUE(std::isfinite(h.valLoss));
+    EXPECT_EQ(s.trainEvents + s.valEvents, 1200u - 171u);  // rows 3, 10, ... are not selected
+
+    UnfoldReconstructOptions o;
+    o.modelDir = dir.file("m");
+    o.methodName = name;
+    o.samples = 3;
+    o.seed = 9;
+    o.threads = 1;
+    io::EventTable a = data, b = data, single = data.selectRows({5});
+    single.setFirstRow(5);
+    UnfoldReconstructor(o).reconstruct(a, false);
+    UnfoldReconstructor(o).reconstruct(b, false);
+    UnfoldReconstructor(o).reconstruct(single, false);
+    const auto pa = a.get<double>("/nu/" + name + "/partons", {kPartons, kComponents});
+    const auto pb = b.get<double>("/nu/" + name + "/partons", {kPartons, kComponents});
+    const auto ps = single.get<double>("/nu/" + name + "/partons", {kPartons, kComponents});
+    const auto status = a.get<std::int8_t>("/nu/" + name + "/status", {});
+    EXPECT_EQ(pa, pb);
+    EXPECT_EQ(status[3], 2);
+    EXPECT_EQ(status[5], 0);
+    for (int k = 0; k < kRecordSize; ++k) {
+      EXPECT_NEAR(ps[k], pa[5 * kRecordSize + k], 1e-3 * (1 + std::abs(pa[5 * kRecordSize + k])));
+    }
+    const auto samples = a.get<float>("/nu/" + name + "/samples", {3, kPartons, kComponents});
+    EXPECT_EQ(samples.size(), 1200u * 3 * kRecordSize);
+    EXPECT_NE(samples[5 * 3 * kRecordSize + 7], samples[5 * 3 * kRecordSize + kRecordSize + 7]);
+  }
+}
+
+TEST(UnfoldModels, KilledRunResumesBitIdentically) {
+  const io::EventTable data = syntheticTTbar(600, 8);
+  for (const char* name : {"vld", "ldm"}) {
+    SCOPED_TRACE(name);
+    TempDir dir;
+    const UnfoldConfig config = tinyConfig(modelKindFromName(name));
+    trainUnfold(config, data, quietOptions(dir.file("straight")));
+    UnfoldTrainOptions killed = quietOptions(dir.file("killed"));
+    killed.stopAfterEpochs = 1;
+    trainUnfold(config, data, killed);
+    killed.stopAfterEpochs = 2;  // crosses ldm's stage boundary
+    killed.resume = true;
+    trainUnfold(config, data, killed);
+    killed.stopAfterEpochs = 0;
+    trainUnfold(config, data, killed);
+    EXPECT_EQ(fileBytes(dir.file("straight/model.pt")), fileBytes(dir.file("killed/model.pt")));
+    EXPECT_EQ(fileBytes(dir.file("straight/train_log.csv")).substr(0, 40),
+              fileBytes(dir.file("killed/train_log.csv")).substr(0, 40));
+  }
+}
+
+TEST(UnfoldModels, BadInputsAreClearErrors) {
+  TempDir dir;
+  io::EventTable z = syntheticTTbar(50, 2);
+  z.setAttribute(io::kProcessAttribute, std::string("ztautau"));
+  EXPECT_NE(errorOf([&] {
+              trainUnfold(tinyConfig(ModelKind::Cvae), z, quietOptions(dir.file("a")));
+            }).find("the unfolding models read t tbar files"),
+            std::string::npos);
+  io::EventTable none = syntheticTTbar(50, 2);
+  none.set("/reco/pass_sr", {}, std::vector<std::uint8_t>(50, 0));
+  EXPECT_NE(errorOf([&] {
+              trainUnfold(tinyConfig(ModelKind::Cvae), none, quietOptions(dir.file("b")));
+            }).find("no selected event"),
+            std::string::npos);
+  io::EventTable nan = syntheticTTbar(50, 2);
+  auto met = nan.get<double>("/reco/met", {2});
+  met[2 * 8] = std::nan("");  // row 8 is selected
+  nan.set("/reco/met", {2}, met);
+  const std::string nanError =
+      errorOf([&] { trainUnfold(tinyConfig(ModelKind::Cvae), nan, quietOptions(dir.file("c"))); });
+  EXPECT_NE(nanError.find("/reco/met"), std::string::npos) << nanError;
+  // A model of another kind than the method, and a directory without a model.
+  trainUnfold(tinyConfig(ModelKind::Cvae), syntheticTTbar(200, 3), quietOptions(dir.file("m")));
+  UnfoldReconstructOptions o;
+  o.modelDir = dir.file("m");
+  o.methodName = "vld";
+  EXPECT_NE(errorOf([&] { UnfoldReconstructor r(o); }).find("use --method cvae"),
+            std::string::npos);
+  o.modelDir = dir.path.string();
+  EXPECT_NE(errorOf([&] { UnfoldReconstructor r(o); }).find("does not hold a trained model"),
+            std::string::npos);
+}
