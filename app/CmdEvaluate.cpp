@@ -87,7 +87,8 @@ std::function<int()> setupEvaluate(CLI::App& cmd) {
     const ProcessSpec& process =
         findProcess(io::processOf(io::EventFileReader(o->input).attributes(), o->input));
     if (process.evaluate)
-      return process.evaluate({o->input, o->out, o->methods, o->selection, o->bootstrap, o->seed});
+      return process.evaluate(
+          {o->input, o->out, o->methods, o->selection, o->bootstrap, o->seed, !o->noPlots});
     eval::EvaluateConfig cfg;
     cfg.selection = eval::selectionFromName(o->selection);
     cfg.methods = o->methods;

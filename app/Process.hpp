@@ -80,6 +80,7 @@ struct EvaluateRun {
   std::string selection;
   int bootstrap = 50;
   std::uint64_t seed = 1;
+  bool plots = true;  // PNG + SVG through gnuplot
 };
 
 struct ProcessSpec {

@@ -217,7 +217,7 @@ int evaluateTTbar(const EvaluateRun& run) {
   const eval::TTbarEvaluation result = eval::evaluateTTbar(table, config);
   if (result.eventsSelected == 0)
     emptyResult(fmt::format("evaluate: no event of {} passes the selection", run.input));
-  eval::writeTTbarReport(result, run.out);
+  eval::writeTTbarReport(result, run.out, run.plots);
   if (!commonOptions().quiet) std::fputs(eval::ttbarMarkdown(result).c_str(), stdout);
   std::printf("evaluate: %zu t tbar events, %zu selected, %zu methods, report in %s/README.md\n",
               result.eventsInFile, result.eventsSelected, result.methods.size(), run.out.c_str());

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "nurec/Version.hpp"
 #include "nurec/core/AtomicFile.hpp"
 #include "nurec/core/Error.hpp"
+#include "nurec/eval/Plot.hpp"
 
 namespace nurec::eval {
 
@@ -19,6 +21,25 @@ constexpr const char* kPassSelection = "/reco/pass_sr";
 constexpr std::array<const char*, kTTbarPartons> kPartonNames = {
     "b", "bbar", "q", "qbar'", "lepton", "nu", "W+", "W-", "t", "tbar", "ttbar"};
 constexpr std::array<const char*, kTTbarComponents> kComponentNames = {"M", "E", "px", "py", "pz"};
+
+// The plotted components and their ranges (docs/ml-unfold.md "Study").
+struct SpectrumSpec {
+  int component;
+  const char* label;
+  double lo, hi;
+};
+constexpr int kSpectrumBins = 60;
+constexpr std::array<SpectrumSpec, 4> kSpectra{
+    {{8 * kTTbarComponents + 0, "m(t) [GeV]", 120, 230},
+     {6 * kTTbarComponents + 0, "m(W+) [GeV]", 40, 120},
+     {5 * kTTbarComponents + 4, "pz(nu) [GeV]", -500, 500},
+     {10 * kTTbarComponents + 0, "m(t tbar) [GeV]", 300, 1500}}};
+
+void fillBin(std::vector<double>& counts, double lo, double hi, double value) {
+  if (!(value >= lo && value < hi)) return;
+  const auto b = static_cast<std::size_t>((value - lo) / (hi - lo) * kSpectrumBins);
+  counts[std::min<std::size_t>(b, kSpectrumBins - 1)] += 1;
+}
 
 std::string componentKey(int c) {
   return fmt::format("{}_{}", kPartonNames[c / kTTbarComponents],
@@ -65,6 +86,15 @@ TTbarEvaluation evaluateTTbar(const io::EventTable& table, const TTbarEvaluateCo
         fmt::format("{}: no /nu/<method>/partons dataset: reconstruct the file first "
                     "(nurec reconstruct --method chi2)",
                     table.source()));
+  for (const auto& spec : kSpectra) {
+    TTbarSpectrum sp{
+        spec.component, spec.label, spec.lo, spec.hi, std::vector<double>(kSpectrumBins, 0.0), {}};
+    for (std::size_t i = 0; i < n; ++i) {
+      if (selected[i])
+        fillBin(sp.truth, spec.lo, spec.hi, truth[i * kTTbarRecordSize + spec.component]);
+    }
+    result.spectra.push_back(std::move(sp));
+  }
   for (const auto& method : methods) {
     const auto reco = table.get<double>(nuPartonsName(method), {kTTbarPartons, kTTbarComponents});
     const auto status = table.get<std::int8_t>("/nu/" + method + "/status", {});
@@ -85,12 +115,18 @@ TTbarEvaluation evaluateTTbar(const io::EventTable& table, const TTbarEvaluateCo
       m.distances[c] = distributionDistances(t, r);
       m.sum += m.distances[c];
     }
+    for (auto& sp : result.spectra) {
+      std::vector<double> counts(kSpectrumBins, 0.0);
+      for (std::size_t row : rows)
+        fillBin(counts, sp.lo, sp.hi, reco[row * kTTbarRecordSize + sp.component]);
+      sp.methods.push_back(std::move(counts));
+    }
     result.methods.push_back(std::move(m));
   }
   return result;
 }
 
-std::string ttbarMarkdown(const TTbarEvaluation& res) {
+std::string ttbarMarkdown(const TTbarEvaluation& res, bool plots) {
   std::string md = fmt::format(
       "# t tbar reconstruction: {}\n\n{} events in the file, {} selected (/reco/pass_sr).\n\n",
       res.source, res.eventsInFile, res.eventsSelected);
@@ -101,6 +137,11 @@ std::string ttbarMarkdown(const TTbarEvaluation& res) {
     md += fmt::format("| {} | {} | {:.4g} | {:.4g} | {:.4g} | {:.4g} | {:.4g} | {:.4g} |\n",
                       m.method, m.eventsReconstructed, m.sum.wasserstein1, m.sum.energy, m.sum.ks,
                       m.sum.kl64, m.sum.kl128, m.sum.kl256);
+  if (plots) {
+    md +=
+        "\n## Spectra: truth (grey) and each method\n\n![m(t), m(W+), pz(nu), m(t "
+        "tbar)](spectra.png)\n";
+  }
   for (const auto& m : res.methods) {
     md += fmt::format(
         "\n## {}: resolution per parton, HWHM of reco - truth [GeV] (median bias in brackets)\n\n",
@@ -150,9 +191,51 @@ std::string ttbarJson(const TTbarEvaluation& res) {
   return j.dump(2) + "\n";
 }
 
-void writeTTbarReport(const TTbarEvaluation& result, const std::string& outDir) {
+namespace {
+
+// One 2 x 2 figure of the spectra: truth as grey boxes, each method as a line.
+Figure spectraFigure(const TTbarEvaluation& res) {
+  Figure f;
+  f.name = "spectra";
+  f.widthPx = 1400;
+  f.heightPx = 1000;
+  std::ostringstream s;
+  s << "set multiplot layout 2,2 title "
+    << gnuplotQuote("t tbar: truth and reconstructed, " + res.source)
+    << " noenhanced\nset grid lc rgb '#dddddd'\nset key top right box opaque\n"
+    << "set style fill solid 0.35 noborder\nset yrange [0:*]\n";
+  for (std::size_t k = 0; k < res.spectra.size(); ++k) {
+    const TTbarSpectrum& sp = res.spectra[k];
+    const double w = (sp.hi - sp.lo) / kSpectrumBins;
+    std::string data = "# bin centre, events: truth, then per method\n";
+    for (int b = 0; b < kSpectrumBins; ++b) {
+      data += fmt::format("{:.6g} {:.0f}", sp.lo + (b + 0.5) * w, sp.truth[b]);
+      for (const auto& m : sp.methods) data += fmt::format(" {:.0f}", m[b]);
+      data += "\n";
+    }
+    const std::string file = fmt::format("spectrum{}.dat", k);
+    f.dataFiles.emplace_back(file, data);
+    s << "set xlabel " << gnuplotQuote(sp.label) << " noenhanced\nset ylabel "
+      << gnuplotQuote(fmt::format("events / {:.3g} GeV", w)) << "\n"
+      << fmt::format("set xrange [{}:{}]\n", sp.lo, sp.hi)
+      << fmt::format("plot 'data/{}' u 1:2:({}) w boxes lc rgb '#999999' t 'truth'", file, w);
+    for (std::size_t m = 0; m < res.methods.size(); ++m) {
+      s << ", 'data/" << file << "' u 1:" << m + 3 << " w histeps lw 2 lc rgb '" << plotColour(m)
+        << "' t " << gnuplotQuote(res.methods[m].method) << " noenhanced";
+    }
+    s << "\n";
+  }
+  s << "unset multiplot\n";
+  f.body = s.str();
+  return f;
+}
+
+}  // namespace
+
+void writeTTbarReport(const TTbarEvaluation& result, const std::string& outDir, bool plots) {
   StagedDirectory dir(outDir);
-  writeTextFileAtomically(dir.path() + "/README.md", ttbarMarkdown(result));
+  if (plots) renderFigure(dir.path(), spectraFigure(result));
+  writeTextFileAtomically(dir.path() + "/README.md", ttbarMarkdown(result, plots));
   writeTextFileAtomically(dir.path() + "/metrics.json", ttbarJson(result));
   dir.commit();
 }

@@ -38,10 +38,21 @@ struct TTbarMethodResult {
   DistributionDistances sum;  // over the 55 components
 };
 
+// Histogram of one component of the record for the truth and each method (the report's plots):
+// fixed physics ranges, so that reports of different files compare; entries outside are left out.
+struct TTbarSpectrum {
+  int component = 0;  // 5 * parton + {M, E, px, py, pz}
+  std::string label;  // axis label, e.g. "m(t) [GeV]"
+  double lo = 0, hi = 0;
+  std::vector<double> truth;                 // counts per bin
+  std::vector<std::vector<double>> methods;  // per method (in TTbarEvaluation::methods order)
+};
+
 struct TTbarEvaluation {
   std::string source;
   std::size_t eventsInFile = 0, eventsSelected = 0;
   std::vector<TTbarMethodResult> methods;
+  std::vector<TTbarSpectrum> spectra;  // m(t), m(W+), pz(nu), m(t tbar)
 };
 
 // The evaluation of the table (truth /truth/partons, /reco/pass_sr, /nu/<method>/...). Events a
@@ -50,9 +61,10 @@ struct TTbarEvaluation {
 // distances. InputError naming the dataset for a missing or malformed column.
 TTbarEvaluation evaluateTTbar(const io::EventTable& table, const TTbarEvaluateConfig& config);
 
-// The report: README.md (tables), metrics.json; written all or nothing into outDir.
-std::string ttbarMarkdown(const TTbarEvaluation& result);
+// The report: README.md (tables), metrics.json and, with plots, spectra.png/.svg (the spectra of
+// the truth and every method, through gnuplot); written all or nothing into outDir.
+std::string ttbarMarkdown(const TTbarEvaluation& result, bool plots = false);
 std::string ttbarJson(const TTbarEvaluation& result);
-void writeTTbarReport(const TTbarEvaluation& result, const std::string& outDir);
+void writeTTbarReport(const TTbarEvaluation& result, const std::string& outDir, bool plots = true);
 
 }  // namespace nurec::eval
