@@ -14,6 +14,12 @@ const double kLog2Pi = std::log(2 * std::numbers::pi);
 constexpr double kMassScaleGeV2 = 1e4;  // (100 GeV)^2, docs/ml-unfold.md "Consistency"
 constexpr double kMinDecoderSigma = 0.01;
 
+// The VLD family's latents have zero mean and unit variance across their components; the decoder
+// reads them projected onto that sphere, so that a sampled latent's radial error is not decoded.
+torch::Tensor onLatentSphere(const torch::Tensor& z) {
+  return torch::layer_norm(z, {z.size(-1)});
+}
+
 bool isVld(ModelKind k) {
   return k == ModelKind::Vld || k == ModelKind::Cvld || k == ModelKind::Ucvld;
 }
@@ -333,12 +339,13 @@ UnfoldModelImpl::Loss UnfoldModelImpl::loss(const Batch& batch, at::Generator& g
     case ModelKind::Cvld:
     case ModelKind::Ucvld: {
       // One ELBO (docs/ml-unfold.md "VLD"): the encoder's latent, normalised to unit scale, is
-      // the diffusion's data; the decoder reads z_0 / alpha_0, so the diffusion's noise at t = 0
-      // is the posterior noise of the VAE and gamma_0 trades reconstruction against prior.
+      // the diffusion's data; the decoder reads z_0 / alpha_0 (projected back onto the latents'
+      // sphere), so the diffusion's noise at t = 0 is the posterior noise of the VAE and gamma_0
+      // trades reconstruction against prior.
       const torch::Tensor h = vaeEncoder_(x, k == ModelKind::Ucvld ? torch::Tensor() : c);
       const torch::Tensor latent = torch::layer_norm(h, {h.size(1)});
       const VdmTerms v = vdm(latent, c, gen);
-      const torch::Tensor xHat = decode(v.z0OverAlpha0, c);
+      const torch::Tensor xHat = decode(onLatentSphere(v.z0OverAlpha0), c);
       const torch::Tensor recon = decoderNll(x, xHat);
       out.parts["diffusion"] = v.diffusion.mean();
       out.parts["prior"] = v.prior.mean();
@@ -448,6 +455,8 @@ torch::Tensor UnfoldModelImpl::sample(const Batch& batch, std::int64_t K,
     case ModelKind::Vld:
     case ModelKind::Cvld:
     case ModelKind::Ucvld:
+      x = decode(onLatentSphere(sampleDiffusion(c, z, steps, sampler)), c);
+      break;
     case ModelKind::Ldm:
       x = decode(sampleDiffusion(c, z, steps, sampler), c);
       break;
