@@ -16,7 +16,20 @@ namespace nurec {
 
 namespace fs = std::filesystem;
 
-OutputLock::OutputLock(const std::string& outputPath, Wait wait) : lockPath_(outputPath + ".lock") {
+namespace {
+
+// "model/" and "model" name one output: the lock of a directory given with a trailing slash is the
+// sidecar beside it, never a file inside it (which the directory's writer would find there).
+std::string withoutTrailingSlashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+}  // namespace
+
+OutputLock::OutputLock(const std::string& outputPathGiven, Wait wait)
+    : lockPath_(withoutTrailingSlashes(outputPathGiven) + ".lock") {
+  const std::string outputPath = withoutTrailingSlashes(outputPathGiven);
   const fs::path target(outputPath);
   std::error_code dirError;
   if (target.has_parent_path()) fs::create_directories(target.parent_path(), dirError);

@@ -32,14 +32,18 @@ for line in "${lines[@]}"; do
   args=("${words[@]:1}")
   for i in "${!args[@]}"; do
     [[ ${args[$i]} == --events ]] && args[$((i + 1))]=3000
-    [[ ${args[$i]} == --model ]] && args[$((i + 1))]="$SRC/${args[$((i + 1))]}"
+    # Shipped files (models/, configs/) are read from the source tree; a model the chain trains
+    # itself stays in the scratch folder.
+    if [[ ${args[$i]} == --model || ${args[$i]} == --config ]] && [[ -e $SRC/${args[$((i + 1))]} ]]; then
+      args[$((i + 1))]="$SRC/${args[$((i + 1))]}"
+    fi
   done
   echo "+ nurec ${args[*]}"
   if ! OMP_NUM_THREADS=1 "$NUREC" -q "${args[@]}" > out.txt 2> err.txt; then
     echo "FAIL: README line '$line' failed:"; cat err.txt; fails=$((fails + 1))
   fi
 done
-for f in truth.h5 events.h5 nu.h5 report/README.md spin.json; do
+for f in truth.h5 events.h5 nu.h5 report/README.md spin.json tt_vld/model.pt tt_report/README.md; do
   [[ -s $f ]] || { echo "FAIL: the README chain wrote no $f"; fails=$((fails + 1)); }
 done
 

@@ -43,3 +43,21 @@ TEST(OutputLock, SecondWriterIsRefusedOrWaits) {
   EXPECT_FALSE(std::filesystem::exists(out + ".lock"));
   { OutputLock again(out, OutputLock::Wait::No); }  // free again
 }
+
+// A directory output given with a trailing slash ("model/") is locked beside the directory, as
+// "model": a lock file inside it made `nurec train --out model/` refuse its own directory.
+TEST(OutputLock, TrailingSlashLocksBesideTheDirectory) {
+  TempDir dir;
+  {
+    OutputLock lock(dir.file("model/"));
+    EXPECT_EQ(lock.lockPath(), dir.file("model.lock"));
+    EXPECT_TRUE(std::filesystem::exists(dir.file("model.lock")));
+    EXPECT_FALSE(std::filesystem::exists(dir.file("model/.lock")));
+    try {
+      OutputLock same(dir.file("model"), OutputLock::Wait::No);
+      ADD_FAILURE() << "model/ and model were locked at once";
+    } catch (const Error&) {
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("model.lock")));
+}
