@@ -9,13 +9,15 @@
 # different generator seeds. MODEL_DIR: a diffusion model (nurec train, or models/<name>).
 # Environment: NUREC (default build/app/nurec), METHODS (default "truth collinear fastmtt mmc ip
 # diffusion"), CANDIDATES (diffusion samples per event, default 20), SIGNAL_PER_FB (default 4996.6,
-# the quoted yield of docs/yields.md), THREADS (default 1). One thread each keeps the outputs
+# the quoted yield of docs/yields.md), THREADS (default 1), DIFFUSION_OPTIONS (extra options of the
+# diffusion `nurec reconstruct`, default none, e.g. "--sampler dpm++2m --steps 25" or "--steps 200
+# --selection tau-mass"; docs/quantum.md "Candidates and samplers"). One thread each keeps the outputs
 # independent of the machine; every step is skipped when its output exists, so a killed run resumes.
 # Output: OUT_DIR/{calib,meas}.h5, resp-<m>.json, spin-<m>.json, and spin-summary.md
 # (scripts/spin_summary.py).
 set -euo pipefail
 if [ $# -ne 4 ]; then
-  sed -n 2,16p "$0" >&2
+  sed -n 2,18p "$0" >&2
   exit 2
 fi
 CALIB=$1 MEAS=$2 MODEL=$3 OUT=$4
@@ -24,6 +26,7 @@ METHODS=${METHODS:-truth collinear fastmtt mmc ip diffusion}
 K=${CANDIDATES:-20}
 SIGNAL=${SIGNAL_PER_FB:-4996.6}
 T=${THREADS:-1}
+read -r -a DOPTS <<< "${DIFFUSION_OPTIONS:-}"
 for f in "$CALIB" "$MEAS"; do [ -f "$f" ] || { echo "spin_study: no such file: $f" >&2; exit 1; }; done
 [ -f "$MODEL/model.pt" ] || { echo "spin_study: $MODEL holds no model.pt" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -39,7 +42,7 @@ for s in calib meas; do
     [ -f "$OUT/.$s.$m.done" ] && continue
     log "reconstruct $s $m"
     extra=()
-    if [ "$m" = diffusion ]; then extra=(--model "$MODEL" --candidates "$K"); fi
+    if [ "$m" = diffusion ]; then extra=(--model "$MODEL" --candidates "$K" "${DOPTS[@]}"); fi
     "$NUREC" reconstruct "$OUT/$s.h5" --method "$m" --seed $seed --threads "$T" -q \
       "${extra[@]}" --out "$OUT/$s.h5"
     touch "$OUT/.$s.$m.done"
