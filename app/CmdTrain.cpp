@@ -3,10 +3,8 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 
 #include "app/Command.hpp"
 #include "nurec/core/Error.hpp"
@@ -35,14 +33,6 @@ struct TrainArgs {
 };
 
 #ifdef NUREC_ML_AVAILABLE
-bool isUnfoldCard(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("cannot open config file '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  return ml::unfold::isUnfoldRunCard(text.str());
-}
-
 // A t tbar unfolding model (docs/ml-unfold.md): one process, the data read once.
 int trainUnfoldModel(const TrainArgs& a) {
   if (ml::discoverDistributedEnv().worldSize > 1) {
@@ -135,7 +125,7 @@ std::function<int()> setupTrain(CLI::App& cmd) {
 #ifdef NUREC_ML_AVAILABLE
     // Before the (long) reading of the data: a mistyped --out fails at once.
     checkOutputPath("--out", a->out, OutputKind::Directory, {a->data, a->config});
-    if (isUnfoldCard(a->config)) return trainUnfoldModel(*a);
+    if (ml::unfold::isUnfoldRunCardFile(a->config)) return trainUnfoldModel(*a);
     const ml::DistributedEnv dist = ml::discoverDistributedEnv();
     // Only rank 0 writes --out, so only rank 0 holds its lock (the others would wait for it).
     std::optional<OutputLock> lock;

@@ -152,12 +152,7 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
   // intra-op thread, and batches run in parallel on the requested threads. Batch composition is
   // fixed by batchEvents, so the floating-point reductions, and hence the output, are bit-identical
   // for any --threads (intra-op threading would change the blocking of matmuls and sums).
-  const int previousTorchThreads = at::get_num_threads();
-  at::set_num_threads(1);
-  struct RestoreTorchThreads {
-    int n;
-    ~RestoreTorchThreads() { at::set_num_threads(n); }
-  } restoreTorchThreads{previousTorchThreads};
+  const IntraOpThreads oneIntraOpThread(1);
 
   const std::size_t N = table.nEvents();
   const std::int64_t K = options.candidates;

@@ -324,6 +324,14 @@ std::string weightsChecksum(const torch::nn::Module& net) {
   return sha.hexDigest();
 }
 
+IntraOpThreads::IntraOpThreads(int threads) : previous_(at::get_num_threads()) {
+  at::set_num_threads(threads);
+}
+
+IntraOpThreads::~IntraOpThreads() {
+  at::set_num_threads(previous_);
+}
+
 void saveWeights(const torch::nn::Module& net, const std::string& path) {
   torch::serialize::OutputArchive archive;
   for (const auto& item : net.named_parameters(true)) archive.write(item.key(), item.value());

@@ -86,6 +86,18 @@ void copyWeights(torch::nn::Module& dst, const torch::nn::Module& src);
 // is multiplied by maxNorm / (G + 1e-6).
 double clipGradNorm(const std::vector<torch::Tensor>& params, double maxNorm);
 
+// LibTorch's intra-op thread count for the lifetime of the object; the previous count afterwards.
+class IntraOpThreads {
+ public:
+  explicit IntraOpThreads(int threads);
+  ~IntraOpThreads();
+  IntraOpThreads(const IntraOpThreads&) = delete;
+  IntraOpThreads& operator=(const IntraOpThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
 // Builds a network with the configured architecture.
 DiffusionNet makeNet(const DiffusionConfig& config);
 

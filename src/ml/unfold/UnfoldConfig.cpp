@@ -69,6 +69,14 @@ std::vector<Section> sections(UnfoldConfig& c) {
   };
 }
 
+std::string readRunCard(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot open config file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 void range(const char* key, double v, double lo, double hi) {
   if (!(v >= lo && v <= hi)) {
     std::ostringstream m;
@@ -206,11 +214,7 @@ UnfoldConfig UnfoldConfig::fromYaml(const std::string& text, const std::string& 
 }
 
 UnfoldConfig UnfoldConfig::fromFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("cannot open config file '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return fromYaml(ss.str(), path);
+  return fromYaml(readRunCard(path), path);
 }
 
 std::string UnfoldConfig::toYaml() const {
@@ -237,6 +241,10 @@ bool isUnfoldRunCard(const std::string& text) {
   } catch (const YAML::Exception&) {
     return false;
   }
+}
+
+bool isUnfoldRunCardFile(const std::string& path) {
+  return isUnfoldRunCard(readRunCard(path));
 }
 
 }  // namespace nurec::ml::unfold

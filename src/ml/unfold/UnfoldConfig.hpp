@@ -113,5 +113,7 @@ struct UnfoldConfig {
 // True when the YAML text is an unfolding run card (has a top-level `model:` key), so that
 // `nurec train --config` can tell it from a tau-pair diffusion card without being told.
 bool isUnfoldRunCard(const std::string& text);
+// The same for a file; ConfigError when it cannot be read.
+bool isUnfoldRunCardFile(const std::string& path);
 
 }  // namespace nurec::ml::unfold

@@ -3,8 +3,6 @@
 #include <omp.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "nurec/core/Error.hpp"
 #include "nurec/core/Parallel.hpp"
@@ -31,13 +29,10 @@ UnfoldModel loadModel(const std::string& dir, UnfoldConfig& config) {
                      "' does not hold a trained model (expected config.yaml and model.pt, "
                      "written by `nurec train --config configs/ttbar_<model>.yaml`)");
   }
-  std::ifstream in(cfg);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!isUnfoldRunCard(text.str())) {
+  if (!isUnfoldRunCardFile(cfg.string())) {
     throw InputError(dir + " holds a tau-pair diffusion model, not a t tbar unfolding model");
   }
-  config = UnfoldConfig::fromYaml(text.str(), cfg.string());
+  config = UnfoldConfig::fromFile(cfg.string());
   UnfoldModel model(config);
   loadWeights(*model, weights.string());
   model->eval();
@@ -84,12 +79,7 @@ void UnfoldReconstructor::reconstruct(io::EventTable& table, bool progress) {
   const std::size_t N = table.nEvents();
   const std::int64_t K = o.samples;
   // One intra-op thread per batch, batches in parallel: the output does not depend on --threads.
-  const int previousThreads = at::get_num_threads();
-  at::set_num_threads(1);
-  struct Restore {
-    int n;
-    ~Restore() { at::set_num_threads(n); }
-  } restore{previousThreads};
+  const IntraOpThreads oneIntraOpThread(1);
 
   std::vector<std::int64_t> selected;
   for (std::size_t i = 0; i < N; ++i) {

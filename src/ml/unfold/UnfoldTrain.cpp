@@ -159,12 +159,7 @@ UnfoldTrainSummary train(const UnfoldConfig& configIn, const EventTensors& all,
   const Split data = split(all, tc.validationModulus);
   const auto nTrain = data.train.size(), nVal = data.val.size();
 
-  const int previousThreads = at::get_num_threads();
-  at::set_num_threads(std::max(1, options.threads));
-  struct Restore {
-    int n;
-    ~Restore() { at::set_num_threads(n); }
-  } restore{previousThreads};
+  const IntraOpThreads intraOpThreads(std::max(1, options.threads));
 
   // Normalisation of the 55 components from the training events.
   const torch::Tensor y = data.train.partons.to(torch::kFloat64);
