@@ -39,7 +39,13 @@ text = re.sub(r'(\ntrain:\n)', r'\1  max_events: %s\n' % n, text, count=1)
 open(path, 'w').write(text)
 PY
   fi
-  [ -n "${EPOCHS:-}" ] && extra+=(--epochs "$EPOCHS")
+  if [ -n "${EPOCHS:-}" ]; then
+    extra+=(--epochs "$EPOCHS")
+    # ldm: the VAE stage keeps its share of the run card's epochs (8 of 20), at least one epoch.
+    if [ "$m" = ldm ]; then
+      sed -i -E "s/^  vae_epochs: .*/  vae_epochs: $(( EPOCHS * 2 / 5 > 0 ? EPOCHS * 2 / 5 : 1 ))/" "$card"
+    fi
+  fi
   if [ -f "$OUT/$m/checkpoint.pt" ]; then extra+=(--resume); else extra+=(--force); fi
   log "train $m"
   "$NUREC" -q train --config "$card" --data "$TRAIN" --out "$OUT/$m" --threads "$T" "${extra[@]}" \
