@@ -35,6 +35,10 @@ h5ls nu.h5/nu/cvld/samples | grep -q "{6000/Inf, 2/Inf, 11/Inf, 5/Inf}" || { ech
 grep -q "| cvld |" report/README.md && grep -q "| chi2 |" report/README.md ||
   { echo "FAIL: both methods in the distance table"; cat report/README.md; exit 1; }
 
+# The shipped model (models/ttbar_cvld) samples the same file.
+"$nurec" -q reconstruct ev.h5 --method cvld --model "$here/../../models/ttbar_cvld" --out shipped.h5 > shipped.log
+grep -Eq "reconstruct cvld: 6000 events, [1-9][0-9]* ok" shipped.log || { echo "FAIL: shipped model"; cat shipped.log; exit 1; }
+
 "$expect" "give the trained model with --model DIR" --no-file x.h5 -- \
   "$nurec" reconstruct ev.h5 --method vld --out x.h5
 "$expect" "--method vdm was given a cvld model .*use --method cvld" --no-file x.h5 -- \
