@@ -1,6 +1,7 @@
 #include "nurec/ml/unfold/UnfoldData.hpp"
 
 #include <cmath>
+#include <map>
 
 #include "nurec/core/Error.hpp"
 #include "nurec/io/EventFile.hpp"
@@ -14,10 +15,11 @@ constexpr const char* kTTbarProcess = "ttbar-semilep";  // docs/data-format.md "
 // Bytes held per selected event: inputs, mask, targets, and the copies of a split.
 constexpr double kBytesPerEvent = 2.5 * (kSlots * kFeatures * 4 + kSlots + 3 * 4 + kRecordSize * 4);
 
-void requireTTbar(const io::EventTable& table) {
-  const std::string process = io::processOf(table.attributes(), table.source());
+void requireTTbar(const std::map<std::string, io::AttributeValue>& attributes,
+                  const std::string& source) {
+  const std::string process = io::processOf(attributes, source);
   if (process != kTTbarProcess) {
-    throw InputError(table.source() + ": a '" + process +
+    throw InputError(source + ": a '" + process +
                      "' file; the unfolding models read t tbar files (process '" + kTTbarProcess +
                      "', written by `nurec simulate` of `nurec generate --process ttbar-semilep`)");
   }
@@ -31,7 +33,7 @@ torch::Tensor fromVector(std::vector<T> values, std::vector<std::int64_t> shape,
 
 // Tensors of every row of the table.
 EventTensors toTensors(const io::EventTable& t, bool withTargets) {
-  requireTTbar(t);
+  requireTTbar(t.attributes(), t.source());
   const auto n = static_cast<std::int64_t>(t.nEvents());
   EventTensors e;
   e.source = t.source();
@@ -97,7 +99,7 @@ Batch EventTensors::batch(std::int64_t first, std::int64_t count,
 }
 
 EventTensors selectedEvents(const io::EventTable& table, std::int64_t maxEvents, bool withTargets) {
-  requireTTbar(table);
+  requireTTbar(table.attributes(), table.source());
   const auto pass = table.get<std::uint8_t>(kSelectionDataset, {});
   std::vector<std::size_t> keep;
   for (std::size_t i = 0; i < pass.size(); ++i) {
@@ -116,12 +118,7 @@ EventTensors selectedEvents(const io::EventTable& table, std::int64_t maxEvents,
 EventTensors readSelectedEvents(const std::string& path, std::int64_t maxEvents, bool withTargets,
                                 std::size_t chunkEvents) {
   const io::EventFileReader reader(path);
-  if (io::processOf(reader.attributes(), path) != kTTbarProcess) {
-    io::EventTable empty;
-    empty.setSource(path);
-    for (const auto& [k, v] : reader.attributes()) empty.setAttribute(k, v);
-    requireTTbar(empty);
-  }
+  requireTTbar(reader.attributes(), path);
   std::vector<std::string> datasets = datasetsFor(withTargets);
   for (const auto& d : datasets) {
     if (!reader.has(d)) {
