@@ -8,6 +8,11 @@ which is how nurec pads them itself. Attributes come from the first input, plus 
 (the input names) and `n_events`; /nu groups are dropped (stale for the merged rows).
 
     /usr/bin/python3 scripts/merge_event_files.py --out mixed.h5 a.h5 b.h5 c.h5
+
+--flatten-mass LO,HI,WIDTH,PER_BIN thins the merged rows to a flat true m(tau tau) spectrum in
+[LO, HI) GeV: in each bin of WIDTH GeV a row is kept with probability min(1, PER_BIN / rows in the
+bin) (fixed random seed, --seed); rows outside [LO, HI) are all kept. Used for the log-flat
+training sample of docs/ml.md "Flat-mass model", whose signal-region acceptance rises with m.
 """
 import argparse
 import sys
@@ -26,6 +31,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("inputs", nargs="+")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--flatten-mass", help="LO,HI,WIDTH,PER_BIN: thin to a flat true m(tau tau)")
+    ap.add_argument("--seed", type=int, default=1, help="random seed of --flatten-mass")
     a = ap.parse_args()
     files = [h5py.File(p, "r") for p in a.inputs]
     names = datasets(files[0])
@@ -33,9 +40,14 @@ def main():
         missing = set(names) ^ set(datasets(f))
         if missing:
             sys.exit(f"merge: {p} and {a.inputs[0]} hold different datasets: {sorted(missing)}")
+    keep = None
+    if a.flatten_mass:
+        keep = flat_mass_rows(files, a.flatten_mass, a.seed)
     with h5py.File(a.out, "w") as out:
         for name in names:
             parts = [f[name][...] for f in files]
+            if keep is not None:
+                parts = [x[k] for x, k in zip(parts, keep)]
             width = [max(x.shape[k] for x in parts) for k in range(1, parts[0].ndim)]
             padded = []
             for x in parts:
@@ -45,9 +57,44 @@ def main():
                                compression_opts=1)
         for k, v in files[0].attrs.items():
             out.attrs[k] = v
-        out.attrs["n_events"] = np.int64(sum(f["weight"].shape[0] for f in files))
+        rows = sum(int(k.sum()) for k in keep) if keep is not None else sum(
+            f["weight"].shape[0] for f in files)
+        out.attrs["n_events"] = np.int64(rows)
         out.attrs["merged_from"] = ",".join(a.inputs)
-    print(f"merge: {len(files)} files, {sum(f['weight'].shape[0] for f in files)} rows -> {a.out}")
+        if a.flatten_mass:
+            out.attrs["flatten_mass"] = a.flatten_mass
+    print(f"merge: {len(files)} files, {rows} rows -> {a.out}")
+
+
+def true_mass(f):
+    p = f["truth/tau_p4"][...].sum(axis=1)
+    return np.sqrt(np.maximum(p[:, 3] ** 2 - (p[:, :3] ** 2).sum(axis=1), 0))
+
+
+def flat_mass_rows(files, spec, seed):
+    """Per file, a boolean mask of the rows kept by --flatten-mass."""
+    try:
+        lo, hi, width, per_bin = (float(x) for x in spec.split(","))
+    except ValueError:
+        sys.exit(f"merge: --flatten-mass {spec}: expected LO,HI,WIDTH,PER_BIN")
+    if not (0 <= lo < hi and width > 0 and per_bin > 0):
+        sys.exit(f"merge: --flatten-mass {spec}: need 0 <= LO < HI, WIDTH > 0, PER_BIN > 0")
+    masses = [true_mass(f) for f in files]
+    m = np.concatenate(masses)
+    edges = np.arange(lo, hi + 0.5 * width, width)
+    counts, _ = np.histogram(m, edges)
+    b = np.clip(np.searchsorted(edges, m, side="right") - 1, 0, len(counts) - 1)
+    inside = (m >= lo) & (m < edges[-1])
+    prob = np.where(inside, np.minimum(1.0, per_bin / np.maximum(counts[b], 1)), 1.0)
+    keep = np.random.default_rng(seed).random(len(m)) < prob
+    short = [f"{edges[i]:g}" for i in range(len(counts)) if counts[i] < per_bin]
+    if short:
+        print(f"merge: bins with fewer than {per_bin:g} rows (kept whole): {', '.join(short)}")
+    out, start = [], 0
+    for x in masses:
+        out.append(keep[start:start + len(x)])
+        start += len(x)
+    return out
 
 
 if __name__ == "__main__":

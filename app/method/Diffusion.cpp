@@ -1,9 +1,16 @@
 // The conditional diffusion model of the tau pair (docs/ml-methods.md), when nurec is built with
 // LibTorch; without it the method is still listed and refused with the reason.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
 #include <memory>
+#include <optional>
+#include <sstream>
 
 #include "app/Process.hpp"
 #include "nurec/core/Error.hpp"
+#include "nurec/eval/MassIntervals.hpp"
 #include "nurec/io/Schema.hpp"
 #ifdef NUREC_ML_AVAILABLE
 #include "nurec/ml/Api.hpp"
@@ -24,11 +31,13 @@ class DiffusionChunkReconstructor final : public ChunkReconstructor {
   DiffusionChunkReconstructor(const DiffusionOptions& o, const ReconstructRun& run)
       : options_(makeOptions(o, run)),
         reconstructor_(options_),
-        modelLabel_(io::diffusionModelLabel(options_.modelDir)) {}
+        modelLabel_(io::diffusionModelLabel(options_.modelDir)),
+        intervals_(loadIntervalCalibration(options_.modelDir)) {}
 
   void reconstruct(io::EventTable& chunk, bool progress) override {
     reconstructor_.reconstruct(chunk, progress);
     chunk.setAttribute(io::nuModelAttribute(options_.methodName), modelLabel_);
+    if (intervals_) writeCalibratedIntervals(chunk);
   }
   std::string statusName(int) const override { return "status"; }
 
@@ -47,9 +56,39 @@ class DiffusionChunkReconstructor final : public ChunkReconstructor {
     d.methodName = run.method;
     return d;
   }
+  // The model's interval calibration (docs/ml.md "Calibrated mass intervals"), if it has one.
+  static std::optional<eval::MassIntervalCalibration> loadIntervalCalibration(
+      const std::string& modelDir) {
+    const std::filesystem::path path =
+        std::filesystem::path(modelDir) / eval::MassIntervalCalibration::kFileName;
+    if (!std::filesystem::exists(path)) return std::nullopt;
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) throw InputError(path.string() + ": cannot be read");
+    return eval::MassIntervalCalibration::fromJson(text.str(), path.string());
+  }
+  // /nu/<m>/mtautau_interval68 from the raw 16/50/84 % quantiles the reconstruction wrote.
+  void writeCalibratedIntervals(io::EventTable& chunk) const {
+    const std::string& name = options_.methodName;
+    const auto q = chunk.get<double>(io::nuMassQuantilesName(name), {3}, false);
+    std::vector<double> interval(chunk.nEvents() * 2, std::numeric_limits<double>::quiet_NaN());
+    for (std::size_t i = 0; i < chunk.nEvents(); ++i) {
+      const std::array<double, 3> qi{q[i * 3], q[i * 3 + 1], q[i * 3 + 2]};
+      if (!std::isfinite(qi[0]) || !std::isfinite(qi[1]) || !std::isfinite(qi[2])) continue;
+      const auto iv = intervals_->interval(qi);
+      interval[i * 2] = iv[0];
+      interval[i * 2 + 1] = iv[1];
+    }
+    chunk.set(io::nuMassIntervalName(name), {2}, std::move(interval));
+    chunk.setAttribute("reco_" + name + "_intervals",
+                       "calibrated: " + std::string(eval::MassIntervalCalibration::kFileName) +
+                           " of the model, fitted on " + intervals_->source);
+  }
   ml::DiffusionReconstructOptions options_;
   ml::DiffusionReconstructor reconstructor_;  // checks the options and loads the model first
   std::string modelLabel_;
+  std::optional<eval::MassIntervalCalibration> intervals_;
 };
 #endif
 

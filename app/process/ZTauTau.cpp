@@ -220,9 +220,10 @@ std::function<void(const GenerateRun&)> setupGenerate(CLI::Option_group& group) 
       ->capture_default_str();
   group
       .add_option("--mass-prior", o->massPrior,
-                  "m(tau tau) spectrum: physical (the cross section, Z peak) or flat (uniform in "
-                  "the window, for training samples; weights not for yields)")
-      ->check(CLI::IsMember({"physical", "flat"}))
+                  "m(tau tau) spectrum: physical (the cross section, Z peak), flat (uniform in "
+                  "the window) or log-flat (uniform in ln m); flat and log-flat are for training "
+                  "samples, their weights not for yields")
+      ->check(CLI::IsMember({"physical", "flat", "log-flat"}))
       ->capture_default_str();
   group
       .add_option("--resonance", o->resonance,

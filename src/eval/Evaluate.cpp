@@ -336,6 +336,10 @@ MethodValues methodValues(const io::EventTable& table, const std::string& method
     const auto q = table.get<double>(io::nuMassQuantilesName(method), {3}, false);
     for (std::size_t r : rows) mv.massQuantiles.push_back({q[r * 3], q[r * 3 + 1], q[r * 3 + 2]});
   }
+  if (table.has(io::nuMassIntervalName(method))) {
+    const auto iv = table.get<double>(io::nuMassIntervalName(method), {2}, false);
+    for (std::size_t r : rows) mv.massIntervals.push_back({iv[r * 2], iv[r * 2 + 1]});
+  }
   for (std::size_t s = 0; s < nSel; ++s) {
     const std::size_t r = rows[s];
     const bool finite = allFinite(nu.data() + r * 8, 8);

@@ -116,6 +116,9 @@ struct MethodValues {
   // 16/50/84 % quantiles of m_tautau per event from /nu/<method>/mtautau_quantiles [GeV]; empty
   // if the method does not store them.
   std::vector<std::array<double, 3>> massQuantiles;
+  // Calibrated 68 % intervals from /nu/<method>/mtautau_interval68 [GeV] (docs/ml.md "Calibrated
+  // mass intervals"); empty if the file has none.
+  std::vector<std::array<double, 2>> massIntervals;
 };
 
 // One method in one bin of the true m_tautau (all channels together; docs/evaluate.md "By true
@@ -129,6 +132,9 @@ struct TrueMassBinMethod {
   // their own 16-84 % interval (0.68 if the intervals are calibrated); NaN otherwise.
   double massCoverage68 = 0;
   std::size_t coverageEvents = 0;
+  // The same for the calibrated intervals (/nu/<method>/mtautau_interval68); NaN without them.
+  double calibratedCoverage68 = 0;
+  std::size_t calibratedCoverageEvents = 0;
 };
 struct TrueMassBin {
   double lowGeV = 0, highGeV = 0;          // [low, high)

@@ -130,6 +130,16 @@ std::string trueMassMarkdown(const EvaluationResult& r) {
         trueMassTable(r, [](const TrueMassBinMethod& m) {
           return m.coverageEvents > 0 ? num(m.massCoverage68) : std::string("—");
         });
+  bool calibrated = false;
+  for (const auto& bin : r.byTrueMass)
+    for (const auto& m : bin.methods) calibrated = calibrated || m.calibratedCoverageEvents > 0;
+  if (calibrated)
+    out +=
+        "\n**Coverage of the calibrated per-event 68 % m_ττ intervals (mtautau_interval68; "
+        "0.68 if the calibration holds on this sample)**\n\n" +
+        trueMassTable(r, [](const TrueMassBinMethod& m) {
+          return m.calibratedCoverageEvents > 0 ? num(m.calibratedCoverage68) : std::string("—");
+        });
   out += "\n**Reconstructed m_ττ [GeV]: median [16 %, 84 %]**\n\n" +
          trueMassTable(r, [](const TrueMassBinMethod& m) {
            return std::isfinite(m.recoMassMedian)
@@ -618,6 +628,7 @@ json toJson(const EvaluationResult& r) {
                           {"reco_mtautau_median", jnum(mb.recoMassMedian)},
                           {"reco_mtautau_q84", jnum(mb.recoMassQ84)},
                           {"coverage68", jnum(mb.massCoverage68)},
+                          {"calibrated_coverage68", jnum(mb.calibratedCoverage68)},
                           {"coverage_events", mb.coverageEvents}};
     }
     bins.push_back({{"true_mtautau_low", bin.lowGeV},

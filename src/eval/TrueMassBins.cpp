@@ -51,6 +51,20 @@ TrueMassBinMethod binResult(const EvaluationResult& res, std::size_t method,
     if (out.coverageEvents > 0)
       out.massCoverage68 = static_cast<double>(inside) / static_cast<double>(out.coverageEvents);
   }
+  out.calibratedCoverage68 = kNaN;
+  if (!mv.massIntervals.empty()) {
+    std::size_t inside = 0;
+    for (std::size_t s : events) {
+      const auto& iv = mv.massIntervals[s];
+      if (!mv.ok[s] || !std::isfinite(iv[0]) || !std::isfinite(iv[1])) continue;
+      ++out.calibratedCoverageEvents;
+      const double truth = res.truth[s][kMassIndex];
+      if (iv[0] <= truth && truth <= iv[1]) ++inside;
+    }
+    if (out.calibratedCoverageEvents > 0)
+      out.calibratedCoverage68 =
+          static_cast<double>(inside) / static_cast<double>(out.calibratedCoverageEvents);
+  }
   HwhmConfig noBootstrap = hwhm;
   noBootstrap.bootstrapSamples = 0;
   double sum = 0;

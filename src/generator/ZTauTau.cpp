@@ -56,7 +56,7 @@ void ZTauTauConfig::validate() const {
   require(std::any_of(allowedDecayModes.begin(), allowedDecayModes.end(), [](bool b) { return b; }),
           "generator: at least one tau decay mode must be allowed");
   require(resonance == Resonance::DrellYan || massPrior == MassPrior::Physical,
-          "generator: the flat mass prior is for the Z/gamma* resonance only");
+          "generator: the flat and log-flat mass priors are for the Z/gamma* resonance only");
   require(std::isfinite(higgsMassGeV) && higgsMassGeV > 2 * constants::mTau && higgsMassGeV < sqrtS,
           fmt::format("generator: the H mass must lie between 2 m_tau and sqrt(s) (got {} GeV)",
                       higgsMassGeV));
@@ -78,13 +78,23 @@ ZTauTauConfig::Resonance resonanceFromName(const std::string& name) {
 }
 
 const char* massPriorName(ZTauTauConfig::MassPrior prior) {
-  return prior == ZTauTauConfig::MassPrior::Flat ? "flat" : "physical";
+  switch (prior) {
+    case ZTauTauConfig::MassPrior::Flat:
+      return "flat";
+    case ZTauTauConfig::MassPrior::LogFlat:
+      return "log-flat";
+    case ZTauTauConfig::MassPrior::Physical:
+      break;
+  }
+  return "physical";
 }
 
 ZTauTauConfig::MassPrior massPriorFromName(const std::string& name) {
   if (name == "physical") return ZTauTauConfig::MassPrior::Physical;
   if (name == "flat") return ZTauTauConfig::MassPrior::Flat;
-  throw ConfigError(fmt::format("unknown mass prior '{}' (expected physical or flat)", name));
+  if (name == "log-flat") return ZTauTauConfig::MassPrior::LogFlat;
+  throw ConfigError(
+      fmt::format("unknown mass prior '{}' (expected physical, flat or log-flat)", name));
 }
 
 std::string ZTauTauConfig::toYaml() const {
@@ -197,7 +207,7 @@ ZTauTauConfig zTauTauConfigFromYaml(const std::string& yamlText, const std::stri
         try {
           c.massPrior = massPriorFromName(v.as<std::string>());
         } catch (const ConfigError&) {
-          fail(key, "physical or flat");
+          fail(key, "physical, flat or log-flat");
         }
       } else if (key == "resonance") {
         try {
@@ -329,7 +339,7 @@ ZTauTauGenerator::ZTauTauGenerator(const ZTauTauConfig& config)
     throw ConfigError(higgs_ ? "generator: the g g -> H cross section vanishes"
                              : "generator: the cross section vanishes in the mass window");
   maxWeight_ = wMax * config_.maxWeightSafety;
-  if (config_.massPrior == ZTauTauConfig::MassPrior::Flat) {
+  if (config_.massPrior != ZTauTauConfig::MassPrior::Physical) {
     // Per bin of m (kFlatBins, with at least 200 pilot points each, m uniform in the bin): the
     // maximum of d3sigma/(g(y) g(c)) for the accept-reject at fixed m, and its mean, d sigma/dm.
     const std::size_t perBin = std::max<std::size_t>(200, config_.pilotPoints / kFlatBins);
@@ -363,6 +373,18 @@ std::size_t ZTauTauGenerator::flatBin(double m) const {
 
 double ZTauTauGenerator::massSpectrumPbPerGeV(double m) const {
   return flatSpectrum_.empty() ? 0.0 : flatSpectrum_[flatBin(m)];
+}
+
+double ZTauTauGenerator::priorMassGeV(double u) const {
+  const double lo = config_.massMinGeV, hi = config_.massMaxGeV;
+  if (config_.massPrior == ZTauTauConfig::MassPrior::LogFlat) return lo * std::pow(hi / lo, u);
+  return lo + (hi - lo) * u;
+}
+
+double ZTauTauGenerator::priorDensityPerGeV(double m) const {
+  const double lo = config_.massMinGeV, hi = config_.massMaxGeV;
+  if (config_.massPrior == ZTauTauConfig::MassPrior::LogFlat) return 1.0 / (m * std::log(hi / lo));
+  return 1.0 / (hi - lo);
 }
 
 ZTauTauGenerator::HardPoint ZTauTauGenerator::sampleHardPointAtMass(double m, Rng& rng) const {
@@ -433,10 +455,10 @@ bool ZTauTauGenerator::passesCuts(const TruthEvent& ev) const {
 
 TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters) const {
   Rng rng(config_.seed, index, streams::generator);
-  // Flat mass prior: m is drawn once, so that events rejected by the cuts below are redrawn at the
-  // same m and the accepted masses stay flat.
-  const bool flat = config_.massPrior == ZTauTauConfig::MassPrior::Flat;
-  const double flatMass = flat ? rng.uniform(config_.massMinGeV, config_.massMaxGeV) : 0.0;
+  // Flat and log-flat mass priors: m is drawn once, so that events rejected by the cuts below are
+  // redrawn at the same m and the accepted masses follow the prior.
+  const bool flat = config_.massPrior != ZTauTauConfig::MassPrior::Physical;
+  const double flatMass = flat ? priorMassGeV(rng.uniform()) : 0.0;
   const double wMax = flat ? flatMaxWeight_[flatBin(flatMass)] : maxWeight_;
   for (std::size_t attempt = 0; attempt < config_.maxAttemptsPerEvent; ++attempt) {
     // 1. Unweighted hard-process point (m, y, c).
@@ -556,8 +578,8 @@ ChunkedGeneration generateZTauTauChunks(
   GenerationSummary& s = out.summary;
   // Sums are taken in event order across chunks: the result does not depend on the chunk size.
   double sumW = 0, sumW2 = 0;
-  const bool flatPrior = config.massPrior == ZTauTauConfig::MassPrior::Flat;
-  std::vector<double> bosonMassGeV;  // flat prior: the weights need every event's mass
+  const bool flatPrior = config.massPrior != ZTauTauConfig::MassPrior::Physical;
+  std::vector<double> bosonMassGeV;  // flat priors: the weights need every event's mass
   if (flatPrior) bosonMassGeV.reserve(n);
   Progress progress("generate", n, showProgress);
   generateInChunks<TruthEvent, EventCounters>(
@@ -593,12 +615,13 @@ ChunkedGeneration generateZTauTauChunks(
   const double relAcc = s.acceptanceErr / s.acceptance;
   s.crossSectionErrPb = s.crossSectionPb * std::sqrt(relSigma * relSigma + relAcc * relAcc);
   if (flatPrior) {
-    // m is flat: event i stands for d sigma/dm(m_i) x window / N (before generator-level cuts).
-    const double window = config.massMaxGeV - config.massMinGeV;
+    // m drawn from the prior q: event i stands for d sigma/dm(m_i) / q(m_i) / N (before
+    // generator-level cuts); for the flat prior 1/q is the window width.
     double sum = 0, sum2 = 0;
     out.weightsPb.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-      const double w = gen.massSpectrumPbPerGeV(bosonMassGeV[i]) * window * s.branchingFactor /
+      const double m = bosonMassGeV[i];
+      const double w = gen.massSpectrumPbPerGeV(m) / gen.priorDensityPerGeV(m) * s.branchingFactor /
                        static_cast<double>(n);
       out.weightsPb[i] = w;
       sum += w;

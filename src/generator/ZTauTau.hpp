@@ -41,9 +41,11 @@ struct ZTauTauConfig {
   // The m(tau tau) spectrum (docs/physics-validation.md "Flat mass prior"): Physical follows the
   // cross section (Z peak); Flat draws m uniformly in the window and everything else (rapidity,
   // angle, recoil, decays, generator-level cuts) from the physics at that m, for training samples
-  // whose learned prior must not be the Z peak. A flat file's weights are sigma(m) per event
-  // before generator-level cuts: use it for training and resolution, not for yields.
-  enum class MassPrior { Physical, Flat };
+  // whose learned prior must not be the Z peak; LogFlat draws ln m uniformly (density 1/m), which
+  // after the signal-region acceptance (rising with m) is close to flat in m over a wide window.
+  // A flat or log-flat file's weights are sigma(m) per event before generator-level cuts: use it
+  // for training and resolution, not for yields.
+  enum class MassPrior { Physical, Flat, LogFlat };
   MassPrior massPrior = MassPrior::Physical;
   // The resonance (docs/physics.md section 14). DrellYan: q qbar -> Z/gamma* in the mass window
   // above. Higgs: g g -> H -> tau tau at higgsMassGeV (narrow; the mass window and prior do not
@@ -112,6 +114,10 @@ class ZTauTauGenerator {
   // tabulated d sigma/dm [pb/GeV] (mean weight of the pilot points in m's bin).
   HardPoint sampleHardPointAtMass(double m, Rng& rng) const;
   double massSpectrumPbPerGeV(double m) const;
+  // Flat and log-flat priors: the mass drawn from u in [0, 1), and the prior density at m
+  // [1/GeV], normalised on the window (the event weight is d sigma/dm / density / N).
+  double priorMassGeV(double u) const;
+  double priorDensityPerGeV(double m) const;
 
   // Generator-level cuts on the visible taus; tausCanPassCuts is a necessary condition on the taus.
   bool passesCuts(const TruthEvent& ev) const;
@@ -133,7 +139,7 @@ class ZTauTauGenerator {
 };
 
 // Generates config.nEvents events on `threads` threads (0 = all cores).
-const char* massPriorName(ZTauTauConfig::MassPrior prior);            // "physical", "flat"
+const char* massPriorName(ZTauTauConfig::MassPrior prior);  // "physical", "flat", "log-flat"
 ZTauTauConfig::MassPrior massPriorFromName(const std::string& name);  // throws ConfigError
 const char* resonanceName(ZTauTauConfig::Resonance r);                // "z", "higgs"
 ZTauTauConfig::Resonance resonanceFromName(const std::string& name);  // throws ConfigError

@@ -53,6 +53,9 @@ std::string nuMassName(const std::string& method) {
 std::string nuMassQuantilesName(const std::string& method) {
   return "/nu/" + method + "/mtautau_quantiles";
 }
+std::string nuMassIntervalName(const std::string& method) {
+  return "/nu/" + method + "/mtautau_interval68";
+}
 std::string nuModelAttribute(const std::string& method) {
   return "nu_" + method + "_model";
 }

@@ -62,6 +62,9 @@ std::string nuStatusName(const std::string& method);
 // method's candidates [GeV], NaN where status != 0 (docs/data-format.md).
 std::string nuMassName(const std::string& method);
 std::string nuMassQuantilesName(const std::string& method);
+// "/nu/<method>/mtautau_interval68" (N,2): the calibrated 68 % interval of m_tautau [GeV] of a
+// model that carries an interval calibration (eval/MassIntervals.hpp), NaN where status != 0.
+std::string nuMassIntervalName(const std::string& method);
 // File attribute naming the model a learned method was reconstructed with ("nu_<method>_model":
 // "<model dir> (model.pt FNV-1a <hex>)"), checked against spin responses (docs/quantum.md).
 std::string nuModelAttribute(const std::string& method);
