@@ -5,6 +5,7 @@
 
 #include "app/Process.hpp"
 #include "nurec/core/Error.hpp"
+#include "nurec/io/EventFile.hpp"
 #include "nurec/io/Schema.hpp"
 #ifdef NUREC_ML_AVAILABLE
 #include "nurec/ml/unfold/UnfoldApi.hpp"
@@ -67,7 +68,7 @@ const char* const kHelpTail =
     "/nu/<method>/partons holds the first of --candidates samples";
 
 const MethodRegistrar registrar({
-    .process = "ttbar-semilep",
+    .process = io::kTTbarProcess,
     .methods = {{"vld", std::string("variational latent diffusion ") + kHelpTail},
                 {"cvld", "VLD with a conditional decoder (as vld)"},
                 {"ucvld", "VLD with unconditional encoder and decoder (as vld)"},

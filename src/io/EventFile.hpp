@@ -24,6 +24,9 @@ inline constexpr std::int64_t kSchemaVersion = 2;
 inline constexpr std::int64_t kOldestSchemaVersion = 1;
 inline constexpr const char* kProcessAttribute = "process";
 inline constexpr const char* kDefaultProcess = "ztautau";
+// The semileptonic t tbar process (generator/ttbar/TTbarTable.hpp): named here once for the
+// libraries that read its files without linking the generator (the unfolding models in ml).
+inline constexpr const char* kTTbarProcess = "ttbar-semilep";
 // The process of a file from its attributes: "process", or kDefaultProcess when absent.
 // InputError when the attribute is not a string.
 std::string processOf(const std::map<std::string, AttributeValue>& attributes,

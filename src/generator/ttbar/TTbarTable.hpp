@@ -6,11 +6,12 @@
 #include <vector>
 
 #include "nurec/generator/ttbar/TTbarGenerator.hpp"
+#include "nurec/io/EventFile.hpp"
 #include "nurec/io/EventTable.hpp"
 
 namespace nurec::generator::ttbar {
 
-inline constexpr const char* kProcessName = "ttbar-semilep";
+inline constexpr const char* kProcessName = io::kTTbarProcess;
 
 namespace ds {
 inline constexpr const char* partons = "/truth/partons";  // (N,11,5) f8: (M, E, px, py, pz) GeV

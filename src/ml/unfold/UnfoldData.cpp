@@ -11,7 +11,7 @@ namespace nurec::ml::unfold {
 
 namespace {
 
-constexpr const char* kTTbarProcess = "ttbar-semilep";  // docs/data-format.md "Processes"
+using io::kTTbarProcess;  // docs/data-format.md "Processes"
 // Bytes held per selected event: inputs, mask, targets, and the copies of a split.
 constexpr double kBytesPerEvent = 2.5 * (kSlots * kFeatures * 4 + kSlots + 3 * 4 + kRecordSize * 4);
 
