@@ -11,8 +11,12 @@ which is how nurec pads them itself. Attributes come from the first input, plus 
 
 --flatten-mass LO,HI,WIDTH,PER_BIN thins the merged rows to a flat true m(tau tau) spectrum in
 [LO, HI) GeV: in each bin of WIDTH GeV a row is kept with probability min(1, PER_BIN / rows in the
-bin) (fixed random seed, --seed); rows outside [LO, HI) are all kept. Used for the log-flat
-training sample of docs/ml.md "Flat-mass model", whose signal-region acceptance rises with m.
+bin) (fixed random seed, --seed); rows outside [LO, HI) are all kept. With --upsample-max F,
+bins with fewer rows are filled towards PER_BIN by copying their rows (at most F times as many);
+copies of a training row are placed only at training positions (row index % 5 != 4, the split of
+`nurec train`) and copies of a validation row only at validation positions, so no event is in
+both. Used for the log-flat training sample of docs/ml.md "Flat-mass model", whose
+signal-region acceptance rises with m.
 """
 import argparse
 import sys
@@ -33,32 +37,35 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--flatten-mass", help="LO,HI,WIDTH,PER_BIN: thin to a flat true m(tau tau)")
     ap.add_argument("--seed", type=int, default=1, help="random seed of --flatten-mass")
+    ap.add_argument("--upsample-max", type=float, default=1.0,
+                    help="with --flatten-mass: fill sparse bins by copies, at most this factor")
     a = ap.parse_args()
+    if a.upsample_max < 1:
+        sys.exit(f"merge: --upsample-max {a.upsample_max}: must be >= 1")
     files = [h5py.File(p, "r") for p in a.inputs]
     names = datasets(files[0])
     for p, f in zip(a.inputs[1:], files[1:]):
         missing = set(names) ^ set(datasets(f))
         if missing:
             sys.exit(f"merge: {p} and {a.inputs[0]} hold different datasets: {sorted(missing)}")
-    keep = None
+    order = None
     if a.flatten_mass:
-        keep = flat_mass_rows(files, a.flatten_mass, a.seed)
+        order = flat_mass_rows(files, a.flatten_mass, a.seed, a.upsample_max)
     with h5py.File(a.out, "w") as out:
         for name in names:
             parts = [f[name][...] for f in files]
-            if keep is not None:
-                parts = [x[k] for x, k in zip(parts, keep)]
             width = [max(x.shape[k] for x in parts) for k in range(1, parts[0].ndim)]
             padded = []
             for x in parts:
                 pad = [(0, 0)] + [(0, w - s) for w, s in zip(width, x.shape[1:])]
                 padded.append(np.pad(x, pad))
-            out.create_dataset(name, data=np.concatenate(padded), compression="gzip",
-                               compression_opts=1)
+            data = np.concatenate(padded)
+            if order is not None:
+                data = data[order]
+            out.create_dataset(name, data=data, compression="gzip", compression_opts=1)
         for k, v in files[0].attrs.items():
             out.attrs[k] = v
-        rows = sum(int(k.sum()) for k in keep) if keep is not None else sum(
-            f["weight"].shape[0] for f in files)
+        rows = len(order) if order is not None else sum(f["weight"].shape[0] for f in files)
         out.attrs["n_events"] = np.int64(rows)
         out.attrs["merged_from"] = ",".join(a.inputs)
         if a.flatten_mass:
@@ -71,31 +78,49 @@ def true_mass(f):
     return np.sqrt(np.maximum(p[:, 3] ** 2 - (p[:, :3] ** 2).sum(axis=1), 0))
 
 
-def flat_mass_rows(files, spec, seed):
-    """Per file, a boolean mask of the rows kept by --flatten-mass."""
+def flat_mass_rows(files, spec, seed, upsample_max):
+    """The merged rows to write, in order (indices into the concatenated inputs)."""
     try:
         lo, hi, width, per_bin = (float(x) for x in spec.split(","))
     except ValueError:
         sys.exit(f"merge: --flatten-mass {spec}: expected LO,HI,WIDTH,PER_BIN")
     if not (0 <= lo < hi and width > 0 and per_bin > 0):
         sys.exit(f"merge: --flatten-mass {spec}: need 0 <= LO < HI, WIDTH > 0, PER_BIN > 0")
-    masses = [true_mass(f) for f in files]
-    m = np.concatenate(masses)
+    m = np.concatenate([true_mass(f) for f in files])
     edges = np.arange(lo, hi + 0.5 * width, width)
     counts, _ = np.histogram(m, edges)
     b = np.clip(np.searchsorted(edges, m, side="right") - 1, 0, len(counts) - 1)
     inside = (m >= lo) & (m < edges[-1])
-    prob = np.where(inside, np.minimum(1.0, per_bin / np.maximum(counts[b], 1)), 1.0)
-    keep = np.random.default_rng(seed).random(len(m)) < prob
-    short = [f"{edges[i]:g}" for i in range(len(counts)) if counts[i] < per_bin]
+    # Expected copies of each row: below 1 thins, above 1 (sparse bins) copies.
+    target = np.minimum(per_bin, upsample_max * counts)
+    factor = np.where(inside, target[b] / np.maximum(counts[b], 1), 1.0)
+    rng = np.random.default_rng(seed)
+    copies = np.floor(factor).astype(np.int64)
+    copies += rng.random(len(m)) < factor - copies
+    short = [f"{edges[i]:g}" for i in range(len(counts)) if target[i] < per_bin]
     if short:
-        print(f"merge: bins with fewer than {per_bin:g} rows (kept whole): {', '.join(short)}")
-    out, start = [], 0
-    for x in masses:
-        out.append(keep[start:start + len(x)])
-        start += len(x)
-    return out
-
+        print(f"merge: bins left below {per_bin:g} rows: {', '.join(short)}")
+    kept = np.flatnonzero(copies > 0)
+    # Originals keep their order; extra copies follow, training copies at training positions.
+    validation = np.arange(len(kept)) % 5 == 4
+    extra = {False: [], True: []}
+    for row, is_val in zip(kept, validation):
+        extra[bool(is_val)].extend([row] * (copies[row] - 1))
+    train_extra, val_extra = (rng.permutation(np.array(extra[k], dtype=np.int64))
+                              for k in (False, True))
+    order, ti, vi = list(kept), 0, 0
+    while True:
+        if len(order) % 5 == 4:
+            if vi == len(val_extra):
+                break
+            order.append(val_extra[vi])
+            vi += 1
+        else:
+            if ti == len(train_extra):
+                break
+            order.append(train_extra[ti])
+            ti += 1
+    return np.array(order, dtype=np.int64)
 
 if __name__ == "__main__":
     main()
