@@ -56,7 +56,7 @@ void ZTauTauConfig::validate() const {
   require(std::any_of(allowedDecayModes.begin(), allowedDecayModes.end(), [](bool b) { return b; }),
           "generator: at least one tau decay mode must be allowed");
   require(resonance == Resonance::DrellYan || massPrior == MassPrior::Physical,
-          "generator: the flat and log-flat mass priors are for the Z/gamma* resonance only");
+          "generator: the flat mass prior is for the Z/gamma* resonance only (also log-flat)");
   require(std::isfinite(higgsMassGeV) && higgsMassGeV > 2 * constants::mTau && higgsMassGeV < sqrtS,
           fmt::format("generator: the H mass must lie between 2 m_tau and sqrt(s) (got {} GeV)",
                       higgsMassGeV));
