@@ -38,33 +38,22 @@ TrueMassBinMethod binResult(const EvaluationResult& res, std::size_t method,
       tauResidual[q].push_back(relativeResidual(mv.reco[s][q], res.truth[s][q]));
   }
   out.mass = summarizeResiduals(massResidual, hwhm, salt);
-  out.massCoverage68 = kNaN;
-  if (!mv.massQuantiles.empty()) {
+  // Raw 16-84 % quantile intervals and calibrated intervals are counted alike.
+  const auto coverage = [&](const auto& intervals, int low, int high, std::size_t& counted) {
+    counted = 0;
+    if (intervals.empty()) return kNaN;
     std::size_t inside = 0;
     for (std::size_t s : events) {
-      const auto& q = mv.massQuantiles[s];
-      if (!mv.ok[s] || !std::isfinite(q[0]) || !std::isfinite(q[2])) continue;
-      ++out.coverageEvents;
+      const auto& iv = intervals[s];
+      if (!mv.ok[s] || !std::isfinite(iv[low]) || !std::isfinite(iv[high])) continue;
+      ++counted;
       const double truth = res.truth[s][kMassIndex];
-      if (q[0] <= truth && truth <= q[2]) ++inside;
+      if (iv[low] <= truth && truth <= iv[high]) ++inside;
     }
-    if (out.coverageEvents > 0)
-      out.massCoverage68 = static_cast<double>(inside) / static_cast<double>(out.coverageEvents);
-  }
-  out.calibratedCoverage68 = kNaN;
-  if (!mv.massIntervals.empty()) {
-    std::size_t inside = 0;
-    for (std::size_t s : events) {
-      const auto& iv = mv.massIntervals[s];
-      if (!mv.ok[s] || !std::isfinite(iv[0]) || !std::isfinite(iv[1])) continue;
-      ++out.calibratedCoverageEvents;
-      const double truth = res.truth[s][kMassIndex];
-      if (iv[0] <= truth && truth <= iv[1]) ++inside;
-    }
-    if (out.calibratedCoverageEvents > 0)
-      out.calibratedCoverage68 =
-          static_cast<double>(inside) / static_cast<double>(out.calibratedCoverageEvents);
-  }
+    return counted > 0 ? static_cast<double>(inside) / static_cast<double>(counted) : kNaN;
+  };
+  out.massCoverage68 = coverage(mv.massQuantiles, 0, 2, out.coverageEvents);
+  out.calibratedCoverage68 = coverage(mv.massIntervals, 0, 1, out.calibratedCoverageEvents);
   HwhmConfig noBootstrap = hwhm;
   noBootstrap.bootstrapSamples = 0;
   double sum = 0;
