@@ -20,7 +20,7 @@ namespace nurec::app {
 namespace {
 
 struct DiffusionOptions {
-  std::string model, sampler, selection = "median";
+  std::string model, sampler, selection;
   int candidates = 10, steps = 0;
   double eta = -1;  // DDIM eta; -1 (option not given) = the model's default
 };
@@ -114,8 +114,10 @@ MethodFamily::Factory setup(CLI::App& cmd) {
                  "model's)")
       ->check(unitInterval);
   cmd.add_option("--selection", o->selection,
-                 "Diffusion: how the best estimate is chosen from the candidates")
-      ->capture_default_str();
+                 "Diffusion: how one estimate is made from the candidates: median (per "
+                 "component), medoid, random, tau-mass, or mass-mode (median of the densest half "
+                 "in m_tautau); default: the model's (sampler.selection of its config.yaml; median "
+                 "if absent; models/ztautau_logflat_ip: mass-mode)");
   return [o, sampling](const ReconstructRun& run) -> std::unique_ptr<ChunkReconstructor> {
 #ifdef NUREC_ML_AVAILABLE
     DiffusionOptions options = *o;

@@ -107,7 +107,8 @@ struct DiffusionReconstructor::Impl {
 DiffusionReconstructor::DiffusionReconstructor(const DiffusionReconstructOptions& options)
     : impl_(std::make_unique<Impl>()) {
   checkOptions(options);
-  selectionRuleFromName(options.selection);  // a bad rule fails before the model is read
+  if (!options.selection.empty())
+    selectionRuleFromName(options.selection);  // a bad rule fails before the model is read
   impl_->options = options;
   atMlBoundary([&] { impl_->models = loadModels(options.modelDir); });
 }
@@ -130,23 +131,13 @@ namespace {
 // (2,4)) plus each candidate's neutrino systems (cands, (K,2,3), massless as in /nu/<m>/p4).
 std::array<double, 3> candidateMassQuantiles(const std::vector<double>& cands,
                                              const std::array<double, 8>& vis) {
-  const std::size_t K = cands.size() / 6;
-  std::vector<double> masses(K);
-  for (std::size_t k = 0; k < K; ++k) {
-    FourVector pair(vis[0] + vis[4], vis[1] + vis[5], vis[2] + vis[6], vis[3] + vis[7]);
-    for (int t = 0; t < 2; ++t) {
-      const double* n = &cands[k * 6 + 3 * t];
-      pair += FourVector(n[0], n[1], n[2], std::sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]));
-    }
-    masses[k] = pair.m();
-  }
+  std::vector<double> masses = candidatePairMasses(cands, vis);
   std::sort(masses.begin(), masses.end());
   return {quantileSorted(masses, 0.16), quantileSorted(masses, 0.5), quantileSorted(masses, 0.84)};
 }
 
 void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOptions& options,
                            ModelSet& models) {
-  const SelectionRule rule = selectionRuleFromName(options.selection);
   validateRecoInputs(table);
   // Determinism independent of the thread count (docs/design.md): every batch of events runs on ONE
   // intra-op thread, and batches run in parallel on the requested threads. Batch composition is
@@ -196,6 +187,8 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
         samplerKindFromName(options.sampler.empty() ? cfg.sampler.name : options.sampler);
     const int steps = options.steps > 0 ? options.steps : cfg.sampler.steps;
     const double eta = options.eta >= 0 ? options.eta : cfg.sampler.eta;
+    const SelectionRule rule = selectionRuleFromName(
+        options.selection.empty() ? cfg.sampler.selection : options.selection);
     const BoundedCosineSchedule schedule(cfg.schedule.lambdaMin, cfg.schedule.lambdaMax);
     const SamplerGrid grid = makeSamplerGrid(schedule, kind, steps, eta);
     DiffusionNet& net = lm.net;
@@ -297,7 +290,11 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
         // (docs/ml.md "Per-event mass quantiles").
         const auto q = candidateMassQuantiles(cands, vis);
         std::copy(q.begin(), q.end(), &massQuantiles[row * 3]);
-        mass[row] = q[1];
+        // The mass estimate is the candidates' median, except for the mass-mode rule, whose
+        // point is chosen for its mass: then it is the point's own.
+        mass[row] = rule == SelectionRule::MassMode
+                        ? candidatePairMasses(std::vector<double>(best.begin(), best.end()), vis)[0]
+                        : q[1];
         status[row] = kStatusOk;
       }
       progress.advance(nb);
@@ -317,7 +314,9 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
            << " sampler=" << (options.sampler.empty() ? first.sampler.name : options.sampler)
            << " steps=" << (options.steps > 0 ? options.steps : first.sampler.steps)
            << " eta=" << (options.eta >= 0 ? options.eta : first.sampler.eta) << " candidates=" << K
-           << " selection=" << options.selection << " seed=" << options.seed;
+           << " selection="
+           << (options.selection.empty() ? first.sampler.selection : options.selection)
+           << " seed=" << options.seed;
   table.setAttribute("reco_" + name + "_config", describe.str());
 }
 

@@ -8,7 +8,11 @@
 
 namespace nurec::ml {
 
-enum class SelectionRule { Random, Median, Medoid, TauMass };
+// MassMode: the per-component median over the densest half of the candidates in m_tautau (the
+// ceil(K/2) consecutive ones, in order of mass, that span the smallest mass range): a point
+// estimate at the mode of the mass posterior rather than at its median (docs/ml-methods.md section
+// 7).
+enum class SelectionRule { Random, Median, Medoid, TauMass, MassMode };
 SelectionRule selectionRuleFromName(const std::string& name);  // ConfigError on unknown names
 
 // candidates: K x 6 neutrino momenta (GeV, lab frame; tau+ then tau-). scaled: the same in
@@ -19,6 +23,11 @@ std::array<double, 6> selectCandidate(SelectionRule rule, const std::vector<doub
                                       const std::vector<double>& scaled,
                                       const std::array<double, 8>& visP4,
                                       const std::array<bool, 2>& leptonic, double random);
+
+// m_tautau of every candidate: the visible taus (visP4) plus the candidate's two neutrino systems,
+// each massless (E = |p|, as in /nu/<method>/p4) [GeV].
+std::vector<double> candidatePairMasses(const std::vector<double>& candidates,
+                                        const std::array<double, 8>& visP4);
 
 // Reconstructed tau mass from a visible four-vector and a neutrino-system momentum with E = |p|.
 double tauMassReco(const double* vis4, const double* nu3);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "nurec/core/Error.hpp"
+#include "nurec/ml/Calibration.hpp"
 #include "nurec/ml/Resources.hpp"
 
 namespace nurec::ml {
@@ -73,6 +74,11 @@ void DiffusionConfig::validate() const {
           "sampler.name must be 'ddim' or 'dpm++2m' (got '" + sampler.name + "')");
   range("sampler.steps", sampler.steps, 1, kMaxSamplerSteps);
   range("sampler.eta", sampler.eta, 0, 1);
+  try {
+    selectionRuleFromName(sampler.selection);
+  } catch (const ConfigError& bad) {
+    throw ConfigError(std::string("sampler.selection: ") + bad.what());
+  }
   const auto& t = train;
   range("train.epochs", t.epochs, 1, kMaxEpochs);
   range("train.batch_size", t.batchSize, 2, kMaxTrainBatch);
@@ -161,6 +167,7 @@ DiffusionConfig DiffusionConfig::fromYaml(const std::string& text, const std::st
     read(n, "name", c.sampler.name, k, w);
     read(n, "steps", c.sampler.steps, k, w);
     read(n, "eta", c.sampler.eta, k, w);
+    read(n, "selection", c.sampler.selection, k, w);
     rejectUnknown(n, k, w);
   }
   {
@@ -237,6 +244,7 @@ std::string DiffusionConfig::toYaml() const {
   out << YAML::Key << "name" << YAML::Value << sampler.name;
   out << YAML::Key << "steps" << YAML::Value << sampler.steps;
   out << YAML::Key << "eta" << YAML::Value << sampler.eta;
+  out << YAML::Key << "selection" << YAML::Value << sampler.selection;
   out << YAML::EndMap;
   const auto& t = train;
   out << YAML::Key << "train" << YAML::Value << YAML::BeginMap;

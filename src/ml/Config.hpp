@@ -72,6 +72,9 @@ struct SamplerConfig {
   std::string name = "ddim";  // "ddim" or "dpm++2m"
   int steps = 100;
   double eta = 1.0;  // DDIM only
+  // How `reconstruct` makes one estimate from the K candidates unless --selection is given
+  // (ml::SelectionRule names: median, medoid, random, tau-mass, mass-mode).
+  std::string selection = "median";
 };
 
 // Training (docs/ml-methods.md sections 1, 4, 6).

@@ -9,6 +9,7 @@
 
 #include "SyntheticEvents.hpp"
 #include "nurec/core/Error.hpp"
+#include "nurec/core/FourVector.hpp"
 #include "nurec/core/Random.hpp"
 #include "nurec/core/Units.hpp"
 #include "nurec/ml/Calibration.hpp"
@@ -222,6 +223,40 @@ TEST(Selection, Rules) {
   EXPECT_THROW(selectionRuleFromName("mode"), ConfigError);
 }
 
+// Mass mode: the per-component median of the densest half in m_tautau, not of all candidates. Five
+// candidates, each neutrino collinear with its visible tau and scaled by f: the masses grow with f,
+// three of them (f = 1, 1.1, 1.3) lie close together, two far above. The rule returns the middle
+// one of the three (f = 1.1) whatever the order of the candidates; the plain median returns f
+// = 1.3.
+TEST(Selection, MassModeTakesTheDensestHalfInMass) {
+  const std::array<double, 8> vis = {20, 0, 0, 20.1, -15, 0, 0, 15.1};
+  const std::array<bool, 2> had{false, false};
+  const std::vector<double> f = {9, 1.3, 1, 5, 1.1};
+  std::vector<double> c;
+  for (double s : f) c.insert(c.end(), {20 * s, 0, 0, -15 * s, 0, 0});
+  const auto masses = candidatePairMasses(c, vis);
+  ASSERT_EQ(masses.size(), f.size());
+  for (std::size_t k = 0; k < f.size(); ++k) {
+    // Collinear massless systems: m^2 = 2 (E1 E2 - p1.p2) of the two summed sides, up to m_vis.
+    FourVector a(20 * (1 + f[k]), 0, 0, 20.1 + 20 * f[k]);
+    FourVector b(-15 * (1 + f[k]), 0, 0, 15.1 + 15 * f[k]);
+    EXPECT_NEAR(masses[k], (a + b).m(), 1e-9);
+    if (k > 0) {
+      EXPECT_EQ(masses[k] > masses[k - 1], f[k] > f[k - 1]);
+    }
+  }
+  const auto mode = selectCandidate(SelectionRule::MassMode, c, c, vis, had, 0.0);
+  EXPECT_DOUBLE_EQ(mode[0], 22);
+  EXPECT_DOUBLE_EQ(mode[3], -16.5);
+  EXPECT_DOUBLE_EQ(selectCandidate(SelectionRule::Median, c, c, vis, had, 0.0)[0], 26);
+  std::vector<double> reversed;
+  for (std::size_t k = f.size(); k-- > 0;)
+    reversed.insert(reversed.end(), &c[6 * k], &c[6 * k + 6]);
+  EXPECT_DOUBLE_EQ(selectCandidate(SelectionRule::MassMode, reversed, reversed, vis, had, 0.0)[0],
+                   22);
+  EXPECT_EQ(selectionRuleFromName("mass-mode"), SelectionRule::MassMode);
+}
+
 TEST(Config, ShippedConfigParsesAndRoundTrips) {
   const DiffusionConfig c =
       DiffusionConfig::fromFile(NUREC_SOURCE_DIR "/configs/diffusion_ztautau.yaml");
@@ -230,6 +265,11 @@ TEST(Config, ShippedConfigParsesAndRoundTrips) {
   EXPECT_THROW(DiffusionConfig::fromYaml("encoder: {widht: 3}\n", "typo"), ConfigError);
   EXPECT_THROW(DiffusionConfig::fromYaml("encoder: {width: 30, heads: 4}\n", "bad"), ConfigError);
   EXPECT_THROW(DiffusionConfig::fromYaml("sampler: {name: euler}\n", "bad"), ConfigError);
+  EXPECT_EQ(c.sampler.selection, "median");  // a card without the key
+  EXPECT_EQ(
+      DiffusionConfig::fromYaml("sampler: {selection: mass-mode}\n", "mode").sampler.selection,
+      "mass-mode");
+  EXPECT_THROW(DiffusionConfig::fromYaml("sampler: {selection: mode}\n", "bad"), ConfigError);
   EXPECT_THROW(DiffusionConfig::fromYaml("train: [1, 2\n", "broken"), ConfigError);
 }
 

@@ -19,6 +19,7 @@
 #include "nurec/core/FourVector.hpp"
 #include "nurec/io/Schema.hpp"
 #include "nurec/ml/Api.hpp"
+#include "nurec/ml/Calibration.hpp"
 #include "nurec/ml/Export.hpp"
 #include "nurec/ml/Net.hpp"
 #include "nurec/ml/Resources.hpp"
@@ -451,6 +452,68 @@ TEST(Reconstruct, WritesCandidatesIndependentOfBatching) {
   o.modelDir = tinyRun().dir.file("model");
   o.selection = "best";
   EXPECT_THROW(reconstructDiffusion(b, o), ConfigError);
+}
+
+// A model whose config.yaml says `sampler: {selection: mass-mode}` is reconstructed with that rule
+// unless --selection says otherwise; /nu/diffusion/mtautau is then the mass of the point estimate
+// (not the candidates' median), and the point is the rule applied to the candidates (docs/ml.md
+// "Mass-mode point estimate").
+TEST(Reconstruct, ModelDefaultSelectionMassMode) {
+  TempDir dir;
+  const fs::path model = dir.file("model");
+  fs::copy(tinyRun().dir.file("model"), model);
+  DiffusionConfig c = DiffusionConfig::fromFile((model / "config.yaml").string());
+  c.sampler.selection = "mass-mode";
+  std::ofstream((model / "config.yaml").string()) << c.toYaml();
+
+  const io::EventTable t = nurec::ml::testing::makeSyntheticEvents(30, 77);
+  DiffusionReconstructOptions o;
+  o.modelDir = model.string();
+  o.candidates = 6;
+  o.steps = 10;
+  o.threads = 1;
+  o.progress = false;
+  io::EventTable a = t;
+  reconstructDiffusion(a, o);
+  EXPECT_NE(a.stringAttribute("reco_diffusion_config").find("selection=mass-mode"),
+            std::string::npos);
+  const auto p4 = a.get<double>(io::nuP4Name("diffusion"), {2, 4});
+  const auto ca = a.get<float>(io::nuCandidatesName("diffusion"), {6, 2, 3});
+  const auto mass = a.get<double>(io::nuMassName("diffusion"), {});
+  const auto q = a.get<double>(io::nuMassQuantilesName("diffusion"), {3}, false);
+  const auto vis = a.get<double>(io::ds::recoTauP4, {2, 4});
+  int offMedian = 0;
+  for (std::size_t e = 0; e < 30; ++e) {
+    FourVector point;
+    for (int tau = 0; tau < 2; ++tau) {
+      const double* v = &vis[(e * 2 + tau) * 4];
+      const double* n = &p4[(e * 2 + tau) * 4];
+      point += FourVector(v[0] + n[0], v[1] + n[1], v[2] + n[2], v[3] + n[3]);
+    }
+    EXPECT_NEAR(mass[e], point.m(), 1e-9 * point.m()) << e;
+    // The point is the rule applied to the stored candidates (float-rounded on disk).
+    std::vector<double> cands(ca.begin() + e * 36, ca.begin() + (e + 1) * 36);
+    std::array<double, 8> v{};
+    std::copy(&vis[e * 8], &vis[e * 8 + 8], v.begin());
+    const auto expected = selectCandidate(SelectionRule::MassMode, cands, cands, v, {}, 0.0);
+    for (int tau = 0; tau < 2; ++tau) {
+      for (int j = 0; j < 3; ++j) {
+        EXPECT_NEAR(p4[(e * 2 + tau) * 4 + j], expected[3 * tau + j],
+                    1e-5 * (1 + std::abs(expected[3 * tau + j])))
+            << e;
+      }
+    }
+    offMedian += std::abs(mass[e] - q[e * 3 + 1]) > 1e-6 * q[e * 3 + 1];
+  }
+  EXPECT_GT(offMedian, 0);  // the rule is in force: not the candidates' median mass
+  // An explicit selection wins over the model's.
+  o.selection = "median";
+  io::EventTable b = t;
+  reconstructDiffusion(b, o);
+  EXPECT_NE(b.stringAttribute("reco_diffusion_config").find("selection=median"), std::string::npos);
+  const auto massB = b.get<double>(io::nuMassName("diffusion"), {});
+  const auto qB = b.get<double>(io::nuMassQuantilesName("diffusion"), {3}, false);
+  for (std::size_t e = 0; e < 30; ++e) EXPECT_EQ(massB[e], qB[e * 3 + 1]) << e;
 }
 
 // The optional inputs (docs/ml-methods.md section 1) reach the network: on events whose track d0
