@@ -2,14 +2,13 @@
 // LibTorch; without it the method is still listed and refused with the reason.
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <optional>
-#include <sstream>
 
 #include "app/Process.hpp"
 #include "nurec/core/Error.hpp"
+#include "nurec/core/TextFile.hpp"
 #include "nurec/eval/MassIntervals.hpp"
 #include "nurec/io/Schema.hpp"
 #ifdef NUREC_ML_AVAILABLE
@@ -62,11 +61,9 @@ class DiffusionChunkReconstructor final : public ChunkReconstructor {
     const std::filesystem::path path =
         std::filesystem::path(modelDir) / eval::MassIntervalCalibration::kFileName;
     if (!std::filesystem::exists(path)) return std::nullopt;
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) throw InputError(path.string() + ": cannot be read");
-    return eval::MassIntervalCalibration::fromJson(text.str(), path.string());
+    const auto text = readWholeFile(path.string());
+    if (!text) throw InputError(path.string() + ": cannot be read");
+    return eval::MassIntervalCalibration::fromJson(*text, path.string());
   }
   // /nu/<m>/mtautau_interval68 from the raw 16/50/84 % quantiles the reconstruction wrote.
   void writeCalibratedIntervals(io::EventTable& chunk) const {

@@ -4,13 +4,12 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "app/Command.hpp"
 #include "app/Process.hpp"
 #include "nurec/core/Error.hpp"
 #include "nurec/core/Progress.hpp"
+#include "nurec/core/TextFile.hpp"
 #include "nurec/detector/ttbar/TTbarDetector.hpp"
 #include "nurec/detector/ttbar/TTbarRecoTable.hpp"
 #include "nurec/eval/TTbarEvaluate.hpp"
@@ -162,11 +161,9 @@ class TTbarDetectorStage final : public DetectorStage {
  private:
   static td::TTbarDetectorConfig loadCard(const std::string& path) {
     if (path.empty()) return {};
-    std::ifstream in(path);
-    if (!in) throw InputError(fmt::format("{}: cannot read the detector card", path));
-    std::stringstream text;
-    text << in.rdbuf();
-    return td::ttbarDetectorConfigFromYaml(text.str(), path);
+    const auto text = readWholeFile(path);
+    if (!text) throw InputError(fmt::format("{}: cannot read the detector card", path));
+    return td::ttbarDetectorConfigFromYaml(*text, path);
   }
   td::TTbarDetector detector_;
   std::uint64_t seed_;

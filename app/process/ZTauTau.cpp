@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 #include "app/Command.hpp"
@@ -15,6 +14,7 @@
 #include "nurec/core/Event.hpp"
 #include "nurec/core/Memory.hpp"
 #include "nurec/core/Progress.hpp"
+#include "nurec/core/TextFile.hpp"
 #include "nurec/detector/DetectorSimulation.hpp"
 #include "nurec/detector/Summary.hpp"
 #include "nurec/generator/HepMC3Writer.hpp"
@@ -41,12 +41,10 @@ struct ZTauTauGenerateOptions {
 // With --config, the run card is the base and only the options given on the command line
 // override it.
 void applyConfigFile(ZTauTauGenerateOptions& o, const GenerateRun& run) {
-  std::ifstream in(run.configFile);
-  if (!in)
+  const auto text = readWholeFile(run.configFile);
+  if (!text)
     throw InputError(fmt::format("{}: cannot read the generator config file", run.configFile));
-  std::stringstream text;
-  text << in.rdbuf();
-  generator::ZTauTauConfig base = generator::zTauTauConfigFromYaml(text.str(), run.configFile);
+  generator::ZTauTauConfig base = generator::zTauTauConfigFromYaml(*text, run.configFile);
   const auto given = [&](const char* name) { return run.cmd->count(name) > 0; };
   const auto& c = o.config;
   if (given("--seed")) base.seed = run.seed;

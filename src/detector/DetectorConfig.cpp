@@ -4,12 +4,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <vector>
 
 #include "nurec/core/Error.hpp"
+#include "nurec/core/TextFile.hpp"
 
 namespace nurec::detector {
 
@@ -355,11 +354,9 @@ DetectorConfig detectorConfigFromYaml(const std::string& yamlText, const std::st
 }
 
 DetectorConfig loadDetectorConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(fmt::format("{}: cannot open the detector card", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return detectorConfigFromYaml(text.str(), path);
+  const auto text = readWholeFile(path);
+  if (!text) throw ConfigError(fmt::format("{}: cannot open the detector card", path));
+  return detectorConfigFromYaml(*text, path);
 }
 
 }  // namespace nurec::detector

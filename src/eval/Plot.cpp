@@ -4,11 +4,11 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "nurec/core/AtomicFile.hpp"
 #include "nurec/core/Error.hpp"
+#include "nurec/core/TextFile.hpp"
 
 namespace nurec::eval {
 
@@ -99,14 +99,12 @@ void renderFigure(const std::string& dir, const Figure& figure) {
   const int rc =
       runShell("cd " + shellQuote(root.string()) + " && gnuplot " +
                shellQuote("data/" + figure.name + ".gp") + " > " + shellQuote(log) + " 2>&1");
-  std::ifstream logIn(root / log);
-  std::stringstream logText;
-  logText << logIn.rdbuf();
+  const std::string logText = readWholeFile((root / log).string()).value_or("");
   if (rc != 0) {
     throw Error(fmt::format("gnuplot failed on {} (exit {}):\n{}",
-                            (data / (figure.name + ".gp")).string(), rc, logText.str()));
+                            (data / (figure.name + ".gp")).string(), rc, logText));
   }
-  if (logText.str().empty()) fs::remove(root / log);
+  if (logText.empty()) fs::remove(root / log);
 }
 
 }  // namespace nurec::eval

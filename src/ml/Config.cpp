@@ -3,11 +3,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "nurec/core/Error.hpp"
+#include "nurec/core/TextFile.hpp"
 #include "nurec/ml/Calibration.hpp"
 #include "nurec/ml/Resources.hpp"
 
@@ -205,11 +205,9 @@ DiffusionConfig DiffusionConfig::fromYaml(const std::string& text, const std::st
 }
 
 DiffusionConfig DiffusionConfig::fromFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("cannot open config file '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return fromYaml(ss.str(), path);
+  const auto text = readWholeFile(path);
+  if (!text) throw ConfigError("cannot open config file '" + path + "'");
+  return fromYaml(*text, path);
 }
 
 std::string DiffusionConfig::toYaml() const {

@@ -2,13 +2,12 @@
 
 #include <array>
 #include <cstring>
-#include <fstream>
 #include <iterator>
-#include <sstream>
 
 #include <zlib.h>
 
 #include "nurec/core/Error.hpp"
+#include "nurec/core/TextFile.hpp"
 
 namespace nurec::ml {
 
@@ -259,12 +258,9 @@ void verifyZipArchive(const std::string& bytes, const std::string& file) {
 }
 
 std::string readFileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("cannot open '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw InputError("cannot read '" + path + "'");
-  return ss.str();
+  auto bytes = readWholeFile(path);
+  if (!bytes) throw InputError("cannot open or read '" + path + "'");
+  return std::move(*bytes);
 }
 
 }  // namespace nurec::ml

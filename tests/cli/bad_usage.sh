@@ -27,6 +27,10 @@ check "empty path" "$nurec" simulate g.h5 --out ""
 check "is an existing file" "$nurec" evaluate g.h5 --out g.h5
 check "is an existing file" "$nurec" demo --out g.h5
 check "is a directory" "$nurec" generate --events 10 --out adir
+# A folder given as a card or run card opens but cannot be read: once a silent default card.
+check "adir: cannot open the detector card" "$nurec" simulate g.h5 --config adir --out s.h5
+check "adir: cannot read the generator config file" "$nurec" generate --events 10 --config adir --out x.h5
+check "cannot open config file .adir." "$nurec" train --config adir --data g.h5 --out m
 check "unknown command 'frobnicate'" "$nurec" frobnicate
 check "not in range 1 to 1000000000" "$nurec" generate --events 4294967296 --out x.h5
 check "not in range 0 to 256" "$nurec" generate --events 10 --threads 2147483647 --out x.h5

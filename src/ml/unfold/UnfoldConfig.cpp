@@ -4,12 +4,12 @@
 
 #include <array>
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <variant>
 
 #include "nurec/core/Error.hpp"
+#include "nurec/core/TextFile.hpp"
 #include "nurec/ml/Resources.hpp"
 
 namespace nurec::ml::unfold {
@@ -70,11 +70,9 @@ std::vector<Section> sections(UnfoldConfig& c) {
 }
 
 std::string readRunCard(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("cannot open config file '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = readWholeFile(path);
+  if (!text) throw ConfigError("cannot open config file '" + path + "'");
+  return std::move(*text);
 }
 
 void range(const char* key, double v, double lo, double hi) {
