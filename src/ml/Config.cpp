@@ -126,6 +126,7 @@ DiffusionConfig DiffusionConfig::fromYaml(const std::string& text, const std::st
     std::set<std::string> k;
     read(n, "impact_parameters", c.inputs.impactParameters, k, w);
     read(n, "activity", c.inputs.activity, k, w);
+    read(n, "fastmtt", c.inputs.fastMtt, k, w);
     rejectUnknown(n, k, w);
   }
   {
@@ -217,6 +218,7 @@ std::string DiffusionConfig::toYaml() const {
   out << YAML::Key << "inputs" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "impact_parameters" << YAML::Value << inputs.impactParameters;
   out << YAML::Key << "activity" << YAML::Value << inputs.activity;
+  out << YAML::Key << "fastmtt" << YAML::Value << inputs.fastMtt;
   out << YAML::EndMap;
   out << YAML::Key << "encoder" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "width" << YAML::Value << encoder.width;

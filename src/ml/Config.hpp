@@ -19,7 +19,8 @@ inline constexpr int typeTrack = 5, typePi0 = 6, typeE = 7, typeMu = 8, typeJet 
 inline constexpr int px = 11, py = 12;
 // Optional features appended by the model's input options (InputConfig, docs/ml-methods.md
 // section 1): track impact parameters on the two tau-candidate slots, then the event activity on
-// the MET slot. Their index depends on which options are on: use InputConfig's accessors.
+// the MET slot, then the FastMTT solution. Their index depends on which options are on: use
+// InputConfig's accessors.
 }  // namespace feat
 
 // Inputs beyond /reco/particles that a model reads (docs/ml-methods.md section 1). A model stores
@@ -30,14 +31,23 @@ struct InputConfig {
   bool impactParameters = false;
   // On the MET slot: log(sum E_T / GeV) (from /reco/sum_et), which sets the MET resolution.
   bool activity = false;
+  // The classical solution as a baseline to correct: FastMTT (reco/FastMtt.hpp, default settings)
+  // run on the event while the inputs are built. On the tau-candidate slots (0 and 2) ln(1/x) of
+  // that tau's visible momentum fraction x; on the MET slot ln(m_tautau / 100 GeV) and the
+  // relative width sigma_m / m of its mass likelihood. All 0 where FastMTT fails.
+  bool fastMtt = false;
 
   static constexpr int kImpactParameterFeatures = 4;
-  int numFeatures() const {
-    return kNumFeatures + (impactParameters ? kImpactParameterFeatures : 0) + (activity ? 1 : 0);
-  }
+  static constexpr int kFastMttFeatures = 3;
+  int numFeatures() const { return fastMttIndex() + (fastMtt ? kFastMttFeatures : 0); }
   int impactParameterIndex() const { return kNumFeatures; }  // first of the four, if on
   int activityIndex() const {
     return kNumFeatures + (impactParameters ? kImpactParameterFeatures : 0);
+  }
+  int fastMttIndex() const { return activityIndex() + (activity ? 1 : 0); }  // first of three
+  // Whether optional feature f (>= kNumFeatures) lives on the MET slot (else on slots 0 and 2).
+  bool onMetSlot(int f) const {
+    return (activity && f == activityIndex()) || (fastMtt && f > fastMttIndex());
   }
 };
 
