@@ -113,6 +113,11 @@ json featureList(const InputConfig& in) {
     add("ip_z0_significance", "", "asinh(z0 / sigma_z0), 0 if sigma_z0 <= 0 (slots 0, 2)");
   }
   if (in.activity) add("log_sum_et", "", "log(max(sum E_T / GeV, 1) / 200) on the MET slot (9)");
+  if (in.fastMtt) {  // FastMTT with default settings, run on the event; 0 where it fails
+    add("fastmtt_log_inv_x", "", "ln(1/x), x = the tau's visible momentum fraction (slots 0, 2)");
+    add("fastmtt_log_m", "", "ln(m_tautau / 100 GeV) of FastMTT on the MET slot (9)");
+    add("fastmtt_rel_width", "", "sigma_m / m of FastMTT's mass likelihood on the MET slot (9)");
+  }
   return f;
 }
 
