@@ -33,26 +33,23 @@ int runCalibrateIntervals(const CalibrateIntervalsOptions& o) {
   checkOutputPath("--out", o.output, OutputKind::File, {o.input});
   const OutputLock lock(o.output);
   const io::EventFileReader reader(o.input);
-  const std::string quantilesName = io::nuMassQuantilesName(o.method);
-  for (const std::string& name : {quantilesName, std::string(io::ds::tauP4)})
+  const std::vector<std::string> datasets{io::nuMassQuantilesName(o.method), io::ds::tauP4,
+                                          io::ds::recoChannel, io::ds::recoTauP4, io::ds::recoMet};
+  for (const std::string& name : datasets)
     if (!reader.has(name))
       throw InputError(fmt::format(
           "{}: no dataset {} (needed: a truth-bearing sample reconstructed with --method {})",
           o.input, name, o.method));
-  const io::EventTable t =
-      io::readRowsInChunks(reader, {quantilesName, io::ds::tauP4}, o.chunkEvents);
-  const auto q = t.get<double>(quantilesName, {3}, /*requireFinite=*/false);
+  const io::EventTable t = io::readRowsInChunks(reader, datasets, o.chunkEvents);
   const auto tau = t.get<double>(io::ds::tauP4, {2, 4});
   const std::size_t n = t.nEvents();
-  std::vector<std::array<double, 3>> quantiles(n);
   std::vector<double> trueMass(n);
   for (std::size_t i = 0; i < n; ++i) {
-    quantiles[i] = {q[i * 3], q[i * 3 + 1], q[i * 3 + 2]};
     const double* p = &tau[i * 8];
     trueMass[i] = (FourVector(p[0], p[1], p[2], p[3]) + FourVector(p[4], p[5], p[6], p[7])).m();
   }
-  const eval::MassIntervalCalibration c =
-      eval::fitMassIntervals(quantiles, trueMass, o.fit, o.input + " (" + o.method + ")");
+  const eval::MassIntervalCalibration c = eval::fitMassIntervals(
+      eval::intervalEvents(t, o.method), trueMass, o.fit, o.input + " (" + o.method + ")");
   writeTextFileAtomically(o.output, c.toJson());
   std::printf("calibrate-intervals: %s, method %s, target coverage %.2f\n", o.input.c_str(),
               o.method.c_str(), c.targetCoverage);
@@ -60,6 +57,19 @@ int runCalibrateIntervals(const CalibrateIntervalsOptions& o) {
   for (std::size_t b = 0; b < c.scale.size(); ++b)
     std::printf("| %g-%g | %zu | %.3f | %.3f |\n", c.medianMassEdgesGeV[b],
                 c.medianMassEdgesGeV[b + 1], c.events[b], c.rawCoverage[b], c.scale[b]);
+  std::printf(
+      "\nScale per cell (lepton-hadron | hadron-hadron, each by pair pT; '-': fewer than "
+      "%zu events, the bin's scale applies):\n",
+      o.fit.minEventsPerBin);
+  const std::size_t cells = c.cellScale.size() / c.scale.size();
+  for (std::size_t b = 0; b < c.scale.size(); ++b) {
+    std::printf("| %g-%g |", c.medianMassEdgesGeV[b], c.medianMassEdgesGeV[b + 1]);
+    for (std::size_t k = 0; k < cells; ++k) {
+      const double s = c.cellScale[b * cells + k];
+      std::printf(std::isfinite(s) ? " %.3f |" : " - |", s);
+    }
+    std::printf("\n");
+  }
   std::printf("-> %s\n", o.output.c_str());
   return 0;
 }
@@ -70,7 +80,9 @@ std::function<int()> setupCalibrateIntervals(CLI::App& cmd) {
       "Fits how much the per-event 16-84 % m_tautau intervals of a sampling reconstruction\n"
       "(/nu/<method>/mtautau_quantiles) must be widened or narrowed about the event's median so\n"
       "that they cover the true m_tautau in 68 % of the events, one factor per bin of the median\n"
-      "(a reconstructed quantity). Fit it on a truth-bearing sample that is independent of the\n"
+      "and, within it, per class (both taus hadronic or not) and bin of the reconstructed pair\n"
+      "pT (reconstructed quantities; a sparse cell uses its bin's factor). Fit it on a "
+      "truth-bearing sample that is independent of the\n"
       "events it will be applied to, reconstructed with the same model, candidates and sampler,\n"
       "and write it into the model directory as mass_intervals.json: `nurec reconstruct --method\n"
       "diffusion` then also writes the calibrated intervals /nu/diffusion/mtautau_interval68,\n"
@@ -87,6 +99,12 @@ std::function<int()> setupCalibrateIntervals(CLI::App& cmd) {
   cmd.add_option("--edges", o->fit.medianMassEdgesGeV,
                  "Bin edges of the event's median m_tautau in GeV (under- and overflow join the "
                  "edge bins)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd.add_option("--pt-edges", o->fit.pairPtEdgesGeV,
+                 "Inner edges of the reconstructed pair-pT cells in GeV (|pT(visible pair) + "
+                 "MET|), within every mass bin and separately for lepton-hadron and "
+                 "hadron-hadron events")
       ->delimiter(',')
       ->capture_default_str();
   cmd.add_option("--target", o->fit.targetCoverage, "Coverage the intervals are calibrated to")

@@ -68,12 +68,12 @@ class DiffusionChunkReconstructor final : public ChunkReconstructor {
   // /nu/<m>/mtautau_interval68 from the raw 16/50/84 % quantiles the reconstruction wrote.
   void writeCalibratedIntervals(io::EventTable& chunk) const {
     const std::string& name = options_.methodName;
-    const auto q = chunk.get<double>(io::nuMassQuantilesName(name), {3}, false);
+    const std::vector<eval::IntervalEvent> events = eval::intervalEvents(chunk, name);
     std::vector<double> interval(chunk.nEvents() * 2, std::numeric_limits<double>::quiet_NaN());
     for (std::size_t i = 0; i < chunk.nEvents(); ++i) {
-      const std::array<double, 3> qi{q[i * 3], q[i * 3 + 1], q[i * 3 + 2]};
+      const auto& qi = events[i].quantiles;
       if (!std::isfinite(qi[0]) || !std::isfinite(qi[1]) || !std::isfinite(qi[2])) continue;
-      const auto iv = intervals_->interval(qi);
+      const auto iv = intervals_->interval(events[i]);
       interval[i * 2] = iv[0];
       interval[i * 2 + 1] = iv[1];
     }

@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "nurec/core/Error.hpp"
+#include "nurec/core/Event.hpp"
 #include "nurec/core/Statistics.hpp"
+#include "nurec/io/Schema.hpp"
 
 namespace nurec::eval {
 
@@ -39,25 +41,66 @@ double scaledDistance(const std::array<double, 3>& q, double truth) {
   return halfWidth > 0 ? distance / halfWidth : std::numeric_limits<double>::infinity();
 }
 
+std::size_t cellsPerBin(const std::vector<double>& pairPtEdges) {
+  return 2 * (pairPtEdges.size() + 1);
+}
+
+// The cell of an event within its mass bin: class (lepton-hadron 0, hadron-hadron 1), then pT bin.
+std::size_t cellOf(const IntervalEvent& e, const std::vector<double>& pairPtEdges) {
+  const auto pt = static_cast<std::size_t>(
+      std::upper_bound(pairPtEdges.begin(), pairPtEdges.end(), e.pairPtGeV) - pairPtEdges.begin());
+  return (e.hadronicPair ? 1 : 0) * (pairPtEdges.size() + 1) + pt;
+}
+
+void requireIncreasing(const std::vector<double>& edges, const char* what) {
+  for (std::size_t i = 0; i < edges.size(); ++i) {
+    require(std::isfinite(edges[i]) && edges[i] >= 0,
+            fmt::format("mass intervals: {} edges must be finite and >= 0 GeV", what));
+    if (i > 0)
+      require(edges[i] > edges[i - 1], fmt::format("mass intervals: {} edges must increase", what));
+  }
+}
+
 }  // namespace
+
+std::vector<IntervalEvent> intervalEvents(const io::EventTable& table, const std::string& method) {
+  const auto q = table.get<double>(io::nuMassQuantilesName(method), {3}, /*requireFinite=*/false);
+  const auto channel = table.get<std::int8_t>(io::ds::recoChannel, {});
+  const auto vis = table.get<double>(io::ds::recoTauP4, {2, 4}, false);
+  const auto met = table.get<double>(io::ds::recoMet, {2}, false);
+  std::vector<IntervalEvent> out(table.nEvents());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i].quantiles = {q[i * 3], q[i * 3 + 1], q[i * 3 + 2]};
+    const auto ch = static_cast<Channel>(channel[i]);
+    out[i].hadronicPair = ch == Channel::PiPi || ch == Channel::PiRho || ch == Channel::RhoRho;
+    out[i].pairPtGeV = std::hypot(vis[i * 8] + vis[i * 8 + 4] + met[i * 2],
+                                  vis[i * 8 + 1] + vis[i * 8 + 5] + met[i * 2 + 1]);
+  }
+  return out;
+}
 
 void MassIntervalFitConfig::validate() const {
   require(medianMassEdgesGeV.size() >= 2,
           "mass intervals: at least two bin edges of the median mass are needed");
-  for (std::size_t i = 0; i < medianMassEdgesGeV.size(); ++i) {
-    require(std::isfinite(medianMassEdgesGeV[i]) && medianMassEdgesGeV[i] >= 0,
-            "mass intervals: bin edges must be finite and >= 0 GeV");
-    if (i > 0)
-      require(medianMassEdgesGeV[i] > medianMassEdgesGeV[i - 1],
-              "mass intervals: bin edges must increase");
-  }
+  requireIncreasing(medianMassEdgesGeV, "median-mass bin");
+  requireIncreasing(pairPtEdgesGeV, "pair-pT");
   require(targetCoverage > 0 && targetCoverage < 1,
           "mass intervals: the target coverage must lie in (0, 1)");
   require(minEventsPerBin >= 1, "mass intervals: at least one event per bin is needed");
 }
 
-std::array<double, 2> MassIntervalCalibration::interval(const std::array<double, 3>& q) const {
-  const double s = scale[binOf(q[1], medianMassEdgesGeV)];
+double MassIntervalCalibration::factor(const IntervalEvent& e) const {
+  const std::size_t b = binOf(e.quantiles[1], medianMassEdgesGeV);
+  if (!cellScale.empty()) {
+    const double s = cellScale[b * cellsPerBin(pairPtEdgesGeV) + cellOf(e, pairPtEdgesGeV)];
+    if (std::isfinite(s)) return s;
+  }
+  return scale[b];
+}
+
+std::array<double, 2> MassIntervalCalibration::interval(const IntervalEvent& e) const {
+  const auto& q = e.quantiles;
+  const double s = factor(e);
   return {q[1] - s * (q[1] - q[0]), q[1] + s * (q[2] - q[1])};
 }
 
@@ -65,21 +108,41 @@ MassIntervalCalibration fitMassIntervals(const std::vector<std::array<double, 3>
                                          const std::vector<double>& trueMassGeV,
                                          const MassIntervalFitConfig& config,
                                          const std::string& source) {
+  std::vector<IntervalEvent> events(quantiles.size());
+  for (std::size_t i = 0; i < quantiles.size(); ++i) events[i].quantiles = quantiles[i];
+  return fitMassIntervals(events, trueMassGeV, config, source);
+}
+
+MassIntervalCalibration fitMassIntervals(const std::vector<IntervalEvent>& events,
+                                         const std::vector<double>& trueMassGeV,
+                                         const MassIntervalFitConfig& config,
+                                         const std::string& source) {
   config.validate();
-  if (quantiles.size() != trueMassGeV.size())
+  if (events.size() != trueMassGeV.size())
     throw InputError("mass intervals: quantiles and true masses differ in length");
   const auto& edges = config.medianMassEdgesGeV;
-  const std::size_t nBins = edges.size() - 1;
-  std::vector<std::vector<double>> distances(nBins);
-  for (std::size_t i = 0; i < quantiles.size(); ++i) {
-    if (!usable(quantiles[i]) || !std::isfinite(trueMassGeV[i])) continue;
-    distances[binOf(quantiles[i][1], edges)].push_back(
-        scaledDistance(quantiles[i], trueMassGeV[i]));
+  const std::size_t nBins = edges.size() - 1, nCells = cellsPerBin(config.pairPtEdgesGeV);
+  std::vector<std::vector<double>> distances(nBins), cellDistances(nBins * nCells);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto& q = events[i].quantiles;
+    if (!usable(q) || !std::isfinite(trueMassGeV[i])) continue;
+    const double r = scaledDistance(q, trueMassGeV[i]);
+    const std::size_t b = binOf(q[1], edges);
+    distances[b].push_back(r);
+    cellDistances[b * nCells + cellOf(events[i], config.pairPtEdgesGeV)].push_back(r);
   }
   MassIntervalCalibration out;
   out.medianMassEdgesGeV = edges;
+  out.pairPtEdgesGeV = config.pairPtEdgesGeV;
   out.targetCoverage = config.targetCoverage;
   out.source = source;
+  for (auto& d : cellDistances) {
+    out.cellEvents.push_back(d.size());
+    std::sort(d.begin(), d.end());
+    const double s = d.size() >= config.minEventsPerBin ? quantileSorted(d, config.targetCoverage)
+                                                        : std::numeric_limits<double>::quiet_NaN();
+    out.cellScale.push_back(std::isfinite(s) ? s : std::numeric_limits<double>::quiet_NaN());
+  }
   for (std::size_t b = 0; b < nBins; ++b) {
     auto& d = distances[b];
     if (d.size() < config.minEventsPerBin)
@@ -112,6 +175,11 @@ std::string MassIntervalCalibration::toJson() const {
   j["scale"] = scale;
   j["events"] = events;
   j["raw_coverage"] = rawCoverage;
+  j["pair_pt_edges_gev"] = pairPtEdgesGeV;
+  json cells = json::array();  // JSON has no NaN: a cell without its own factor is null
+  for (double v : cellScale) cells.push_back(std::isfinite(v) ? json(v) : json(nullptr));
+  j["cell_scale"] = cells;
+  j["cell_events"] = cellEvents;
   return j.dump(2) + "\n";
 }
 
@@ -123,9 +191,17 @@ MassIntervalCalibration MassIntervalCalibration::fromJson(const std::string& tex
     if (j.value("format", std::string()) != kFormat)
       throw InputError(what + ": not a mass-interval calibration (format is not '" +
                        std::string(kFormat) + "')");
-    if (j.value("format_version", -1) != kFormatVersion)
+    const int version = j.value("format_version", -1);
+    if (version != kFormatVersion && version != 1)
       throw InputError(fmt::format("{}: format_version {} is not supported (expected {})", what,
-                                   j.value("format_version", -1), kFormatVersion));
+                                   version, kFormatVersion));
+    if (version >= 2) {
+      c.pairPtEdgesGeV = j.at("pair_pt_edges_gev").get<std::vector<double>>();
+      for (const auto& v : j.at("cell_scale"))
+        c.cellScale.push_back(v.is_null() ? std::numeric_limits<double>::quiet_NaN()
+                                          : v.get<double>());
+      c.cellEvents = j.at("cell_events").get<std::vector<std::size_t>>();
+    }
     c.medianMassEdgesGeV = j.at("median_mass_edges_gev").get<std::vector<double>>();
     c.scale = j.at("scale").get<std::vector<double>>();
     c.events = j.at("events").get<std::vector<std::size_t>>();
@@ -138,6 +214,7 @@ MassIntervalCalibration MassIntervalCalibration::fromJson(const std::string& tex
   MassIntervalFitConfig check;
   check.medianMassEdgesGeV = c.medianMassEdgesGeV;
   check.targetCoverage = c.targetCoverage;
+  check.pairPtEdgesGeV = c.pairPtEdgesGeV;
   try {
     check.validate();
   } catch (const ConfigError& e) {
@@ -149,6 +226,13 @@ MassIntervalCalibration MassIntervalCalibration::fromJson(const std::string& tex
   for (double s : c.scale)
     if (!std::isfinite(s) || s < 0)
       throw InputError(what + ": scale factors must be finite and >= 0");
+  if (!c.cellScale.empty() || !c.cellEvents.empty()) {
+    const std::size_t nCells = nBins * cellsPerBin(c.pairPtEdgesGeV);
+    if (c.cellScale.size() != nCells || c.cellEvents.size() != nCells)
+      throw InputError(what + ": the per-cell lists do not match the bins");
+    for (double s : c.cellScale)
+      if (s < 0) throw InputError(what + ": scale factors must be >= 0");
+  }
   return c;
 }
 
