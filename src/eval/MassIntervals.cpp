@@ -104,15 +104,6 @@ std::array<double, 2> MassIntervalCalibration::interval(const IntervalEvent& e) 
   return {q[1] - s * (q[1] - q[0]), q[1] + s * (q[2] - q[1])};
 }
 
-MassIntervalCalibration fitMassIntervals(const std::vector<std::array<double, 3>>& quantiles,
-                                         const std::vector<double>& trueMassGeV,
-                                         const MassIntervalFitConfig& config,
-                                         const std::string& source) {
-  std::vector<IntervalEvent> events(quantiles.size());
-  for (std::size_t i = 0; i < quantiles.size(); ++i) events[i].quantiles = quantiles[i];
-  return fitMassIntervals(events, trueMassGeV, config, source);
-}
-
 MassIntervalCalibration fitMassIntervals(const std::vector<IntervalEvent>& events,
                                          const std::vector<double>& trueMassGeV,
                                          const MassIntervalFitConfig& config,

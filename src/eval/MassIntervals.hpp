@@ -78,10 +78,5 @@ MassIntervalCalibration fitMassIntervals(const std::vector<IntervalEvent>& event
                                          const std::vector<double>& trueMassGeV,
                                          const MassIntervalFitConfig& config,
                                          const std::string& source);
-// The same for events known only by their quantiles (all in one cell of their mass bin).
-MassIntervalCalibration fitMassIntervals(const std::vector<std::array<double, 3>>& quantiles,
-                                         const std::vector<double>& trueMassGeV,
-                                         const MassIntervalFitConfig& config,
-                                         const std::string& source);
 
 }  // namespace nurec::eval

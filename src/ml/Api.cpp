@@ -127,6 +127,12 @@ void reconstructDiffusion(io::EventTable& table, const DiffusionReconstructOptio
 
 namespace {
 
+// The selection rule in force: --selection, else the model's own (sampler.selection).
+const std::string& selectionOf(const DiffusionReconstructOptions& options,
+                               const DiffusionConfig& model) {
+  return options.selection.empty() ? model.sampler.selection : options.selection;
+}
+
 // The 16/50/84 % quantiles of m_tautau over an event's candidates: visible taus (vis, lab frame,
 // (2,4)) plus each candidate's neutrino systems (cands, (K,2,3), massless as in /nu/<m>/p4).
 std::array<double, 3> candidateMassQuantiles(const std::vector<double>& cands,
@@ -187,8 +193,7 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
         samplerKindFromName(options.sampler.empty() ? cfg.sampler.name : options.sampler);
     const int steps = options.steps > 0 ? options.steps : cfg.sampler.steps;
     const double eta = options.eta >= 0 ? options.eta : cfg.sampler.eta;
-    const SelectionRule rule = selectionRuleFromName(
-        options.selection.empty() ? cfg.sampler.selection : options.selection);
+    const SelectionRule rule = selectionRuleFromName(selectionOf(options, cfg));
     const BoundedCosineSchedule schedule(cfg.schedule.lambdaMin, cfg.schedule.lambdaMax);
     const SamplerGrid grid = makeSamplerGrid(schedule, kind, steps, eta);
     DiffusionNet& net = lm.net;
@@ -314,9 +319,7 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
            << " sampler=" << (options.sampler.empty() ? first.sampler.name : options.sampler)
            << " steps=" << (options.steps > 0 ? options.steps : first.sampler.steps)
            << " eta=" << (options.eta >= 0 ? options.eta : first.sampler.eta) << " candidates=" << K
-           << " selection="
-           << (options.selection.empty() ? first.sampler.selection : options.selection)
-           << " seed=" << options.seed;
+           << " selection=" << selectionOf(options, first) << " seed=" << options.seed;
   table.setAttribute("reco_" + name + "_config", describe.str());
 }
 

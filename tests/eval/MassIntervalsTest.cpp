@@ -16,7 +16,7 @@ namespace {
 // intervals are Gaussian 16-84 % quantiles of width claimedWidth x m (claimed too narrow below
 // 100 GeV by a factor 2, too wide above by 1.5); medians uniform in 50-250 GeV.
 struct Sample {
-  std::vector<std::array<double, 3>> quantiles;
+  std::vector<IntervalEvent> events;  // quantiles only: one cell per mass bin
   std::vector<double> trueMass;
 };
 Sample makeSample(std::size_t n, std::uint64_t seed) {
@@ -26,7 +26,7 @@ Sample makeSample(std::size_t n, std::uint64_t seed) {
     const double median = rng.uniform(50, 250);
     const double trueWidth = 0.1 * median;
     const double claimed = median < 100 ? trueWidth / 2 : trueWidth * 1.5;
-    s.quantiles.push_back({median - claimed, median, median + claimed});
+    s.events.push_back(IntervalEvent{{median - claimed, median, median + claimed}});
     s.trueMass.push_back(median + trueWidth * rng.normal());
   }
   return s;
@@ -35,8 +35,8 @@ Sample makeSample(std::size_t n, std::uint64_t seed) {
 double coverage(const Sample& s, const MassIntervalCalibration& c, double lo, double hi) {
   std::size_t n = 0, inside = 0;
   for (std::size_t i = 0; i < s.trueMass.size(); ++i) {
-    if (s.quantiles[i][1] < lo || s.quantiles[i][1] >= hi) continue;
-    const auto iv = c.interval(IntervalEvent{s.quantiles[i]});
+    if (s.events[i].quantiles[1] < lo || s.events[i].quantiles[1] >= hi) continue;
+    const auto iv = c.interval(s.events[i]);
     ++n;
     inside += iv[0] <= s.trueMass[i] && s.trueMass[i] <= iv[1];
   }
@@ -48,7 +48,7 @@ TEST(MassIntervals, FitOnOneSampleCoversSixtyEightPercentOfAnother) {
   config.medianMassEdgesGeV = {50, 75, 100, 150, 200, 250};
   const Sample calibration = makeSample(40000, 1), test = makeSample(40000, 2);
   const MassIntervalCalibration c =
-      fitMassIntervals(calibration.quantiles, calibration.trueMass, config, "toy");
+      fitMassIntervals(calibration.events, calibration.trueMass, config, "toy");
   ASSERT_EQ(c.scale.size(), 5u);
   // Gaussian truth: the needed factor is the ratio of the true to the claimed width.
   EXPECT_NEAR(c.scale[0], 2.0, 0.08);
@@ -67,7 +67,7 @@ TEST(MassIntervals, JsonRoundTripAndRefusals) {
   MassIntervalFitConfig config;
   config.medianMassEdgesGeV = {50, 100, 250};
   const Sample s = makeSample(2000, 3);
-  const MassIntervalCalibration c = fitMassIntervals(s.quantiles, s.trueMass, config, "toy.h5");
+  const MassIntervalCalibration c = fitMassIntervals(s.events, s.trueMass, config, "toy.h5");
   const MassIntervalCalibration back = MassIntervalCalibration::fromJson(c.toJson(), "m.json");
   EXPECT_EQ(back.scale, c.scale);
   EXPECT_EQ(back.events, c.events);
@@ -105,13 +105,13 @@ TEST(MassIntervals, JsonRoundTripAndRefusals) {
   // A bin with too few calibration events is an error naming the bin.
   config.medianMassEdgesGeV = {50, 100, 250, 400};
   try {
-    fitMassIntervals(s.quantiles, s.trueMass, config, "toy");
+    fitMassIntervals(s.events, s.trueMass, config, "toy");
     FAIL() << "expected an error";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("[250, 400)"), std::string::npos) << e.what();
   }
   config.medianMassEdgesGeV = {100, 50};
-  EXPECT_THROW(fitMassIntervals(s.quantiles, s.trueMass, config, "toy"), ConfigError);
+  EXPECT_THROW(fitMassIntervals(s.events, s.trueMass, config, "toy"), ConfigError);
 }
 
 // Cells: hadron-hadron events whose intervals are 1.5 times too narrow, lepton-hadron events
