@@ -25,7 +25,7 @@ fi
 # cite these pages by their repository path instead.
 bare_links=$(grep -rnIP '\]\((physics|design|ml)\.md[)#]' "${paths[@]}" | grep -v "^${self}:")
 if [[ -n "$bare_links" ]]; then
-  echo "links to physics.md, design.md or ml.md by page name alone (write \`docs/<page>.md\`):"
+  echo "links whose target is a docs page by its name alone (write \`docs/<page>.md\`):"
   echo "$bare_links"
   status=1
 fi
