@@ -190,6 +190,11 @@ std::vector<std::string> featureDatasets(const EventSource& events, const InputC
                              io::ds::recoTauP4, io::ds::nuP4};
   if (inputs.impactParameters && events.has(io::ds::recoTrackIp)) d.push_back(io::ds::recoTrackIp);
   if (inputs.activity && events.has(io::ds::recoSumEt)) d.push_back(io::ds::recoSumEt);
+  // The FastMTT input solves each event from its whole reconstructed record (io::getReco).
+  if (inputs.fastMtt)
+    for (const auto& name : events.datasets())
+      if (name.rfind("/reco/", 0) == 0 && std::find(d.begin(), d.end(), name) == d.end())
+        d.push_back(name);
   for (auto it = d.begin(); it != d.end();) it = events.has(*it) ? it + 1 : d.erase(it);
   return d;
 }

@@ -110,6 +110,15 @@ EOF
     cmp -s "t1_$buf/model.pt" "t2_$buf/model.pt" ||
       fail "train --shuffle-buffer $buf: the weights depend on --chunk-events"
   done
+  # With the FastMTT input the events are solved from their whole reconstructed record, which a
+  # buffer read again window by window must read too (it read the point cloud only: exit 1).
+  { cat tiny.yaml; echo "inputs: {impact_parameters: true, activity: true, fastmtt: true}"; } > fm.yaml
+  for chunk in 100000 700; do
+    "$nurec" -q train --config fm.yaml --data s.h5 --threads 1 --no-export --shuffle-buffer 64 \
+      --chunk-events "$chunk" --out "fm_$chunk" > /dev/null || fail "train with fastmtt input in windows"
+  done
+  cmp -s fm_100000/model.pt fm_700/model.pt ||
+    fail "train --shuffle-buffer 64 with the FastMTT input: the weights depend on --chunk-events"
   if "$nurec" -q train --config tiny.yaml --data s.h5 --shuffle-buffer 16 --out t_bad 2> t_bad.err; then
     fail "a shuffle buffer below one batch was accepted"
   fi
