@@ -17,8 +17,13 @@ copies of a training row are placed only at training positions (row index % 5 !=
 `nurec train`) and copies of a validation row only at validation positions, so no event is in
 both. Used for the log-flat training sample of docs/ml.md "Flat-mass model", whose
 signal-region acceptance rises with m.
+
+--drop PATTERN (repeatable, shell-style, matched against the dataset path without its leading
+"/") leaves datasets out, e.g. `--drop 'truth/recoil_*' --drop 'truth/products_*'` for a training
+file: the padded recoil lists are most of a file's size and of the memory the merge needs.
 """
 import argparse
+import fnmatch
 import sys
 
 import h5py
@@ -39,13 +44,23 @@ def main():
     ap.add_argument("--seed", type=int, default=1, help="random seed of --flatten-mass")
     ap.add_argument("--upsample-max", type=float, default=1.0,
                     help="with --flatten-mass: fill sparse bins by copies, at most this factor")
+    ap.add_argument("--drop", action="append", default=[],
+                    help="leave out datasets matching this pattern (e.g. 'truth/recoil_*')")
     a = ap.parse_args()
     if a.upsample_max < 1:
         sys.exit(f"merge: --upsample-max {a.upsample_max}: must be >= 1")
     files = [h5py.File(p, "r") for p in a.inputs]
     names = datasets(files[0])
+    required = {"weight", "truth/tau_p4"} if a.flatten_mass else {"weight"}
+    for pattern in a.drop:
+        hit = [n for n in names if fnmatch.fnmatchcase(n, pattern.lstrip("/"))]
+        if not hit:
+            sys.exit(f"merge: --drop {pattern}: no dataset of {a.inputs[0]} matches")
+        if required & set(hit):
+            sys.exit(f"merge: --drop {pattern}: {sorted(required & set(hit))} cannot be left out")
+        names = [n for n in names if n not in hit]
     for p, f in zip(a.inputs[1:], files[1:]):
-        missing = set(names) ^ set(datasets(f))
+        missing = (set(names) ^ set(datasets(f))) - set(datasets(files[0])).difference(names)
         if missing:
             sys.exit(f"merge: {p} and {a.inputs[0]} hold different datasets: {sorted(missing)}")
     order = None
