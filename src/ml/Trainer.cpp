@@ -1183,6 +1183,10 @@ TrainSummary trainOne(const DiffusionConfig& config, const std::shared_ptr<const
     }
   });
   const int epochs = options.epochsOverride > 0 ? options.epochsOverride : tc.epochs;
+  // The model directory and the checkpoint record the run as made: with --epochs, the cosine
+  // schedule ran over that many epochs, not over the card's train.epochs.
+  DiffusionConfig recorded = config;
+  recorded.train.epochs = epochs;
 
   // Computing: data, model, optimiser (no files).
   DataOptions dataOptions;
@@ -1194,7 +1198,7 @@ TrainSummary trainOne(const DiffusionConfig& config, const std::shared_ptr<const
   CheckpointMeta meta;
   meta.threads = threads;
   meta.batchSize = tc.batchSize;
-  meta.configText = config.toYaml();
+  meta.configText = recorded.toYaml();
   meta.dataSource = set.source;
   meta.dataSha256 = set.dataSha256;
   meta.dataEvents = set.nTrain + set.nVal;
@@ -1235,7 +1239,7 @@ TrainSummary trainOne(const DiffusionConfig& config, const std::shared_ptr<const
     }
     // Writing: best EMA weights = the model, checkpoint, log.
     onRoot(comm, "writing the checkpoint of epoch " + std::to_string(epoch + 1), [&] {
-      if (r.improved) saveModelDir(trainer.ema, config, options.outDir);
+      if (r.improved) saveModelDir(trainer.ema, recorded, options.outDir);
       saveCheckpoint(ckptPath, trainer, meta);
       writeTrainLog(options.outDir, st);
     });

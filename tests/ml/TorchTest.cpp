@@ -354,6 +354,23 @@ TEST(Training, ResumeIsBitExact) {
   for (const auto& it : p1) EXPECT_TRUE(torch::equal(it.value(), p2[it.key()])) << it.key();
 }
 
+// `nurec train --epochs N` ran the schedule over N epochs; the model's config.yaml said the card's
+// train.epochs, so retraining from it did not reproduce the model.
+TEST(Training, EpochsOverrideIsRecordedInTheModel) {
+  TempDir dir;
+  const io::EventTable table = nurec::ml::testing::makeSyntheticEvents(400, 5);
+  DiffusionConfig cfg = tinyConfig();
+  cfg.train.epochs = 3;
+  TrainOptions o;
+  o.threads = 1;
+  o.progress = false;
+  o.exportTorchScript = false;
+  o.outDir = dir.file("m");
+  o.epochsOverride = 1;
+  EXPECT_EQ(trainDiffusion(cfg, table, o).epochsRun, 1);
+  EXPECT_EQ(loadModelDir(dir.file("m")).config.train.epochs, 1);
+}
+
 // docs/ml-methods.md §10 test point 11: the TorchScript export reproduces the C++ outputs, in C++
 // and in Python.
 TEST(Export, TorchScriptRoundTrip) {
