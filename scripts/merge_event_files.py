@@ -59,8 +59,9 @@ def main():
         if required & set(hit):
             sys.exit(f"merge: --drop {pattern}: {sorted(required & set(hit))} cannot be left out")
         names = [n for n in names if n not in hit]
+    dropped = set(datasets(files[0])) - set(names)
     for p, f in zip(a.inputs[1:], files[1:]):
-        missing = (set(names) ^ set(datasets(f))) - set(datasets(files[0])).difference(names)
+        missing = (set(names) ^ set(datasets(f))) - dropped
         if missing:
             sys.exit(f"merge: {p} and {a.inputs[0]} hold different datasets: {sorted(missing)}")
     order = None

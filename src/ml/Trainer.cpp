@@ -1139,11 +1139,11 @@ void onRoot(Communicator* comm, const std::string& what, const std::function<voi
 // Every rank must train the same run: the same selected data and config (a rank given another
 // file or card would silently train something else, or wait forever at a collective).
 void requireSameRunOnAllRanks(Communicator& comm, const TrainingSet& set,
-                              const DiffusionConfig& config, int epochs) {
+                              const DiffusionConfig& config) {
   Sha256 sha;
-  // The selected rows (each rank reads the selection columns of the whole file itself), the run
-  // card and the epochs; the features of the other ranks' rows are not read here.
-  const std::string identity = set.selectionSha256 + config.toYaml() + std::to_string(epochs);
+  // The selected rows (each rank reads the selection columns of the whole file itself) and the run
+  // card, --epochs included; the features of the other ranks' rows are not read here.
+  const std::string identity = set.selectionSha256 + config.toYaml();
   sha.update(identity.data(), identity.size());
   const std::string digest = sha.hexDigest();
   const torch::Tensor mine =
@@ -1182,23 +1182,19 @@ TrainSummary trainOne(const DiffusionConfig& config, const std::shared_ptr<const
                         "another --out");
     }
   });
-  const int epochs = options.epochsOverride > 0 ? options.epochsOverride : tc.epochs;
-  // The model directory and the checkpoint record the run as made: with --epochs, the cosine
-  // schedule ran over that many epochs, not over the card's train.epochs.
-  DiffusionConfig recorded = config;
-  recorded.train.epochs = epochs;
+  const int epochs = tc.epochs;  // --epochs is already in the config (trainAll)
 
   // Computing: data, model, optimiser (no files).
   DataOptions dataOptions;
   dataOptions.shuffleBufferEvents = options.shuffleBufferEvents;
   dataOptions.chunkEvents = options.chunkEvents;
   const TrainingSet set = prepareTrainingSet(config, data, dataOptions, comm);
-  if (comm != nullptr) requireSameRunOnAllRanks(*comm, set, config, epochs);
+  if (comm != nullptr) requireSameRunOnAllRanks(*comm, set, config);
   Trainer trainer(config, set, epochs, comm);
   CheckpointMeta meta;
   meta.threads = threads;
   meta.batchSize = tc.batchSize;
-  meta.configText = recorded.toYaml();
+  meta.configText = config.toYaml();
   meta.dataSource = set.source;
   meta.dataSha256 = set.dataSha256;
   meta.dataEvents = set.nTrain + set.nVal;
@@ -1239,7 +1235,7 @@ TrainSummary trainOne(const DiffusionConfig& config, const std::shared_ptr<const
     }
     // Writing: best EMA weights = the model, checkpoint, log.
     onRoot(comm, "writing the checkpoint of epoch " + std::to_string(epoch + 1), [&] {
-      if (r.improved) saveModelDir(trainer.ema, recorded, options.outDir);
+      if (r.improved) saveModelDir(trainer.ema, config, options.outDir);
       saveCheckpoint(ckptPath, trainer, meta);
       writeTrainLog(options.outDir, st);
     });
@@ -1276,12 +1272,16 @@ TrainSummary trainOne(const DiffusionConfig& config, const std::shared_ptr<const
   return summary;
 }
 
-TrainSummary trainAll(const DiffusionConfig& config, const std::shared_ptr<const EventSource>& data,
+TrainSummary trainAll(const DiffusionConfig& card, const std::shared_ptr<const EventSource>& data,
                       const TrainOptions& options) {
-  config.validate();
+  card.validate();
   if (options.epochsOverride > kMaxEpochs) {
     throw ConfigError("train: --epochs must be in [1, " + std::to_string(kMaxEpochs) + "]");
   }
+  // The run as made: with --epochs the cosine schedule runs over that many epochs, and every
+  // config written (model directories, checkpoints, per_channel.yaml) says so.
+  DiffusionConfig config = card;
+  if (options.epochsOverride > 0) config.train.epochs = options.epochsOverride;
   std::unique_ptr<Communicator> comm;
   if (options.dist.distributed()) {
     const int ranks = options.dist.worldSize;
