@@ -24,6 +24,7 @@ file: the padded recoil lists are most of a file's size and of the memory the me
 """
 import argparse
 import fnmatch
+import os
 import sys
 
 import h5py
@@ -49,6 +50,8 @@ def main():
     a = ap.parse_args()
     if a.upsample_max < 1:
         sys.exit(f"merge: --upsample-max {a.upsample_max}: must be >= 1")
+    if os.path.abspath(a.out) in (os.path.abspath(p) for p in a.inputs):
+        sys.exit(f"merge: --out {a.out} is one of the inputs")
     files = [h5py.File(p, "r") for p in a.inputs]
     names = datasets(files[0])
     required = {"weight", "truth/tau_p4"} if a.flatten_mass else {"weight"}
@@ -67,7 +70,22 @@ def main():
     order = None
     if a.flatten_mass:
         order = flat_mass_rows(files, a.flatten_mass, a.seed, a.upsample_max)
-    with h5py.File(a.out, "w") as out:
+    # Written beside --out and renamed into place: an interrupted merge leaves no half file.
+    tmp = f"{a.out}.tmp.{os.getpid()}"
+    try:
+        rows = write(files, names, order, a, tmp)
+        os.replace(tmp, a.out)
+    except OSError as e:
+        sys.exit(f"merge: cannot write {a.out}: {e.strerror or e}")
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    print(f"merge: {len(files)} files, {rows} rows -> {a.out}")
+
+
+def write(files, names, order, a, path):
+    """Writes the merged rows to path; returns their number."""
+    with h5py.File(path, "w") as out:
         for name in names:
             parts = [f[name][...] for f in files]
             width = [max(x.shape[k] for x in parts) for k in range(1, parts[0].ndim)]
@@ -86,7 +104,7 @@ def main():
         out.attrs["merged_from"] = ",".join(a.inputs)
         if a.flatten_mass:
             out.attrs["flatten_mass"] = a.flatten_mass
-    print(f"merge: {len(files)} files, {rows} rows -> {a.out}")
+    return rows
 
 
 def true_mass(f):
