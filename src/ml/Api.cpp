@@ -202,8 +202,8 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
     for (int i = 0; i < steps; ++i) tgrid[i] = grid.steps[i].t;
     const torch::Tensor tembTable = net->timeEmbedding(tgrid);
     const torch::Tensor yMean = net->yMean(), yStd = net->yStd();
-    const EventData ed =
-        buildEventData(table, rows, cfg.train.azimuth == "canonical", false, cfg.inputs);
+    const EventData ed = buildEventData(table, rows, cfg.train.azimuth == "canonical", false,
+                                        cfg.inputs, options.threads);
     const std::int64_t F = ed.features();
 
     // A batch is the events of one block of batchEvents consecutive rows of the file. BLAS picks

@@ -40,9 +40,12 @@ std::vector<std::size_t> selectRows(const io::EventTable& table, bool requireSig
 // Reads /reco/particles, /reco/particles_mask, /reco/channel, /reco/tau_p4 (and /truth/nu_p4 if
 // withTargets) for the given rows, plus /reco/track_ip and /reco/sum_et when `inputs` asks for
 // them. canonical: rotate each event about z so that the leading visible tau has phi = 0
-// (docs/ml-methods.md section 1). Throws InputError on missing or malformed datasets.
+// (docs/ml-methods.md section 1). The FastMTT input (inputs.fastmtt) is computed for the given
+// rows on `threads` threads (0 = all cores); the result does not depend on the count. Throws
+// InputError on missing or malformed datasets.
 EventData buildEventData(const io::EventTable& table, const std::vector<std::size_t>& rows,
-                         bool canonical, bool withTargets, const InputConfig& inputs = {});
+                         bool canonical, bool withTargets, const InputConfig& inputs = {},
+                         int threads = 1);
 
 // Rotates one event (F features per slot) about the beam axis by delta: phi -> wrap(phi + delta)
 // and (px, py) -> R(px, py) for every valid slot, and the (px, py) of both targets (if target !=

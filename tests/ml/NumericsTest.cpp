@@ -370,6 +370,13 @@ TEST(Features, FastMttInputIsTheClassicalSolution) {
   // The median |x_FastMTT - x_true| (0.05 here) is well below that of a guess without the event.
   EXPECT_LT(median(xError), 0.35 * median(xGuessError));
   EXPECT_TRUE(inputs.onMetSlot(i0 + 1) && inputs.onMetSlot(i0 + 2) && !inputs.onMetSlot(i0));
+  // Computed on several threads, and for a subset of rows, the features are the same.
+  const EventData threaded = buildEventData(t, rows, true, false, inputs, 3);
+  EXPECT_EQ(threaded.x, d.x);
+  const std::vector<std::size_t> some(rows.begin() + 5, rows.begin() + 12);
+  const EventData part = buildEventData(t, some, true, false, inputs, 2);
+  ASSERT_EQ(part.n, some.size());
+  for (std::size_t i = 0; i < part.x.size(); ++i) ASSERT_EQ(part.x[i], d.x[5 * kNumSlots * F + i]);
 }
 
 TEST(Features, OptionalInputsInTheirSlots) {

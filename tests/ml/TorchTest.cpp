@@ -43,6 +43,17 @@ void expectTensorNear(const torch::Tensor& a, std::vector<double> b, double tol)
   for (std::size_t i = 0; i < b.size(); ++i) EXPECT_NEAR(a[i].item<double>(), b[i], tol) << i;
 }
 
+// Options of the tiny training runs: one thread, no progress bar, into outDir.
+enum class Export { Yes, No };
+TrainOptions testOptions(const std::string& outDir, Export exportTorchScript = Export::Yes) {
+  TrainOptions o;
+  o.outDir = outDir;
+  o.threads = 1;
+  o.progress = false;
+  o.exportTorchScript = exportTorchScript == Export::Yes;
+  return o;
+}
+
 DiffusionConfig tinyConfig() {
   DiffusionConfig c;
   c.encoder.width = 16;
@@ -281,10 +292,7 @@ struct TinyRun {
   io::EventTable table = nurec::ml::testing::makeSyntheticEvents(2500, 21);
   TrainSummary summary;
   TinyRun() {
-    TrainOptions o;
-    o.outDir = dir.file("model");
-    o.threads = 1;
-    o.progress = false;
+    TrainOptions o = testOptions(dir.file("model"));
     DiffusionConfig c = tinyConfig();
     c.train.batchSize = 32;
     c.train.epochs = 6;
@@ -312,9 +320,7 @@ TEST(Training, TinyRunLowersTheLoss) {
     EXPECT_TRUE(fs::exists(fs::path(tinyRun().dir.file("model")) / f)) << f;
   }
   // A second run into the same directory without --resume is refused.
-  TrainOptions o;
-  o.outDir = tinyRun().dir.file("model");
-  o.progress = false;
+  TrainOptions o = testOptions(tinyRun().dir.file("model"));
   EXPECT_THROW(trainDiffusion(tinyConfig(), tinyRun().table, o), ConfigError);
 }
 
@@ -323,11 +329,7 @@ TEST(Training, ResumeIsBitExact) {
   const io::EventTable table = nurec::ml::testing::makeSyntheticEvents(800, 4);
   DiffusionConfig cfg = tinyConfig();
   cfg.train.epochs = 2;
-  TrainOptions o;
-  o.threads = 1;
-  o.progress = false;
-  o.exportTorchScript = false;
-  o.outDir = dir.file("straight");
+  TrainOptions o = testOptions(dir.file("straight"), Export::No);
   trainDiffusion(cfg, table, o);
   o.outDir = dir.file("killed");
   o.stopAfterEpochs = 1;  // as if killed after the first epoch's checkpoint
@@ -361,11 +363,7 @@ TEST(Training, EpochsOverrideIsRecordedInTheModel) {
   const io::EventTable table = nurec::ml::testing::makeSyntheticEvents(400, 5);
   DiffusionConfig cfg = tinyConfig();
   cfg.train.epochs = 3;
-  TrainOptions o;
-  o.threads = 1;
-  o.progress = false;
-  o.exportTorchScript = false;
-  o.outDir = dir.file("m");
+  TrainOptions o = testOptions(dir.file("m"), Export::No);
   o.epochsOverride = 1;
   EXPECT_EQ(trainDiffusion(cfg, table, o).epochsRun, 1);
   EXPECT_EQ(loadModelDir(dir.file("m")).config.train.epochs, 1);
@@ -542,10 +540,7 @@ TEST(Training, ImpactParameterInputsReachTheNetwork) {
   io::EventTable t = nurec::ml::testing::makeSyntheticEvents(2500, 22);
   nurec::ml::testing::addImpactParametersAndActivity(t, 22);
   auto train = [&](bool withInputs, const std::string& name) {
-    TrainOptions o;
-    o.outDir = dir.file(name);
-    o.threads = 1;
-    o.progress = false;
+    TrainOptions o = testOptions(dir.file(name));
     DiffusionConfig c = tinyConfig();
     c.train.batchSize = 32;
     c.train.epochs = 16;
@@ -602,11 +597,7 @@ TEST(Training, PerChannelModels) {
   cfg.train.channels = {0, 3};
   cfg.train.epochs = 1;
   cfg.train.batchSize = 32;
-  TrainOptions o;
-  o.outDir = dir.file("pc");
-  o.threads = 1;
-  o.progress = false;
-  o.exportTorchScript = false;
+  TrainOptions o = testOptions(dir.file("pc"), Export::No);
   trainDiffusion(cfg, table, o);
   EXPECT_TRUE(fs::exists(dir.file("pc") + "/channel_0/model.pt"));
   EXPECT_TRUE(fs::exists(dir.file("pc") + "/channel_3/model.pt"));
@@ -796,10 +787,7 @@ TEST(Reliability, DivergingTrainingFails) {
   c.train.lrPeak = 1e6;
   c.train.epochs = 2;
   c.train.batchSize = 32;
-  TrainOptions o;
-  o.outDir = dir.file("model");
-  o.threads = 1;
-  o.progress = false;
+  TrainOptions o = testOptions(dir.file("model"));
   const std::string msg = errorOf([&] { trainDiffusion(c, table, o); });
   EXPECT_NE(msg.find("training diverged"), std::string::npos) << msg;
   EXPECT_NE(msg.find("no model was written"), std::string::npos) << msg;
@@ -880,11 +868,7 @@ TEST(Reliability, ForceReplacesAModelDirectory) {
   DiffusionConfig c = tinyConfig();
   c.train.epochs = 1;
   c.train.batchSize = 32;
-  TrainOptions o;
-  o.outDir = out;
-  o.threads = 1;
-  o.progress = false;
-  o.exportTorchScript = false;
+  TrainOptions o = testOptions(out, Export::No);
   const io::EventTable table = nurec::ml::testing::makeSyntheticEvents(400, 12);
   EXPECT_THROW(trainDiffusion(c, table, o), ConfigError);
   o.force = true;
@@ -902,11 +886,7 @@ TEST(Reliability, ResumeRefusesOtherData) {
   DiffusionConfig c = tinyConfig();
   c.train.epochs = 2;
   c.train.batchSize = 32;
-  TrainOptions o;
-  o.outDir = dir.file("model");
-  o.threads = 1;
-  o.progress = false;
-  o.exportTorchScript = false;
+  TrainOptions o = testOptions(dir.file("model"), Export::No);
   o.stopAfterEpochs = 1;
   trainDiffusion(c, nurec::ml::testing::makeSyntheticEvents(400, 13), o);
   o.stopAfterEpochs = 0;
@@ -934,10 +914,7 @@ TEST(Reliability, WritesSurviveAFileSizeLimit) {
     DiffusionConfig c = tinyConfig();
     c.train.epochs = 1;
     c.train.batchSize = 32;
-    TrainOptions o;
-    o.outDir = dir.file("train");
-    o.threads = 1;
-    o.progress = false;
+    TrainOptions o = testOptions(dir.file("train"));
     msgTrain =
         errorOf([&] { trainDiffusion(c, nurec::ml::testing::makeSyntheticEvents(400, 15), o); });
   }
