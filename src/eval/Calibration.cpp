@@ -59,31 +59,50 @@ double coverage(const CandidateSample& s, std::size_t i, std::size_t j) {
                    : static_cast<double>(inside) / static_cast<double>(used);
 }
 
-double crpsEnsemble(std::span<const double> candidates, double y) {
+double ensembleSpread(std::span<const double> candidates) {
   const std::size_t k = candidates.size();
-  require(k >= 2, "crpsEnsemble needs at least 2 candidates");
+  require(k >= 2, "ensembleSpread needs at least 2 candidates");
   std::vector<double> x(candidates.begin(), candidates.end());
   std::sort(x.begin(), x.end());
-  double term1 = 0, pairSum = 0;
   // sum_{k<l} (x_(l) - x_(k)) = sum_i x_(i) (2 i - K + 1), 0-based i.
-  for (std::size_t i = 0; i < k; ++i) {
-    term1 += std::abs(x[i] - y);
+  double pairSum = 0;
+  for (std::size_t i = 0; i < k; ++i)
     pairSum += x[i] * (2.0 * static_cast<double>(i) - static_cast<double>(k) + 1.0);
-  }
   const double kd = static_cast<double>(k);
-  return term1 / kd - (2 * pairSum) / (2 * kd * (kd - 1));
+  return (2 * pairSum) / (2 * kd * (kd - 1));
 }
 
-double meanCrps(const CandidateSample& s) {
+double crpsEnsemble(std::span<const double> candidates, double y) {
+  require(candidates.size() >= 2, "crpsEnsemble needs at least 2 candidates");
+  double term1 = 0;
+  for (double x : candidates) term1 += std::abs(x - y);
+  return term1 / static_cast<double>(candidates.size()) - ensembleSpread(candidates);
+}
+
+namespace {
+
+// Mean of perEvent(candidates of e, truth of e) over the events of s with finite values.
+template <class PerEvent>
+double meanOverEvents(const CandidateSample& s, PerEvent perEvent) {
   s.validate();
   double sum = 0;
   std::size_t used = 0;
   for (std::size_t e = 0; e < s.truth.size(); ++e) {
     if (!eventFinite(s, e)) continue;
-    sum += crpsEnsemble(s.candidates.subspan(e * s.k, s.k), s.truth[e]);
+    sum += perEvent(s.candidates.subspan(e * s.k, s.k), s.truth[e]);
     ++used;
   }
   return used == 0 ? std::numeric_limits<double>::quiet_NaN() : sum / static_cast<double>(used);
+}
+
+}  // namespace
+
+double meanCrps(const CandidateSample& s) {
+  return meanOverEvents(s, crpsEnsemble);
+}
+
+double meanSpread(const CandidateSample& s) {
+  return meanOverEvents(s, [](std::span<const double> x, double) { return ensembleSpread(x); });
 }
 
 double crpsGaussian(double mean, double sigma, double y) {

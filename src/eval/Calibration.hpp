@@ -29,6 +29,13 @@ double coverage(const CandidateSample& s, std::size_t i, std::size_t j);
 double crpsEnsemble(std::span<const double> candidates, double y);
 // Mean of crpsEnsemble over the events of s.
 double meanCrps(const CandidateSample& s);
+// Spread (sharpness) of candidates: half the mean absolute difference of two distinct candidates,
+// 1/(2K(K-1)) sum_{k != l} |x_k - x_l|, the term the CRPS subtracts (for a Gaussian of width sigma
+// sigma/sqrt(pi)). Comparing it with the CRPS on two samples tells a wider posterior (the events
+// carry less information, and the model sees it) from a worse one (docs/ml-methods.md section 7).
+double ensembleSpread(std::span<const double> candidates);
+// Mean of ensembleSpread over the events of s.
+double meanSpread(const CandidateSample& s);
 // Closed form for a Gaussian forecast N(m, s^2): s [z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi)].
 double crpsGaussian(double mean, double sigma, double y);
 

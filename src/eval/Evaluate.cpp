@@ -197,7 +197,7 @@ void calibrateCandidates(const io::EventTable& table, const EvaluateConfig& conf
       cc.events = y.size();
       if (y.empty()) {
         cc.ranks.assign(k + 1, 0);
-        cc.coverageOuter = cc.coverageInner = cc.crps = kNaN;
+        cc.coverageOuter = cc.coverageInner = cc.crps = cc.spread = kNaN;
         continue;
       }
       const CandidateSample sample{x, y, k};
@@ -205,6 +205,7 @@ void calibrateCandidates(const io::EventTable& table, const EvaluateConfig& conf
       cc.coverageOuter = coverage(sample, 1, k);
       cc.coverageInner = k >= 4 ? coverage(sample, 2, k - 1) : kNaN;
       cc.crps = meanCrps(sample);
+      cc.spread = meanSpread(sample);
     }
     if (res.examples.empty() && config.exampleEvents > 0) {
       res.examplesMethod = m;

@@ -88,6 +88,7 @@ struct ComponentCalibration {
   double coverageOuter = 0;        // (x_(1), x_(K)), calibrated (K - 1)/(K + 1)
   double coverageInner = 0;        // (x_(2), x_(K-1)), calibrated (K - 3)/(K + 1)
   double crps = 0;                 // GeV
+  double spread = 0;               // GeV, eval::meanSpread: the posterior's width
   std::size_t events = 0;
 };
 // Calibration of the candidates of one method over the selected events (all channels).

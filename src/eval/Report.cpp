@@ -608,7 +608,8 @@ json toJson(const EvaluationResult& r) {
                                         {"ranks", cc.ranks},
                                         {"coverage_outer", jnum(cc.coverageOuter)},
                                         {"coverage_inner", jnum(cc.coverageInner)},
-                                        {"crps", jnum(cc.crps)}};
+                                        {"crps", jnum(cc.crps)},
+                                        {"spread", jnum(cc.spread)}};
     }
     jc["components"] = comps;
     jc["coverage_outer_expected"] = (c.k - 1.0) / (c.k + 1.0);
@@ -816,18 +817,20 @@ void writeReport(const EvaluationResult& r, const std::string& outDir) {
         c.k);
     md << fmt::format(
         "Calibrated candidates give coverage {:.3f} for (min, max) and {} for "
-        "(x₍₂₎, x₍K−1₎), and a flat rank histogram. CRPS in GeV (lower is better).\n\n",
+        "(x₍₂₎, x₍K−1₎), and a flat rank histogram. CRPS in GeV (lower is better); spread = "
+        "half the mean distance of two candidates, the posterior's width in GeV (CRPS = mean "
+        "distance of the candidates to the truth − spread).\n\n",
         (c.k - 1.0) / (c.k + 1.0),
         c.k >= 4 ? fmt::format("{:.3f}", (c.k - 3.0) / (c.k + 1.0)) : "—");
     md << "| component | events | coverage (min, max) | coverage (x₍₂₎, x₍K−1₎) | rank 0 | rank K "
-          "| CRPS [GeV] |\n|---|---|---|---|---|---|---|\n";
+          "| CRPS [GeV] | spread [GeV] |\n|---|---|---|---|---|---|---|---|\n";
     for (int i = 0; i < 6; ++i) {
       const auto& cc = c.components[i];
       const double n = static_cast<double>(cc.events);
-      md << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", neutrinoComponentLabel(i),
-                        cc.events, num(cc.coverageOuter), num(cc.coverageInner),
-                        cc.events ? num(cc.ranks.front() / n) : "—",
-                        cc.events ? num(cc.ranks.back() / n) : "—", num(cc.crps, 2));
+      md << fmt::format(
+          "| {} | {} | {} | {} | {} | {} | {} | {} |\n", neutrinoComponentLabel(i), cc.events,
+          num(cc.coverageOuter), num(cc.coverageInner), cc.events ? num(cc.ranks.front() / n) : "—",
+          cc.events ? num(cc.ranks.back() / n) : "—", num(cc.crps, 2), num(cc.spread, 2));
     }
     md << fmt::format("\nExpected fraction per rank if calibrated: {:.3f}.\n\n", 1.0 / (c.k + 1));
   }

@@ -56,6 +56,27 @@ TEST(Crps, EnsembleConvergesToClosedForm) {
   EXPECT_NEAR(meanCrps(s), crpsGaussian(0, 1, 0), 0.01);
 }
 
+// Spread: exact on small ensembles, sigma/sqrt(pi) for Gaussian candidates at any K (unbiased),
+// and the CRPS is the mean distance to the truth minus it.
+TEST(Crps, SpreadIsHalfTheMeanPairDistance) {
+  EXPECT_DOUBLE_EQ(ensembleSpread(std::vector<double>{0, 1}), 0.5);
+  // K = 3, pairs 3, 1, 2: (2 (3 + 1 + 2)) / (2 * 3 * 2) = 1.
+  EXPECT_DOUBLE_EQ(ensembleSpread(std::vector<double>{4, 1, 2}), 1.0);
+  EXPECT_DOUBLE_EQ(ensembleSpread(std::vector<double>{2, 2, 2}), 0.0);
+  EXPECT_THROW(ensembleSpread(std::vector<double>{1}), ConfigError);
+  const Ensemble e = ensemble(20000, 0.0, 1.0, 4);
+  const CandidateSample s{e.cand, e.truth, K};
+  EXPECT_NEAR(meanSpread(s), 1 / std::sqrt(M_PI), 0.005);
+  // Twice as wide candidates: twice the spread, whatever the truth.
+  const Ensemble wide = ensemble(20000, 0.0, 2.0, 5);
+  EXPECT_NEAR(meanSpread({wide.cand, wide.truth, K}), 2 / std::sqrt(M_PI), 0.01);
+  double meanDistance = 0;
+  for (std::size_t i = 0; i < e.truth.size(); ++i)
+    for (std::size_t k = 0; k < K; ++k) meanDistance += std::abs(e.cand[i * K + k] - e.truth[i]);
+  meanDistance /= static_cast<double>(e.truth.size() * K);
+  EXPECT_NEAR(meanCrps(s), meanDistance - meanSpread(s), 1e-9);
+}
+
 // Exchangeable truth: flat rank histogram, coverage (j - i)/(K + 1).
 TEST(Calibration, CalibratedEnsemble) {
   const Ensemble e = ensemble(44000, 0.0, 1.0, 3);

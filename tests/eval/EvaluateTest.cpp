@@ -179,6 +179,7 @@ TEST(Evaluate, KnownSmearingIsRecovered) {
     // = sigma * (sqrt(2) - 1/sqrt(2)) * 2/sqrt(2 pi)... checked loosely: between 0.5 and 1 sigma.
     EXPECT_GT(cc.crps, 0.5 * kCandidateSigma);
     EXPECT_LT(cc.crps, 1.0 * kCandidateSigma);
+    EXPECT_NEAR(cc.spread, kCandidateSigma / std::sqrt(M_PI), 0.1 * kCandidateSigma);
   }
   EXPECT_EQ(r.examplesMethod, "diffusion");
   EXPECT_EQ(r.examples.size(), 4u);
