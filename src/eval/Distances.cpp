@@ -111,4 +111,20 @@ DistributionDistances distributionDistances(std::span<const double> truth,
   return d;
 }
 
+DistributionDistances samplingNoiseFloor(std::span<const double> truthIn) {
+  const std::vector<double> truth = finiteValues(truthIn);
+  if (truth.size() < 4) return {kNaN, kNaN, kNaN, kNaN, kNaN, kNaN};
+  std::vector<double> even, odd;
+  for (std::size_t i = 0; i < truth.size(); ++i) (i % 2 == 0 ? even : odd).push_back(truth[i]);
+  DistributionDistances d = distributionDistances(even, odd);
+  const double rootHalf = std::sqrt(0.5);
+  d.wasserstein1 *= rootHalf;
+  d.energy *= rootHalf;
+  d.ks *= rootHalf;
+  d.kl64 *= 0.5;
+  d.kl128 *= 0.5;
+  d.kl256 *= 0.5;
+  return d;
+}
+
 }  // namespace nurec::eval

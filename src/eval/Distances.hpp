@@ -37,4 +37,12 @@ struct DistributionDistances {
 DistributionDistances distributionDistances(std::span<const double> truth,
                                             std::span<const double> reco);
 
+// The distances a perfect reconstruction would still show from sampling noise alone: those
+// between two independent samples of truth.size() entries from the truth's distribution
+// (docs/metrics.md "Sampling-noise floor"). Estimated from the truth itself: the distances
+// between its even- and its odd-indexed entries (N/2 each), scaled from N/2 vs N/2 to N vs N
+// with the large-sample laws: W1, energy and KS grow as sqrt(1/n + 1/m) (x 1/sqrt 2), the binned
+// KL as 1/n + 1/m (x 1/2). NaN with fewer than 4 finite entries.
+DistributionDistances samplingNoiseFloor(std::span<const double> truth);
+
 }  // namespace nurec::eval

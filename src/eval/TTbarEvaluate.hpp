@@ -48,9 +48,18 @@ struct TTbarSpectrum {
   std::vector<std::vector<double>> methods;  // per method (in TTbarEvaluation::methods order)
 };
 
+// The distances a perfect reconstruction would show from sampling noise alone, per component and
+// summed (eval::samplingNoiseFloor on the true values of the selected events): differences
+// between methods, or from zero, below this size are not resolved by the sample.
+struct TTbarNoiseFloor {
+  std::array<DistributionDistances, kTTbarRecordSize> distances{};
+  DistributionDistances sum;
+};
+
 struct TTbarEvaluation {
   std::string source;
   std::size_t eventsInFile = 0, eventsSelected = 0;
+  TTbarNoiseFloor noiseFloor;
   std::vector<TTbarMethodResult> methods;
   std::vector<TTbarSpectrum> spectra;  // m(t), m(W+), pz(nu), m(t tbar)
 };

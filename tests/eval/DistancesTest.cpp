@@ -109,3 +109,26 @@ TEST(Distances, EmptySampleGivesNaN) {
   EXPECT_TRUE(std::isnan(cdfDistances(empty, one).wasserstein1));
   EXPECT_TRUE(std::isnan(klDivergenceBinned(one, empty, 64)));
 }
+
+// The floor estimated from one sample (split in halves, scaled to N vs N) against the mean
+// distance of two independent N-samples of the same distribution, averaged over repetitions:
+// the scaling laws of docs/metrics.md "Sampling-noise floor". Tolerances: the repetition
+// averages' own spread is about 4 % (W1, energy, KS) and 6 % (KL) of the mean.
+TEST(Distances, SamplingNoiseFloorMatchesIndependentSamples) {
+  constexpr int kRepetitions = 60;
+  constexpr std::size_t kN = 3000;
+  DistributionDistances floorMean, independentMean;
+  for (int r = 0; r < kRepetitions; ++r) {
+    const auto truth = gaussian(kN, 0, 1, 1000 + r);
+    const auto other = gaussian(kN, 0, 1, 5000 + r);
+    floorMean += samplingNoiseFloor(truth);
+    independentMean += distributionDistances(truth, other);
+  }
+  EXPECT_NEAR(floorMean.wasserstein1 / independentMean.wasserstein1, 1.0, 0.10);
+  EXPECT_NEAR(floorMean.energy / independentMean.energy, 1.0, 0.10);
+  EXPECT_NEAR(floorMean.ks / independentMean.ks, 1.0, 0.10);
+  EXPECT_NEAR(floorMean.kl64 / independentMean.kl64, 1.0, 0.15);
+  // A real difference stands far above the floor: N(0,1) vs N(0.2,1), W1 = 0.2.
+  EXPECT_LT(samplingNoiseFloor(gaussian(kN, 0, 1, 9)).wasserstein1, 0.2 / 5);
+  EXPECT_TRUE(std::isnan(samplingNoiseFloor(std::vector<double>{1.0, 2.0}).wasserstein1));
+}
