@@ -216,8 +216,9 @@ int evaluateTTbar(const EvaluateRun& run) {
     emptyResult(fmt::format("evaluate: no event of {} passes the selection", run.input));
   eval::writeTTbarReport(result, run.out, run.plots);
   if (!commonOptions().quiet) std::fputs(eval::ttbarMarkdown(result).c_str(), stdout);
-  std::printf("evaluate: %zu t tbar events, %zu selected, %zu methods, report in %s/README.md\n",
-              result.eventsInFile, result.eventsSelected, result.methods.size(), run.out.c_str());
+  std::printf("evaluate: %zu t tbar events, %zu selected, %zu method%s, report in %s/README.md\n",
+              result.eventsInFile, result.eventsSelected, result.methods.size(),
+              result.methods.size() == 1 ? "" : "s", run.out.c_str());
   return 0;
 }
 
