@@ -26,7 +26,11 @@ grep -Eq "reconstruct chi2: 600 events, [1-9][0-9]* ok" reco.log || { echo "FAIL
 h5diff -q nu.h5 nu_chunks.h5 || { echo "FAIL: chi2 depends on chunks or threads"; exit 1; }
 "$nurec" -q evaluate nu.h5 --out report --bootstrap 0 > eval.log
 grep -q '"ttbar_pz"' report/metrics.json || { echo "FAIL: 55-component metrics"; exit 1; }
-[ "$(grep -c '_pz"' report/metrics.json)" -eq 11 ] || { echo "FAIL: expected 11 pz components"; exit 1; }
+# 11 pz components for the method and 11 for the sampling-noise floor.
+python3 -c 'import json,sys; m=json.load(open("report/metrics.json"))
+for comps in (m["methods"]["chi2"]["components"], m["sampling_noise_floor"]["components"]):
+    assert sum(k.endswith("_pz") for k in comps) == 11 and len(comps) == 55, sorted(comps)' ||
+  { echo "FAIL: expected 55 components (11 pz) for chi2 and the floor"; exit 1; }
 grep -q "| chi2 |" report/README.md || { echo "FAIL: summed distances table"; exit 1; }
 
 "$nurec" -q generate --process ttbar-semilep -n 20 --seed 5 --out tt.hepmc3 > /dev/null
