@@ -52,6 +52,7 @@ std::vector<Section> sections(UnfoldConfig& c) {
         {"gamma_max", &d.gammaMax}}},
       {"flow", {{"blocks", &f.blocks}, {"width", &f.width}, {"clamp", &f.clamp}}},
       {"loss", {{"consistency", &c.loss.consistency}, {"kl_weight", &c.loss.klWeight}}},
+      {"target", {{"w_daughters", &c.target.wDaughters}}},
       {"sampler", {{"name", &c.sampler.name}, {"steps", &c.sampler.steps}}},
       {"train",
        {{"epochs", &t.epochs},
@@ -134,6 +135,9 @@ void UnfoldConfig::validate() const {
   range("flow.clamp", flow.clamp, 0.1, 10);
   range("loss.consistency", loss.consistency, 0, 1e6);
   range("loss.kl_weight", loss.klWeight, 0, 1e6);
+  require(target.wDaughters == "as_generated" || target.wDaughters == "pt_ordered",
+          "target.w_daughters must be 'as_generated' or 'pt_ordered' (got '" + target.wDaughters +
+              "')");
   require(sampler.name == "pndm" || sampler.name == "ddim",
           "sampler.name must be 'pndm' or 'ddim' (got '" + sampler.name + "')");
   range("sampler.steps", sampler.steps, 1, kMaxSamplerSteps);

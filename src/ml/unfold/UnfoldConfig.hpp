@@ -11,9 +11,10 @@ namespace nurec::ml::unfold {
 
 // Data contract with src/detector/ttbar (docs/ttbar.md "Point cloud") and the parton record
 // (docs/ttbar.md "Parton record").
-inline constexpr int kSlots = 21;        // lepton + up to 20 jets
-inline constexpr int kFeatures = 12;     // per slot
-inline constexpr int kGlobalInputs = 3;  // MET_x/50, MET_y/50, log(sum E_T / 200 GeV)
+inline constexpr int kSlots = 21;               // lepton + up to 20 jets
+inline constexpr int kFeatures = 12;            // per slot
+inline constexpr int kLeptonChargeFeature = 7;  // of slot 0 (the lepton): +-1
+inline constexpr int kGlobalInputs = 3;         // MET_x/50, MET_y/50, log(sum E_T / 200 GeV)
 inline constexpr int kPartons = 11;
 inline constexpr int kComponents = 5;                       // (M, E, px, py, pz)
 inline constexpr int kRecordSize = kPartons * kComponents;  // 55
@@ -72,6 +73,14 @@ struct LossConfig {
   double klWeight = 1.0;     // beta of the KL term (cvae, and the VAE stage of ldm)
 };
 
+// What the models learn of the parton record (docs/ml-unfold.md "W daughters"): the hadronic W's
+// quark and antiquark as generated ("as_generated"), or as its harder and softer daughter
+// ("pt_ordered"), labelled back at sampling (ml/unfold/WDaughterOrder.hpp).
+struct TargetConfig {
+  std::string wDaughters = "as_generated";
+  bool ptOrdered() const { return wDaughters == "pt_ordered"; }
+};
+
 struct SamplerConfig {
   std::string name = "pndm";  // "pndm" (pseudo linear multistep) or "ddim" (eta = 0)
   int steps = 50;
@@ -99,6 +108,7 @@ struct UnfoldConfig {
   DiffusionConfig diffusion;
   FlowConfig flow;
   LossConfig loss;
+  TargetConfig target;
   SamplerConfig sampler;
   TrainConfig train;
 

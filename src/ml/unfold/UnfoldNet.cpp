@@ -1,4 +1,5 @@
 #include "nurec/ml/unfold/UnfoldNet.hpp"
+#include "nurec/ml/unfold/WDaughterOrder.hpp"
 
 #include <cmath>
 #include <deque>
@@ -228,6 +229,10 @@ UnfoldModelImpl::UnfoldModelImpl(const UnfoldConfig& config) : config_(config) {
   }
   mean_ = register_buffer("parton_mean", torch::zeros({kRecordSize}));
   std_ = register_buffer("parton_std", torch::ones({kRecordSize}));
+  if (config_.target.ptOrdered()) {
+    qHarderProbability_ =
+        register_buffer("q_harder_probability", torch::full({2}, 0.5, torch::kFloat32));
+  }
 }
 
 int UnfoldModelImpl::latentDim() const {
@@ -238,6 +243,13 @@ void UnfoldModelImpl::setNormalisation(const torch::Tensor& mean, const torch::T
   torch::NoGradGuard guard;
   mean_.copy_(mean.to(torch::kFloat32));
   std_.copy_(std.to(torch::kFloat32));
+}
+
+void UnfoldModelImpl::setQuarkHarderProbability(const torch::Tensor& probability) {
+  require(qHarderProbability_.defined(),
+          "the model was not configured with pt-ordered W daughters");
+  torch::NoGradGuard guard;
+  qHarderProbability_.copy_(probability.to(torch::kFloat32));
 }
 
 torch::Tensor UnfoldModelImpl::normalise(const torch::Tensor& partonsGeV) const {
@@ -473,7 +485,15 @@ torch::Tensor UnfoldModelImpl::sample(const Batch& batch, std::int64_t K,
       for (auto it = flow_.rbegin(); it != flow_.rend(); ++it) x = (*it)->inverse(x, c);
       break;
   }
-  return denormalise(x).view({B, K, kRecordSize});
+  const torch::Tensor record = denormalise(x).view({B, K, kRecordSize});
+  if (!config_.target.ptOrdered()) return record;
+  // One more normal per candidate from the event's stream decides its W-daughter labels.
+  std::vector<torch::Tensor> coins;
+  coins.reserve(static_cast<std::size_t>(B));
+  for (const auto& n : noise) coins.push_back(n(K).view({1, K}));
+  const torch::Tensor uniform = 0.5 * torch::erfc(-torch::cat(coins, 0) / std::sqrt(2.0));
+  const torch::Tensor leptonCharge = batch.particles.select(1, 0).select(1, kLeptonChargeFeature);
+  return labelWDaughters(record, leptonCharge, qHarderProbability_, uniform);
 }
 
 // ---------------------------------------------------------------------------------------------

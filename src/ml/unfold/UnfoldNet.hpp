@@ -95,6 +95,9 @@ class UnfoldModelImpl : public torch::nn::Module {
   void setNormalisation(const torch::Tensor& mean, const torch::Tensor& std);
   torch::Tensor normalise(const torch::Tensor& partonsGeV) const;
   torch::Tensor denormalise(const torch::Tensor& partons) const;
+  // target.w_daughters = pt_ordered: P(the harder W daughter is q | lepton charge -1, +1) from
+  // the training events, stored with the weights (ml/unfold/WDaughterOrder.hpp).
+  void setQuarkHarderProbability(const torch::Tensor& probability);
 
   struct Loss {
     torch::Tensor total;                         // scalar, what is minimised
@@ -104,9 +107,9 @@ class UnfoldModelImpl : public torch::nn::Module {
   // stage: 0 for every model except ldm, whose stage 1 trains the VAE and stage 2 the diffusion.
   Loss loss(const Batch& batch, at::Generator& gen, int stage);
 
-  // K samples per event (B, K, 55) in GeV. noise(b) gives event b's standard normals in order
-  // (per-event streams, so a sample does not depend on the batch). steps/sampler: 0/"" = the
-  // model's defaults.
+  // K samples per event (B, K, 55) in GeV, in generator order. noise(b) gives event b's standard
+  // normals in order (per-event streams, so a sample does not depend on the batch). steps/sampler:
+  // 0/"" = the model's defaults.
   using NoiseFn = std::function<torch::Tensor(std::int64_t count)>;
   torch::Tensor sample(const Batch& batch, std::int64_t K, const std::vector<NoiseFn>& noise,
                        int steps, const std::string& sampler);
@@ -142,6 +145,7 @@ class UnfoldModelImpl : public torch::nn::Module {
   std::vector<CouplingBlock> flow_;
   torch::Tensor decoderLogSigma_;
   torch::Tensor mean_, std_, freqs_;  // buffers
+  torch::Tensor qHarderProbability_;  // buffer with target.w_daughters = pt_ordered
 };
 TORCH_MODULE(UnfoldModel);
 

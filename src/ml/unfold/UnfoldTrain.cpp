@@ -18,6 +18,7 @@
 #include "nurec/ml/unfold/UnfoldApi.hpp"
 #include "nurec/ml/unfold/UnfoldData.hpp"
 #include "nurec/ml/unfold/UnfoldNet.hpp"
+#include "nurec/ml/unfold/WDaughterOrder.hpp"
 
 namespace nurec::ml::unfold {
 
@@ -107,7 +108,9 @@ void loadCheckpoint(const std::string& path, Run& run, const UnfoldConfig& confi
   try {
     c10::IValue text;
     archive.read("config", text);
-    if (!text.isString() || text.toStringRef() != config.toYaml()) {
+    // Compared as parsed cards, so that a card written before a section existed still matches.
+    if (!text.isString() ||
+        UnfoldConfig::fromYaml(text.toStringRef(), path).toYaml() != config.toYaml()) {
       throw ConfigError("train --resume: " + path +
                         " was written with another run card; resume with the card of the run "
                         "(its config.yaml) or start anew with --force");
@@ -156,7 +159,15 @@ UnfoldTrainSummary train(const UnfoldConfig& configIn, const EventTensors& all,
   config.validate();
   const auto& tc = config.train;
   prepareOutputDirectory(options.outDir, options.resume, options.force);
-  const Split data = split(all, tc.validationModulus);
+  Split data = split(all, tc.validationModulus);
+  torch::Tensor qHarderProbability;
+  if (config.target.ptOrdered()) {
+    // Measured before the reordering, on the training events only.
+    qHarderProbability = quarkHarderProbability(
+        data.train.partons, data.train.particles.select(1, 0).select(1, kLeptonChargeFeature));
+    data.train.partons = orderWDaughtersByPt(data.train.partons);
+    data.val.partons = orderWDaughtersByPt(data.val.partons);
+  }
   const auto nTrain = data.train.size(), nVal = data.val.size();
 
   const IntraOpThreads intraOpThreads(std::max(1, options.threads));
@@ -170,6 +181,7 @@ UnfoldTrainSummary train(const UnfoldConfig& configIn, const EventTensors& all,
   run.model = UnfoldModel(config);
   run.ema = UnfoldModel(config);
   run.model->setNormalisation(mean, std);
+  if (qHarderProbability.defined()) run.model->setQuarkHarderProbability(qHarderProbability);
   copyWeights(*run.ema, *run.model);
   run.optimiser = std::make_unique<torch::optim::AdamW>(
       run.model->parameters(), torch::optim::AdamWOptions(tc.lr).weight_decay(tc.weightDecay));

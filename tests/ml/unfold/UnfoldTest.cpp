@@ -14,6 +14,7 @@
 #include "nurec/core/Error.hpp"
 #include "nurec/core/Random.hpp"
 #include "nurec/io/EventFile.hpp"
+#include "nurec/ml/Net.hpp"
 #include "nurec/ml/unfold/UnfoldApi.hpp"
 #include "nurec/ml/unfold/UnfoldConfig.hpp"
 #include "nurec/ml/unfold/UnfoldData.hpp"
@@ -123,6 +124,7 @@ TEST(UnfoldConfig, RoundTripsAndRefusesMistakes) {
     UnfoldConfig c = tinyConfig(modelKindFromName(name));
     c.loss.consistency = 0.25;
     c.diffusion.learnedSchedule = false;
+    c.target.wDaughters = "pt_ordered";
     const UnfoldConfig back = UnfoldConfig::fromYaml(c.toYaml(), "card");
     EXPECT_EQ(back.toYaml(), c.toYaml()) << name;
     EXPECT_TRUE(isUnfoldRunCard(c.toYaml()));
@@ -149,6 +151,10 @@ TEST(UnfoldConfig, RoundTripsAndRefusesMistakes) {
   EXPECT_NE(errorOf([] {
               UnfoldConfig::fromYaml("model: vdm\nsampler:\n  name: euler\n", "c");
             }).find("'pndm' or 'ddim'"),
+            std::string::npos);
+  EXPECT_NE(errorOf([] {
+              UnfoldConfig::fromYaml("model: vld\ntarget:\n  w_daughters: sorted\n", "c");
+            }).find("target.w_daughters must be 'as_generated' or 'pt_ordered' (got 'sorted')"),
             std::string::npos);
   EXPECT_NE(errorOf([] {
               UnfoldConfig::fromYaml("encoder:\n  width: 8\n", "c.yaml");
@@ -295,6 +301,63 @@ TEST(UnfoldModels, KilledRunResumesBitIdentically) {
     EXPECT_EQ(fileBytes(dir.file("straight/train_log.csv")).substr(0, 40),
               fileBytes(dir.file("killed/train_log.csv")).substr(0, 40));
   }
+}
+
+// target.w_daughters = pt_ordered (docs/ml-unfold.md "W daughters"): the model stores P(q harder |
+// lepton charge) of its training events and its samples are labelled back reproducibly.
+TEST(UnfoldModels, PtOrderedTargetsStoreTheLabelProbabilityAndSampleReproducibly) {
+  io::EventTable data = syntheticTTbar(1200, 11);
+  // Lepton charges, and a truth in which q is the harder daughter in 80 % of the l+ events and
+  // 30 % of the l- events.
+  auto particles = data.get<float>("/reco/particles", {kSlots, kFeatures});
+  auto partons = data.get<double>("/truth/partons", {kPartons, kComponents});
+  std::vector<std::size_t> trainRows;
+  double expected[2] = {0, 0}, count[2] = {0, 0};
+  for (std::size_t i = 0; i < data.nEvents(); ++i) {
+    Rng rng(12, i);
+    const bool plus = rng.uniform() < 0.5;
+    particles[i * kSlots * kFeatures + kLeptonChargeFeature] = plus ? 1.0f : -1.0f;
+    double* q = &partons[i * kRecordSize + 2 * kComponents];
+    double* qbar = q + kComponents;
+    const bool qHarder = std::hypot(q[2], q[3]) >= std::hypot(qbar[2], qbar[3]);
+    if (qHarder != (rng.uniform() < (plus ? 0.8 : 0.3))) std::swap_ranges(q, q + kComponents, qbar);
+    // Training rows: selected (i % 7 != 3) and not validation (i % 5 != 4).
+    if (i % 7 != 3 && i % 5 != 4) {
+      const bool harder = std::hypot(q[2], q[3]) >= std::hypot(qbar[2], qbar[3]);
+      expected[plus] += harder;
+      count[plus] += 1;
+    }
+  }
+  data.set("/reco/particles", {std::size_t{kSlots}, std::size_t{kFeatures}}, particles);
+  data.set("/truth/partons", {std::size_t{kPartons}, std::size_t{kComponents}}, partons);
+  TempDir dir;
+  UnfoldConfig config = tinyConfig(ModelKind::Vld);
+  config.train.epochs = 2;
+  config.target.wDaughters = "pt_ordered";
+  trainUnfold(config, data, quietOptions(dir.file("m")));
+  UnfoldModel model(config);
+  ml::loadWeights(*model, dir.file("m/model.pt"));
+  torch::Tensor stored;
+  for (const auto& b : model->named_buffers()) {
+    if (b.key() == "q_harder_probability") stored = b.value();
+  }
+  ASSERT_TRUE(stored.defined());
+  EXPECT_NEAR(stored[0].item<double>(), expected[0] / count[0], 1e-6);
+  EXPECT_NEAR(stored[1].item<double>(), expected[1] / count[1], 1e-6);
+  EXPECT_NEAR(stored[1].item<double>(), 0.8, 0.05);
+
+  UnfoldReconstructOptions o;
+  o.modelDir = dir.file("m");
+  o.methodName = "vld";
+  o.samples = 4;
+  o.seed = 3;
+  o.threads = 1;
+  io::EventTable a = data, b = data;
+  UnfoldReconstructor(o).reconstruct(a, false);
+  o.threads = 2;
+  UnfoldReconstructor(o).reconstruct(b, false);
+  EXPECT_EQ(a.get<float>("/nu/vld/samples", {4, kPartons, kComponents}),
+            b.get<float>("/nu/vld/samples", {4, kPartons, kComponents}));
 }
 
 TEST(UnfoldModels, BadInputsAreClearErrors) {
