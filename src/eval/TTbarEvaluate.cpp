@@ -48,6 +48,13 @@ std::string componentKey(int c) {
 
 }  // namespace
 
+std::array<DistributionDistances, kTTbarPartons> perPartonSums(
+    const std::array<DistributionDistances, kTTbarRecordSize>& components) {
+  std::array<DistributionDistances, kTTbarPartons> sums{};
+  for (int c = 0; c < kTTbarRecordSize; ++c) sums[c / kTTbarComponents] += components[c];
+  return sums;
+}
+
 std::string nuPartonsName(const std::string& method) {
   return "/nu/" + method + "/partons";
 }
@@ -154,6 +161,20 @@ std::string ttbarMarkdown(const TTbarEvaluation& res, bool plots) {
       "true values' two halves compared, scaled to the full size; docs/metrics.md): a method's "
       "distances near it are consistent with the truth, and differences between methods smaller "
       "than it are not resolved.\n";
+  md += "\n## W1 per parton, summed over its M, E, px, py, pz [GeV]\n\n| method |";
+  for (const char* name : kPartonNames) md += fmt::format(" {} |", name);
+  md += "\n|---|";
+  for (int p = 0; p < kTTbarPartons; ++p) md += "---|";
+  md += "\n";
+  auto partonRow = [](const std::string& name,
+                      const std::array<DistributionDistances, kTTbarRecordSize>& components) {
+    std::string line = fmt::format("| {} |", name);
+    for (const auto& d : perPartonSums(components))
+      line += fmt::format(" {:.1f} |", d.wasserstein1);
+    return line + "\n";
+  };
+  for (const auto& m : res.methods) md += partonRow(m.method, m.distances);
+  md += partonRow("*sampling-noise floor*", res.noiseFloor.distances);
   if (plots) {
     md +=
         "\n## Spectra: truth (grey) and each method\n\n![m(t), m(W+), pz(nu), m(t "
@@ -193,6 +214,13 @@ std::string ttbarJson(const TTbarEvaluation& res) {
   auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
   json floor;
   floor["distances_sum"] = distances(res.noiseFloor.sum);
+  auto perParton = [&](const std::array<DistributionDistances, kTTbarRecordSize>& components) {
+    json out;
+    const auto sums = perPartonSums(components);
+    for (int p = 0; p < kTTbarPartons; ++p) out[kPartonNames[p]] = distances(sums[p]);
+    return out;
+  };
+  floor["distances_per_parton"] = perParton(res.noiseFloor.distances);
   for (int c = 0; c < kTTbarRecordSize; ++c)
     floor["components"][componentKey(c)] = distances(res.noiseFloor.distances[c]);
   j["sampling_noise_floor"] = floor;
@@ -200,6 +228,7 @@ std::string ttbarJson(const TTbarEvaluation& res) {
     json jm;
     jm["events_reconstructed"] = m.eventsReconstructed;
     jm["distances_sum"] = distances(m.sum);
+    jm["distances_per_parton"] = perParton(m.distances);
     for (int c = 0; c < kTTbarRecordSize; ++c) {
       const auto& r = m.resolution[c];
       jm["components"][componentKey(c)] = {{"hwhm_gev", number(r.hwhm)},

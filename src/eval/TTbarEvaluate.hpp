@@ -38,6 +38,11 @@ struct TTbarMethodResult {
   DistributionDistances sum;  // over the 55 components
 };
 
+// Distances summed over each parton's five components (M, E, px, py, pz): where a method's
+// summed distance sits (the report's per-parton table).
+std::array<DistributionDistances, kTTbarPartons> perPartonSums(
+    const std::array<DistributionDistances, kTTbarRecordSize>& components);
+
 // Histogram of one component of the record for the truth and each method (the report's plots):
 // fixed physics ranges, so that reports of different files compare; entries outside are left out.
 struct TTbarSpectrum {

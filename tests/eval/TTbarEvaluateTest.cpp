@@ -58,7 +58,15 @@ TEST(TTbarEvaluate, ShiftShowsInItsComponentOnly) {
     }
   }
   EXPECT_NEAR(m.sum.wasserstein1, 7.0, 1e-9);
+  // Per parton: all of it in t (parton 8), nothing elsewhere.
+  const auto perParton = perPartonSums(m.distances);
+  for (int p = 0; p < kTTbarPartons; ++p)
+    EXPECT_NEAR(perParton[p].wasserstein1, p == 8 ? 7.0 : 0.0, 1e-9) << p;
+  EXPECT_NE(
+      ttbarMarkdown(result).find("| m | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 7.0 |"),
+      std::string::npos);
   const std::string json = ttbarJson(result);
+  EXPECT_NE(json.find("\"distances_per_parton\""), std::string::npos);
   EXPECT_NE(json.find("\"t_pz\""), std::string::npos);
   EXPECT_NE(json.find("\"ttbar_M\""), std::string::npos);
 }
