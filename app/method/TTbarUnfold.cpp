@@ -35,7 +35,13 @@ class UnfoldChunkReconstructor final : public ChunkReconstructor {
 
 MethodFamily::Factory setup(CLI::App& cmd) {
   auto sampling = modelSamplingOptions(cmd);
-  return [sampling](const ReconstructRun& run) -> std::unique_ptr<ChunkReconstructor> {
+  auto decoder = std::make_shared<std::string>();
+  cmd.add_option("--decoder", *decoder,
+                 "t tbar VAE models (vld, cvld, ucvld, ldm, cvae): the record is the decoder's "
+                 "mean or a draw from its Gaussian (default: the model's sampler.decoder; "
+                 "docs/ml-unfold.md \"Sampling\")")
+      ->check(CLI::IsMember({"mean", "sample"}));
+  return [sampling, decoder](const ReconstructRun& run) -> std::unique_ptr<ChunkReconstructor> {
 #ifdef NUREC_ML_AVAILABLE
     if (sampling->model.empty()) {
       throw ConfigError("reconstruct --method " + run.method +
@@ -51,11 +57,13 @@ MethodFamily::Factory setup(CLI::App& cmd) {
                     : 1;
     o.steps = sampling->steps;
     o.sampler = sampling->sampler;
+    o.decoder = *decoder;
     o.seed = run.seed;
     o.threads = run.threads;
     return std::make_unique<UnfoldChunkReconstructor>(o);
 #else
     (void)sampling;
+    (void)decoder;
     throw ConfigError("reconstruct --method " + run.method +
                       ": this nurec was built without the ML library (LibTorch); use chi2");
 #endif

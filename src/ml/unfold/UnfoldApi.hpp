@@ -47,6 +47,7 @@ struct UnfoldReconstructOptions {
   int samples = 1;         // posterior samples per event; /nu/<m>/partons holds the first
   int steps = 0;           // diffusion sampler steps; 0 = the model's
   std::string sampler;     // "pndm" or "ddim"; "" = the model's
+  std::string decoder;     // VAE models: "mean" or "sample"; "" = the model's sampler.decoder
   std::uint64_t seed = 1;  // per-event noise streams Rng(seed, file row, streams::ml)
   int threads = 0;         // 0 = all cores; batches run in parallel, one intra-op thread each
   int batchEvents = 512;

@@ -53,7 +53,8 @@ std::vector<Section> sections(UnfoldConfig& c) {
       {"flow", {{"blocks", &f.blocks}, {"width", &f.width}, {"clamp", &f.clamp}}},
       {"loss", {{"consistency", &c.loss.consistency}, {"kl_weight", &c.loss.klWeight}}},
       {"target", {{"w_daughters", &c.target.wDaughters}}},
-      {"sampler", {{"name", &c.sampler.name}, {"steps", &c.sampler.steps}}},
+      {"sampler",
+       {{"name", &c.sampler.name}, {"steps", &c.sampler.steps}, {"decoder", &c.sampler.decoder}}},
       {"train",
        {{"epochs", &t.epochs},
         {"vae_epochs", &t.vaeEpochs},
@@ -141,6 +142,8 @@ void UnfoldConfig::validate() const {
   require(sampler.name == "pndm" || sampler.name == "ddim",
           "sampler.name must be 'pndm' or 'ddim' (got '" + sampler.name + "')");
   range("sampler.steps", sampler.steps, 1, kMaxSamplerSteps);
+  require(sampler.decoder == "mean" || sampler.decoder == "sample",
+          "sampler.decoder must be 'mean' or 'sample' (got '" + sampler.decoder + "')");
   const auto& t = train;
   range("train.epochs", t.epochs, 1, kMaxEpochs);
   range("train.batch_size", t.batchSize, 2, kMaxTrainBatch);

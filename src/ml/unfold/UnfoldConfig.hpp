@@ -84,6 +84,10 @@ struct TargetConfig {
 struct SamplerConfig {
   std::string name = "pndm";  // "pndm" (pseudo linear multistep) or "ddim" (eta = 0)
   int steps = 50;
+  // VAE models: the record is the decoder's mean ("mean") or a draw from its Gaussian p(x | z)
+  // ("sample"; docs/ml-unfold.md "Sampling").
+  std::string decoder = "mean";
+  bool decoderSamples() const { return decoder == "sample"; }
 };
 
 struct TrainConfig {

@@ -22,7 +22,7 @@ namespace {
 
 constexpr std::int8_t kStatusOk = 0, kStatusNotSelected = 2;  // as the chi2 method's codes
 
-UnfoldModel loadModel(const std::string& dir, UnfoldConfig& config) {
+UnfoldModel loadModel(const std::string& dir, const std::string& decoder, UnfoldConfig& config) {
   const fs::path cfg = fs::path(dir) / "config.yaml", weights = fs::path(dir) / "model.pt";
   if (!fs::exists(cfg) || !fs::exists(weights)) {
     throw InputError("model directory '" + dir +
@@ -33,6 +33,7 @@ UnfoldModel loadModel(const std::string& dir, UnfoldConfig& config) {
     throw InputError(dir + " holds a tau-pair diffusion model, not a t tbar unfolding model");
   }
   config = UnfoldConfig::fromFile(cfg.string());
+  if (!decoder.empty()) config.sampler.decoder = decoder;  // the weights do not depend on it
   UnfoldModel model(config);
   loadWeights(*model, weights.string());
   model->eval();
@@ -55,10 +56,12 @@ UnfoldReconstructor::UnfoldReconstructor(const UnfoldReconstructOptions& options
           "--steps must be in [0, " + std::to_string(kMaxSamplerSteps) + "]");
   require(options.sampler.empty() || options.sampler == "pndm" || options.sampler == "ddim",
           "--sampler for the unfolding models is pndm or ddim (got '" + options.sampler + "')");
+  require(options.decoder.empty() || options.decoder == "mean" || options.decoder == "sample",
+          "--decoder is mean or sample (got '" + options.decoder + "')");
   require(options.batchEvents >= 1 && options.batchEvents <= kMaxBatchEvents,
           "batch size out of range");
   impl_->options = options;
-  impl_->model = loadModel(options.modelDir, impl_->config);
+  impl_->model = loadModel(options.modelDir, options.decoder, impl_->config);
   if (modelKindName(impl_->config.model) != options.methodName) {
     throw ConfigError("--method " + options.methodName + " was given a " +
                       modelKindName(impl_->config.model) + " model (" + options.modelDir +

@@ -125,6 +125,7 @@ TEST(UnfoldConfig, RoundTripsAndRefusesMistakes) {
     c.loss.consistency = 0.25;
     c.diffusion.learnedSchedule = false;
     c.target.wDaughters = "pt_ordered";
+    c.sampler.decoder = "sample";
     const UnfoldConfig back = UnfoldConfig::fromYaml(c.toYaml(), "card");
     EXPECT_EQ(back.toYaml(), c.toYaml()) << name;
     EXPECT_TRUE(isUnfoldRunCard(c.toYaml()));
@@ -358,6 +359,59 @@ TEST(UnfoldModels, PtOrderedTargetsStoreTheLabelProbabilityAndSampleReproducibly
   UnfoldReconstructor(o).reconstruct(b, false);
   EXPECT_EQ(a.get<float>("/nu/vld/samples", {4, kPartons, kComponents}),
             b.get<float>("/nu/vld/samples", {4, kPartons, kComponents}));
+}
+
+// sampler.decoder = sample (docs/ml-unfold.md "Sampling"): the same latent as with the mean, plus
+// the decoder's Gaussian noise, so (sample - mean) / (sigma x parton std) is standard normal.
+TEST(UnfoldModels, DecoderSamplesAddTheDecodersGaussianToItsMean) {
+  const io::EventTable data = syntheticTTbar(1200, 13);
+  TempDir dir;
+  UnfoldConfig config = tinyConfig(ModelKind::Vld);
+  config.train.epochs = 1;
+  trainUnfold(config, data, quietOptions(dir.file("m")));
+  UnfoldModel model(config);
+  ml::loadWeights(*model, dir.file("m/model.pt"));
+  torch::Tensor logSigma, partonStd;
+  for (const auto& p : model->named_parameters())
+    if (p.key() == "decoder_log_sigma") logSigma = p.value();
+  for (const auto& b : model->named_buffers())
+    if (b.key() == "parton_std") partonStd = b.value();
+  ASSERT_TRUE(logSigma.defined() && partonStd.defined());
+  const std::vector<double> scale = [&] {
+    const torch::Tensor s = (torch::exp(logSigma.clamp_min(std::log(0.01))) * partonStd)
+                                .to(torch::kFloat64)
+                                .contiguous();
+    return std::vector<double>(s.data_ptr<double>(), s.data_ptr<double>() + kRecordSize);
+  }();
+
+  UnfoldReconstructOptions o;
+  o.modelDir = dir.file("m");
+  o.methodName = "vld";
+  o.seed = 4;
+  o.threads = 1;
+  io::EventTable mean = data, sample = data;
+  UnfoldReconstructor(o).reconstruct(mean, false);
+  o.decoder = "sample";
+  UnfoldReconstructor(o).reconstruct(sample, false);
+  const auto pm = mean.get<double>("/nu/vld/partons", {kPartons, kComponents});
+  const auto ps = sample.get<double>("/nu/vld/partons", {kPartons, kComponents});
+  const auto pass = data.get<std::uint8_t>("/reco/pass_sr", {});
+  double sum = 0, sum2 = 0, n = 0;
+  for (std::size_t i = 0; i < pass.size(); ++i) {
+    if (!pass[i]) continue;
+    for (int c = 0; c < kRecordSize; ++c) {
+      const double z = (ps[i * kRecordSize + c] - pm[i * kRecordSize + c]) / scale[c];
+      sum += z;
+      sum2 += z * z;
+      n += 1;
+    }
+  }
+  // 1029 events x 55 components: the mean within 5 and the RMS within 3 standard errors.
+  EXPECT_NEAR(sum / n, 0.0, 5 / std::sqrt(n));
+  EXPECT_NEAR(std::sqrt(sum2 / n), 1.0, 3 * std::sqrt(0.5 / n) + 1e-3);
+  o.decoder = "noisy";
+  EXPECT_NE(errorOf([&] { UnfoldReconstructor r(o); }).find("--decoder is mean or sample"),
+            std::string::npos);
 }
 
 TEST(UnfoldModels, BadInputsAreClearErrors) {
