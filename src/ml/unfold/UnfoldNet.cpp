@@ -486,12 +486,14 @@ torch::Tensor UnfoldModelImpl::sample(const Batch& batch, std::int64_t K,
       break;
   }
   if (config_.sampler.decoderSamples() && usesVae(config_.model)) {
-    // A draw from the decoder's Gaussian instead of its mean: K x 55 more normals per event.
+    // A draw from the decoder's Gaussian instead of its mean: K x 55 more normals per event. The
+    // constants of the record keep the mean (noise there would only smear a fixed mass).
     std::vector<torch::Tensor> eps;
     eps.reserve(static_cast<std::size_t>(B));
     for (const auto& n : noise) eps.push_back(n(K * kRecordSize).view({K, kRecordSize}));
+    const torch::Tensor varies = (std_ > kMinPartonStdGeV).to(torch::kFloat32);
     const torch::Tensor sigma = torch::exp(decoderLogSigma_.clamp_min(std::log(kMinDecoderSigma)));
-    x = x + sigma * torch::cat(eps, 0);
+    x = x + varies * sigma * torch::cat(eps, 0);
   }
   const torch::Tensor record = denormalise(x).view({B, K, kRecordSize});
   if (!config_.target.ptOrdered()) return record;

@@ -15,6 +15,10 @@
 
 namespace nurec::ml::unfold {
 
+// The parton normalisation's smallest width: components that vary less in the training events
+// (the masses of the b quarks, light quarks, leptons and neutrinos) are constants of the record.
+inline constexpr double kMinPartonStdGeV = 1.0;
+
 // A batch of events: the detector inputs and (training) the normalised parton vector.
 struct Batch {
   torch::Tensor particles;  // (B, 21, 12) float

@@ -26,7 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kMinPartonStdGeV = 1.0;  // constant components (massless partons' M)
 constexpr std::uint64_t kValidationNoiseSeed = 0x5eedf00dULL;
 
 struct Split {
