@@ -1,11 +1,11 @@
 #include "nurec/ml/unfold/UnfoldNet.hpp"
-#include "nurec/ml/unfold/WDaughterOrder.hpp"
 
 #include <cmath>
 #include <deque>
 #include <numbers>
 
 #include "nurec/core/Error.hpp"
+#include "nurec/ml/unfold/WDaughterOrder.hpp"
 
 namespace nurec::ml::unfold {
 
