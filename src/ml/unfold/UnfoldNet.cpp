@@ -450,6 +450,19 @@ torch::Tensor UnfoldModelImpl::sampleDiffusion(const torch::Tensor& cond,
   return z0 / std::sqrt(1.0 / (1.0 + std::exp(gamma.back())));
 }
 
+torch::Tensor UnfoldModelImpl::decoderDraw(const torch::Tensor& mean,
+                                           const std::vector<NoiseFn>& noise,
+                                           std::int64_t K) const {
+  // K x 55 more normals per event. The constants of the record keep the mean (noise there would
+  // only smear a fixed mass).
+  std::vector<torch::Tensor> eps;
+  eps.reserve(noise.size());
+  for (const auto& n : noise) eps.push_back(n(K * kRecordSize).view({K, kRecordSize}));
+  const torch::Tensor varies = (std_ > kMinPartonStdGeV).to(torch::kFloat32);
+  const torch::Tensor sigma = torch::exp(decoderLogSigma_.clamp_min(std::log(kMinDecoderSigma)));
+  return mean + varies * sigma * torch::cat(eps, 0);
+}
+
 torch::Tensor UnfoldModelImpl::sample(const Batch& batch, std::int64_t K,
                                       const std::vector<NoiseFn>& noise, int steps,
                                       const std::string& sampler) {
@@ -485,16 +498,7 @@ torch::Tensor UnfoldModelImpl::sample(const Batch& batch, std::int64_t K,
       for (auto it = flow_.rbegin(); it != flow_.rend(); ++it) x = (*it)->inverse(x, c);
       break;
   }
-  if (config_.sampler.decoderSamples() && usesVae(config_.model)) {
-    // A draw from the decoder's Gaussian instead of its mean: K x 55 more normals per event. The
-    // constants of the record keep the mean (noise there would only smear a fixed mass).
-    std::vector<torch::Tensor> eps;
-    eps.reserve(static_cast<std::size_t>(B));
-    for (const auto& n : noise) eps.push_back(n(K * kRecordSize).view({K, kRecordSize}));
-    const torch::Tensor varies = (std_ > kMinPartonStdGeV).to(torch::kFloat32);
-    const torch::Tensor sigma = torch::exp(decoderLogSigma_.clamp_min(std::log(kMinDecoderSigma)));
-    x = x + varies * sigma * torch::cat(eps, 0);
-  }
+  if (config_.sampler.decoderSamples() && usesVae(config_.model)) x = decoderDraw(x, noise, K);
   const torch::Tensor record = denormalise(x).view({B, K, kRecordSize});
   if (!config_.target.ptOrdered()) return record;
   // One more normal per candidate from the event's stream decides its W-daughter labels.

@@ -139,6 +139,10 @@ class UnfoldModelImpl : public torch::nn::Module {
   static std::pair<torch::Tensor, torch::Tensor> meanLogVar(const torch::Tensor& h);
   torch::Tensor decode(const torch::Tensor& z, const torch::Tensor& cond);
   torch::Tensor decoderNll(const torch::Tensor& x, const torch::Tensor& mean) const;
+  // A draw from the decoder's Gaussian around its (normalised) mean, (B K, 55), the noise taken
+  // from each event's stream (sampler.decoder = sample).
+  torch::Tensor decoderDraw(const torch::Tensor& mean, const std::vector<NoiseFn>& noise,
+                            std::int64_t K) const;
   torch::Tensor sampleDiffusion(const torch::Tensor& cond, const torch::Tensor& zStart, int steps,
                                 const std::string& sampler);
 
