@@ -25,6 +25,15 @@ bool isVld(ModelKind k) {
   return k == ModelKind::Vld || k == ModelKind::Cvld || k == ModelKind::Ucvld;
 }
 
+// Each event's next rows x cols normals from its own stream, stacked: (B rows, cols).
+torch::Tensor eventNormals(const std::vector<UnfoldModelImpl::NoiseFn>& noise, std::int64_t rows,
+                           std::int64_t cols) {
+  std::vector<torch::Tensor> parts;
+  parts.reserve(noise.size());
+  for (const auto& n : noise) parts.push_back(n(rows * cols).view({rows, cols}));
+  return torch::cat(parts, 0);
+}
+
 torch::Tensor gaussianNoise(at::Generator& gen, std::vector<std::int64_t> shape) {
   return torch::randn(shape, gen, torch::kFloat32);
 }
@@ -455,12 +464,9 @@ torch::Tensor UnfoldModelImpl::decoderDraw(const torch::Tensor& mean,
                                            std::int64_t K) const {
   // K x 55 more normals per event. The constants of the record keep the mean (noise there would
   // only smear a fixed mass).
-  std::vector<torch::Tensor> eps;
-  eps.reserve(noise.size());
-  for (const auto& n : noise) eps.push_back(n(K * kRecordSize).view({K, kRecordSize}));
   const torch::Tensor varies = (std_ > kMinPartonStdGeV).to(torch::kFloat32);
   const torch::Tensor sigma = torch::exp(decoderLogSigma_.clamp_min(std::log(kMinDecoderSigma)));
-  return mean + varies * sigma * torch::cat(eps, 0);
+  return mean + varies * sigma * eventNormals(noise, K, kRecordSize);
 }
 
 torch::Tensor UnfoldModelImpl::sample(const Batch& batch, std::int64_t K,
@@ -471,10 +477,7 @@ torch::Tensor UnfoldModelImpl::sample(const Batch& batch, std::int64_t K,
   require(static_cast<std::int64_t>(noise.size()) == B, "sample: one noise stream per event");
   const torch::Tensor c = encoder_(batch).repeat_interleave(K, 0);  // (B K, D)
   const int d = latentDim();
-  std::vector<torch::Tensor> starts;
-  starts.reserve(static_cast<std::size_t>(B));
-  for (const auto& n : noise) starts.push_back(n(K * d).view({K, d}));
-  const torch::Tensor z = torch::cat(starts, 0);
+  const torch::Tensor z = eventNormals(noise, K, d);
   torch::Tensor x;
   switch (config_.model) {
     case ModelKind::Vld:
@@ -502,12 +505,9 @@ torch::Tensor UnfoldModelImpl::sample(const Batch& batch, std::int64_t K,
   const torch::Tensor record = denormalise(x).view({B, K, kRecordSize});
   if (!config_.target.ptOrdered()) return record;
   // One more normal per candidate from the event's stream decides its W-daughter labels.
-  std::vector<torch::Tensor> coins;
-  coins.reserve(static_cast<std::size_t>(B));
-  for (const auto& n : noise) coins.push_back(n(K).view({1, K}));
-  const torch::Tensor uniform = 0.5 * torch::erfc(-torch::cat(coins, 0) / std::sqrt(2.0));
-  const torch::Tensor leptonCharge = batch.particles.select(1, 0).select(1, kLeptonChargeFeature);
-  return labelWDaughters(record, leptonCharge, qHarderProbability_, uniform);
+  const torch::Tensor uniform =
+      0.5 * torch::erfc(-eventNormals(noise, K, 1).view({B, K}) / std::sqrt(2.0));
+  return labelWDaughters(record, leptonCharge(batch.particles), qHarderProbability_, uniform);
 }
 
 // ---------------------------------------------------------------------------------------------

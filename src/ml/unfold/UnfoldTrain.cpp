@@ -162,8 +162,8 @@ UnfoldTrainSummary train(const UnfoldConfig& configIn, const EventTensors& all,
   torch::Tensor qHarderProbability;
   if (config.target.ptOrdered()) {
     // Measured before the reordering, on the training events only.
-    qHarderProbability = quarkHarderProbability(
-        data.train.partons, data.train.particles.select(1, 0).select(1, kLeptonChargeFeature));
+    qHarderProbability =
+        quarkHarderProbability(data.train.partons, leptonCharge(data.train.particles));
     data.train.partons = orderWDaughtersByPt(data.train.partons);
     data.val.partons = orderWDaughtersByPt(data.val.partons);
   }

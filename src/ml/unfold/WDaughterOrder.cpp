@@ -30,6 +30,10 @@ torch::Tensor swapWhere(const torch::Tensor& record, const torch::Tensor& swap) 
 
 }  // namespace
 
+torch::Tensor leptonCharge(const torch::Tensor& particles) {
+  return particles.select(1, 0).select(1, kLeptonChargeFeature);
+}
+
 torch::Tensor orderWDaughtersByPt(const torch::Tensor& recordGeV) {
   require(recordGeV.dim() == 2 && recordGeV.size(1) == kRecordSize,
           "orderWDaughtersByPt: expected (N, 55) records");

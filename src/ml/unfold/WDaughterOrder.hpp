@@ -15,6 +15,9 @@
 
 namespace nurec::ml::unfold {
 
+// The lepton charge (N) of point clouds (N, 21, 12): feature kLeptonChargeFeature of slot 0.
+torch::Tensor leptonCharge(const torch::Tensor& particles);
+
 // Record rows (N, 55) in GeV with q and qbar' swapped where qbar' has the larger pT, so that
 // slot q holds the harder and slot qbar' the softer daughter. Other partons are unchanged.
 torch::Tensor orderWDaughtersByPt(const torch::Tensor& recordGeV);
