@@ -2,6 +2,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nurec {
 
@@ -25,6 +26,21 @@ class ConfigError : public Error {
 // Throws ConfigError(what) unless cond holds; for validate() methods of config structs.
 inline void require(bool cond, const std::string& what) {
   if (!cond) throw ConfigError(what);
+}
+
+// Throws ConfigError("<what> must be 'a', 'b' or 'c' (got '<value>')") unless value is one of
+// names: one list of the accepted names serves every place that checks a string option.
+inline void requireOneOf(const std::string& value, const std::vector<std::string>& names,
+                         const std::string& what) {
+  for (const auto& name : names) {
+    if (value == name) return;
+  }
+  std::string list;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) list += i + 1 == names.size() ? " or " : ", ";
+    list += "'" + names[i] + "'";
+  }
+  throw ConfigError(what + " must be " + list + " (got '" + value + "')");
 }
 
 // A piece of a damaged input to quote in an error message: at most maxChars characters, every

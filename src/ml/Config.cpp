@@ -70,8 +70,7 @@ void DiffusionConfig::validate() const {
   require(std::isfinite(schedule.lambdaMin) && std::isfinite(schedule.lambdaMax) &&
               schedule.lambdaMax > schedule.lambdaMin,
           "schedule.lambda_max must exceed lambda_min (both finite)");
-  require(sampler.name == "ddim" || sampler.name == "dpm++2m",
-          "sampler.name must be 'ddim' or 'dpm++2m' (got '" + sampler.name + "')");
+  requireOneOf(sampler.name, {"ddim", "dpm++2m"}, "sampler.name");
   range("sampler.steps", sampler.steps, 1, kMaxSamplerSteps);
   range("sampler.eta", sampler.eta, 0, 1);
   try {
@@ -91,10 +90,8 @@ void DiffusionConfig::validate() const {
   require(!std::isnan(t.gradClip), "train.grad_clip must be a number (<= 0 disables clipping)");
   range("train.patience", t.patience, 1, kMaxEpochs);
   range("train.max_skipped_steps", t.maxSkippedSteps, 0, 1e9);
-  require(t.azimuth == "augment" || t.azimuth == "canonical" || t.azimuth == "none",
-          "train.azimuth must be 'augment', 'canonical' or 'none' (got '" + t.azimuth + "')");
-  require(t.channelMode == "shared" || t.channelMode == "per_channel",
-          "train.channel_mode must be 'shared' or 'per_channel'");
+  requireOneOf(t.azimuth, {"augment", "canonical", "none"}, "train.azimuth");
+  requireOneOf(t.channelMode, {"shared", "per_channel"}, "train.channel_mode");
   for (int c : t.channels) require(c >= 0 && c < kNumChannels, "train.channels: values in 0..6");
   require(t.maxEvents >= 0, "train.max_events must be >= 0");
   range("train.validation_modulus", t.validationModulus, 2, 1e9);

@@ -136,14 +136,10 @@ void UnfoldConfig::validate() const {
   range("flow.clamp", flow.clamp, 0.1, 10);
   range("loss.consistency", loss.consistency, 0, 1e6);
   range("loss.kl_weight", loss.klWeight, 0, 1e6);
-  require(target.wDaughters == "as_generated" || target.wDaughters == "pt_ordered",
-          "target.w_daughters must be 'as_generated' or 'pt_ordered' (got '" + target.wDaughters +
-              "')");
-  require(sampler.name == "pndm" || sampler.name == "ddim",
-          "sampler.name must be 'pndm' or 'ddim' (got '" + sampler.name + "')");
+  requireOneOf(target.wDaughters, TargetConfig::kWDaughterNames, "target.w_daughters");
+  requireOneOf(sampler.name, SamplerConfig::kNames, "sampler.name");
   range("sampler.steps", sampler.steps, 1, kMaxSamplerSteps);
-  require(sampler.decoder == "mean" || sampler.decoder == "sample",
-          "sampler.decoder must be 'mean' or 'sample' (got '" + sampler.decoder + "')");
+  requireOneOf(sampler.decoder, SamplerConfig::kDecoderNames, "sampler.decoder");
   const auto& t = train;
   range("train.epochs", t.epochs, 1, kMaxEpochs);
   range("train.batch_size", t.batchSize, 2, kMaxTrainBatch);

@@ -77,11 +77,15 @@ struct LossConfig {
 // quark and antiquark as generated ("as_generated"), or as its harder and softer daughter
 // ("pt_ordered"), labelled back at sampling (ml/unfold/WDaughterOrder.hpp).
 struct TargetConfig {
+  static inline const std::vector<std::string> kWDaughterNames{"as_generated", "pt_ordered"};
   std::string wDaughters = "as_generated";
   bool ptOrdered() const { return wDaughters == "pt_ordered"; }
 };
 
 struct SamplerConfig {
+  // The accepted names, one list for the run card, `reconstruct --sampler/--decoder` and sampling.
+  static inline const std::vector<std::string> kNames{"pndm", "ddim"};
+  static inline const std::vector<std::string> kDecoderNames{"mean", "sample"};
   std::string name = "pndm";  // "pndm" (pseudo linear multistep) or "ddim" (eta = 0)
   int steps = 50;
   // VAE models: the record is the decoder's mean ("mean") or a draw from its Gaussian p(x | z)

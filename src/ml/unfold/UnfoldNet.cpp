@@ -443,8 +443,7 @@ torch::Tensor UnfoldModelImpl::sampleDiffusion(const torch::Tensor& cond,
                                                const std::string& sampler) {
   const int N = steps > 0 ? steps : config_.sampler.steps;
   const std::string name = sampler.empty() ? config_.sampler.name : sampler;
-  require(name == "pndm" || name == "ddim",
-          "unfolding sampler must be 'pndm' or 'ddim' (got '" + name + "')");
+  requireOneOf(name, SamplerConfig::kNames, "unfolding sampler");
   const torch::Tensor grid = 1.0 - torch::arange(N + 1, torch::kFloat64) / static_cast<double>(N);
   const torch::Tensor gammaGrid = schedule_(grid.to(torch::kFloat32)).to(torch::kFloat64);
   std::vector<double> gamma(static_cast<std::size_t>(N + 1));

@@ -54,10 +54,11 @@ UnfoldReconstructor::UnfoldReconstructor(const UnfoldReconstructOptions& options
           "--candidates must be in [1, " + std::to_string(kMaxCandidates) + "]");
   require(options.steps >= 0 && options.steps <= kMaxSamplerSteps,
           "--steps must be in [0, " + std::to_string(kMaxSamplerSteps) + "]");
-  require(options.sampler.empty() || options.sampler == "pndm" || options.sampler == "ddim",
-          "--sampler for the unfolding models is pndm or ddim (got '" + options.sampler + "')");
-  require(options.decoder.empty() || options.decoder == "mean" || options.decoder == "sample",
-          "--decoder is mean or sample (got '" + options.decoder + "')");
+  if (!options.sampler.empty()) {
+    requireOneOf(options.sampler, SamplerConfig::kNames, "--sampler of the unfolding models");
+  }
+  if (!options.decoder.empty())
+    requireOneOf(options.decoder, SamplerConfig::kDecoderNames, "--decoder");
   require(options.batchEvents >= 1 && options.batchEvents <= kMaxBatchEvents,
           "batch size out of range");
   impl_->options = options;

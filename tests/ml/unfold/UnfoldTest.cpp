@@ -419,7 +419,7 @@ TEST(UnfoldModels, DecoderSamplesAddTheDecodersGaussianToItsMean) {
   EXPECT_NEAR(sum / n, 0.0, 5 / std::sqrt(n));
   EXPECT_NEAR(std::sqrt(sum2 / n), 1.0, 3 * std::sqrt(0.5 / n) + 1e-3);
   o.decoder = "noisy";
-  EXPECT_NE(errorOf([&] { UnfoldReconstructor r(o); }).find("--decoder is mean or sample"),
+  EXPECT_NE(errorOf([&] { UnfoldReconstructor r(o); }).find("--decoder must be 'mean' or 'sample'"),
             std::string::npos);
 }
 
