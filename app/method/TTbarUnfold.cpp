@@ -37,10 +37,10 @@ MethodFamily::Factory setup(CLI::App& cmd) {
   auto sampling = modelSamplingOptions(cmd);
   auto decoder = std::make_shared<std::string>();
   cmd.add_option("--decoder", *decoder,
-                 "t tbar VAE models (vld, cvld, ucvld, ldm, cvae): the record is the decoder's "
-                 "mean or a draw from its Gaussian (default: the model's sampler.decoder; "
-                 "docs/ml-unfold.md \"Sampling\")")
-      ->check(CLI::IsMember({"mean", "sample"}));
+                 "mean|sample — t tbar VAE models (vld, cvld, ucvld, ldm, cvae): the record is "
+                 "the decoder's mean or a draw from its Gaussian (default: the model's "
+                 "sampler.decoder; docs/ml-unfold.md \"Sampling\")");
+  // The accepted names are checked by the reconstructor (ml::unfold::SamplerConfig::kDecoderNames).
   return [sampling, decoder](const ReconstructRun& run) -> std::unique_ptr<ChunkReconstructor> {
 #ifdef NUREC_ML_AVAILABLE
     if (sampling->model.empty()) {

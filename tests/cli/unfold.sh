@@ -43,8 +43,10 @@ grep -Eq "reconstruct cvld: 6000 events, [1-9][0-9]* ok" shipped.log || { echo "
   "$nurec" reconstruct ev.h5 --method vld --out x.h5
 "$expect" "--method vdm was given a cvld model .*use --method cvld" --no-file x.h5 -- \
   "$nurec" reconstruct ev.h5 --method vdm --model model --out x.h5
-"$expect" "--sampler for the unfolding models is pndm or ddim" --no-file x.h5 -- \
-  "$nurec" reconstruct ev.h5 --method cvld --model model --sampler dpm++2m --out x.h5
+"$expect" "--sampler of the unfolding models must be 'pndm' or 'ddim' \\(got 'dpm\\+\\+2m'\\)" \
+  --no-file x.h5 -- "$nurec" reconstruct ev.h5 --method cvld --model model --sampler dpm++2m --out x.h5
+"$expect" "--decoder must be 'mean' or 'sample' \\(got 'noisy'\\)" --no-file x.h5 -- \
+  "$nurec" reconstruct ev.h5 --method cvld --model model --decoder noisy --out x.h5
 "$nurec" -q generate -n 300 --out z.h5 > /dev/null
 "$nurec" -q simulate z.h5 --out zs.h5 > /dev/null
 "$expect" "a 'ztautau' file; the unfolding models read t tbar files" --no-file m2 -- \
