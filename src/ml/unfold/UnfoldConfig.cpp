@@ -67,7 +67,8 @@ std::vector<Section> sections(UnfoldConfig& c) {
         {"ema_decay", &t.emaDecay},
         {"seed", &t.seed},
         {"max_events", &t.maxEvents},
-        {"validation_modulus", &t.validationModulus}}},
+        {"validation_modulus", &t.validationModulus},
+        {"azimuth", &t.azimuth}}},
   };
 }
 
@@ -151,6 +152,7 @@ void UnfoldConfig::validate() const {
   range("train.ema_decay", t.emaDecay, 0, 0.999999);
   require(t.maxEvents >= 0, "train.max_events must be >= 0");
   range("train.validation_modulus", t.validationModulus, 2, 1e9);
+  requireOneOf(t.azimuth, TrainConfig::kAzimuthNames, "train.azimuth");
   if (model == ModelKind::Ldm) {
     range("train.vae_epochs", t.vaeEpochs, 1, t.epochs - 1);
   } else {

@@ -107,6 +107,12 @@ struct TrainConfig {
   std::uint64_t seed = 1;
   std::int64_t maxEvents = 0;  // at most this many selected events (0 = all)
   int validationModulus = 5;   // validation iff (file row % modulus) == modulus - 1
+  // The azimuthal frame of inputs and record (docs/ml-unfold.md "Azimuth"): "none" = the lab
+  // frame; "canonical" = every event rotated about the beam axis so that its lepton has phi = 0,
+  // samples rotated back.
+  static inline const std::vector<std::string> kAzimuthNames{"none", "canonical"};
+  std::string azimuth = "none";
+  bool canonicalAzimuth() const { return azimuth == "canonical"; }
 };
 
 struct UnfoldConfig {

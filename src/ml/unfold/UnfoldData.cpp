@@ -159,4 +159,65 @@ EventTensors allEvents(const io::EventTable& table) {
   return toTensors(table, false);
 }
 
+namespace {
+
+// (x, y) rotated by the per-event angle (cos, sin of shape broadcastable to x), in double
+// precision.
+std::pair<torch::Tensor, torch::Tensor> rotated(const torch::Tensor& x, const torch::Tensor& y,
+                                                const torch::Tensor& cos,
+                                                const torch::Tensor& sin) {
+  const torch::Tensor xd = x.to(torch::kFloat64), yd = y.to(torch::kFloat64);
+  return {cos * xd - sin * yd, sin * xd + cos * yd};
+}
+
+}  // namespace
+
+FramedEvents inLeptonFrame(const EventTensors& events) {
+  // Point-cloud feature columns (docs/ttbar.md "Point cloud") and the MET columns of `global`.
+  constexpr int kPhi = 2, kPx = 3, kPy = 4, kMetX = 0, kMetY = 1;
+  FramedEvents framed{events, torch::Tensor()};
+  EventTensors& e = framed.events;
+  const torch::Tensor lepton = events.particles.select(1, 0).to(torch::kFloat64);
+  const torch::Tensor present = events.mask.select(1, 0);
+  framed.delta = torch::where(present, -torch::atan2(lepton.select(1, kPy), lepton.select(1, kPx)),
+                              torch::zeros_like(lepton.select(1, 0)));
+  const torch::Tensor c = torch::cos(framed.delta), s = torch::sin(framed.delta);
+
+  e.particles = events.particles.clone();
+  const auto [px, py] = rotated(events.particles.select(2, kPx), events.particles.select(2, kPy),
+                                c.unsqueeze(1), s.unsqueeze(1));
+  const torch::Tensor zero = torch::zeros_like(px);
+  e.particles.select(2, kPx).copy_(torch::where(events.mask, px, zero));
+  e.particles.select(2, kPy).copy_(torch::where(events.mask, py, zero));
+  e.particles.select(2, kPhi).copy_(torch::where(events.mask, torch::atan2(py, px), zero));
+
+  e.global = events.global.clone();
+  const auto [metX, metY] =
+      rotated(events.global.select(1, kMetX), events.global.select(1, kMetY), c, s);
+  e.global.select(1, kMetX).copy_(metX);
+  e.global.select(1, kMetY).copy_(metY);
+
+  if (events.partons.defined()) e.partons = rotateRecords(events.partons, framed.delta);
+  return framed;
+}
+
+torch::Tensor rotateRecords(const torch::Tensor& records, const torch::Tensor& angle) {
+  constexpr int kPx = 2, kPy = 3;  // (M, E, px, py, pz) per parton (docs/ttbar.md "Parton record")
+  const auto n = records.size(0);
+  require(angle.dim() == 1 && angle.size(0) == n, "rotateRecords: one angle per record");
+  std::vector<std::int64_t> partonShape(records.sizes().begin(), records.sizes().end());
+  require(partonShape.back() == kRecordSize, "rotateRecords: records of 55 components");
+  partonShape.back() = kPartons;
+  partonShape.push_back(kComponents);
+  torch::Tensor out = records.clone().view(partonShape);
+  std::vector<std::int64_t> angleShape(partonShape.size() - 1, 1);  // (N, 1, ..., 1) per parton
+  angleShape[0] = n;
+  const torch::Tensor c = torch::cos(angle).view(angleShape),
+                      s = torch::sin(angle).view(angleShape);
+  const auto [px, py] = rotated(out.select(-1, kPx), out.select(-1, kPy), c, s);
+  out.select(-1, kPx).copy_(px);
+  out.select(-1, kPy).copy_(py);
+  return out.view(records.sizes());
+}
+
 }  // namespace nurec::ml::unfold

@@ -41,4 +41,17 @@ EventTensors readSelectedEvents(const std::string& path, std::int64_t maxEvents,
 // Every row of the table (for reconstruction; targets are not read).
 EventTensors allEvents(const io::EventTable& table);
 
+// The canonical azimuthal frame (docs/ml-unfold.md "Azimuth"). The event is rotated about the beam
+// axis by delta = -phi of its lepton (point-cloud slot 0; 0 when the slot is empty): the phi, px
+// and py features of the present slots, the MET inputs and, when present, the parton record. The
+// physics does not depend on the absolute azimuth, so the models need not learn it.
+struct FramedEvents {
+  EventTensors events;  // in the lepton frame
+  torch::Tensor delta;  // (N) f64, the angle each event was rotated by
+};
+FramedEvents inLeptonFrame(const EventTensors& events);
+// Parton records (N, ..., 55) rotated about the beam axis by angle (N) f64: px, py of every parton.
+// With -delta it takes samples from the lepton frame back to the lab.
+torch::Tensor rotateRecords(const torch::Tensor& records, const torch::Tensor& angle);
+
 }  // namespace nurec::ml::unfold

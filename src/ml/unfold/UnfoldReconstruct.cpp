@@ -78,7 +78,13 @@ const UnfoldConfig& UnfoldReconstructor::config() const {
 
 void UnfoldReconstructor::reconstruct(io::EventTable& table, bool progress) {
   const UnfoldReconstructOptions& o = impl_->options;
-  const EventTensors events = allEvents(table);
+  EventTensors events = allEvents(table);
+  torch::Tensor delta;  // canonical azimuth: each event's rotation into the lepton frame
+  if (impl_->config.train.canonicalAzimuth()) {
+    FramedEvents framed = inLeptonFrame(events);
+    events = std::move(framed.events);
+    delta = std::move(framed.delta);
+  }
   const auto pass = table.get<std::uint8_t>("/reco/pass_sr", {});
   const std::size_t N = table.nEvents();
   const std::int64_t K = o.samples;
@@ -119,11 +125,15 @@ void UnfoldReconstructor::reconstruct(io::EventTable& table, bool progress) {
         return t;
       });
     }
-    const torch::Tensor x =
+    torch::Tensor x =
         impl_->model
             ->sample(part.batch(0, part.size(), torch::Tensor()), K, noise, o.steps, o.sampler)
-            .to(torch::kFloat64)
-            .contiguous();
+            .to(torch::kFloat64);
+    if (delta.defined()) {  // back to the lab frame
+      const auto n = static_cast<std::int64_t>(idx.size());
+      x = rotateRecords(x.reshape({n, K, kRecordSize}), -delta.index_select(0, torch::tensor(idx)));
+    }
+    x = x.contiguous();
     const double* p = x.data_ptr<double>();
     for (std::size_t i = 0; i < idx.size(); ++i) {
       const auto e = static_cast<std::size_t>(idx[i]);

@@ -158,7 +158,7 @@ UnfoldTrainSummary train(const UnfoldConfig& configIn, const EventTensors& all,
   config.validate();
   const auto& tc = config.train;
   prepareOutputDirectory(options.outDir, options.resume, options.force);
-  Split data = split(all, tc.validationModulus);
+  Split data = split(tc.canonicalAzimuth() ? inLeptonFrame(all).events : all, tc.validationModulus);
   torch::Tensor qHarderProbability;
   if (config.target.ptOrdered()) {
     // Measured before the reordering, on the training events only.

@@ -117,6 +117,32 @@ std::string fileBytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
+// The table with every event turned about the beam axis by its own angle (0.4 + 0.9 row): the
+// point cloud's phi, px, py and the MET (the record is not an input and stays).
+io::EventTable turnedAboutTheBeam(const io::EventTable& data) {
+  io::EventTable t = data;
+  auto particles = t.get<float>("/reco/particles", {kSlots, kFeatures});
+  auto met = t.get<double>("/reco/met", {2});
+  const auto mask = t.get<std::uint8_t>("/reco/particles_mask", {kSlots});
+  for (std::size_t i = 0; i < t.nEvents(); ++i) {
+    const double a = 0.4 + 0.9 * static_cast<double>(i), c = std::cos(a), s = std::sin(a);
+    for (int slot = 0; slot < kSlots; ++slot) {
+      if (!mask[i * kSlots + slot]) continue;
+      float* f = &particles[(i * kSlots + slot) * kFeatures];
+      const double x = f[3], y = f[4];
+      f[3] = static_cast<float>(c * x - s * y);
+      f[4] = static_cast<float>(s * x + c * y);
+      f[2] = static_cast<float>(std::atan2(f[4], f[3]));
+    }
+    const double x = met[i * 2], y = met[i * 2 + 1];
+    met[i * 2] = c * x - s * y;
+    met[i * 2 + 1] = s * x + c * y;
+  }
+  t.set("/reco/particles", {std::size_t{kSlots}, std::size_t{kFeatures}}, std::move(particles));
+  t.set("/reco/met", {2}, std::move(met));
+  return t;
+}
+
 }  // namespace
 
 TEST(UnfoldConfig, RoundTripsAndRefusesMistakes) {
@@ -126,6 +152,7 @@ TEST(UnfoldConfig, RoundTripsAndRefusesMistakes) {
     c.diffusion.learnedSchedule = false;
     c.target.wDaughters = "pt_ordered";
     c.sampler.decoder = "sample";
+    c.train.azimuth = "canonical";
     const UnfoldConfig back = UnfoldConfig::fromYaml(c.toYaml(), "card");
     EXPECT_EQ(back.toYaml(), c.toYaml()) << name;
     EXPECT_TRUE(isUnfoldRunCard(c.toYaml()));
@@ -156,6 +183,10 @@ TEST(UnfoldConfig, RoundTripsAndRefusesMistakes) {
   EXPECT_NE(errorOf([] {
               UnfoldConfig::fromYaml("model: vld\ntarget:\n  w_daughters: sorted\n", "c");
             }).find("target.w_daughters must be 'as_generated' or 'pt_ordered' (got 'sorted')"),
+            std::string::npos);
+  EXPECT_NE(errorOf([] {
+              UnfoldConfig::fromYaml("model: vld\ntrain:\n  azimuth: augment\n", "c");
+            }).find("train.azimuth must be 'none' or 'canonical' (got 'augment')"),
             std::string::npos);
   EXPECT_NE(errorOf([] {
               UnfoldConfig::fromYaml("encoder:\n  width: 8\n", "c.yaml");
@@ -238,6 +269,90 @@ TEST(UnfoldNet, ConsistencyVanishesOnShellAndGrowsOffShell) {
   torch::Tensor off = e.partons.clone();
   off.select(1, 1) += 20.0;  // b energy 20 GeV too high
   EXPECT_GT(model->consistency(model->normalise(off)).item<double>(), 1e-4);
+}
+
+// docs/ml-unfold.md "Azimuth": the lepton frame puts slot 0 at phi = 0 and changes no invariant;
+// the record turns back exactly.
+TEST(UnfoldData, LeptonFrameTurnsTheLeptonToPhiZeroAndBack) {
+  const EventTensors lab = selectedEvents(turnedAboutTheBeam(syntheticTTbar(300, 5)), 0, true);
+  const FramedEvents framed = inLeptonFrame(lab);
+  const EventTensors& e = framed.events;
+  const auto pt = [](const torch::Tensor& p) {
+    return torch::hypot(p.select(2, 3).to(torch::kFloat64), p.select(2, 4).to(torch::kFloat64));
+  };
+  EXPECT_LT(e.particles.select(1, 0).select(1, 4).abs().max().item<double>(), 1e-6);  // lepton py
+  EXPECT_GT(e.particles.select(1, 0).select(1, 3).min().item<double>(), 0.0);         // px > 0
+  EXPECT_LT(e.particles.select(1, 0).select(1, 2).abs().max().item<double>(), 1e-6);  // phi
+  EXPECT_TRUE(torch::allclose(pt(e.particles), pt(lab.particles), 1e-5, 1e-6));
+  // Azimuth of every present slot relative to the lepton's is kept; empty slots stay zero.
+  const torch::Tensor phi = e.particles.select(2, 2).to(torch::kFloat64);
+  const torch::Tensor labPhi =
+      torch::atan2(lab.particles.select(2, 4), lab.particles.select(2, 3)).to(torch::kFloat64);
+  const torch::Tensor shift =
+      torch::remainder(labPhi - labPhi.select(1, 0).unsqueeze(1) - phi + M_PI, 2 * M_PI) - M_PI;
+  EXPECT_LT((shift * lab.mask).abs().max().item<double>(), 1e-5);
+  EXPECT_EQ((e.particles * (~lab.mask).unsqueeze(2)).abs().max().item<double>(), 0.0);
+  for (int f : {0, 1, 5, 6, 7, 8, 9, 10, 11}) {
+    EXPECT_TRUE(torch::equal(e.particles.select(2, f), lab.particles.select(2, f))) << f;
+  }
+  EXPECT_TRUE(torch::equal(e.mask, lab.mask));
+  EXPECT_TRUE(torch::equal(e.global.select(1, 2), lab.global.select(1, 2)));  // sum E_T
+  EXPECT_TRUE(torch::allclose(e.global.narrow(1, 0, 2).norm(2, 1),
+                              lab.global.narrow(1, 0, 2).norm(2, 1), 1e-5, 1e-6));
+  // The record: M, E, pz untouched, (px, py) turned; turning back gives the lab record.
+  const torch::Tensor rec = e.partons.view({-1, kPartons, kComponents});
+  const torch::Tensor labRec = lab.partons.view({-1, kPartons, kComponents});
+  for (int c : {0, 1, 4}) EXPECT_TRUE(torch::equal(rec.select(2, c), labRec.select(2, c))) << c;
+  EXPECT_GT((rec.select(2, 2) - labRec.select(2, 2)).abs().max().item<double>(), 10.0);
+  EXPECT_TRUE(torch::allclose(rotateRecords(e.partons, -framed.delta), lab.partons, 1e-5, 1e-3));
+  // (N, K, 55) records turn per event.
+  const torch::Tensor twice = torch::stack({e.partons, e.partons}, 1);
+  const torch::Tensor back = rotateRecords(twice, -framed.delta);
+  EXPECT_TRUE(torch::allclose(back.select(1, 1), lab.partons, 1e-5, 1e-3));
+}
+
+// In the canonical frame the model sees no absolute azimuth, so turning an event about the beam
+// turns its samples with it (same seed and rows: same noise); a lab-frame model does not do that.
+TEST(UnfoldModels, CanonicalAzimuthSamplesTurnWithTheEvent) {
+  const io::EventTable data = syntheticTTbar(600, 21);
+  const io::EventTable turned = turnedAboutTheBeam(data);
+  const auto pass = data.get<std::uint8_t>("/reco/pass_sr", {});
+  for (const char* azimuth : {"canonical", "none"}) {
+    SCOPED_TRACE(azimuth);
+    TempDir dir;
+    UnfoldConfig config = tinyConfig(ModelKind::Vld);
+    config.train.epochs = 1;
+    config.train.azimuth = azimuth;
+    trainUnfold(config, data, quietOptions(dir.file("m")));
+    UnfoldReconstructOptions o;
+    o.modelDir = dir.file("m");
+    o.methodName = "vld";
+    o.seed = 3;
+    o.threads = 1;
+    o.decoder = "sample";
+    io::EventTable a = data, b = turned;
+    UnfoldReconstructor(o).reconstruct(a, false);
+    UnfoldReconstructor(o).reconstruct(b, false);
+    const auto pa = a.get<double>("/nu/vld/partons", {kPartons, kComponents});
+    const auto pb = b.get<double>("/nu/vld/partons", {kPartons, kComponents});
+    double worst = 0;
+    for (std::size_t i = 0; i < data.nEvents(); ++i) {
+      if (!pass[i]) continue;
+      const double angle = 0.4 + 0.9 * static_cast<double>(i), c = std::cos(angle),
+                   s = std::sin(angle);
+      for (int j = 0; j < kPartons; ++j) {
+        const double* x = &pa[i * kRecordSize + j * kComponents];
+        const double* y = &pb[i * kRecordSize + j * kComponents];
+        const double expected[5] = {x[0], x[1], c * x[2] - s * x[3], s * x[2] + c * x[3], x[4]};
+        for (int k = 0; k < kComponents; ++k) worst = std::max(worst, std::abs(y[k] - expected[k]));
+      }
+    }
+    if (std::string(azimuth) == "canonical") {
+      EXPECT_LT(worst, 0.01);  // GeV: float rounding of the turned inputs (measured 2e-5)
+    } else {
+      EXPECT_GT(worst, 1.0);
+    }
+  }
 }
 
 // Every model trains on the synthetic events: the validation loss falls, samples are finite and
