@@ -57,8 +57,9 @@ UnfoldReconstructor::UnfoldReconstructor(const UnfoldReconstructOptions& options
   if (!options.sampler.empty()) {
     requireOneOf(options.sampler, SamplerConfig::kNames, "--sampler of the unfolding models");
   }
-  if (!options.decoder.empty())
+  if (!options.decoder.empty()) {
     requireOneOf(options.decoder, SamplerConfig::kDecoderNames, "--decoder");
+  }
   require(options.batchEvents >= 1 && options.batchEvents <= kMaxBatchEvents,
           "batch size out of range");
   impl_->options = options;
