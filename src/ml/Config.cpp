@@ -10,6 +10,7 @@
 #include "nurec/core/TextFile.hpp"
 #include "nurec/ml/Calibration.hpp"
 #include "nurec/ml/Resources.hpp"
+#include "nurec/ml/Schedule.hpp"
 
 namespace nurec::ml {
 
@@ -70,7 +71,7 @@ void DiffusionConfig::validate() const {
   require(std::isfinite(schedule.lambdaMin) && std::isfinite(schedule.lambdaMax) &&
               schedule.lambdaMax > schedule.lambdaMin,
           "schedule.lambda_max must exceed lambda_min (both finite)");
-  requireOneOf(sampler.name, {"ddim", "dpm++2m"}, "sampler.name");
+  requireOneOf(sampler.name, kSamplerNames, "sampler.name");
   range("sampler.steps", sampler.steps, 1, kMaxSamplerSteps);
   range("sampler.eta", sampler.eta, 0, 1);
   try {

@@ -34,9 +34,8 @@ double BoundedCosineSchedule::sigmaOfLambda(double lambda) {
 }
 
 SamplerKind samplerKindFromName(const std::string& name) {
-  if (name == "ddim") return SamplerKind::Ddim;
-  if (name == "dpm++2m" || name == "dpm++" || name == "dpmpp2m") return SamplerKind::DpmSolverPp2M;
-  throw ConfigError("unknown sampler '" + name + "' (expected 'ddim' or 'dpm++2m')");
+  requireOneOf(name, kSamplerNames, "sampler");
+  return name == kSamplerNames[0] ? SamplerKind::Ddim : SamplerKind::DpmSolverPp2M;
 }
 
 SamplerGrid makeSamplerGrid(const BoundedCosineSchedule& schedule, SamplerKind kind, int steps,

@@ -28,7 +28,10 @@ class BoundedCosineSchedule {
 };
 
 enum class SamplerKind { Ddim, DpmSolverPp2M };
-SamplerKind samplerKindFromName(const std::string& name);  // "ddim", "dpm++2m"; ConfigError else
+// The accepted names, in SamplerKind order: the run card's sampler.name and `reconstruct
+// --sampler` are checked against this one list (no aliases).
+inline const std::vector<std::string> kSamplerNames{"ddim", "dpm++2m"};
+SamplerKind samplerKindFromName(const std::string& name);  // ConfigError naming kSamplerNames
 
 // One sampler step from t_i to t_{i+1} < t_i on the uniform grid t_i = 1 - i/N (docs/ml-methods.md
 // section 5), written in terms of the network output v (v-prediction):

@@ -440,6 +440,27 @@ TEST(Config, EmptyCardIsRefused) {
   }
 }
 
+// The run card and `reconstruct --sampler` accept the same names: samplerKindFromName once took
+// aliases ("dpm++", "dpmpp2m") that validate() refused.
+TEST(Config, SamplerNamesAreOneListForCardAndOverride) {
+  EXPECT_EQ(samplerKindFromName("ddim"), SamplerKind::Ddim);
+  EXPECT_EQ(samplerKindFromName("dpm++2m"), SamplerKind::DpmSolverPp2M);
+  for (const std::string alias : {"dpm++", "dpmpp2m", "DDIM", ""}) {
+    EXPECT_THROW(samplerKindFromName(alias), ConfigError) << alias;
+    EXPECT_THROW(DiffusionConfig::fromYaml("sampler: {name: '" + alias + "'}\n", "card.yaml"),
+                 ConfigError)
+        << alias;
+  }
+  try {
+    samplerKindFromName("dpm++");
+    FAIL() << "accepted an alias";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("sampler must be 'ddim' or 'dpm++2m' (got 'dpm++')"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // Issue 22.9: `encoder.width: 100000` asked LibTorch for tens of GB; absurd sizes are refused
 // while parsing, with the valid range.
 TEST(Config, SizesOutsideTheValidRangeAreRefused) {
