@@ -99,6 +99,31 @@ TEST(DetectorConfig, YamlRoundTripAndShippedCard) {
   EXPECT_EQ(pileup.toYaml(), expected.toYaml());
 }
 
+// The what-it-would-take vertexing card divides every vertexing resolution by 5 and changes
+// nothing else (docs/reco.md "Five times better vertexing").
+TEST(DetectorConfig, VertexingTimesFiveCardDividesEveryVertexingResolution) {
+  DetectorConfig card = loadDetectorConfig(std::string(NUREC_SOURCE_DIR) +
+                                           "/configs/variations/detector_vertexing_x5.yaml");
+  const DetectorConfig defaults;
+  double* changed[] = {&card.primaryVertexSigmaTransverseMm,
+                       &card.primaryVertexSigmaLongitudinalMm,
+                       &card.d0ResolutionAMm,
+                       &card.d0ResolutionBMmGeV,
+                       &card.z0ResolutionAMm,
+                       &card.z0ResolutionBMmGeV};
+  const double nominal[] = {defaults.primaryVertexSigmaTransverseMm,
+                            defaults.primaryVertexSigmaLongitudinalMm,
+                            defaults.d0ResolutionAMm,
+                            defaults.d0ResolutionBMmGeV,
+                            defaults.z0ResolutionAMm,
+                            defaults.z0ResolutionBMmGeV};
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_DOUBLE_EQ(*changed[i] * 5, nominal[i]) << "vertexing resolution " << i;
+    *changed[i] = nominal[i];
+  }
+  EXPECT_EQ(card.toYaml(), defaults.toYaml());  // nothing else changed
+}
+
 TEST(DetectorConfig, ClearErrors) {
   auto message = [](const std::string& yaml) {
     try {
