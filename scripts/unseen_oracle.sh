@@ -5,7 +5,9 @@
 # generator card and the pile-up detector card instead of the nominal ones, then every given model
 # and the shipped ones evaluated on the two robustness test samples (seeds 202 and 203, 120,000
 # generated each, nominal and unseen).
-#   scripts/unseen_oracle.sh [nurec] [work dir] [model dir ...]
+#   [UNSEEN_DETECTOR=card|-] scripts/unseen_oracle.sh [nurec] [work dir] [model dir ...]
+# UNSEEN_DETECTOR (default configs/detector_atlas_pileup.yaml, <mu> = 34) is the unseen setting's
+# detector card; "-" keeps the default card (the unseen generator setting without pile-up).
 # Cost: about 13 min of generation and simulation per unseen part and job (pile-up overlay), 2 jobs
 # in parallel (about 65 min for the 8 parts); training 26 min data-parallel on 2 ranks (mpirun,
 # docs/distributed.md); evaluation a few minutes per model. Finished steps are kept.
@@ -14,7 +16,7 @@ nurec="${1:-build/app/nurec}"; work="${2:-/tmp/nurec_unseen_oracle}"; shift $(($
 extra_models=("$@")
 V=configs/variations
 unseen_gen=$V/generator_unseen_hard_busy.yaml
-unseen_det=configs/detector_atlas_pileup.yaml
+unseen_det="${UNSEEN_DETECTOR:-configs/detector_atlas_pileup.yaml}"
 train_cuts=(--min-vis-pt 12 --min-lead-vis-pt 20 --max-vis-eta 2.7 --decay-modes pi,rho,e,mu --threads 1)
 test_cuts=(--min-vis-pt 15 --max-vis-eta 2.7 --decay-modes pi,rho,e,mu --threads 1)
 mkdir -p "$work"
