@@ -616,9 +616,11 @@ TEST(Training, PerChannelModels) {
   }
 }
 
-// The shipped model (models/ztautau_small): C++ weights, its TorchScript export and the shipped
-// golden input/output pair agree exactly; Python reproduces the golden outputs.
-// NUREC_UPDATE_GOLDEN=1 rewrites golden.pt (after retraining the model).
+// The shipped model (models/ztautau_small): C++ weights and its TorchScript export agree exactly,
+// and so does Python's torch.jit.load of the export on the same machine; the shipped golden
+// input/output pair, written on another machine, agrees within float rounding (docs/ml.md
+// "Network": kernels for other CPUs sum in another order; 1.4e-6 was seen between two CPU
+// families). NUREC_UPDATE_GOLDEN=1 rewrites golden.pt (after retraining the model).
 TEST(ShippedModel, GoldenRoundTrip) {
   const std::string dir = NUREC_SOURCE_DIR "/models/ztautau_small";
   if (!fs::exists(dir + "/model.pt")) GTEST_SKIP() << "no shipped model in " << dir;
@@ -632,9 +634,7 @@ TEST(ShippedModel, GoldenRoundTrip) {
       lm.net->velocity(lm.net->encode(b.x, b.mask, b.channel), lm.net->timeEmbedding(t), z);
   torch::jit::Module m = torch::jit::load(dir + "/model_ts.pt");
   EXPECT_TRUE(torch::equal(m.forward({b.x, b.mask, b.channel, z, t}).toTensor(), v));
-  const std::string golden = dir + "/golden.pt";
-  const char* update = std::getenv("NUREC_UPDATE_GOLDEN");
-  if (update && std::string(update) == "1") {
+  auto writeGolden = [&](const std::string& path) {
     c10::Dict<std::string, torch::Tensor> g;
     g.insert("x", b.x);
     g.insert("mask", b.mask);
@@ -643,21 +643,30 @@ TEST(ShippedModel, GoldenRoundTrip) {
     g.insert("t", t);
     g.insert("v", v);
     const std::vector<char> bytes = torch::pickle_save(c10::IValue(g));
-    std::ofstream(golden, std::ios::binary).write(bytes.data(), bytes.size());
-  }
+    std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
+  };
+  const std::string golden = dir + "/golden.pt";
+  const char* update = std::getenv("NUREC_UPDATE_GOLDEN");
+  if (update && std::string(update) == "1") writeGolden(golden);
   ASSERT_TRUE(fs::exists(golden)) << golden;
   std::ifstream in(golden, std::ios::binary);
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
                                 std::istreambuf_iterator<char>());
   const auto g = torch::pickle_load(bytes).toGenericDict();
-  EXPECT_TRUE(torch::equal(g.at("x").toTensor(), b.x));
-  EXPECT_TRUE(torch::equal(g.at("v").toTensor(), v));
+  EXPECT_TRUE(torch::equal(g.at("x").toTensor(), b.x));  // the inputs are exact on every machine
+  const torch::Tensor shipped = g.at("v").toTensor();
+  EXPECT_TRUE(torch::allclose(shipped, v, /*rtol=*/1e-5, /*atol=*/1e-5))
+      << "max |golden - c++| = " << (shipped - v).abs().max().item<double>();
   const std::string py = NUREC_PYTHON;
   if (!fs::exists(py) || std::system((py + " -c 'import torch' 2>/dev/null").c_str()) != 0) {
     GTEST_SKIP() << py << " with torch is not available: Python round trip skipped";
   }
+  // Python against this machine's C++ outputs: exact.
+  TempDir tmp;
+  const std::string here = tmp.file("golden_here.pt");
+  writeGolden(here);
   const std::string cmd =
-      py + " " NUREC_SOURCE_DIR "/tests/ml/check_export.py " + dir + "/model_ts.pt " + golden;
+      py + " " NUREC_SOURCE_DIR "/tests/ml/check_export.py " + dir + "/model_ts.pt " + here;
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 
