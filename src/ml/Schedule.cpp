@@ -1,5 +1,6 @@
 #include "nurec/ml/Schedule.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nurec/core/Error.hpp"
@@ -35,7 +36,8 @@ double BoundedCosineSchedule::sigmaOfLambda(double lambda) {
 
 SamplerKind samplerKindFromName(const std::string& name) {
   requireOneOf(name, kSamplerNames, "sampler");
-  return name == kSamplerNames[0] ? SamplerKind::Ddim : SamplerKind::DpmSolverPp2M;
+  const auto position = std::find(kSamplerNames.begin(), kSamplerNames.end(), name);
+  return static_cast<SamplerKind>(position - kSamplerNames.begin());
 }
 
 SamplerGrid makeSamplerGrid(const BoundedCosineSchedule& schedule, SamplerKind kind, int steps,
