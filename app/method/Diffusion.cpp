@@ -19,7 +19,7 @@ namespace nurec::app {
 namespace {
 
 struct DiffusionOptions {
-  std::string model, sampler, selection;
+  std::string model, sampler, selection, massHypothesis;
   int candidates = 10, steps = 0;
   double eta = -1;  // DDIM eta; -1 (option not given) = the model's default
 };
@@ -31,7 +31,11 @@ class DiffusionChunkReconstructor final : public ChunkReconstructor {
       : options_(makeOptions(o, run)),
         reconstructor_(options_),
         modelLabel_(io::diffusionModelLabel(options_.modelDir)),
-        intervals_(loadIntervalCalibration(options_.modelDir)) {}
+        // Interval factors are fitted on the unweighted candidates: not applied under a
+        // hypothesis (docs/ml.md "Mass hypothesis").
+        intervals_(options_.massHypothesis.enabled() ? std::nullopt
+                                                     : loadIntervalCalibration(options_.modelDir)) {
+  }
 
   void reconstruct(io::EventTable& chunk, bool progress) override {
     reconstructor_.reconstruct(chunk, progress);
@@ -49,6 +53,7 @@ class DiffusionChunkReconstructor final : public ChunkReconstructor {
     d.steps = o.steps;
     d.sampler = o.sampler;
     d.selection = o.selection;
+    if (!o.massHypothesis.empty()) d.massHypothesis = ml::massHypothesisFromText(o.massHypothesis);
     d.eta = o.eta;
     d.seed = run.seed;
     d.threads = run.threads;
@@ -115,6 +120,12 @@ MethodFamily::Factory setup(CLI::App& cmd) {
                  "component), medoid, random, tau-mass, or mass-mode (median of the densest half "
                  "in m_tautau); default: the model's (sampler.selection of its config.yaml; median "
                  "if absent; models/ztautau_logflat_ip: mass-mode)");
+  cmd.add_option("--mass-hypothesis", o->massHypothesis,
+                 "Diffusion: M,GAMMA [GeV], e.g. 91.1876,2.4952: reconstruct under the hypothesis "
+                 "of a resonance of that mass and width, for a model trained flat in m_tautau "
+                 "(models/ztautau_logflat_ip): the candidates are weighted by the Breit-Wigner of "
+                 "their m_tautau and the estimate is their weighted median (replaces --selection; "
+                 "use K >= 100; docs/ml.md \"Mass hypothesis\")");
   return [o, sampling](const ReconstructRun& run) -> std::unique_ptr<ChunkReconstructor> {
 #ifdef NUREC_ML_AVAILABLE
     DiffusionOptions options = *o;

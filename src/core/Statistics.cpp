@@ -34,6 +34,30 @@ double median(std::span<const double> values) {
   return quantile(values, 0.5);
 }
 
+double weightedQuantile(std::span<const double> values, std::span<const double> weights, double q) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (values.empty() || values.size() != weights.size()) return nan;
+  double total = 0;
+  for (double w : weights) {
+    if (!(w >= 0) || !std::isfinite(w)) return nan;
+    total += w;
+  }
+  if (!(total > 0)) return nan;
+  std::vector<std::size_t> order(values.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  const double target = std::clamp(q, 0.0, 1.0) * total;
+  double cumulative = 0, last = nan;
+  for (std::size_t i : order) {
+    if (weights[i] == 0) continue;
+    cumulative += weights[i];
+    last = values[i];
+    if (cumulative >= target) return last;
+  }
+  return last;  // q = 1 with rounding in the sum
+}
+
 std::vector<double> finiteValues(std::span<const double> values) {
   std::vector<double> out;
   out.reserve(values.size());

@@ -17,6 +17,10 @@ double quantileSorted(std::span<const double> sorted, double q);
 // Copies, sorts and returns the quantile.
 double quantile(std::span<const double> values, double q);
 double median(std::span<const double> values);
+// Quantile of a weighted sample: the smallest value whose cumulative weight (in order of value)
+// reaches q of the total (the inverse of the weighted empirical CDF; with equal weights the
+// order statistic ceil(q n), no interpolation). Weights >= 0 with a positive sum; NaN otherwise.
+double weightedQuantile(std::span<const double> values, std::span<const double> weights, double q);
 
 // The finite entries of values, in order.
 std::vector<double> finiteValues(std::span<const double> values);

@@ -78,6 +78,13 @@ void checkOptions(const DiffusionReconstructOptions& options) {
     throw ConfigError(m.str());
   }
   require(options.threads >= 0, "diffusion: --threads must be >= 0");
+  options.massHypothesis.validate();
+  if (options.massHypothesis.enabled() && !options.selection.empty()) {
+    throw ConfigError(
+        "diffusion: --mass-hypothesis makes its own estimate (the weighted median); "
+        "drop --selection '" +
+        options.selection + "'");
+  }
   require(!options.methodName.empty(), "diffusion: empty method name");
 }
 
@@ -133,13 +140,16 @@ const std::string& selectionOf(const DiffusionReconstructOptions& options,
   return options.selection.empty() ? model.sampler.selection : options.selection;
 }
 
+constexpr std::array<double, 3> kMassQuantiles = {0.16, 0.5, 0.84};
+
 // The 16/50/84 % quantiles of m_tautau over an event's candidates: visible taus (vis, lab frame,
 // (2,4)) plus each candidate's neutrino systems (cands, (K,2,3), massless as in /nu/<m>/p4).
 std::array<double, 3> candidateMassQuantiles(const std::vector<double>& cands,
                                              const std::array<double, 8>& vis) {
   std::vector<double> masses = candidatePairMasses(cands, vis);
   std::sort(masses.begin(), masses.end());
-  return {quantileSorted(masses, 0.16), quantileSorted(masses, 0.5), quantileSorted(masses, 0.84)};
+  return {quantileSorted(masses, kMassQuantiles[0]), quantileSorted(masses, kMassQuantiles[1]),
+          quantileSorted(masses, kMassQuantiles[2])};
 }
 
 void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOptions& options,
@@ -280,7 +290,22 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
         };
         const std::array<bool, 2> leptonic{isLepton(0), isLepton(2)};
         Rng pickRng(options.seed, table.firstRow() + row, streams::ml + 1);
-        const auto best = selectCandidate(rule, cands, scaled, vis, leptonic, pickRng.uniform());
+        const bool hypothesis = options.massHypothesis.enabled();
+        std::array<double, 6> best{};
+        std::array<double, 3> massQ{};
+        if (hypothesis) {
+          // The candidates re-weighted to the posterior under the resonance prior: the estimate
+          // and the mass quantiles are weighted (docs/ml.md "Mass hypothesis").
+          const std::vector<double> masses = candidatePairMasses(cands, vis);
+          const std::vector<double> w = massHypothesisWeights(masses, options.massHypothesis);
+          best = weightedComponentMedian(cands, w);
+          for (int j = 0; j < 3; ++j) massQ[j] = weightedQuantile(masses, w, kMassQuantiles[j]);
+        } else {
+          best = selectCandidate(rule, cands, scaled, vis, leptonic, pickRng.uniform());
+          // Per-event uncertainty of m_tautau: its 16/50/84 % quantiles over the candidates
+          // (docs/ml.md "Per-event mass quantiles").
+          massQ = candidateMassQuantiles(cands, vis);
+        }
         for (int t = 0; t < 2; ++t) {
           const double* q = &best[3 * t];
           double* o = &p4[row * 8 + 4 * t];
@@ -291,15 +316,12 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
         }
         for (std::int64_t j = 0; j < K * 6; ++j)
           cand[row * K * 6 + j] = static_cast<float>(cands[j]);
-        // Per-event uncertainty of m_tautau: its 16/50/84 % quantiles over the candidates
-        // (docs/ml.md "Per-event mass quantiles").
-        const auto q = candidateMassQuantiles(cands, vis);
-        std::copy(q.begin(), q.end(), &massQuantiles[row * 3]);
-        // The mass estimate is the candidates' median, except for the mass-mode rule, whose
-        // point is chosen for its mass: then it is the point's own.
-        mass[row] = rule == SelectionRule::MassMode
+        std::copy(massQ.begin(), massQ.end(), &massQuantiles[row * 3]);
+        // The mass estimate is the candidates' median, except for the mass-mode rule and a mass
+        // hypothesis, whose point is chosen for its mass: then it is the point's own.
+        mass[row] = rule == SelectionRule::MassMode || hypothesis
                         ? candidatePairMasses(std::vector<double>(best.begin(), best.end()), vis)[0]
-                        : q[1];
+                        : massQ[1];
         status[row] = kStatusOk;
       }
       progress.advance(nb);
@@ -319,7 +341,14 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
            << " sampler=" << (options.sampler.empty() ? first.sampler.name : options.sampler)
            << " steps=" << (options.steps > 0 ? options.steps : first.sampler.steps)
            << " eta=" << (options.eta >= 0 ? options.eta : first.sampler.eta) << " candidates=" << K
-           << " selection=" << selectionOf(options, first) << " seed=" << options.seed;
+           << " selection=";
+  if (options.massHypothesis.enabled()) {
+    describe << "weighted-median mass_hypothesis=" << options.massHypothesis.massGeV << ","
+             << options.massHypothesis.widthGeV;
+  } else {
+    describe << selectionOf(options, first);
+  }
+  describe << " seed=" << options.seed;
   table.setAttribute("reco_" + name + "_config", describe.str());
 }
 

@@ -6,20 +6,23 @@
 #include <string>
 
 #include "nurec/io/EventTable.hpp"
+#include "nurec/ml/Calibration.hpp"
 
 namespace nurec::ml {
 
 struct DiffusionReconstructOptions {
-  std::string modelDir;    // a directory written by `nurec train` (or models/<name>)
-  int candidates = 10;     // K samples per event
-  int steps = 0;           // sampler steps; 0 = the model's default
-  std::string sampler;     // "ddim" or "dpm++2m"; empty = the model's default
-  double eta = -1;         // DDIM eta in [0, 1]; < 0 = the model's default; NaN refused
-  std::string selection;   // how one estimate is made from the K candidates; empty = the model's
-                           // (sampler.selection of its config.yaml, median if absent)
-  std::uint64_t seed = 1;  // per-event noise streams are seeded by (seed, event index)
-  int threads = 0;         // 0 = all cores
-  int batchEvents = 512;   // a batch: the events of this many consecutive file rows (io::kRowBlock)
+  std::string modelDir;   // a directory written by `nurec train` (or models/<name>)
+  int candidates = 10;    // K samples per event
+  int steps = 0;          // sampler steps; 0 = the model's default
+  std::string sampler;    // "ddim" or "dpm++2m"; empty = the model's default
+  double eta = -1;        // DDIM eta in [0, 1]; < 0 = the model's default; NaN refused
+  std::string selection;  // how one estimate is made from the K candidates; empty = the model's
+                          // (sampler.selection of its config.yaml, median if absent)
+  MassHypothesis massHypothesis;  // a resonance prior on m_tautau (docs/ml.md "Mass hypothesis");
+                                  // replaces the selection rule; none by default
+  std::uint64_t seed = 1;         // per-event noise streams are seeded by (seed, event index)
+  int threads = 0;                // 0 = all cores
+  int batchEvents = 512;  // a batch: the events of this many consecutive file rows (io::kRowBlock)
   std::string methodName = "diffusion";  // writes /nu/<methodName>/... (studies compare variants)
   bool progress = true;                  // progress bar on stderr
 };

@@ -4,9 +4,11 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <sstream>
 
 #include "nurec/core/Error.hpp"
 #include "nurec/core/FourVector.hpp"
+#include "nurec/core/Statistics.hpp"
 #include "nurec/core/Units.hpp"
 
 namespace nurec::ml {
@@ -54,6 +56,74 @@ std::array<double, 6> componentMedian(const std::vector<double>& candidates,
 }
 
 }  // namespace
+
+void MassHypothesis::validate() const {
+  if (!enabled()) return;
+  if (!(std::isfinite(massGeV) && massGeV > 0 && std::isfinite(widthGeV) && widthGeV > 0 &&
+        widthGeV <= massGeV)) {
+    std::ostringstream m;
+    m << "mass hypothesis: mass and width must be finite and > 0, width <= mass (got M = "
+      << massGeV << " GeV, Gamma = " << widthGeV << " GeV)";
+    throw ConfigError(m.str());
+  }
+}
+
+MassHypothesis massHypothesisFromText(const std::string& text) {
+  const std::string usage = "expected M,GAMMA in GeV, e.g. 91.1876,2.4952";
+  const auto comma = text.find(',');
+  if (comma == std::string::npos) throw ConfigError("mass hypothesis '" + text + "': " + usage);
+  MassHypothesis h;
+  auto number = [&](const std::string& part) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (part.empty() || used != part.size())
+      throw ConfigError("mass hypothesis '" + text + "': '" + part + "' is not a number; " + usage);
+    return v;
+  };
+  h.massGeV = number(text.substr(0, comma));
+  h.widthGeV = number(text.substr(comma + 1));
+  if (h.massGeV == 0) throw ConfigError("mass hypothesis '" + text + "': M must be > 0");
+  h.validate();
+  return h;
+}
+
+std::vector<double> massHypothesisWeights(const std::vector<double>& masses,
+                                          const MassHypothesis& hypothesis) {
+  const double M2 = hypothesis.massGeV * hypothesis.massGeV;
+  const double MG = hypothesis.massGeV * hypothesis.widthGeV;
+  std::vector<double> logW(masses.size(), -std::numeric_limits<double>::infinity());
+  double maxLog = -std::numeric_limits<double>::infinity();
+  for (std::size_t k = 0; k < masses.size(); ++k) {
+    const double m = masses[k];
+    if (!(std::isfinite(m) && m > 0)) continue;  // no weight for a massless or broken candidate
+    const double d = m * m - M2;
+    logW[k] = std::log(m) - std::log(d * d + MG * MG);
+    maxLog = std::max(maxLog, logW[k]);
+  }
+  std::vector<double> w(masses.size(), 0.0);
+  if (!std::isfinite(maxLog)) return w;  // every weight zero: the caller's estimate is NaN
+  double sum = 0;
+  for (std::size_t k = 0; k < w.size(); ++k) sum += w[k] = std::exp(logW[k] - maxLog);
+  for (double& x : w) x /= sum;
+  return w;
+}
+
+std::array<double, 6> weightedComponentMedian(const std::vector<double>& candidates,
+                                              const std::vector<double>& weights) {
+  const std::size_t K = weights.size();
+  std::array<double, 6> out{};
+  std::vector<double> col(K);
+  for (int c = 0; c < 6; ++c) {
+    for (std::size_t k = 0; k < K; ++k) col[k] = candidates[k * 6 + c];
+    out[c] = weightedQuantile(col, weights, 0.5);
+  }
+  return out;
+}
 
 double tauMassReco(const double* vis4, const double* nu3) {
   const double eNu = std::sqrt(nu3[0] * nu3[0] + nu3[1] * nu3[1] + nu3[2] * nu3[2]);

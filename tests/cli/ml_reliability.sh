@@ -60,6 +60,16 @@ check "steps.*10000" --no-file out_steps.h5 -- \
 # 22.12: --eta nan, an empty card, --resume without a checkpoint or with other data.
 check "eta.*\[0, 1\]" --no-file out_eta.h5 -- \
   recon events.h5 --method diffusion --model model --eta nan --out out_eta.h5
+# --mass-hypothesis: malformed, impossible, or together with --selection.
+check "mass hypothesis '91': expected M,GAMMA" --no-file out_h1.h5 -- \
+  recon events.h5 --method diffusion --model model --mass-hypothesis 91 --out out_h1.h5
+check "'x' is not a number" --no-file out_h2.h5 -- \
+  recon events.h5 --method diffusion --model model --mass-hypothesis 91,x --out out_h2.h5
+check "width <= mass \(got M = 91 GeV, Gamma = -2 GeV\)" --no-file out_h3.h5 -- \
+  recon events.h5 --method diffusion --model model --mass-hypothesis 91,-2 --out out_h3.h5
+check "drop --selection 'median'" --no-file out_h4.h5 -- \
+  recon events.h5 --method diffusion --model model --mass-hypothesis 91,2.5 --selection median \
+  --out out_h4.h5
 : > empty.yaml
 check "the run card is empty" -- train --config empty.yaml --data events.h5 --out empty
 check "holds no checkpoint.pt" -- \
