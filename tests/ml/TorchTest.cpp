@@ -470,6 +470,46 @@ TEST(Reconstruct, WritesCandidatesIndependentOfBatching) {
   EXPECT_THROW(reconstructDiffusion(b, o), ConfigError);
 }
 
+// What a diffusion reconstruction stored, per event: the point (p4), the K candidates, the mass
+// and its quantiles, and the visible taus; the tests below recompute the point from the candidates.
+struct StoredDiffusion {
+  StoredDiffusion(const io::EventTable& t, std::size_t k)
+      : K(k),
+        p4(t.get<double>(io::nuP4Name("diffusion"), {2, 4})),
+        cands(t.get<float>(io::nuCandidatesName("diffusion"), {k, 2, 3})),
+        mass(t.get<double>(io::nuMassName("diffusion"), {})),
+        quantiles(t.get<double>(io::nuMassQuantilesName("diffusion"), {3}, false)),
+        vis(t.get<double>(io::ds::recoTauP4, {2, 4})) {}
+  std::vector<double> candidates(std::size_t e) const {  // float-rounded on disk
+    return {cands.begin() + e * K * 6, cands.begin() + (e + 1) * K * 6};
+  }
+  std::array<double, 8> visible(std::size_t e) const {
+    std::array<double, 8> v{};
+    std::copy(&vis[e * 8], &vis[e * 8 + 8], v.begin());
+    return v;
+  }
+  double pointMass(std::size_t e) const {  // visible taus + the stored neutrino systems
+    FourVector pair;
+    for (std::size_t j = e * 8; j < e * 8 + 8; j += 4)
+      pair += FourVector(vis[j] + p4[j], vis[j + 1] + p4[j + 1], vis[j + 2] + p4[j + 2],
+                         vis[j + 3] + p4[j + 3]);
+    return pair.m();
+  }
+  void expectPoint(std::size_t e, const std::array<double, 6>& expected) const {
+    for (int tau = 0; tau < 2; ++tau) {
+      for (int j = 0; j < 3; ++j) {
+        EXPECT_NEAR(p4[(e * 2 + tau) * 4 + j], expected[3 * tau + j],
+                    1e-5 * (1 + std::abs(expected[3 * tau + j])))
+            << e;
+      }
+    }
+  }
+  std::size_t K;
+  std::vector<double> p4;
+  std::vector<float> cands;
+  std::vector<double> mass, quantiles, vis;
+};
+
 // A model whose config.yaml says `sampler: {selection: mass-mode}` is reconstructed with that rule
 // unless --selection says otherwise; /nu/diffusion/mtautau is then the mass of the point estimate
 // (not the candidates' median), and the point is the rule applied to the candidates (docs/ml.md
@@ -493,33 +533,16 @@ TEST(Reconstruct, ModelDefaultSelectionMassMode) {
   reconstructDiffusion(a, o);
   EXPECT_NE(a.stringAttribute("reco_diffusion_config").find("selection=mass-mode"),
             std::string::npos);
-  const auto p4 = a.get<double>(io::nuP4Name("diffusion"), {2, 4});
-  const auto ca = a.get<float>(io::nuCandidatesName("diffusion"), {6, 2, 3});
-  const auto mass = a.get<double>(io::nuMassName("diffusion"), {});
-  const auto q = a.get<double>(io::nuMassQuantilesName("diffusion"), {3}, false);
-  const auto vis = a.get<double>(io::ds::recoTauP4, {2, 4});
+  const StoredDiffusion stored(a, 6);
   int offMedian = 0;
   for (std::size_t e = 0; e < 30; ++e) {
-    FourVector point;
-    for (int tau = 0; tau < 2; ++tau) {
-      const double* v = &vis[(e * 2 + tau) * 4];
-      const double* n = &p4[(e * 2 + tau) * 4];
-      point += FourVector(v[0] + n[0], v[1] + n[1], v[2] + n[2], v[3] + n[3]);
-    }
-    EXPECT_NEAR(mass[e], point.m(), 1e-9 * point.m()) << e;
-    // The point is the rule applied to the stored candidates (float-rounded on disk).
-    std::vector<double> cands(ca.begin() + e * 36, ca.begin() + (e + 1) * 36);
-    std::array<double, 8> v{};
-    std::copy(&vis[e * 8], &vis[e * 8 + 8], v.begin());
-    const auto expected = selectCandidate(SelectionRule::MassMode, cands, cands, v, {}, 0.0);
-    for (int tau = 0; tau < 2; ++tau) {
-      for (int j = 0; j < 3; ++j) {
-        EXPECT_NEAR(p4[(e * 2 + tau) * 4 + j], expected[3 * tau + j],
-                    1e-5 * (1 + std::abs(expected[3 * tau + j])))
-            << e;
-      }
-    }
-    offMedian += std::abs(mass[e] - q[e * 3 + 1]) > 1e-6 * q[e * 3 + 1];
+    const double m = stored.pointMass(e);
+    EXPECT_NEAR(stored.mass[e], m, 1e-9 * m) << e;
+    const auto cands = stored.candidates(e);
+    stored.expectPoint(
+        e, selectCandidate(SelectionRule::MassMode, cands, cands, stored.visible(e), {}, 0.0));
+    offMedian +=
+        std::abs(stored.mass[e] - stored.quantiles[e * 3 + 1]) > 1e-6 * stored.quantiles[e * 3 + 1];
   }
   EXPECT_GT(offMedian, 0);  // the rule is in force: not the candidates' median mass
   // An explicit selection wins over the model's.
@@ -549,31 +572,16 @@ TEST(Reconstruct, MassHypothesisWeightsTheCandidates) {
   EXPECT_NE(a.stringAttribute("reco_diffusion_config")
                 .find("selection=weighted-median mass_hypothesis=91.1876,2.4952"),
             std::string::npos);
-  const auto p4 = a.get<double>(io::nuP4Name("diffusion"), {2, 4});
-  const auto ca = a.get<float>(io::nuCandidatesName("diffusion"), {12, 2, 3});
-  const auto mass = a.get<double>(io::nuMassName("diffusion"), {});
-  const auto q = a.get<double>(io::nuMassQuantilesName("diffusion"), {3}, false);
-  const auto vis = a.get<double>(io::ds::recoTauP4, {2, 4});
+  const StoredDiffusion stored(a, 12);
   for (std::size_t e = 0; e < 30; ++e) {
-    std::vector<double> cands(ca.begin() + e * 72, ca.begin() + (e + 1) * 72);
-    std::array<double, 8> v{};
-    std::copy(&vis[e * 8], &vis[e * 8 + 8], v.begin());
-    const auto masses = candidatePairMasses(cands, v);
+    const auto cands = stored.candidates(e);
+    const auto masses = candidatePairMasses(cands, stored.visible(e));
     const auto w = massHypothesisWeights(masses, o.massHypothesis);
-    const auto expected = weightedComponentMedian(cands, w);
-    FourVector point;
-    for (int tau = 0; tau < 2; ++tau) {
-      for (int j = 0; j < 3; ++j) {
-        EXPECT_NEAR(p4[(e * 2 + tau) * 4 + j], expected[3 * tau + j],
-                    1e-5 * (1 + std::abs(expected[3 * tau + j])))
-            << e;
-      }
-      const double* vv = &vis[(e * 2 + tau) * 4];
-      const double* n = &p4[(e * 2 + tau) * 4];
-      point += FourVector(vv[0] + n[0], vv[1] + n[1], vv[2] + n[2], vv[3] + n[3]);
-    }
-    EXPECT_NEAR(mass[e], point.m(), 1e-9 * point.m()) << e;
-    EXPECT_NEAR(q[e * 3 + 1], weightedQuantile(masses, w, 0.5), 1e-4 * q[e * 3 + 1]) << e;
+    stored.expectPoint(e, weightedComponentMedian(cands, w));
+    const double m = stored.pointMass(e);
+    EXPECT_NEAR(stored.mass[e], m, 1e-9 * m) << e;
+    const double q50 = stored.quantiles[e * 3 + 1];
+    EXPECT_NEAR(q50, weightedQuantile(masses, w, 0.5), 1e-4 * q50) << e;
   }
   o.selection = "median";
   io::EventTable b = t;
