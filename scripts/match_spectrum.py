@@ -46,9 +46,12 @@ def main():
     names = a.by.split(",")
     if not 1 <= len(names) <= 2:
         sys.exit("match_spectrum: --by takes one or two quantities")
-    with h5py.File(a.source, "r") as s, h5py.File(a.target, "r") as t:
-        xs = [quantity(s, n) for n in names]
-        xt = [quantity(t, n) for n in names]
+    try:
+        with h5py.File(a.source, "r") as s, h5py.File(a.target, "r") as t:
+            xs = [quantity(s, n) for n in names]
+            xt = [quantity(t, n) for n in names]
+    except (OSError, KeyError) as e:
+        sys.exit(f"match_spectrum: cannot read the inputs: {e}")
     if len(xs[0]) == 0 or len(xt[0]) == 0:
         sys.exit("match_spectrum: an input file has no events")
     edges = []
