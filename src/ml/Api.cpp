@@ -300,6 +300,10 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
           const std::vector<double> w = massHypothesisWeights(masses, options.massHypothesis);
           best = weightedComponentMedian(cands, w);
           for (int j = 0; j < 3; ++j) massQ[j] = weightedQuantile(masses, w, kMassQuantiles[j]);
+          if (!std::isfinite(massQ[1])) {  // no candidate with a positive pair mass
+            status[row] = kStatusNonFinite;
+            continue;
+          }
         } else {
           best = selectCandidate(rule, cands, scaled, vis, leptonic, pickRng.uniform());
           // Per-event uncertainty of m_tautau: its 16/50/84 % quantiles over the candidates
