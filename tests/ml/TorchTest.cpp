@@ -304,6 +304,16 @@ TinyRun& tinyRun() {
   static TinyRun run;
   return run;
 }
+// Reconstruction with the tiny model: K candidates, a few sampler steps, one thread, no progress.
+DiffusionReconstructOptions tinyModelOptions(int candidates, int steps) {
+  DiffusionReconstructOptions o;
+  o.modelDir = tinyRun().dir.file("model");
+  o.candidates = candidates;
+  o.steps = steps;
+  o.threads = 1;
+  o.progress = false;
+  return o;
+}
 }  // namespace
 
 TEST(Training, TinyRunLowersTheLoss) {
@@ -414,12 +424,8 @@ TEST(Reconstruct, WritesCandidatesIndependentOfBatching) {
     ch[5] = -1;
     t.set(io::ds::recoChannel, {}, ch);
   }
-  DiffusionReconstructOptions o;
-  o.modelDir = tinyRun().dir.file("model");
-  o.candidates = 4;
-  o.steps = 10;
+  DiffusionReconstructOptions o = tinyModelOptions(4, 10);
   o.batchEvents = 64;
-  o.threads = 1;
   io::EventTable a = t;
   reconstructDiffusion(a, o);
   o.batchEvents = 7;
@@ -560,12 +566,7 @@ TEST(Reconstruct, ModelDefaultSelectionMassMode) {
 // quantiles weighted, the hypothesis recorded; --selection with it, or an impossible one, refused.
 TEST(Reconstruct, MassHypothesisWeightsTheCandidates) {
   const io::EventTable t = nurec::ml::testing::makeSyntheticEvents(30, 78);
-  DiffusionReconstructOptions o;
-  o.modelDir = tinyRun().dir.file("model");
-  o.candidates = 12;
-  o.steps = 10;
-  o.threads = 1;
-  o.progress = false;
+  DiffusionReconstructOptions o = tinyModelOptions(12, 10);
   o.massHypothesis = MassHypothesis{91.1876, 2.4952};
   io::EventTable a = t;
   reconstructDiffusion(a, o);
@@ -633,10 +634,7 @@ TEST(Training, ImpactParameterInputsReachTheNetwork) {
 // (batches run on one intra-op thread each, in parallel): bit-identical, not just close.
 TEST(Reconstruct, BitIdenticalForAnyThreadCount) {
   const io::EventTable t = nurec::ml::testing::makeSyntheticEvents(60, 321);
-  DiffusionReconstructOptions o;
-  o.modelDir = tinyRun().dir.file("model");
-  o.candidates = 3;
-  o.steps = 8;
+  DiffusionReconstructOptions o = tinyModelOptions(3, 8);
   o.batchEvents = 16;
   std::vector<std::vector<float>> results;
   for (int threads : {1, 2, 3}) {
