@@ -23,21 +23,11 @@ for s in 327 328; do settings+=("$s|$V/generator_less_ue.yaml|-"); done
 for s in 329 330; do settings+=("$s|-|$V/detector_worse_met.yaml"); done
 for s in 331 332; do settings+=("$s|$V/generator_hardest_busiest.yaml|$V/detector_worse_met.yaml"); done
 mkdir -p "$work"
-part() {  # seed|generator card|detector card
-  local seed gen det
-  IFS='|' read -r seed gen det <<< "$1"
-  [[ -f "$work/sr_$seed.h5" ]] && return 0
-  local g=() d=()
-  [[ "$gen" != - ]] && g=(--config "$gen")
-  [[ "$det" != - ]] && d=(--config "$det")
-  "$nurec" -q generate --events "${EVENTS:-400000}" --seed "$seed" "${cuts[@]}" "${g[@]}" --out "$work/gen_$seed.h5" > /dev/null
-  "$nurec" -q simulate "$work/gen_$seed.h5" --only-selected --seed "$seed" --threads 1 "${d[@]}" \
-    --out "$work/sr_$seed.h5" | tail -1
-  rm -f "$work/gen_$seed.h5"
-}
+source "$(dirname "$0")/lib/simulated_part.sh"
 running=0
 for s in "${settings[@]}"; do
-  part "$s" &
+  IFS='|' read -r seed gen det <<< "$s"
+  simulated_part "$nurec" "$work/sr_$seed.h5" "$seed" "$gen" "$det" "${EVENTS:-400000}" "${cuts[@]}" &
   running=$((running + 1))
   if (( running >= jobs )); then wait -n; running=$((running - 1)); fi
 done

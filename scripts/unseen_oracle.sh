@@ -21,17 +21,7 @@ train_cuts=(--min-vis-pt 12 --min-lead-vis-pt 20 --max-vis-eta 2.7 --decay-modes
 test_cuts=(--min-vis-pt 15 --max-vis-eta 2.7 --decay-modes pi,rho,e,mu --threads 1)
 mkdir -p "$work"
 
-part() {  # name seed generator-card detector-card events cuts...
-  local name=$1 seed=$2 gen=$3 det=$4 events=$5; shift 5
-  [[ -f "$work/$name.h5" ]] && return 0
-  local g=() d=()
-  [[ "$gen" != - ]] && g=(--config "$gen")
-  [[ "$det" != - ]] && d=(--config "$det")
-  "$nurec" -q generate --events "$events" --seed "$seed" "$@" "${g[@]}" --out "$work/gen_$name.h5" > /dev/null
-  "$nurec" -q simulate "$work/gen_$name.h5" --only-selected --seed "$seed" --threads 1 "${d[@]}" \
-    --out "$work/$name.h5" | tail -1
-  rm -f "$work/gen_$name.h5"
-}
+source "$(dirname "$0")/lib/simulated_part.sh"
 jobs_list=()
 for s in 202 203; do
   jobs_list+=("test_unseen_$s $s $unseen_gen $unseen_det 120000 test" "test_nominal_$s $s - - 120000 test")
@@ -41,7 +31,7 @@ running=0
 for j in "${jobs_list[@]}"; do
   read -r name seed gen det events kind <<< "$j"
   if [[ $kind == test ]]; then cuts=("${test_cuts[@]}"); else cuts=("${train_cuts[@]}"); fi
-  part "$name" "$seed" "$gen" "$det" "$events" "${cuts[@]}" &
+  simulated_part "$nurec" "$work/$name.h5" "$seed" "$gen" "$det" "$events" "${cuts[@]}" &
   running=$((running + 1))
   if (( running >= 2 )); then wait -n; running=$((running - 1)); fi
 done
