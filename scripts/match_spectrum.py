@@ -76,8 +76,21 @@ def main():
     for n, v, vt in zip(names, xs, xt):
         print(f"  median {n}: source {np.median(v):.1f}, kept {np.median(v[keep]):.1f}, "
               f"target {np.median(vt):.1f}; mean {v.mean():.1f}, {v[keep].mean():.1f}, {vt.mean():.1f}")
-    tmp = a.out + ".tmp"
-    with h5py.File(a.source, "r") as h, h5py.File(tmp, "w") as o:
+    # Written beside --out and renamed into place: an interrupted run leaves no half file.
+    tmp = f"{a.out}.tmp.{os.getpid()}"
+    try:
+        write(a, keep, tmp)
+        os.replace(tmp, a.out)
+    except OSError as e:
+        sys.exit(f"match_spectrum: cannot write {a.out}: {e.strerror or e}")
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write(a, keep, path):
+    """Copies every dataset's kept rows and every attribute of a.source to path."""
+    with h5py.File(a.source, "r") as h, h5py.File(path, "w") as o:
         for k, v in h.attrs.items():
             o.attrs[k] = v
         o.attrs["n_events"] = int(keep.sum())
@@ -90,7 +103,6 @@ def main():
             for k, v in obj.attrs.items():
                 d.attrs[k] = v
         h.visititems(copy)
-    os.replace(tmp, a.out)
 
 
 if __name__ == "__main__":
