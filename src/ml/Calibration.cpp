@@ -96,20 +96,16 @@ std::vector<double> massHypothesisWeights(const std::vector<double>& masses,
                                           const MassHypothesis& hypothesis) {
   const double M2 = hypothesis.massGeV * hypothesis.massGeV;
   const double MG = hypothesis.massGeV * hypothesis.widthGeV;
-  std::vector<double> logW(masses.size(), -std::numeric_limits<double>::infinity());
-  double maxLog = -std::numeric_limits<double>::infinity();
+  std::vector<double> w(masses.size(), 0.0);
+  double sum = 0;
   for (std::size_t k = 0; k < masses.size(); ++k) {
     const double m = masses[k];
     if (!(std::isfinite(m) && m > 0)) continue;  // no weight for a massless or broken candidate
     const double d = m * m - M2;
-    logW[k] = std::log(m) - std::log(d * d + MG * MG);
-    maxLog = std::max(maxLog, logW[k]);
+    sum += w[k] = m / (d * d + MG * MG);
   }
-  std::vector<double> w(masses.size(), 0.0);
-  if (!std::isfinite(maxLog)) return w;  // every weight zero: the caller's estimate is NaN
-  double sum = 0;
-  for (std::size_t k = 0; k < w.size(); ++k) sum += w[k] = std::exp(logW[k] - maxLog);
-  for (double& x : w) x /= sum;
+  if (sum > 0)
+    for (double& x : w) x /= sum;  // else every weight is zero: the caller's estimate is NaN
   return w;
 }
 
