@@ -18,11 +18,11 @@ Rejection sampling with a fixed seed (--seed), so the kept rows are unweighted e
 copied for the kept rows.
 """
 import argparse
-import os
 import sys
 
 import h5py
 import numpy as np
+from atomic_output import write_atomically
 
 
 def quantity(h, name):
@@ -76,16 +76,7 @@ def main():
     for n, v, vt in zip(names, xs, xt):
         print(f"  median {n}: source {np.median(v):.1f}, kept {np.median(v[keep]):.1f}, "
               f"target {np.median(vt):.1f}; mean {v.mean():.1f}, {v[keep].mean():.1f}, {vt.mean():.1f}")
-    # Written beside --out and renamed into place: an interrupted run leaves no half file.
-    tmp = f"{a.out}.tmp.{os.getpid()}"
-    try:
-        write(a, keep, tmp)
-        os.replace(tmp, a.out)
-    except OSError as e:
-        sys.exit(f"match_spectrum: cannot write {a.out}: {e.strerror or e}")
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_atomically(a.out, lambda tmp: write(a, keep, tmp), "match_spectrum")
 
 
 def write(a, keep, path):

@@ -29,6 +29,7 @@ import sys
 
 import h5py
 import numpy as np
+from atomic_output import write_atomically
 
 
 def datasets(f):
@@ -70,16 +71,7 @@ def main():
     order = None
     if a.flatten_mass:
         order = flat_mass_rows(files, a.flatten_mass, a.seed, a.upsample_max)
-    # Written beside --out and renamed into place: an interrupted merge leaves no half file.
-    tmp = f"{a.out}.tmp.{os.getpid()}"
-    try:
-        rows = write(files, names, order, a, tmp)
-        os.replace(tmp, a.out)
-    except OSError as e:
-        sys.exit(f"merge: cannot write {a.out}: {e.strerror or e}")
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    rows = write_atomically(a.out, lambda tmp: write(files, names, order, a, tmp), "merge")
     print(f"merge: {len(files)} files, {rows} rows -> {a.out}")
 
 
