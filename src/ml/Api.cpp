@@ -212,8 +212,9 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
     for (int i = 0; i < steps; ++i) tgrid[i] = grid.steps[i].t;
     const torch::Tensor tembTable = net->timeEmbedding(tgrid);
     const torch::Tensor yMean = net->yMean(), yStd = net->yStd();
-    const EventData ed = buildEventData(table, rows, cfg.train.azimuth == "canonical", false,
-                                        cfg.inputs, options.threads);
+    const EventData ed =
+        buildEventData(table, rows, cfg.train.azimuth == "canonical", false, cfg.inputs,
+                       options.threads, targetFrameFromName(cfg.train.targetFrame));
     const std::int64_t F = ed.features();
 
     // A batch is the events of one block of batchEvents consecutive rows of the file. BLAS picks
@@ -261,19 +262,17 @@ void reconstructWithModels(io::EventTable& table, const DiffusionReconstructOpti
       const double* yp = y.data_ptr<double>();
       for (std::size_t i = 0; i < nb; ++i) {
         const std::size_t e = b0 + i, row = ed.row[e];
-        const double c = std::cos(-ed.rotation[e]), s = std::sin(-ed.rotation[e]);
         std::vector<double> cands(K * 6), scaled(K * 6);
         bool finite = true;
         for (std::int64_t k = 0; k < K; ++k) {
           for (int t = 0; t < 2; ++t) {
-            const double* q = &yp[(i * K + k) * 6 + 3 * t];
-            const double pv = ed.visP[e * 2 + t];
-            const double px = q[0] * pv, py = q[1] * pv, pz = q[2] * pv;
+            const std::array<double, 3> nu = neutrinoFromTarget(
+                ed.frame, &yp[(i * K + k) * 6 + 3 * t], &ed.visP4[e * 8 + t * 4], ed.rotation[e]);
             double* o = &cands[k * 6 + 3 * t];
-            o[0] = c * px - s * py;  // back to the lab frame (canonical option)
-            o[1] = s * px + c * py;
-            o[2] = pz;
-            for (int j = 0; j < 3; ++j) finite = finite && std::isfinite(o[j]);
+            for (int j = 0; j < 3; ++j) {
+              o[j] = nu[j];
+              finite = finite && std::isfinite(o[j]);
+            }
           }
           for (int j = 0; j < 6; ++j) scaled[k * 6 + j] = zp[(i * K + k) * 6 + j];
         }

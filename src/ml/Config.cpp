@@ -92,6 +92,7 @@ void DiffusionConfig::validate() const {
   range("train.patience", t.patience, 1, kMaxEpochs);
   range("train.max_skipped_steps", t.maxSkippedSteps, 0, 1e9);
   requireOneOf(t.azimuth, {"augment", "canonical", "none"}, "train.azimuth");
+  requireOneOf(t.targetFrame, {"lab", "visible"}, "train.target_frame");
   requireOneOf(t.channelMode, {"shared", "per_channel"}, "train.channel_mode");
   for (int c : t.channels) require(c >= 0 && c < kNumChannels, "train.channels: values in 0..6");
   require(t.maxEvents >= 0, "train.max_events must be >= 0");
@@ -187,6 +188,7 @@ DiffusionConfig DiffusionConfig::fromYaml(const std::string& text, const std::st
     read(n, "patience", t.patience, k, w);
     read(n, "seed", t.seed, k, w);
     read(n, "azimuth", t.azimuth, k, w);
+    read(n, "target_frame", t.targetFrame, k, w);
     read(n, "require_signal_region", t.requireSignalRegion, k, w);
     read(n, "channel_mode", t.channelMode, k, w);
     read(n, "channels", t.channels, k, w);
@@ -259,6 +261,9 @@ std::string DiffusionConfig::toYaml() const {
   out << YAML::Key << "patience" << YAML::Value << t.patience;
   out << YAML::Key << "seed" << YAML::Value << t.seed;
   out << YAML::Key << "azimuth" << YAML::Value << t.azimuth;
+  // Written only when not the default, so that the config text (and its hash in checkpoints) of
+  // every model trained before the option existed is unchanged.
+  if (t.targetFrame != "lab") out << YAML::Key << "target_frame" << YAML::Value << t.targetFrame;
   out << YAML::Key << "require_signal_region" << YAML::Value << t.requireSignalRegion;
   out << YAML::Key << "channel_mode" << YAML::Value << t.channelMode;
   out << YAML::Key << "channels" << YAML::Value << YAML::Flow << t.channels;

@@ -104,6 +104,11 @@ struct TrainConfig {
   // "augment": absolute phi, random rotation about z per example (default, as the published
   // study); "canonical": rotate every event so that the leading visible tau has phi = 0.
   std::string azimuth = "augment";
+  // Frame of the regression targets (docs/ml-methods.md section 1, "Target frame"). "lab": the nu
+  // momentum / |p_vis| in the (rotated) lab frame. "visible": per tau, the nu momentum transverse
+  // to the visible tau in GeV and along it / |p_vis|, so that the transverse offset that sets the
+  // tau direction (~1 GeV against ~40 GeV) is a quantity of order one for the network.
+  std::string targetFrame = "lab";
   bool requireSignalRegion = false;  // train only on /reco/pass_sr events (else any channel)
   // "shared": one model for all channels with a channel embedding; "per_channel": one model per
   // channel in <out>/channel_<c>/ (the published study's setup), for comparison.

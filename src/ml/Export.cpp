@@ -116,6 +116,8 @@ torch::jit::Module buildTorchScript(DiffusionNet& net, const DiffusionConfig& co
   floatAttr("lambda_min", config.schedule.lambdaMin);
   floatAttr("lambda_max", config.schedule.lambdaMax);
   m.register_attribute("azimuth", c10::StringType::get(), c10::IValue(config.train.azimuth));
+  m.register_attribute("target_frame", c10::StringType::get(),
+                       c10::IValue(config.train.targetFrame));
   m.register_attribute("config_yaml", c10::StringType::get(), c10::IValue(config.toYaml()));
   // The same source as a string: Python can run it eagerly (benchmarks/ml/python_peer.py).
   m.register_attribute("eager_source", c10::StringType::get(), c10::IValue(std::string(kSource)));

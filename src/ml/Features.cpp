@@ -18,6 +18,60 @@ double wrapPhi(double phi) {
   return r - constants::pi;
 }
 
+TargetFrame targetFrameFromName(const std::string& name) {
+  if (name == "lab") return TargetFrame::Lab;
+  if (name == "visible") return TargetFrame::Visible;
+  throw ConfigError("target frame '" + name + "' (expected lab or visible)");
+}
+
+namespace {
+
+// Orthonormal (e1, e2, u) of a visible tau (docs/ml-methods.md section 1, "Target frame"):
+// right-handed, e2 along the azimuthal direction z x u. A visible tau along the beam (never in a
+// selected event) takes e2 = y.
+struct VisibleAxes {
+  std::array<double, 3> e1, e2, u;
+  double p;
+};
+
+VisibleAxes visibleAxes(const double* vis) {
+  VisibleAxes a{};
+  a.p = std::sqrt(vis[0] * vis[0] + vis[1] * vis[1] + vis[2] * vis[2]);
+  a.u = {vis[0] / a.p, vis[1] / a.p, vis[2] / a.p};
+  const double t = std::hypot(a.u[0], a.u[1]);
+  a.e2 = t > 1e-12 ? std::array<double, 3>{-a.u[1] / t, a.u[0] / t, 0.0}
+                   : std::array<double, 3>{0.0, 1.0, 0.0};
+  a.e1 = {a.e2[1] * a.u[2] - a.e2[2] * a.u[1], a.e2[2] * a.u[0] - a.e2[0] * a.u[2],
+          a.e2[0] * a.u[1] - a.e2[1] * a.u[0]};
+  return a;
+}
+
+double dot(const std::array<double, 3>& a, const double* b) {
+  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+}  // namespace
+
+std::array<double, 3> targetFromNeutrino(TargetFrame frame, const double* nu, const double* vis) {
+  const VisibleAxes a = visibleAxes(vis);
+  if (frame == TargetFrame::Lab) return {nu[0] / a.p, nu[1] / a.p, nu[2] / a.p};
+  return {dot(a.e1, nu), dot(a.e2, nu), dot(a.u, nu) / a.p};
+}
+
+std::array<double, 3> neutrinoFromTarget(TargetFrame frame, const double* y, const double* vis,
+                                         double rotation) {
+  const VisibleAxes a = visibleAxes(vis);
+  if (frame == TargetFrame::Lab) {
+    // Back from the canonical frame: rotate by -rotation about z.
+    const double c = std::cos(-rotation), s = std::sin(-rotation);
+    const double px = y[0] * a.p, py = y[1] * a.p;
+    return {c * px - s * py, s * px + c * py, y[2] * a.p};
+  }
+  std::array<double, 3> nu{};
+  for (int j = 0; j < 3; ++j) nu[j] = y[0] * a.e1[j] + y[1] * a.e2[j] + y[2] * a.p * a.u[j];
+  return nu;
+}
+
 void validateRecoInputs(const io::EventTable& table) {
   // The checks every method runs (channel, tau types, finite MET, sum_et >= 0, mask 0/1), then
   // the point cloud the model reads, which the classical methods do not need.
@@ -153,7 +207,8 @@ struct ExtraInputs {
 }  // namespace
 
 EventData buildEventData(const io::EventTable& table, const std::vector<std::size_t>& rows,
-                         bool canonical, bool withTargets, const InputConfig& inputs, int threads) {
+                         bool canonical, bool withTargets, const InputConfig& inputs, int threads,
+                         TargetFrame frame) {
   const std::size_t P = kNumSlots, F0 = kNumFeatures;
   const auto F = static_cast<std::size_t>(inputs.numFeatures());
   const ExtraInputs extra(table, rows, inputs, threads);
@@ -166,6 +221,7 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
   EventData d;
   d.n = rows.size();
   d.inputs = inputs;
+  d.frame = frame;
   d.x.assign(d.n * P * F, 0.0f);
   d.mask.resize(d.n * P);
   d.channel.resize(d.n);
@@ -209,9 +265,9 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
       }
       d.visP[e * 2 + k] = p;
       if (withTargets) {
-        for (int c = 0; c < 3; ++c) {
-          d.target[e * kNumTargets + 3 * k + c] = static_cast<float>(nu[r * 8 + k * 4 + c] / p);
-        }
+        const std::array<double, 3> y = targetFromNeutrino(frame, &nu[r * 8 + k * 4], v);
+        for (int c = 0; c < 3; ++c)
+          d.target[e * kNumTargets + 3 * k + c] = static_cast<float>(y[c]);
       }
     }
     if (canonical) {
@@ -219,8 +275,9 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
       const double* v = &tau[r * 8 + lead * 4];
       const double delta = -std::atan2(v[1], v[0]);
       d.rotation[e] = delta;
+      const bool rotateTargets = withTargets && frame == TargetFrame::Lab;
       rotateEvent(&d.x[e * P * F], &d.mask[e * P],
-                  withTargets ? &d.target[e * kNumTargets] : nullptr, delta, d.features());
+                  rotateTargets ? &d.target[e * kNumTargets] : nullptr, delta, d.features());
     }
   }
   return d;

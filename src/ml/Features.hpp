@@ -3,6 +3,7 @@
 // /reco/particles in docs/data-format.md). Torch-free.
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "nurec/io/EventTable.hpp"
@@ -10,12 +11,29 @@
 
 namespace nurec::ml {
 
-// Per-event arrays, row-major. Targets are the neutrino-system momenta of tau+ and tau- divided
-// by the |p| of the respective reconstructed visible tau (docs/ml-methods.md section 1: this sets
-// the scale).
+// Frame of the regression targets (train.target_frame; docs/ml-methods.md section 1, "Target
+// frame"). Lab: the nu-system momentum / |p_vis| in the (canonically rotated) lab frame.
+// Visible: per tau, the components of the nu-system momentum transverse to the visible tau in GeV
+// along e1 = e2 x u and e2 = z x u / |z x u| (u the visible direction), and the component along u
+// divided by |p_vis|. The visible frame turns with the event about z, so it needs no rotation.
+enum class TargetFrame { Lab, Visible };
+TargetFrame targetFrameFromName(const std::string& name);  // "lab" | "visible"; ConfigError else
+
+// The three targets of one tau from its nu-system momentum nu (GeV, lab frame, before any
+// canonical rotation) and its visible tau vis (px, py, pz, E). Lab frame: nu / |p_vis| (the
+// caller rotates). vis must have |p| > 0.
+std::array<double, 3> targetFromNeutrino(TargetFrame frame, const double* nu, const double* vis);
+// The inverse: the lab-frame nu-system momentum (GeV) from one tau's targets y (un-normalised),
+// its visible tau and the event's canonical rotation (undone for the lab frame).
+std::array<double, 3> neutrinoFromTarget(TargetFrame frame, const double* y, const double* vis,
+                                         double rotation);
+
+// Per-event arrays, row-major. Targets (n, 6) are those of targetFromNeutrino for tau+ then tau-
+// (docs/ml-methods.md section 1).
 struct EventData {
   std::size_t n = 0;
   InputConfig inputs;  // which optional features follow the 13 of /reco/particles
+  TargetFrame frame = TargetFrame::Lab;
   int features() const { return inputs.numFeatures(); }  // F
   std::vector<float> x;               // (n, P, F) raw features, padded slots zero
   std::vector<std::uint8_t> mask;     // (n, P)
@@ -41,11 +59,12 @@ std::vector<std::size_t> selectRows(const io::EventTable& table, bool requireSig
 // withTargets) for the given rows, plus /reco/track_ip and /reco/sum_et when `inputs` asks for
 // them. canonical: rotate each event about z so that the leading visible tau has phi = 0
 // (docs/ml-methods.md section 1). The FastMTT input (inputs.fastmtt) is computed for the given
-// rows on `threads` threads (0 = all cores); the result does not depend on the count. Throws
-// InputError on missing or malformed datasets.
+// rows on `threads` threads (0 = all cores); the result does not depend on the count. Targets in
+// `frame` (the canonical rotation turns lab-frame targets only). Throws InputError on missing or
+// malformed datasets.
 EventData buildEventData(const io::EventTable& table, const std::vector<std::size_t>& rows,
                          bool canonical, bool withTargets, const InputConfig& inputs = {},
-                         int threads = 1);
+                         int threads = 1, TargetFrame frame = TargetFrame::Lab);
 
 // Rotates one event (F features per slot) about the beam axis by delta: phi -> wrap(phi + delta)
 // and (px, py) -> R(px, py) for every valid slot, and the (px, py) of both targets (if target !=

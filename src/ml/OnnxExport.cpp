@@ -399,12 +399,19 @@ void exportChecked(const OnnxExportOptions& o) {
     throw ConfigError("export-model: '" + o.modelDir +
                       "' is a per-channel model set; export each channel_<c>/ folder on its own");
   }
+  LoadedModel lm = loadModelDir(o.modelDir);
+  if (lm.config.train.targetFrame != "lab") {
+    // decoder.onnx (tools/onnx_export.py) implements the lab-frame targets only.
+    throw ConfigError("export-model: '" + o.modelDir + "' has train.target_frame " +
+                      lm.config.train.targetFrame +
+                      "; the ONNX export supports lab-frame targets only (the TorchScript export "
+                      "and nurec reconstruct support both)");
+  }
   const std::string script = o.script.empty() ? shippedFile("tools/onnx_export.py") : o.script;
   if (!fs::exists(script)) {
     throw Error("export-model: the ONNX exporter tools/onnx_export.py is missing (" +
                 (o.script.empty() ? shippedFileSearchText("tools/onnx_export.py") : script) + ")");
   }
-  LoadedModel lm = loadModelDir(o.modelDir);
   if (!o.referenceEvents.empty() && !fs::exists(o.referenceEvents)) {
     throw InputError("export-model: --reference '" + o.referenceEvents + "': no such file");
   }

@@ -43,6 +43,8 @@ namespace {
 constexpr std::int64_t kCheckpointFormat = 3;
 
 // Rotates a batch about z by delta (B): phi and (px, py) of valid slots, (px, py) of both targets.
+// Rotates a batch about z by delta per row: phi, px, py of every filled slot and, if y is defined,
+// the (px, py) of both lab-frame targets (visible-frame targets turn with the event).
 void rotateBatch(torch::Tensor& x, const torch::Tensor& mask, torch::Tensor& y,
                  const torch::Tensor& delta) {
   const double pi = constants::pi;
@@ -54,7 +56,7 @@ void rotateBatch(torch::Tensor& x, const torch::Tensor& mask, torch::Tensor& y,
   x.select(2, feat::phi).copy_(newPhi);
   x.select(2, feat::px).copy_(c * px - s * py);
   x.select(2, feat::py).copy_(s * px + c * py);
-  for (int k = 0; k < 2; ++k) {
+  for (int k = 0; k < 2 && y.defined(); ++k) {
     const torch::Tensor yx = y.select(1, 3 * k).clone(), yy = y.select(1, 3 * k + 1).clone();
     y.select(1, 3 * k).copy_(c.squeeze(1) * yx - s.squeeze(1) * yy);
     y.select(1, 3 * k + 1).copy_(s.squeeze(1) * yx + c.squeeze(1) * yy);
@@ -248,7 +250,8 @@ LocalEvents loadRows(const TrainingSet& set, const std::vector<std::size_t>& row
     const io::EventTable t = set.events->read(first, end - first, datasets);
     std::vector<std::size_t> local;
     for (std::size_t k = i; k < j; ++k) local.push_back(rows[k] - first);
-    EventData ed = buildEventData(t, local, tc.azimuth == "canonical", true, set.config.inputs);
+    EventData ed = buildEventData(t, local, tc.azimuth == "canonical", true, set.config.inputs, 1,
+                                  targetFrameFromName(tc.targetFrame));
     for (auto& r : ed.row) r += first;
     std::vector<std::size_t> all(ed.n);
     for (std::size_t e = 0; e < ed.n; ++e) all[e] = e;
@@ -340,7 +343,8 @@ OwnRowsScan scanOwnRows(const TrainingSet& set, const std::vector<std::size_t>& 
     for (auto it = std::lower_bound(rows.begin(), rows.end(), first);
          it != rows.end() && *it < first + count; ++it)
       local.push_back(*it - first);
-    EventData ed = buildEventData(t, local, tc.azimuth == "canonical", true, config.inputs);
+    EventData ed = buildEventData(t, local, tc.azimuth == "canonical", true, config.inputs, 1,
+                                  targetFrameFromName(tc.targetFrame));
     for (auto& r : ed.row) r += first;
     const std::size_t PF = static_cast<std::size_t>(kNumSlots) * ed.features();
     std::vector<std::size_t> keepTrain, keepVal;
@@ -765,7 +769,8 @@ Trainer::EpochResult Trainer::runEpoch(bool progress) {
     torch::Tensor yb = events.t.y.index_select(0, idx);
     if (tc.azimuth == "augment") {
       const torch::Tensor delta = torch::empty({B}).uniform_(-constants::pi, constants::pi, gen);
-      rotateBatch(xb, mb, yb, delta.index_select(0, pos));
+      torch::Tensor labTargets = tc.targetFrame == "lab" ? yb : torch::Tensor();
+      rotateBatch(xb, mb, labTargets, delta.index_select(0, pos));
     }
     const torch::Tensor yn = (yb - yMean_) / yStd_;
     // Low-discrepancy t: t_i = (u + i/B) mod 1 (docs/ml-methods.md section 4).

@@ -379,6 +379,52 @@ TEST(Features, RotationAndCanonicalFrame) {
   EXPECT_NEAR(ml::wrapPhi(-constants::pi + 0.1), -constants::pi + 0.1, 1e-12);
 }
 
+// Visible-frame targets (docs/ml-methods.md section 1, "Target frame"): a hand-computed case, the
+// exact inverse in both frames, and invariance under the canonical rotation.
+TEST(Features, VisibleTargetFrame) {
+  // Visible tau along +x: u = x, e2 = z x u = y, e1 = e2 x u = -z.
+  const double vis[4] = {10, 0, 0, 10}, nu[3] = {5, 1, 2};
+  const std::array<double, 3> y = targetFromNeutrino(TargetFrame::Visible, nu, vis);
+  EXPECT_NEAR(y[0], -2.0, 1e-12);  // GeV
+  EXPECT_NEAR(y[1], 1.0, 1e-12);   // GeV
+  EXPECT_NEAR(y[2], 0.5, 1e-12);   // / |p_vis|
+
+  // The toy's neutrinos are collinear with the visible taus: give them a transverse part.
+  io::EventTable t = nurec::ml::testing::makeSyntheticEvents(50, 7);
+  auto truthNu = t.get<double>(io::ds::nuP4, {2, 4});
+  Rng kick(3, 0, 0);
+  for (std::size_t i = 0; i < truthNu.size(); ++i)
+    if (i % 4 != 3) truthNu[i] += kick.normal(0, 1.5);
+  t.set(io::ds::nuP4, {2, 4}, truthNu);
+  const auto rows = selectRows(t, false, {});
+  for (TargetFrame frame : {TargetFrame::Lab, TargetFrame::Visible}) {
+    const EventData lab = buildEventData(t, rows, false, true, {}, 1, frame);
+    const EventData can = buildEventData(t, rows, true, true, {}, 1, frame);
+    for (std::size_t e = 0; e < can.n; ++e) {
+      for (int k = 0; k < 2; ++k) {
+        double yk[3];
+        for (int c = 0; c < 3; ++c) yk[c] = can.target[e * 6 + 3 * k + c];
+        const std::array<double, 3> back =
+            neutrinoFromTarget(frame, yk, &can.visP4[e * 8 + 4 * k], can.rotation[e]);
+        for (int c = 0; c < 3; ++c) {
+          EXPECT_NEAR(back[c], truthNu[rows[e] * 8 + 4 * k + c],
+                      1e-5 * (1 + std::abs(truthNu[rows[e] * 8 + 4 * k + c])));
+          // The visible frame turns with the event: the rotation leaves its targets unchanged.
+          if (frame == TargetFrame::Visible) {
+            EXPECT_NEAR(can.target[e * 6 + 3 * k + c], lab.target[e * 6 + 3 * k + c], 1e-6);
+          }
+        }
+      }
+    }
+  }
+  EXPECT_THROW(targetFrameFromName("beam"), ConfigError);
+  EXPECT_THROW(DiffusionConfig::fromYaml("train: {target_frame: beam}\n", "bad"), ConfigError);
+  const DiffusionConfig v = DiffusionConfig::fromYaml("train: {target_frame: visible}\n", "v");
+  EXPECT_EQ(DiffusionConfig::fromYaml(v.toYaml(), "round trip").train.targetFrame, "visible");
+  // The default is not written, so older model configs keep their text.
+  EXPECT_EQ(DiffusionConfig{}.toYaml().find("target_frame"), std::string::npos);
+}
+
 // The optional inputs (docs/ml-methods.md section 1): parsed, written back, and appended to the
 // point cloud in the documented slots; the rotation to the canonical frame leaves them unchanged.
 TEST(Config, InputsSectionRoundTrips) {
