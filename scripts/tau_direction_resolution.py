@@ -3,7 +3,10 @@
 method, for hadronic and leptonic legs of signal-region events, and the rest-frame analyser angle
 of single-pion legs: the angle between the charged pion's direction in the reconstructed tau rest
 frame (tau mass imposed) and in the true one (docs/reco.md, "Impact-parameter method"), also per
-channel. Prints medians and the fraction of tau directions below 0.5 m/p.
+channel. Prints medians and the fraction of tau directions below 0.5 m/p. For a method that stores
+candidates (/nu/<method>/candidates) also the 16/50/84 % quantiles of the candidates' tau masses
+on the same single-pion legs (visible tau + one candidate, massless nu), next to the mass of the
+visible tau plus the true neutrino (docs/ml.md, "Visible-frame targets").
 
     /usr/bin/python3 scripts/tau_direction_resolution.py nu.h5 fastmtt ip [...]
 """
@@ -28,6 +31,27 @@ def rest_frame_direction(p, tau):
     coef = (gamma - 1) * bp / np.where(b2 > 0, b2, 1) - gamma * p[..., 3]
     v = p[..., :3] + coef[..., None] * beta
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def mass(p3, e):
+    return np.sqrt(np.maximum(e ** 2 - (p3 ** 2).sum(-1), 0))
+
+
+def candidate_tau_masses(f, method, ok, typ, mode):
+    """(candidate tau masses, reference masses) on single-pion legs, or None without candidates."""
+    if f"nu/{method}/candidates" not in f:
+        return None
+    cand = f[f"nu/{method}/candidates"][:]  # (N, K, 2, 3)
+    vis = f["reco/tau_p4"][:]
+    nu = f["truth/nu_p4"][:]
+    out, ref = [], []
+    for t in range(2):
+        sel = ok & (typ[:, t] == 0) & (mode[:, t] == 0)
+        v, c = vis[sel, t], cand[sel, :, t]
+        p3 = v[:, None, :3] + c
+        out.append(mass(p3, v[:, None, 3] + np.linalg.norm(c, axis=-1)).ravel())
+        ref.append(mass(v[:, :3] + nu[sel, t, :3], v[:, 3] + nu[sel, t, 3]))
+    return np.concatenate(out), np.concatenate(ref)
 
 
 def main():
@@ -69,6 +93,11 @@ def main():
         row.append(f"pi analyser angle: median {np.median(r):.3f} rad ({r.size} legs)")
         per = [f"{CHANNELS[k]} {np.median(r[c == k]):.3f}" for k in range(len(CHANNELS)) if (c == k).sum() > 0]
         row.append("by channel: " + ", ".join(per))
+        masses = candidate_tau_masses(f, method, ok, typ, mode)
+        if masses is not None:
+            q = lambda x: "/".join(f"{v:.2f}" for v in np.percentile(x, [16, 50, 84]))
+            row.append(f"candidate tau mass (pi legs) 16/50/84 %: {q(masses[0])} GeV "
+                       f"(visible + true nu: {q(masses[1])})")
         print(" | ".join(row))
 
 
