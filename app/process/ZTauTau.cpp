@@ -36,6 +36,7 @@ struct ZTauTauGenerateOptions {
   std::string decayModes = "all";
   generator::ZTauTauConfig config;
   bool noRecoil = false;
+  bool noTauSpinCorrelations = false;
 };
 
 // With --config, the run card is the base and only the options given on the command line
@@ -69,6 +70,7 @@ void applyConfigFile(ZTauTauGenerateOptions& o, const GenerateRun& run) {
     o.decayModes = modes;
   }
   if (!given("--no-recoil")) o.noRecoil = !base.recoil.enabled;
+  if (!given("--no-tau-spin-correlations")) o.noTauSpinCorrelations = !base.tauSpinCorrelations;
   o.config = base;
 }
 
@@ -136,6 +138,7 @@ void generateZTauTau(ZTauTauGenerateOptions o, const GenerateRun& run) {
   c.nEvents = eventCount;
   c.allowedDecayModes = parseModes(o.decayModes);
   if (o.noRecoil) c.recoil.enabled = false;
+  c.tauSpinCorrelations = !o.noTauSpinCorrelations;
   c.validate();
   // Both outputs are written in chunks of --chunk-events events, ~18 kB per event held (ISR
   // shower and underlying event, measured with /usr/bin/time -v, docs/reliability.md).
@@ -237,6 +240,9 @@ std::function<void(const GenerateRun&)> setupGenerate(CLI::Option_group& group) 
                   "CP-mixing angle of the H -> tau tau coupling in rad: 0 CP-even, 1.5708 "
                   "CP-odd (--resonance higgs)")
       ->capture_default_str();
+  group.add_flag("--no-tau-spin-correlations", o->noTauSpinCorrelations,
+                 "Z/H -> tau tau: decay the taus with their polarisations but without spin "
+                 "correlation (C = 0), e.g. for a training sample whose prior must not carry it");
   group
       .add_option("--min-vis-pt", o->config.minVisiblePtGeV,
                   "Generator-level cut: both visible taus pT above this (GeV; 0 = off)")

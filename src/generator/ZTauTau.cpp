@@ -109,6 +109,7 @@ std::string ZTauTauConfig::toYaml() const {
     y += fmt::format("higgs_mass: {}\n", higgsMassGeV);
     y += fmt::format("cp_mixing_angle: {}\n", cpMixingAngle);
   }
+  if (!tauSpinCorrelations) y += "tau_spin_correlations: false\n";  // default files keep their text
   y += fmt::format("seed: {}\n", seed);
   y += fmt::format("events: {}\n", nEvents);
   y += "cuts:\n";
@@ -219,6 +220,8 @@ ZTauTauConfig zTauTauConfigFromYaml(const std::string& yamlText, const std::stri
         c.higgsMassGeV = num(v, key);
       } else if (key == "cp_mixing_angle") {
         c.cpMixingAngle = num(v, key);
+      } else if (key == "tau_spin_correlations") {
+        c.tauSpinCorrelations = flag(v, key);
       } else if (key == "seed") {
         c.seed = static_cast<std::uint64_t>(num(v, key));
       } else if (key == "events") {
@@ -501,6 +504,7 @@ TruthEvent ZTauTauGenerator::generate(std::size_t index, EventCounters& counters
       // states.
       ev.spin = full.spin.state();
     }
+    if (!config_.tauSpinCorrelations) ev.spin.c = {};  // independent, still polarised, decays
     // 2. Pair four-momentum: mass m, rapidity y, pT balancing the initial-state emissions.
     const InitialState initial =
         recoil_.sampleInitialState(hp.m, hp.y, rng,

@@ -55,6 +55,10 @@ struct ZTauTauConfig {
   Resonance resonance = Resonance::DrellYan;
   double higgsMassGeV = 125.0;
   double cpMixingAngle = 0.0;
+  // false: the two taus decay with their single-tau polarisations B+, B- but without spin
+  // correlation (C = 0, also in /truth/spin_c). For training samples whose learned prior must not
+  // carry the correlations a measurement is after (docs/ml.md "A spin-neutral training prior").
+  bool tauSpinCorrelations = true;
   // Importance sampling: share of the Breit-Wigner channel in the m mapping (rest: 1/m^2).
   double breitWignerShare = 0.8;
   std::size_t pilotPoints = 50000;            // points to find the maximum weight

@@ -167,6 +167,37 @@ TEST(ZTauTau, MeasuredSpinCorrelationsMatchAnalytic) {
   EXPECT_NEAR(s.summary.branchingFactor, br * br, 1e-12);
 }
 
+// --no-tau-spin-correlations: C = 0 in the stored state and in the decays (the measured
+// correlations vanish within 4 sigma, where the correlated sample has C_rr = -0.47), while the
+// polarisation B stays that of the Z. The option is written to and read from the run card.
+TEST(ZTauTau, UncorrelatedTauDecays) {
+  ZTauTauConfig c = smallConfig(60000, 12);
+  c.allowedDecayModes = {true, true, false, false, false};  // pi and rho only
+  c.tauSpinCorrelations = false;
+  const GeneratedSample s = generateZTauTauEvents(c, 0);
+  std::array<std::array<SampleMean, 3>, 3> measured;
+  SampleMean bMinusK, storedBk;
+  for (const auto& ev : s.events) {
+    for (const auto& row : ev.spin.c)
+      for (double v : row) ASSERT_EQ(v, 0.0);
+    const HelicityBasis b(ev.tau[0], ev.tau[1]);
+    const Vector3 xp = analyser(ev, b, 0), xm = analyser(ev, b, 1);
+    const double a[3] = {xp.x, xp.y, xp.z}, m[3] = {xm.x, xm.y, xm.z};
+    bMinusK.add(3 * m[0]);
+    storedBk.add(ev.spin.bMinus[0]);
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j) measured[i][j].add(-9 * a[i] * m[j]);
+  }
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      EXPECT_NEAR(measured[i][j].mean(), 0.0, 4 * measured[i][j].err()) << "C " << i << j;
+  EXPECT_LT(storedBk.mean(), -0.1);  // the Z's tau polarisation is kept
+  EXPECT_NEAR(bMinusK.mean(), storedBk.mean(), 4 * bMinusK.err());
+  const ZTauTauConfig back = zTauTauConfigFromYaml(c.toYaml(), "test");
+  EXPECT_FALSE(back.tauSpinCorrelations);
+  EXPECT_EQ(ZTauTauConfig{}.toYaml().find("tau_spin_correlations"), std::string::npos);
+}
+
 // Generator-level cuts: every event passes them and sigma x acceptance agrees with the fraction
 // of an uncut sample that passes (binomial errors of both samples).
 TEST(ZTauTau, GeneratorLevelCutsKeepTheCrossSection) {
