@@ -126,6 +126,7 @@ DiffusionConfig DiffusionConfig::fromYaml(const std::string& text, const std::st
     read(n, "impact_parameters", c.inputs.impactParameters, k, w);
     read(n, "activity", c.inputs.activity, k, w);
     read(n, "fastmtt", c.inputs.fastMtt, k, w);
+    read(n, "visible_frame", c.inputs.visibleFrame, k, w);
     rejectUnknown(n, k, w);
   }
   {
@@ -219,6 +220,8 @@ std::string DiffusionConfig::toYaml() const {
   out << YAML::Key << "impact_parameters" << YAML::Value << inputs.impactParameters;
   out << YAML::Key << "activity" << YAML::Value << inputs.activity;
   out << YAML::Key << "fastmtt" << YAML::Value << inputs.fastMtt;
+  // Written only when on, so that the configs of earlier models read back unchanged.
+  if (inputs.visibleFrame) out << YAML::Key << "visible_frame" << YAML::Value << true;
   out << YAML::EndMap;
   out << YAML::Key << "encoder" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "width" << YAML::Value << encoder.width;

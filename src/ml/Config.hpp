@@ -19,7 +19,8 @@ inline constexpr int typeTrack = 5, typePi0 = 6, typeE = 7, typeMu = 8, typeJet 
 inline constexpr int px = 11, py = 12;
 // Optional features appended by the model's input options (InputConfig, docs/ml-methods.md
 // section 1): track impact parameters on the two tau-candidate slots, then the event activity on
-// the MET slot, then the FastMTT solution. Their index depends on which options are on: use
+// the MET slot, then the FastMTT solution, then the visible-frame geometry on the two
+// tau-candidate slots. Their index depends on which options are on: use
 // InputConfig's accessors.
 }  // namespace feat
 
@@ -36,18 +37,28 @@ struct InputConfig {
   // that tau's visible momentum fraction x; on the MET slot ln(m_tautau / 100 GeV) and the
   // relative width sigma_m / m of its mass likelihood. All 0 where FastMTT fails.
   bool fastMtt = false;
+  // Per tau-candidate track (slots 0 and 2), in the frame of its visible tau (the axes e1, e2 of
+  // train.target_frame: visible): the track momentum transverse to the visible tau in GeV (nonzero
+  // for rho candidates, whose track and visible directions differ), and with impact_parameters
+  // the 3-D impact-parameter vector's components along e1, e2, asinh-compressed in units of
+  // 0.1 mm. These are the sub-degree angles that set the tau direction (docs/ml-methods.md
+  // section 1, "Visible-frame inputs"), at order-one scale instead of 1 % of an eta or phi.
+  bool visibleFrame = false;
 
   static constexpr int kImpactParameterFeatures = 4;
   static constexpr int kFastMttFeatures = 3;
-  int numFeatures() const { return fastMttIndex() + (fastMtt ? kFastMttFeatures : 0); }
+  int numVisibleFrameFeatures() const { return visibleFrame ? (impactParameters ? 4 : 2) : 0; }
+  int numFeatures() const { return visibleFrameIndex() + numVisibleFrameFeatures(); }
   int impactParameterIndex() const { return kNumFeatures; }  // first of the four, if on
   int activityIndex() const {
     return kNumFeatures + (impactParameters ? kImpactParameterFeatures : 0);
   }
   int fastMttIndex() const { return activityIndex() + (activity ? 1 : 0); }  // first of three
+  int visibleFrameIndex() const { return fastMttIndex() + (fastMtt ? kFastMttFeatures : 0); }
   // Whether optional feature f (>= kNumFeatures) lives on the MET slot (else on slots 0 and 2).
   bool onMetSlot(int f) const {
-    return (activity && f == activityIndex()) || (fastMtt && f > fastMttIndex());
+    return (activity && f == activityIndex()) ||
+           (fastMtt && f > fastMttIndex() && f < visibleFrameIndex());
   }
 };
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "nurec/core/Error.hpp"
+#include "nurec/core/ImpactParameter.hpp"
 #include "nurec/core/Parallel.hpp"
 #include "nurec/core/Units.hpp"
 #include "nurec/io/Schema.hpp"
@@ -202,6 +203,34 @@ struct ExtraInputs {
       met[i0 + 2] = static_cast<float>(fm.mTauTauSigma / fm.mTauTau);
     }
   }
+
+  // The visible-frame geometry (docs/ml-methods.md section 1, "Visible-frame inputs") of event row
+  // r, from the lab-frame base features and the row's visible taus tau (2 x (px, py, pz, E)).
+  void fillVisibleFrame(std::size_t r, float* x, const std::uint8_t* mask, int F,
+                        const double* tau) const {
+    if (!config.visibleFrame) return;
+    const int i0 = config.visibleFrameIndex();
+    for (int k = 0; k < 2; ++k) {
+      const int slot = 2 * k;
+      if (!mask[slot]) continue;
+      const VisibleAxes a = visibleAxes(tau + 4 * k);
+      float* f = x + slot * F;
+      const double pt = std::exp(static_cast<double>(f[feat::logPt]));
+      const double eta = f[feat::eta], phi = f[feat::phi];
+      const Vector3 track{pt * std::cos(phi), pt * std::sin(phi), pt * std::sinh(eta)};
+      const double p3[3] = {track.x, track.y, track.z};
+      f[i0] = static_cast<float>(dot(a.e1, p3));
+      f[i0 + 1] = static_cast<float>(dot(a.e2, p3));
+      if (!config.impactParameters) continue;
+      const double* ip = &trackIp[(r * 2 + k) * 4];
+      const Vector3 d = impactParameterVector({ip[0], ip[1]}, track);
+      const double d3[3] = {d.x, d.y, d.z};
+      // The tau direction leans from the track towards +d (docs/reco.md, "Impact-parameter
+      // method"); 0.1 mm as for d0 and z0.
+      f[i0 + 2] = static_cast<float>(std::asinh(dot(a.e1, d3) / 0.1));
+      f[i0 + 3] = static_cast<float>(std::asinh(dot(a.e2, d3) / 0.1));
+    }
+  }
 };
 
 }  // namespace
@@ -249,6 +278,7 @@ EventData buildEventData(const io::EventTable& table, const std::vector<std::siz
       if (valid && particles[(r * P + p) * F0 + feat::typeMet] > 0.5f) metPresent = true;
     }
     extra.fill(r, &d.x[e * P * F], &d.mask[e * P], static_cast<int>(F));
+    extra.fillVisibleFrame(r, &d.x[e * P * F], &d.mask[e * P], static_cast<int>(F), &tau[r * 8]);
     if (!metPresent) {
       throw InputError(src + ": /reco/particles of event " + std::to_string(r) +
                        " has no valid MET token (expected one-hot type MET, slot 9)");

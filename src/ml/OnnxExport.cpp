@@ -118,6 +118,14 @@ json featureList(const InputConfig& in) {
     add("fastmtt_log_m", "", "ln(m_tautau / 100 GeV) of FastMTT on the MET slot (9)");
     add("fastmtt_rel_width", "", "sigma_m / m of FastMTT's mass likelihood on the MET slot (9)");
   }
+  if (in.visibleFrame) {  // ml/Features.cpp ExtraInputs; slots 0 and 2 only
+    add("vis_track_p_e1", "GeV", "track momentum along e1 of its visible tau (slots 0, 2)");
+    add("vis_track_p_e2", "GeV", "track momentum along e2 of its visible tau (slots 0, 2)");
+    if (in.impactParameters) {
+      add("vis_ip_e1", "", "asinh(IP vector . e1 / 0.1 mm) (slots 0, 2)");
+      add("vis_ip_e2", "", "asinh(IP vector . e2 / 0.1 mm) (slots 0, 2)");
+    }
+  }
   return f;
 }
 

@@ -10,6 +10,7 @@
 #include "SyntheticEvents.hpp"
 #include "nurec/core/Error.hpp"
 #include "nurec/core/FourVector.hpp"
+#include "nurec/core/ImpactParameter.hpp"
 #include "nurec/core/Random.hpp"
 #include "nurec/core/Statistics.hpp"
 #include "nurec/core/Units.hpp"
@@ -423,6 +424,86 @@ TEST(Features, VisibleTargetFrame) {
   EXPECT_EQ(DiffusionConfig::fromYaml(v.toYaml(), "round trip").train.targetFrame, "visible");
   // The default is not written, so older model configs keep their text.
   EXPECT_EQ(DiffusionConfig{}.toYaml().find("target_frame"), std::string::npos);
+}
+
+// Visible-frame inputs (docs/ml-methods.md section 1, "Visible-frame inputs"): on toy events with
+// a known geometry (a track tilted from its visible tau, a tau that leans from the visible
+// direction and decays 2 mm from the primary vertex) the features are the track momentum and the
+// impact-parameter vector along e1, e2; for a track along the visible tau (pi, lepton) the
+// impact-parameter features point where the tau leans; the canonical rotation leaves them alone.
+TEST(Features, VisibleFrameInputs) {
+  io::EventTable t = nurec::ml::testing::makeSyntheticEvents(40, 11);
+  nurec::ml::testing::addImpactParametersAndActivity(t, 5);
+  const auto tau = t.get<double>(io::ds::recoTauP4, {2, 4});
+  auto particles = t.get<float>(io::ds::recoParticles, {kNumSlots, kNumFeatures});
+  auto trackIp = t.get<double>(io::ds::recoTrackIp, {2, 4});
+  const std::size_t n = t.nEvents();
+  std::vector<double> expected(n * 2 * 4), lean(n * 2 * 2);
+  Rng rng(17, 0, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (int k = 0; k < 2; ++k) {
+      const double* v = &tau[i * 8 + 4 * k];
+      const Vector3 u = Vector3{v[0], v[1], v[2]}.unit();
+      const Vector3 e2 = Vector3{-u.y, u.x, 0}.unit();
+      const Vector3 e1 = e2.cross(u);
+      // tau+ legs: track along the visible tau (pi-like); tau- legs: tilted by ~10 mrad (rho-like).
+      const double a1 = k == 0 ? 0 : rng.normal(0, 0.01), a2 = k == 0 ? 0 : rng.normal(0, 0.01);
+      const Vector3 dir = (u + e1 * a1 + e2 * a2).unit();
+      const Vector3 track = dir * (0.6 * Vector3{v[0], v[1], v[2]}.mag());
+      float* f = &particles[(i * kNumSlots + 2 * k) * kNumFeatures];
+      nurec::ml::testing::fillSlot(f, track.x, track.y, track.z, track.mag(), k == 0 ? 1 : -1, 0);
+      const double c1 = rng.normal(0, 0.02), c2 = rng.normal(0, 0.02);
+      const Vector3 flight = (u + e1 * c1 + e2 * c2).unit();
+      const Perigee pg = trackPerigee(flight * 2.0, dir, {0, 0, 0});
+      trackIp[(i * 2 + k) * 4] = pg.d0Mm;
+      trackIp[(i * 2 + k) * 4 + 1] = pg.z0Mm;
+      const Vector3 d = (flight - dir * flight.dot(dir)) * 2.0;  // PCA - PV, mm
+      double* x = &expected[(i * 2 + k) * 4];
+      x[0] = track.dot(e1);
+      x[1] = track.dot(e2);
+      x[2] = std::asinh(d.dot(e1) / 0.1);
+      x[3] = std::asinh(d.dot(e2) / 0.1);
+      lean[(i * 2 + k) * 2] = c1;
+      lean[(i * 2 + k) * 2 + 1] = c2;
+    }
+  }
+  t.set(io::ds::recoParticles, {kNumSlots, kNumFeatures}, particles);
+  t.set(io::ds::recoTrackIp, {2, 4}, trackIp);
+  const DiffusionConfig c = DiffusionConfig::fromYaml(
+      "inputs: {impact_parameters: true, visible_frame: true}\n", "visible frame inputs");
+  ASSERT_TRUE(c.inputs.visibleFrame);
+  EXPECT_EQ(c.inputs.numFeatures(), kNumFeatures + 8);
+  EXPECT_EQ(c.inputs.visibleFrameIndex(), kNumFeatures + 4);
+  EXPECT_FALSE(c.inputs.onMetSlot(kNumFeatures + 4));
+  EXPECT_TRUE(DiffusionConfig::fromYaml(c.toYaml(), "round trip").inputs.visibleFrame);
+  InputConfig momentaOnly;
+  momentaOnly.visibleFrame = true;
+  EXPECT_EQ(momentaOnly.numFeatures(), kNumFeatures + 2);
+  EXPECT_EQ(DiffusionConfig{}.toYaml().find("visible_frame"), std::string::npos);
+
+  const auto rows = selectRows(t, false, {});
+  const int F = c.inputs.numFeatures(), i0 = c.inputs.visibleFrameIndex();
+  for (bool canonical : {false, true}) {
+    const EventData d = buildEventData(t, rows, canonical, false, c.inputs);
+    for (std::size_t e = 0; e < d.n; ++e) {
+      for (int k = 0; k < 2; ++k) {
+        const float* f = &d.x[(e * kNumSlots + 2 * k) * F + i0];
+        const double* x = &expected[(rows[e] * 2 + k) * 4];
+        EXPECT_NEAR(f[0], x[0], 2e-4) << e << " " << k;  // GeV
+        EXPECT_NEAR(f[1], x[1], 2e-4) << e << " " << k;
+        EXPECT_NEAR(f[2], x[2], 2e-4) << e << " " << k;
+        EXPECT_NEAR(f[3], x[3], 2e-4) << e << " " << k;
+        if (k == 0) {
+          EXPECT_NEAR(f[0], 0.0, 2e-4);
+          EXPECT_EQ(f[2] > 0, lean[(rows[e] * 2) * 2] > 0) << e;
+          EXPECT_EQ(f[3] > 0, lean[(rows[e] * 2) * 2 + 1] > 0) << e;
+        }
+      }
+      // Nothing on the other slots.
+      for (int p : {1, 3, 4, 9})
+        for (int j = 0; j < 4; ++j) EXPECT_EQ(d.x[(e * kNumSlots + p) * F + i0 + j], 0.0f);
+    }
+  }
 }
 
 // The optional inputs (docs/ml-methods.md section 1): parsed, written back, and appended to the
