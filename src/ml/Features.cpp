@@ -4,6 +4,7 @@
 #include <string>
 
 #include "nurec/core/Error.hpp"
+#include "nurec/core/FourVector.hpp"
 #include "nurec/core/ImpactParameter.hpp"
 #include "nurec/core/Parallel.hpp"
 #include "nurec/core/Units.hpp"
@@ -49,6 +50,9 @@ VisibleAxes visibleAxes(const double* vis) {
 
 double dot(const std::array<double, 3>& a, const double* b) {
   return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+double dot(const std::array<double, 3>& a, const Vector3& b) {
+  return a[0] * b.x + a[1] * b.y + a[2] * b.z;
 }
 
 }  // namespace
@@ -215,20 +219,18 @@ struct ExtraInputs {
       if (!mask[slot]) continue;
       const VisibleAxes a = visibleAxes(tau + 4 * k);
       float* f = x + slot * F;
-      const double pt = std::exp(static_cast<double>(f[feat::logPt]));
-      const double eta = f[feat::eta], phi = f[feat::phi];
-      const Vector3 track{pt * std::cos(phi), pt * std::sin(phi), pt * std::sinh(eta)};
-      const double p3[3] = {track.x, track.y, track.z};
-      f[i0] = static_cast<float>(dot(a.e1, p3));
-      f[i0 + 1] = static_cast<float>(dot(a.e2, p3));
+      const Vector3 track = FourVector::fromPtEtaPhiM(std::exp(static_cast<double>(f[feat::logPt])),
+                                                      f[feat::eta], f[feat::phi], 0.0)
+                                .vec();
+      f[i0] = static_cast<float>(dot(a.e1, track));
+      f[i0 + 1] = static_cast<float>(dot(a.e2, track));
       if (!config.impactParameters) continue;
       const double* ip = &trackIp[(r * 2 + k) * 4];
       const Vector3 d = impactParameterVector({ip[0], ip[1]}, track);
-      const double d3[3] = {d.x, d.y, d.z};
       // The tau direction leans from the track towards +d (docs/reco.md, "Impact-parameter
       // method"); 0.1 mm as for d0 and z0.
-      f[i0 + 2] = static_cast<float>(std::asinh(dot(a.e1, d3) / 0.1));
-      f[i0 + 3] = static_cast<float>(std::asinh(dot(a.e2, d3) / 0.1));
+      f[i0 + 2] = static_cast<float>(std::asinh(dot(a.e1, d) / 0.1));
+      f[i0 + 3] = static_cast<float>(std::asinh(dot(a.e2, d) / 0.1));
     }
   }
 };
