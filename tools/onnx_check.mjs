@@ -3,7 +3,8 @@
 //       outputs written by `nurec export-model --format onnx --reference EVENTS.h5`;
 //   (b) the model's default sampler run here in JavaScript, one denoiser.onnx call per step, from
 //       the per-event noise of `nurec reconstruct --method diffusion`, then decoder.onnx, against
-//       the candidates that reconstruct wrote for the same events.
+//       the candidates that reconstruct wrote for the same events. The decoder's inputs depend on
+//       model.json's target_frame: lab z, vis_p, rotation; visible z, vis (docs/onnx.md "Files").
 // Usage: node tools/onnx_check.mjs DIR [--ort-dir D] [--model-tolerance 1e-5]
 //                                      [--candidate-tolerance 1e-4]
 // Exit 0 when both comparisons are within tolerance, 1 otherwise (or on any error).
@@ -91,8 +92,15 @@ async function main() {
   const [condOut] = names("encoder", "outputs");
   const [condIn, zIn, tIn] = names("denoiser", "inputs");
   const [vOut] = names("denoiser", "outputs");
-  const [zDec, visName, rotName] = names("decoder", "inputs");
+  const decInputs = names("decoder", "inputs");
   const [nuOut] = names("decoder", "outputs");
+  const frame = meta.target_frame ?? "lab";  // exports before the key had lab-frame targets
+  const expected = { lab: "z,vis_p,rotation", visible: "z,vis" }[frame];
+  if (expected === undefined) throw new Error(`model.json: unknown target_frame '${frame}'`);
+  if (decInputs.join(",") !== expected) {
+    throw new Error(`model.json: decoder inputs ${decInputs.join(", ")} do not match ` +
+                    `target_frame ${frame} (expected ${expected.replaceAll(",", ", ")})`);
+  }
 
   const B = ref.events, K = ref.candidates, F = ref.features, P = meta.inputs.slots;
   const W = meta.outputs.cond_width, D = 6;
@@ -168,11 +176,15 @@ async function main() {
     }
   }
   const seconds = Number(process.hrtime.bigint() - started) * 1e-9;
-  const dec = await decoder.run({
-    [zDec]: new ort.Tensor("float32", z, [B, K, D]),
-    [visName]: T(ref.vis_p, [B, 2]),
-    [rotName]: T(ref.rotation, [B]),
-  });
+  const decFeeds = { z: new ort.Tensor("float32", z, [B, K, D]) };
+  if (frame === "visible") {
+    if (!ref.vis) throw new Error("reference.json has no `vis` (export it again with this nurec)");
+    decFeeds.vis = T(ref.vis, [B, 2, 3]);
+  } else {
+    decFeeds.vis_p = T(ref.vis_p, [B, 2]);
+    decFeeds.rotation = T(ref.rotation, [B]);
+  }
+  const dec = await decoder.run(decFeeds);
   const nu = dec[nuOut].data;
   let candAbs = 0, candRel = 0;
   for (let j = 0; j < nu.length; ++j) {
@@ -183,7 +195,8 @@ async function main() {
   }
   console.log(`onnx_check: sampler ${s.name}, ${n} steps, eta ${s.eta}, ${B} events x K = ${K}: ` +
               `candidates max |onnx - nurec| = ${candAbs.toExponential(2)} GeV, ` +
-              `relative ${candRel.toExponential(2)} (${seconds.toFixed(2)} s)`);
+              `relative ${candRel.toExponential(2)} (${frame} target frame, ` +
+              `${seconds.toFixed(2)} s)`);
   const fails = [];
   if (!(encDiff <= o.modelTol)) fails.push(`encoder difference > ${o.modelTol}`);
   if (!(denDiff <= o.modelTol)) fails.push(`denoiser difference > ${o.modelTol}`);

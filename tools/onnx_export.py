@@ -6,7 +6,11 @@ traces three small wrappers with torch.onnx.export:
 
   encoder.onnx   x (B,10,F), mask (B,10), channel (B)  -> cond (B,W)
   denoiser.onnx  cond (B,W), z (B,K,6), t (B or 1)     -> v (B,K,6)
-  decoder.onnx   z (B,K,6), vis_p (B,2), rotation (B)  -> nu (B,K,2,3) in GeV, lab frame
+  decoder.onnx   z (B,K,6), vis_p (B,2), rotation (B)  -> nu (B,K,2,3)   lab target frame
+  decoder.onnx   z (B,K,6), vis (B,2,3)                -> nu (B,K,2,3)   visible target frame
+
+nu is in GeV in the lab frame; the module's `target_frame` attribute picks the decoder (exports
+without it are lab frame).
 
 Every input and output is float32 so that wrappers that only pass float arrays (CMSSW's
 cms::Ort::ONNXRuntime) can run the models; mask and channel are converted inside.
@@ -37,6 +41,7 @@ NAMES = {
     "encoder": (["x", "mask", "channel"], ["cond"]),
     "denoiser": (["cond", "z", "t"], ["v"]),
     "decoder": (["z", "vis_p", "rotation"], ["nu"]),
+    "decoder_visible": (["z", "vis"], ["nu"]),
 }
 
 
@@ -74,6 +79,8 @@ def load_eager(path):
         setattr(state, n, b.clone())
     for n in ["width", "heads", "layers", "knn", "head_width", "blocks", "attn_scale"]:
         setattr(state, n, getattr(jm, n))
+    # Exports written before the attribute existed have lab-frame targets.
+    state.target_frame = getattr(jm, "target_frame", "lab")
     return jm, state, ns
 
 
@@ -112,6 +119,33 @@ class Decoder(torch.nn.Module):
         return torch.stack([c * px - s * py, s * px + c * py, pz], -1)
 
 
+class VisibleDecoder(torch.nn.Module):
+    """Visible target frame (docs/ml-methods.md section 1, "Target frame"): per tau, with
+    u = vis/|vis|, e2 = (-u_y, u_x, 0)/hypot(u_x, u_y) ((0, 1, 0) when hypot < 1e-12) and
+    e1 = e2 x u, nu = y0 e1 + y1 e2 + y2 |vis| u for y = z y_std + y_mean. vis is the lab-frame
+    visible tau, so no rotation is undone (as ml/Features.cpp neutrinoFromTarget)."""
+
+    def __init__(self, state):
+        super().__init__()
+        self.y_mean = state.y_mean.clone()
+        self.y_std = state.y_std.clone()
+
+    def forward(self, z, vis):
+        y = (z * self.y_std + self.y_mean).reshape(z.size(0), z.size(1), 2, 3)
+        p = torch.sqrt((vis * vis).sum(-1))  # (B, 2)
+        ux, uy, uz = vis[..., 0] / p, vis[..., 1] / p, vis[..., 2] / p
+        t = torch.sqrt(ux * ux + uy * uy)
+        beam = t <= 1e-12
+        t = torch.where(beam, torch.ones_like(t), t)
+        e2x = torch.where(beam, torch.zeros_like(t), -uy / t)
+        e2y = torch.where(beam, torch.ones_like(t), ux / t)
+        e1 = torch.stack([e2y * uz, -e2x * uz, e2x * uy - e2y * ux], -1)  # e2 x u (e2_z = 0)
+        e2 = torch.stack([e2x, e2y, torch.zeros_like(t)], -1)
+        u = torch.stack([ux, uy, uz], -1) * p.unsqueeze(-1)  # |vis| u
+        return (y[..., 0:1] * e1.unsqueeze(1) + y[..., 1:2] * e2.unsqueeze(1) +
+                y[..., 2:3] * u.unsqueeze(1))
+
+
 def register_symbolics(opset):
     # Boolean ops of the encoder's masks that torch 1.13's exporter lacks: ONNX Not/And/Or.
     from torch.onnx import register_custom_op_symbolic as reg
@@ -120,6 +154,7 @@ def register_symbolics(opset):
 
 def export(module, args, path, kind, dynamic_axes, opset):
     inputs, outputs = NAMES[kind]
+    kind = kind.split("_")[0]
     with torch.no_grad():
         torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs,
                           dynamic_axes=dynamic_axes, opset_version=opset,
@@ -167,11 +202,19 @@ def main():
            os.path.join(args.out_dir, "denoiser.onnx"), "denoiser",
            {"cond": {0: "batch"}, "z": {0: "batch", 1: "candidates"}, "t": {0: "time_batch"},
             "v": {0: "batch", 1: "candidates"}}, args.opset)
-    export(Decoder(state), (z, torch.rand(B, 2) * 50, torch.rand(B)),
-           os.path.join(args.out_dir, "decoder.onnx"), "decoder",
-           {"z": {0: "batch", 1: "candidates"}, "vis_p": {0: "batch"}, "rotation": {0: "batch"},
-            "nu": {0: "batch", 1: "candidates"}}, args.opset)
-    print(f"onnx_export: wrote encoder.onnx, denoiser.onnx, decoder.onnx (opset {args.opset})")
+    decoder = os.path.join(args.out_dir, "decoder.onnx")
+    if state.target_frame == "lab":
+        export(Decoder(state), (z, torch.rand(B, 2) * 50, torch.rand(B)), decoder, "decoder",
+               {"z": {0: "batch", 1: "candidates"}, "vis_p": {0: "batch"},
+                "rotation": {0: "batch"}, "nu": {0: "batch", 1: "candidates"}}, args.opset)
+    elif state.target_frame == "visible":
+        export(VisibleDecoder(state), (z, torch.randn(B, 2, 3) * 30), decoder, "decoder_visible",
+               {"z": {0: "batch", 1: "candidates"}, "vis": {0: "batch"},
+                "nu": {0: "batch", 1: "candidates"}}, args.opset)
+    else:
+        fail(1, f"unknown target frame '{state.target_frame}' (expected lab or visible)")
+    print(f"onnx_export: wrote encoder.onnx, denoiser.onnx, decoder.onnx "
+          f"({state.target_frame} target frame, opset {args.opset})")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,17 @@ struct OnnxIo {
   std::vector<std::pair<std::string, json>> inputs, outputs;  // name -> shape
 };
 
-std::vector<OnnxIo> onnxFiles(int features, int condWidth) {
+// decoder.onnx depends on train.target_frame (docs/onnx.md "Files"): lab-frame targets need |p| of
+// the visible taus and the canonical rotation, visible-frame ones the visible taus' lab momenta.
+std::vector<OnnxIo> onnxFiles(int features, int condWidth, bool visibleTargets) {
+  OnnxIo decoder{"decoder.onnx",
+                 {{"z", {"batch", "candidates", kNumTargets}},
+                  {"vis_p", {"batch", 2}},
+                  {"rotation", {"batch"}}},
+                 {{"nu", {"batch", "candidates", 2, 3}}}};
+  if (visibleTargets) {
+    decoder.inputs = {{"z", {"batch", "candidates", kNumTargets}}, {"vis", {"batch", 2, 3}}};
+  }
   return {
       {"encoder.onnx",
        {{"x", {"batch", kNumSlots, features}},
@@ -73,11 +83,7 @@ std::vector<OnnxIo> onnxFiles(int features, int condWidth) {
         {"z", {"batch", "candidates", kNumTargets}},
         {"t", {"time_batch"}}},
        {{"v", {"batch", "candidates", kNumTargets}}}},
-      {"decoder.onnx",
-       {{"z", {"batch", "candidates", kNumTargets}},
-        {"vis_p", {"batch", 2}},
-        {"rotation", {"batch"}}},
-       {{"nu", {"batch", "candidates", 2, 3}}}},
+      decoder,
   };
 }
 
@@ -176,6 +182,8 @@ json sidecar(const LoadedModel& lm, const OnnxExportOptions& o, const std::strin
   const BoundedCosineSchedule schedule(cfg.schedule.lambdaMin, cfg.schedule.lambdaMax);
   const SamplerKind kind = samplerKindFromName(cfg.sampler.name);
   const SamplerGrid grid = makeSamplerGrid(schedule, kind, cfg.sampler.steps, cfg.sampler.eta);
+  const bool visible = targetFrameFromName(cfg.train.targetFrame) == TargetFrame::Visible;
+  const bool canonical = cfg.train.azimuth == "canonical";
   json j;
   j["format"] = "nurec-onnx";
   j["format_version"] = 1;
@@ -185,8 +193,10 @@ json sidecar(const LoadedModel& lm, const OnnxExportOptions& o, const std::strin
                 {"model_pt_sha256", fileSha256(fs::path(o.modelDir) / "model.pt")},
                 {"folds", "none: one model for all events (nurec models have no even/odd folds)"},
                 {"config_yaml", cfg.toYaml()}};
+  // docs/ml-methods.md section 1 "Target frame"; it sets the decoder's inputs.
+  j["target_frame"] = cfg.train.targetFrame;
   json files = json::object();
-  for (const OnnxIo& io : onnxFiles(F, W)) {
+  for (const OnnxIo& io : onnxFiles(F, W, visible)) {
     json in = json::array(), out = json::array();
     for (const auto& [name, shape] : io.inputs)
       in.push_back({{"name", name}, {"shape", shape}, {"dtype", "float32"}});
@@ -200,6 +210,17 @@ json sidecar(const LoadedModel& lm, const OnnxExportOptions& o, const std::strin
     files[fs::path(io.file).stem().string()] = entry;
   }
   j["files"] = files;
+  std::string rotation = "none";
+  if (canonical) {
+    rotation =
+        "delta = -atan2(py, px) of the visible tau with the higher pT: phi -> wrap(phi + delta), "
+        "(px, py) -> R(delta)(px, py) for every filled slot before the encoder";
+  }
+  if (visible) {
+    rotation += "; the decoder takes no rotation (visible target frame)";
+  } else {
+    rotation += canonical ? "; decoder input `rotation` = delta" : ": decoder input `rotation` = 0";
+  }
   j["inputs"] = {
       {"slots", kNumSlots},
       {"slot_layout",
@@ -210,25 +231,33 @@ json sidecar(const LoadedModel& lm, const OnnxExportOptions& o, const std::strin
       {"channel", "/reco/channel, 0..6, as float"},
       {"channel_names", channelNames()},
       {"azimuth", cfg.train.azimuth},
-      {"rotation",
-       cfg.train.azimuth == "canonical"
-           ? "delta = -atan2(py, px) of the visible tau with the higher pT: phi -> wrap(phi + "
-             "delta), (px, py) -> R(delta)(px, py) for every filled slot before the encoder; "
-             "decoder input `rotation` = delta"
-           : "none: decoder input `rotation` = 0"},
-      {"vis_p", "|p| in GeV of the visible tau+ and tau- (/reco/tau_p4)"}};
+      {"rotation", rotation}};
+  if (visible) {
+    j["inputs"]["vis"] =
+        "(px, py, pz) in GeV of the visible tau+ and tau- (/reco/tau_p4), lab frame: not rotated";
+  } else {
+    j["inputs"]["vis_p"] = "|p| in GeV of the visible tau+ and tau- (/reco/tau_p4)";
+  }
   j["normalisation"] = {
       {"features", "inside encoder.onnx: (x - x_mean) / x_std on filled slots"},
       {"targets",
-       "inside decoder.onnx: nu = (z * y_std + y_mean) * vis_p per tau, rotated by "
-       "-rotation about z"},
+       visible
+           ? "inside decoder.onnx: y = z * y_std + y_mean per tau; u = vis / |vis|, e2 = (-u_y, "
+             "u_x, 0) / hypot(u_x, u_y) ((0, 1, 0) if hypot < 1e-12), e1 = e2 x u; nu = y0 e1 "
+             "+ y1 e2 + y2 |vis| u (lab frame, no rotation)"
+           : "inside decoder.onnx: nu = (z * y_std + y_mean) * vis_p per tau, rotated by "
+             "-rotation about z"},
       {"x_mean", toVector(net->named_buffers()["x_mean"])},
       {"x_std", toVector(net->named_buffers()["x_std"])},
       {"y_mean", toVector(net->yMean())},
       {"y_std", toVector(net->yStd())}};
   j["outputs"] = {
       {"cond_width", W},
-      {"z", "normalised target (B, K, 6): (px, py, pz) of the nu system of tau+, then tau-"},
+      {"z", visible
+                ? "normalised target (B, K, 6): (nu.e1 / GeV, nu.e2 / GeV, nu.u / |vis|) of the nu "
+                  "system of tau+, then tau-, in its visible tau's frame"
+                : "normalised target (B, K, 6): (px, py, pz) / vis_p of the nu system of tau+, "
+                  "then tau-, rotated by `rotation` about z"},
       {"v", "v-prediction (B, K, 6), normalised units"},
       {"nu", "(B, K, 2, 3): (px, py, pz) in GeV of the nu system of tau+ then tau-, lab frame"}};
   j["schedule"] = {{"name", "bounded cosine log-SNR (variance preserving)"},
@@ -328,6 +357,10 @@ json reference(const LoadedModel& lm, const OnnxExportOptions& o) {
     const torch::Tensor v = net->velocity(cond, net->timeEmbedding(tt), z0);
     den.push_back({{"t", static_cast<float>(t)}, {"z", toVector(z0)}, {"v", toVector(v)}});
   }
+  std::vector<double> vis;  // (events, 2, 3): decoder input `vis` of visible-frame models
+  for (std::size_t i = 0; i < ed.visP4.size(); ++i) {
+    if (i % 4 != 3) vis.push_back(ed.visP4[i]);
+  }
   std::vector<float> candidates, mf(ed.mask.begin(), ed.mask.end()), chf;
   std::vector<int> st;
   for (std::size_t e = 0; e < ed.n; ++e) {
@@ -346,6 +379,7 @@ json reference(const LoadedModel& lm, const OnnxExportOptions& o) {
           {"mask", mf},
           {"channel", chf},
           {"vis_p", ed.visP},
+          {"vis", vis},
           {"rotation", ed.rotation},
           {"cond", toVector(cond)},
           {"denoiser", den},
@@ -408,13 +442,6 @@ void exportChecked(const OnnxExportOptions& o) {
                       "' is a per-channel model set; export each channel_<c>/ folder on its own");
   }
   LoadedModel lm = loadModelDir(o.modelDir);
-  if (lm.config.train.targetFrame != "lab") {
-    // decoder.onnx (tools/onnx_export.py) implements the lab-frame targets only.
-    throw ConfigError("export-model: '" + o.modelDir + "' has train.target_frame " +
-                      lm.config.train.targetFrame +
-                      "; the ONNX export supports lab-frame targets only (the TorchScript export "
-                      "and nurec reconstruct support both)");
-  }
   const std::string script = o.script.empty() ? shippedFile("tools/onnx_export.py") : o.script;
   if (!fs::exists(script)) {
     throw Error("export-model: the ONNX exporter tools/onnx_export.py is missing (" +

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `nurec export-model --format onnx` verified in ONNX Runtime (docs/onnx.md): the shipped
-# impact-parameter model (DDIM-100, eta 1) and the small model switched to DPM-Solver++(2M) are
-# exported with a reference, and tools/onnx_check.mjs compares encoder and denoiser with LibTorch
-# (<= 1e-5) and its own sampler loop with the candidates of `reconstruct --method diffusion`
-# (<= 1e-4 relative). Bad usage fails with a clear message and leaves no output. Fails (does not
-# skip) without node or onnxruntime-node: scripts/setup installs both.
+# impact-parameter model (DDIM-100, eta 1), the small model switched to DPM-Solver++(2M) and the
+# visible-frame model models/ztautau_ip_vf_neutral (train.target_frame: visible, whose decoder takes
+# the visible taus' momenta) are exported with a reference, and tools/onnx_check.mjs compares
+# encoder and denoiser with LibTorch (<= 1e-5) and its own sampler loop with the candidates of
+# `reconstruct --method diffusion` (<= 1e-4 relative). Bad usage fails with a clear message and
+# leaves no output. Fails (does not skip) without node or onnxruntime-node: scripts/setup installs
+# both.
 # Usage: onnx_export.sh NUREC WORK SOURCE_DIR
 set -u
 nurec="$1"; work="$2"; src="$3"; expect="$src/tests/cli/expect_error.sh"
@@ -58,11 +60,36 @@ else
   echo "FAIL: dpm++2m export or check"; cat export_dpm.log check_dpm.log; fail=1
 fi
 
-# 3. The check is not vacuous: an impossible tolerance fails, a missing runtime is an error.
+# 3. Visible target frame and visible-frame inputs (docs/onnx.md "Files"): decoder.onnx takes z and
+# the lab-frame visible taus `vis`; its candidates must match reconstruct's (a lab-frame decoder
+# formula misses them by GeV).
+if "$nurec" -q export-model "$src/models/ztautau_ip_vf_neutral" --format onnx --out vf \
+     --reference events.h5 --reference-events 4 --candidates 4 > export_vf.log 2>&1 &&
+   onnx_check vf > check_vf.log 2>&1 && grep -q "onnx_check: ok" check_vf.log &&
+   grep -q "visible target frame" check_vf.log; then
+  cat check_vf.log
+else
+  echo "FAIL: visible-frame export or check"; cat export_vf.log check_vf.log; fail=1
+fi
+/usr/bin/python3 - <<'EOF' || { echo "FAIL: vf/model.json"; fail=1; }
+import json, sys
+m = json.load(open("vf/model.json"))
+names = [f["name"] for f in m["inputs"]["features"]]
+ok = (m["target_frame"] == "visible"
+      and [i["name"] for i in m["files"]["decoder"]["inputs"]] == ["z", "vis"]
+      and "vis" in m["inputs"] and "vis_p" not in m["inputs"]
+      and names[-4:] == ["vis_track_p_e1", "vis_track_p_e2", "vis_ip_e1", "vis_ip_e2"])
+sys.exit(0 if ok else 1)
+EOF
+
+# 4. The check is not vacuous: an impossible tolerance fails, a missing runtime is an error, and
+# decoder inputs that do not fit the target frame are refused.
 check "candidate relative difference" -- node "$checker" ip --candidate-tolerance 1e-15
 check "cannot load onnxruntime-node" -- node "$checker" ip --ort-dir "$work/no-ort"
+cp -r vf vf_lab && sed -i 's/"target_frame": "visible"/"target_frame": "lab"/' vf_lab/model.json
+check "decoder inputs z, vis do not match target_frame lab" -- node "$checker" vf_lab
 
-# 4. Bad usage: exit 1, one clear line, no output folder.
+# 5. Bad usage: exit 1, one clear line, no output folder.
 check "unknown --format 'tflite'.*torchscript.*onnx" --no-file out_fmt -- \
   "$nurec" export-model "$src/models/ztautau_small" --format tflite --out out_fmt
 check "does not hold a trained model" --no-file out_missing -- \
