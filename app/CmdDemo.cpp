@@ -212,12 +212,16 @@ void measureSpinPerMethod(const io::EventTable& nu, const DemoOptions& o, DemoRu
     sc.analysers.candidates = quantum::resolveCandidateUse("auto", nu, m);
     try {
       // Also for the truth: the selection sculpts the analyser distributions (acceptance).
-      const fs::path response = quantum::shippedSpinResponse(sc.analysers);
+      // The response of the model that reconstructed the file (--model), when one is shipped.
+      const fs::path response = quantum::shippedSpinResponse(sc.analysers, &nu);
       if (fs::exists(response)) {
         sc.calibrationMode = quantum::CalibrationMode::Response;
         sc.response =
             std::make_shared<quantum::SpinResponse>(quantum::readSpinResponse(response.string()));
-        sc.calibrationSource = "data/spin-response/" + response.filename().string();
+        const fs::path folder = response.parent_path().filename();
+        sc.calibrationSource = "data/spin-response/" +
+                               (folder == "spin-response" ? "" : folder.string() + "/") +
+                               response.filename().string();
       } else {
         run.notes.push_back(
             fmt::format("No shipped spin response for {} ({}): its spin results are raw.", m,

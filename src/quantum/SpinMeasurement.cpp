@@ -610,12 +610,6 @@ bool hasGeneratorCuts(const io::EventTable& table) {
 
 }  // namespace
 
-std::string shippedSpinResponse(const AnalyserConfig& a) {
-  const std::string suffix =
-      a.candidates == CandidateUse::Estimate ? "" : "-" + candidateUseName(a.candidates);
-  return shippedFile("data/spin-response/" + a.method + suffix + ".json");
-}
-
 std::string resolveSpinCalibration(const std::string& choice, const io::EventTable& measured,
                                    const std::string& measuredPath, int threads, SpinConfig& c) {
   std::string source = choice;
@@ -638,7 +632,7 @@ std::string resolveSpinCalibration(const std::string& choice, const io::EventTab
     source = "shipped";
   }
   if (source == "shipped") {
-    source = shippedSpinResponse(c.analysers);
+    source = shippedSpinResponse(c.analysers, &measured);
     if (!std::filesystem::exists(source))
       throw InputError(fmt::format(
           "no shipped spin response for method '{}' ({}): build one with `nurec calibrate "

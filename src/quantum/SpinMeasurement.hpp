@@ -147,10 +147,6 @@ struct SpinReport {
 
 SpinReport measureSpin(const io::EventTable& table, const SpinConfig& config);
 
-// The spin response shipped for a method (docs/quantum.md "Shipped responses"):
-// data/spin-response/<method>.json, or <method>-posterior-mean.json for that estimator.
-std::string shippedSpinResponse(const AnalyserConfig& analysers);
-
 // Sets config's calibration from a choice of `nurec spin --calibration` (docs/quantum.md
 // "Calibration"): "auto" (the shipped response for a file with a detector selection, else raw
 // estimates), "shipped", "none", a response file, or an independent event sample (its response is

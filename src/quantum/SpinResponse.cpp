@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include "nurec/core/AtomicFile.hpp"
 #include "nurec/core/Error.hpp"
 #include "nurec/core/Progress.hpp"
+#include "nurec/core/ShippedFiles.hpp"
 #include "nurec/io/Schema.hpp"
 
 namespace nurec::quantum {
@@ -284,6 +287,42 @@ SpinResponse readSpinResponse(const std::string& path) {
 std::string modelWeightsId(const std::string& label) {
   const auto at = label.find("FNV-1a ");
   return at == std::string::npos ? label : label.substr(at, 23);  // "FNV-1a " + 16 hex digits
+}
+
+std::string shippedSpinResponse(const AnalyserConfig& a, const io::EventTable* measured) {
+  namespace fs = std::filesystem;
+  const std::string name =
+      a.method +
+      (a.candidates == CandidateUse::Estimate ? "" : "-" + candidateUseName(a.candidates)) +
+      ".json";
+  const std::string fallback = shippedFile("data/spin-response/" + name);
+  if (measured == nullptr) return fallback;
+  const std::string model = stringAttributeOr(*measured, io::nuModelAttribute(a.method).c_str());
+  if (model.find("FNV-1a ") == std::string::npos) return fallback;  // no model or no checksum
+  const std::string wanted = modelWeightsId(model);
+  const auto fittedForModel = [&](const fs::path& p) {
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) return false;
+    try {
+      return modelWeightsId(readSpinResponse(p.string()).provenance.model) == wanted;
+    } catch (const InputError&) {
+      return false;  // not a response for this lookup; an explicit --calibration reports it
+    }
+  };
+  // Every shipped-file location in its search order (core/ShippedFiles.hpp): the folder itself,
+  // then its sub-folders sorted by name, so the choice does not depend on the directory order.
+  for (const std::string& root : shippedFileCandidates("data/spin-response")) {
+    std::error_code ec;
+    if (!fs::is_directory(root, ec)) continue;
+    if (fittedForModel(fs::path(root) / name)) return (fs::path(root) / name).string();
+    std::vector<fs::path> folders;
+    for (const auto& e : fs::directory_iterator(root, ec))
+      if (e.is_directory(ec)) folders.push_back(e.path());
+    std::sort(folders.begin(), folders.end());
+    for (const auto& d : folders)
+      if (fittedForModel(d / name)) return (d / name).string();
+  }
+  return fallback;
 }
 
 std::vector<std::string> checkSpinResponse(const SpinResponse& r, const io::EventTable& measured,

@@ -75,6 +75,15 @@ bool isSpinResponseFile(const std::string& path);
 // so that the same weights in another folder compare equal; a label without it is returned whole.
 std::string modelWeightsId(const std::string& label);
 
+// The spin response shipped for a method (docs/quantum.md "Shipped responses"):
+// data/spin-response/<method>.json, or <method>-posterior-mean.json for that estimator, fitted
+// for the default model. Given the measured file, a method with a model (diffusion) takes the
+// response fitted for the model that reconstructed it when a folder data/spin-response/<name>/
+// holds one (matched by modelWeightsId, so the model's folder does not matter); otherwise, or
+// without a recorded model, the default. Never throws: a missing default is reported by its user.
+std::string shippedSpinResponse(const AnalyserConfig& analysers,
+                                const io::EventTable* measured = nullptr);
+
 std::vector<std::string> checkSpinResponse(const SpinResponse& response,
                                            const io::EventTable& measured,
                                            const AnalyserConfig& analysers);

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -13,6 +15,7 @@
 #include "common/TempDir.hpp"
 #include "nurec/core/AtomicFile.hpp"
 #include "nurec/core/Error.hpp"
+#include "nurec/core/ShippedFiles.hpp"
 #include "nurec/io/Schema.hpp"
 #include "nurec/quantum/SpinMeasurement.hpp"
 #include "nurec/quantum/SpinResponse.hpp"
@@ -200,6 +203,71 @@ TEST(SpinCalibration, ResponseFileRoundTripAndRefusals) {
   // Not a response file.
   writeTextFileAtomically(dir.file("bad.json"), "{\"schema\": \"something-else\"}");
   EXPECT_THROW(readSpinResponse(dir.file("bad.json")), InputError);
+}
+
+// `--calibration auto/shipped` takes the response fitted for the weights that reconstructed the
+// measured file (its nu_<method>_model checksum), from data/spin-response/ or one of its folders,
+// and the default response for any other or no recorded model.
+TEST(SpinCalibration, ShippedResponseFollowsTheReconstructingModel) {
+  const auto calib = makeSample(8000, 0.2, 311);
+  const auto meas = makeSample(2000, 0.2, 312);
+  AnalyserConfig ac;
+  ac.method = "smeared";
+  TempDir data;
+  const std::filesystem::path root = data.path / "data" / "spin-response";
+  std::filesystem::create_directories(root / "model_a");
+  std::filesystem::create_directories(root / "model_b");
+  const auto write = [&](const std::filesystem::path& file, const std::string& model) {
+    writeSpinResponse(buildSpinResponse(calib.table, ac, quickFit(), model, false), file.string());
+  };
+  write(root / "smeared.json", "models/default (model.pt FNV-1a 1111111111111111)");
+  write(root / "model_a" / "smeared.json", "models/a (model.pt FNV-1a aaaaaaaaaaaaaaaa)");
+  write(root / "model_b" / "smeared.json", "models/b (model.pt FNV-1a bbbbbbbbbbbbbbbb)");
+  // A damaged file of that name (its folder sorts first) is passed over, not an error.
+  std::filesystem::create_directories(root / "a_damaged");
+  writeTextFileAtomically((root / "a_damaged" / "smeared.json").string(), "{}");
+  const char* before = std::getenv("NUREC_DATA_DIR");
+  const std::string saved = before ? before : "";
+  ::setenv("NUREC_DATA_DIR", data.path.c_str(), 1);
+
+  io::EventTable t = meas.table;
+  const auto lookup = [&](const std::string& model) {
+    t.setAttribute(io::nuModelAttribute("smeared"), model);
+    return shippedSpinResponse(ac, &t);
+  };
+  EXPECT_EQ(shippedSpinResponse(ac), (root / "smeared.json").string());
+  EXPECT_EQ(shippedSpinResponse(ac, &meas.table), (root / "smeared.json").string());  // no model
+  // The same weights in any folder find their response; unknown weights get the default.
+  EXPECT_EQ(lookup("/tmp/copy (model.pt FNV-1a bbbbbbbbbbbbbbbb)"),
+            (root / "model_b" / "smeared.json").string());
+  EXPECT_EQ(lookup("models/a (model.pt FNV-1a aaaaaaaaaaaaaaaa)"),
+            (root / "model_a" / "smeared.json").string());
+  EXPECT_EQ(lookup("models/default (model.pt FNV-1a 1111111111111111)"),
+            (root / "smeared.json").string());
+  EXPECT_EQ(lookup("models/c (model.pt FNV-1a cccccccccccccccc)"),
+            (root / "smeared.json").string());
+  EXPECT_EQ(lookup("models/b"), (root / "smeared.json").string());  // no checksum recorded
+  // The estimator picks the file name: no posterior-mean response anywhere, so the default
+  // name (that the caller reports as missing).
+  AnalyserConfig pm = ac;
+  pm.candidates = CandidateUse::PosteriorMean;
+  t.setAttribute(io::nuModelAttribute("smeared"),
+                 std::string("models/b (model.pt FNV-1a bbbbbbbbbbbbbbbb)"));
+  EXPECT_EQ(shippedSpinResponse(pm, &t),
+            shippedFile("data/spin-response/smeared-posterior-mean.json"));
+  // `nurec spin --calibration shipped` uses it, and the model check then has nothing to warn.
+  SpinConfig sc;
+  sc.analysers = ac;
+  EXPECT_EQ(resolveSpinCalibration("shipped", t, "", 1, sc), "");
+  EXPECT_EQ(sc.calibrationSource, (root / "model_b" / "smeared.json").string());
+  ASSERT_TRUE(sc.response);
+  EXPECT_TRUE(checkSpinResponse(*sc.response, t, ac).empty());
+
+  if (before) {
+    ::setenv("NUREC_DATA_DIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("NUREC_DATA_DIR");
+  }
 }
 
 // HepMC3 input carries no spin state: putTruth leaves the datasets out and marks the file;
