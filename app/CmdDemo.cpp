@@ -180,6 +180,9 @@ io::EventTable reconstructSignalRegion(const io::EventTable& table, const DemoOp
       opt.seed = o.seed;
       opt.threads = run.threads;
       ml::reconstructDiffusion(nu, opt);
+      // As `nurec reconstruct` does: the spin step (and `nurec spin nu.h5`) finds the response
+      // fitted for this model by the weights' checksum (docs/quantum.md "Shipped responses").
+      nu.setAttribute(io::nuModelAttribute("diffusion"), io::diffusionModelLabel(run.modelDir));
       run.times.done("diffusion");
     }
 #else
@@ -376,11 +379,11 @@ std::string demoReadme(const DemoOptions& o, const DemoRun& run,
           "spin_<method>.json/.md). Errors are bootstrap standard deviations (50 "
           "replicas). *raw*: the estimators as they come (the selection sculpts the decay "
           "distributions, already at truth level); *calibrated*: corrected with the shipped "
-          "response of the method (data/spin-response/<method>.json, "
-          "diffusion-posterior-mean.json for the diffusion candidates), fitted once on an "
-          "independent sample (generator seed 7101, the shipped model; a detector card that "
-          "differs "
-          "from this sample's is reported as a calibration warning in spin_<method>.md), "
+          "response of the method (data/spin-response/<method>.json; for the diffusion "
+          "candidates diffusion-posterior-mean.json of the model that reconstructed them, in "
+          "data/spin-response/<model>/), fitted once on an independent sample (generator seed "
+          "7101; a detector card that differs from this sample's is reported as a calibration "
+          "warning in spin_<method>.md), "
           "never on these events, so the calibrated values keep this sample's statistical "
           "fluctuation; *truth reference*: the per-event production spin state averaged over the "
           "analysed events, i.e. what the estimators target; *flags*: results not to be trusted "
@@ -469,7 +472,7 @@ std::function<int()> setupDemo(CLI::App& cmd) {
       "  2. simulate an ATLAS-like detector, triggers, channels and the signal region (events.h5)\n"
       "  3. reconstruct the neutrinos of the signal-region events with the collinear\n"
       "     approximation, the Missing Mass Calculator and the shipped diffusion model\n"
-      "     models/ztautau_ip (nu.h5)\n"
+      "     models/ztautau_ip_vf_neutral (nu.h5)\n"
       "  4. evaluate: HWHM tables, distribution distances, calibration, plots (evaluation/)\n"
       "  5. measure the tau-pair spin correlations and entanglement/Bell observables, raw and\n"
       "     calibrated, against the truth reference (spin_<method>.json, .md)\n"
@@ -482,7 +485,7 @@ std::function<int()> setupDemo(CLI::App& cmd) {
       ->check(CLI::Range(std::size_t{100}, std::size_t{100000000}));
   cmd.add_option("--seed", o->seed, "Run seed of every stage")->capture_default_str();
   cmd.add_option("--model", o->model,
-                 "Diffusion model directory (default: models/ztautau_ip of the source tree)");
+                 "Diffusion model directory (default: the shipped models/ztautau_ip_vf_neutral)");
   cmd.add_option("--candidates", o->candidates, "Diffusion candidates per event")
       ->capture_default_str()
       ->check(CLI::Range(2, 1000));

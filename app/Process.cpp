@@ -26,7 +26,7 @@ std::shared_ptr<ModelSamplingOptions> modelSamplingOptions(CLI::App& cmd) {
   o = std::make_shared<ModelSamplingOptions>();
   cmd.add_option("--model", o->model,
                  "Diffusion or unfolding: model directory (nurec train, or models/<name>; "
-                 "diffusion's default is the shipped models/ztautau_ip)");
+                 "diffusion's default is the shipped models/ztautau_ip_vf_neutral)");
   o->candidatesOption =
       cmd.add_option("--candidates", o->candidates,
                      "Diffusion or unfolding: samples per event (default 10 for diffusion, 1 for "

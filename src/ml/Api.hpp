@@ -49,10 +49,10 @@ class DiffusionReconstructor {
   std::unique_ptr<Impl> impl_;
 };
 
-// The shipped default model (docs/ml.md), relative to the shipped-files folder, and where it is
-// found (core/ShippedFiles.hpp: $NUREC_DATA_DIR, next to the executable or the libraries, or
-// the source tree).
-inline constexpr const char* kDefaultModel = "models/ztautau_ip";
+// The shipped default model (docs/ml.md "Visible-frame inputs"; the spin model of docs/quantum.md),
+// relative to the shipped-files folder, and where it is found (core/ShippedFiles.hpp:
+// $NUREC_DATA_DIR, next to the executable or the libraries, or the source tree).
+inline constexpr const char* kDefaultModel = "models/ztautau_ip_vf_neutral";
 std::string defaultModelDirectory();
 
 }  // namespace nurec::ml

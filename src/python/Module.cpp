@@ -25,7 +25,7 @@ namespace nurec::python {
 namespace {
 
 // The default diffusion model, as `nurec demo` uses it (docs/ml.md).
-constexpr const char* kDefaultModel = "models/ztautau_ip";
+constexpr const char* kDefaultModel = "models/ztautau_ip_vf_neutral";  // = ml::kDefaultModel
 
 // Python exception classes; created once and kept for the life of the interpreter.
 PyObject* errorType = nullptr;

@@ -35,6 +35,17 @@ if(EXPECT_ML)
     message(FATAL_ERROR "evaluation/README.md lacks the diffusion calibration")
   endif()
 endif()
+# The diffusion step records its model in nu.h5, so the spin step calibrates with the response
+# fitted for that model (the default model's folder; docs/quantum.md "Shipped responses").
+if(EXPECT_ML AND EXPECT_QUANTUM)
+  file(READ ${DIR}/spin_diffusion.json spinDiffusion)
+  string(FIND "${spinDiffusion}"
+         "\"calibration_source\": \"data/spin-response/ztautau_ip_vf_neutral/diffusion-posterior-mean.json\""
+         pos)
+  if(pos EQUAL -1)
+    message(FATAL_ERROR "spin_diffusion.json is not calibrated with the default model's response")
+  endif()
+endif()
 string(FIND "${metrics}" "\"schema\": \"nurec-evaluate\"" pos)
 if(pos EQUAL -1)
   message(FATAL_ERROR "evaluation/metrics.json is not a nurec-evaluate report")

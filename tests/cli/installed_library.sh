@@ -13,7 +13,7 @@ P=$W/prefix
 for f in bin/nurec lib/libnurec_core.so lib/libnurec_ml.so include/nurec/Version.hpp \
          include/nurec/io/EventFile.hpp include/nurec/reco/Mmc.hpp include/nurec/ml/Api.hpp \
          lib/cmake/nurec/nurecConfig.cmake lib/cmake/nurec/nurecTargets.cmake \
-         share/nurec/models/ztautau_ip/model.pt; do
+         share/nurec/models/ztautau_ip_vf_neutral/model.pt; do
   test -e "$P/$f" || { echo "FAIL: $f not installed"; exit 1; }
 done
 
@@ -27,7 +27,7 @@ cd "$W"
 "$P/bin/nurec" -q simulate g.h5 --only-selected --seed 11 --threads 1 --out s.h5 > /dev/null
 OMP_NUM_THREADS=1 "$EXAMPLE" s.h5 example.h5 > example.txt
 cat example.txt
-grep -q "^model: $P/share/nurec/models/ztautau_ip" example.txt ||
+grep -q "^model: $P/share/nurec/models/ztautau_ip_vf_neutral" example.txt ||
   { echo "FAIL: the example did not take the model from the install prefix"; exit 1; }
 grep -Eq "^mmc +[1-9][0-9]* of" example.txt || { echo "FAIL: no MMC result"; exit 1; }
 grep -Eq "^diffusion +[1-9][0-9]* of" example.txt || { echo "FAIL: no diffusion result"; exit 1; }
