@@ -226,9 +226,19 @@ TEST(SpinCalibration, ShippedResponseFollowsTheReconstructingModel) {
   // A damaged file of that name (its folder sorts first) is passed over, not an error.
   std::filesystem::create_directories(root / "a_damaged");
   writeTextFileAtomically((root / "a_damaged" / "smeared.json").string(), "{}");
-  const char* before = std::getenv("NUREC_DATA_DIR");
-  const std::string saved = before ? before : "";
-  ::setenv("NUREC_DATA_DIR", data.path.c_str(), 1);
+  // Restored however the test ends (an ASSERT returns early), so later tests see the real tree.
+  struct DataDirOverride {
+    bool wasSet = std::getenv("NUREC_DATA_DIR") != nullptr;
+    std::string saved = wasSet ? std::getenv("NUREC_DATA_DIR") : "";
+    explicit DataDirOverride(const std::string& dir) { ::setenv("NUREC_DATA_DIR", dir.c_str(), 1); }
+    ~DataDirOverride() {
+      if (wasSet) {
+        ::setenv("NUREC_DATA_DIR", saved.c_str(), 1);
+      } else {
+        ::unsetenv("NUREC_DATA_DIR");
+      }
+    }
+  } dataDir(data.path.string());
 
   io::EventTable t = meas.table;
   const auto lookup = [&](const std::string& model) {
@@ -262,12 +272,6 @@ TEST(SpinCalibration, ShippedResponseFollowsTheReconstructingModel) {
   EXPECT_EQ(sc.calibrationSource, (root / "model_b" / "smeared.json").string());
   ASSERT_TRUE(sc.response);
   EXPECT_TRUE(checkSpinResponse(*sc.response, t, ac).empty());
-
-  if (before) {
-    ::setenv("NUREC_DATA_DIR", saved.c_str(), 1);
-  } else {
-    ::unsetenv("NUREC_DATA_DIR");
-  }
 }
 
 // HepMC3 input carries no spin state: putTruth leaves the datasets out and marks the file;
