@@ -14,6 +14,11 @@
 
 namespace nurec {
 
+// The default diffusion model, relative to the shipped-files folder (docs/ml.md "Visible-frame
+// inputs"; the spin model of docs/quantum.md). Here, not in ml/, so that builds without the ML
+// library (the Python module, `nurec demo`'s error text) name the same model.
+inline constexpr const char* kDefaultDiffusionModel = "models/ztautau_ip_vf_neutral";
+
 // The candidate locations of `relative` (e.g. "data/mmc/mmc_pdfs_v1.json"), in search order.
 std::vector<std::string> shippedFileCandidates(const std::string& relative);
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "nurec/core/ShippedFiles.hpp"
 #include "nurec/io/EventTable.hpp"
 #include "nurec/ml/Calibration.hpp"
 
@@ -49,10 +50,9 @@ class DiffusionReconstructor {
   std::unique_ptr<Impl> impl_;
 };
 
-// The shipped default model (docs/ml.md "Visible-frame inputs"; the spin model of docs/quantum.md),
-// relative to the shipped-files folder, and where it is found (core/ShippedFiles.hpp:
-// $NUREC_DATA_DIR, next to the executable or the libraries, or the source tree).
-inline constexpr const char* kDefaultModel = "models/ztautau_ip_vf_neutral";
+// The shipped default model (core/ShippedFiles.hpp kDefaultDiffusionModel) and where it is found
+// ($NUREC_DATA_DIR, next to the executable or the libraries, or the source tree).
+inline constexpr const char* kDefaultModel = kDefaultDiffusionModel;
 std::string defaultModelDirectory();
 
 }  // namespace nurec::ml

@@ -24,8 +24,6 @@
 namespace nurec::python {
 namespace {
 
-// The default diffusion model, as `nurec demo` uses it (docs/ml.md).
-constexpr const char* kDefaultModel = "models/ztautau_ip_vf_neutral";  // = ml::kDefaultModel
 
 // Python exception classes; created once and kept for the life of the interpreter.
 PyObject* errorType = nullptr;
@@ -113,7 +111,7 @@ py::tuple reconstruct(const py::handle& datasets, const py::handle& attributes,
     option(options, "seed", d.seed);
     option(options, "batch_events", d.batchEvents);
     option(options, "method_name", d.methodName);
-    if (d.modelDir.empty()) d.modelDir = shippedFile(kDefaultModel);
+    if (d.modelDir.empty()) d.modelDir = shippedFile(kDefaultDiffusionModel);
     name = d.methodName;
     py::gil_scoped_release release;
     ml::reconstructDiffusion(table, d);
@@ -272,5 +270,5 @@ PYBIND11_MODULE(_nurec, m) {
       py::arg("relative"),
       "Path of a file nurec ships (data/..., models/...): $NUREC_DATA_DIR, the installation, "
       "then the source tree.");
-  m.attr("DEFAULT_MODEL") = kDefaultModel;
+  m.attr("DEFAULT_MODEL") = nurec::kDefaultDiffusionModel;
 }

@@ -221,12 +221,20 @@ bool isSpinResponseFile(const std::string& path) {
   return false;
 }
 
-SpinResponse readSpinResponse(const std::string& path) {
+namespace {
+
+// The file's JSON after the schema and version checks. provenanceOnly skips the per-subset fits
+// while parsing (most of the file), for lookups that only need the provenance.
+json parseSpinResponseJson(const std::string& path, bool provenanceOnly) {
   std::ifstream in(path);
   if (!in) throw InputError(fmt::format("{}: cannot open the spin response file", path));
+  const json::parser_callback_t skipSubsets = [](int depth, json::parse_event_t event,
+                                                 json& parsed) {
+    return !(depth == 1 && event == json::parse_event_t::key && parsed == "subsets");
+  };
   json j;
   try {
-    j = json::parse(in);
+    j = provenanceOnly ? json::parse(in, skipSubsets) : json::parse(in);
   } catch (const json::exception& e) {
     throw InputError(fmt::format("{}: not a spin response file (JSON: {})", path, e.what()));
   }
@@ -237,24 +245,45 @@ SpinResponse readSpinResponse(const std::string& path) {
   if (j.value("version", 0) != kSpinResponseVersion)
     throw InputError(fmt::format("{}: spin response version {} (this nurec reads {})", path,
                                  j.value("version", 0), kSpinResponseVersion));
+  return j;
+}
+
+ResponseProvenance provenanceFromJson(const json& p) {
+  ResponseProvenance q;
+  q.method = p.at("method").get<std::string>();
+  q.analysers = p.at("analysers").get<std::string>();
+  q.selection = p.at("selection").get<std::string>();
+  q.calibrationModel = p.at("calibration_model").get<std::string>();
+  q.detectorCard = p.at("detector_card").get<std::string>();
+  q.generatorPhaseSpace = p.at("generator_phase_space").get<std::string>();
+  q.generatorSeed = p.at("generator_seed").get<std::int64_t>();
+  q.detectorSeed = p.at("detector_seed").get<std::int64_t>();
+  q.producer = p.at("producer").get<std::string>();
+  q.model = p.at("model").get<std::string>();
+  q.sampleFile = p.at("sample_file").get<std::string>();
+  q.sampleEvents = p.at("sample_events").get<std::size_t>();
+  q.sampleAnalysed = p.at("sample_analysed").get<std::size_t>();
+  q.createdBy = p.at("created_by").get<std::string>();
+  return q;
+}
+
+}  // namespace
+
+ResponseProvenance readSpinResponseProvenance(const std::string& path) {
+  const json j = parseSpinResponseJson(path, true);
+  try {
+    return provenanceFromJson(j.at("provenance"));
+  } catch (const json::exception& e) {
+    throw InputError(fmt::format("{}: malformed spin response file ({})", path, e.what()));
+  }
+}
+
+SpinResponse readSpinResponse(const std::string& path) {
+  const json j = parseSpinResponseJson(path, false);
   SpinResponse r;
   try {
-    const auto& p = j.at("provenance");
-    auto& q = r.provenance;
-    q.method = p.at("method").get<std::string>();
-    q.analysers = p.at("analysers").get<std::string>();
-    q.selection = p.at("selection").get<std::string>();
-    q.calibrationModel = p.at("calibration_model").get<std::string>();
-    q.detectorCard = p.at("detector_card").get<std::string>();
-    q.generatorPhaseSpace = p.at("generator_phase_space").get<std::string>();
-    q.generatorSeed = p.at("generator_seed").get<std::int64_t>();
-    q.detectorSeed = p.at("detector_seed").get<std::int64_t>();
-    q.producer = p.at("producer").get<std::string>();
-    q.model = p.at("model").get<std::string>();
-    q.sampleFile = p.at("sample_file").get<std::string>();
-    q.sampleEvents = p.at("sample_events").get<std::size_t>();
-    q.sampleAnalysed = p.at("sample_analysed").get<std::size_t>();
-    q.createdBy = p.at("created_by").get<std::string>();
+    r.provenance = provenanceFromJson(j.at("provenance"));
+    const auto& q = r.provenance;
     const auto& f = j.at("fit");
     r.config.targets = f.at("targets").get<int>();
     r.config.mixing = f.at("mixing").get<double>();
@@ -304,7 +333,7 @@ std::string shippedSpinResponse(const AnalyserConfig& a, const io::EventTable* m
     std::error_code ec;
     if (!fs::is_regular_file(p, ec)) return false;
     try {
-      return modelWeightsId(readSpinResponse(p.string()).provenance.model) == wanted;
+      return modelWeightsId(readSpinResponseProvenance(p.string()).model) == wanted;
     } catch (const InputError&) {
       return false;  // not a response for this lookup; an explicit --calibration reports it
     }

@@ -63,6 +63,9 @@ SpinResponse buildSpinResponse(const io::EventTable& sample, const AnalyserConfi
 // is not a response file of this version.
 void writeSpinResponse(const SpinResponse& response, const std::string& path);
 SpinResponse readSpinResponse(const std::string& path);
+// The provenance alone (the per-subset fits are skipped while parsing), with the same checks of
+// schema, version and provenance fields.
+ResponseProvenance readSpinResponseProvenance(const std::string& path);
 // True when the file starts like JSON (a response file) rather than HDF5 (an event sample).
 bool isSpinResponseFile(const std::string& path);
 

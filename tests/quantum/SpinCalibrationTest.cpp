@@ -164,6 +164,12 @@ TEST(SpinCalibration, ResponseFileRoundTripAndRefusals) {
   EXPECT_EQ(back.provenance.analysers, r.provenance.analysers);
   EXPECT_EQ(back.provenance.generatorSeed, 301);
   EXPECT_EQ(back.provenance.model, "model X");
+  // The provenance-only reader (used to pick a shipped response) gives the same provenance.
+  const ResponseProvenance p = readSpinResponseProvenance(dir.file("r.json"));
+  EXPECT_EQ(p.analysers, back.provenance.analysers);
+  EXPECT_EQ(p.model, "model X");
+  EXPECT_EQ(p.sampleAnalysed, back.provenance.sampleAnalysed);
+  EXPECT_EQ(p.createdBy, back.provenance.createdBy);
   ASSERT_TRUE(back.find("combined") && r.find("combined"));
   const SpinVector raw = toVector(estimateSpin(buildAnalysers(meas.table, ac).events).value);
   const SpinVector a = r.find("combined")->apply(raw), b = back.find("combined")->apply(raw);
@@ -203,6 +209,9 @@ TEST(SpinCalibration, ResponseFileRoundTripAndRefusals) {
   // Not a response file.
   writeTextFileAtomically(dir.file("bad.json"), "{\"schema\": \"something-else\"}");
   EXPECT_THROW(readSpinResponse(dir.file("bad.json")), InputError);
+  EXPECT_THROW(readSpinResponseProvenance(dir.file("bad.json")), InputError);
+  writeTextFileAtomically(dir.file("truncated.json"), readText(dir.file("r.json")).substr(0, 400));
+  EXPECT_THROW(readSpinResponseProvenance(dir.file("truncated.json")), InputError);
 }
 
 // `--calibration auto/shipped` takes the response fitted for the weights that reconstructed the
