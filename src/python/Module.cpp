@@ -24,7 +24,6 @@
 namespace nurec::python {
 namespace {
 
-
 // Python exception classes; created once and kept for the life of the interpreter.
 PyObject* errorType = nullptr;
 PyObject* inputErrorType = nullptr;
