@@ -14,6 +14,7 @@
 // Poisson yields, the null at the boundary state (T = 0, resp. m12 = 1), Z from the median of the
 // alternative against the null distribution.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,11 @@ struct SignificanceResult {
   double calibrationError = 0;
   double zAtLumiWithCalibration = 0;
   double lumiFor5SigmaWithCalibration = 0;  // inf when T/cal <= 5
+  // Files with spin truth: Z at config.lumiInvFb of the statistic whose settings and value come
+  // from the truth reference, with this measurement's statistical covariance: the expected
+  // sensitivity at the true state, which the measured value's fluctuation does not move (for
+  // comparing methods on the same events; docs/quantum.md "Significance"). NaN otherwise.
+  double zExpectedAtReference = std::numeric_limits<double>::quiet_NaN();
   std::vector<SignificancePoint> scan;
 };
 

@@ -285,6 +285,14 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
                                           lin.phiRad * 180 / constants::pi);
     withCalibrationUncertainty(res, r.isCalibrated, quadForm(g, calCov), r.signalPerInvFb,
                                cfg.significance);
+    if (r.hasReference) {
+      const SpinState ref = fromVector(Eigen::Map<const SpinVector>(r.reference.data()));
+      const LinearStatistics atRef = LinearStatistics::chooseFor(ref);
+      res.zExpectedAtReference =
+          linearSignificance(stat, atRef.evaluate(stat, ref), quadForm(atRef.gradient(stat), cov),
+                             r.nEffective, r.signalPerInvFb, cfg.significance)
+              .zAtLumi;
+    }
     r.significance.push_back(res);
   }
   {

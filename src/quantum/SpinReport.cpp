@@ -64,6 +64,7 @@ json significanceJson(const SignificanceResult& r) {
           {"calibration_error", num(r.calibrationError)},
           {"z_at_lumi_with_calibration", num(r.zAtLumiWithCalibration)},
           {"lumi_for_5sigma_with_calibration_fb", num(r.lumiFor5SigmaWithCalibration)},
+          {"z_expected_at_reference", num(r.zExpectedAtReference)},  // null: no spin truth
           {"scan", scan}};
 }
 
@@ -196,10 +197,17 @@ std::string markdownTable(const SpinReport& r) {
         return s.referenceObservables.count(n) ? fmt::format("{:.4f}", s.referenceObservables.at(n))
                                                : std::string("-");
       };
+      // The Z columns of this row: expected at the true state with this method's errors.
+      auto ze = [&](const SignificanceResult* x) {
+        return x && std::isfinite(x->zExpectedAtReference)
+                   ? fmt::format("{:.1f} (expected)", x->zExpectedAtReference)
+                   : std::string();
+      };
       md += fmt::format(
-          "| {} (truth ref.) | | {} | {} | {} | {} | {} | {} | {} | {} | {} | | | | | |\n",
+          "| {} (truth ref.) | | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | | | |\n",
           s.channel, rv("C_kk"), rv("C_rr"), rv("C_nn"), rv("B+_k"), rv("B-_k"),
-          ro("concurrence_unbiased"), ro("m12"), ro("entanglement_D"), ro("bell_opt"));
+          ro("concurrence_unbiased"), ro("m12"), ro("entanglement_D"), ro("bell_opt"), ze(ent),
+          ze(bell));
     }
   }
   return md;

@@ -299,6 +299,8 @@ TEST(SpinCalibration, UnknownSpinTruthIsNeverZeros) {
   const SpinReport rep = measureSpin(t, cfg);
   EXPECT_FALSE(rep.spinTruthKnown);
   EXPECT_FALSE(rep.subsets.at(0).hasReference);
+  for (const auto& z : rep.subsets.at(0).significance)
+    EXPECT_TRUE(std::isnan(z.zExpectedAtReference)) << z.statistic;  // no truth, no expectation
   EXPECT_NE(spinReportJson(rep).find("\"spin_truth\": \"unknown\""), std::string::npos);
   EXPECT_THROW(buildSpinResponse(t, cfg.analysers, quickFit(), "", false), InputError);
   cfg.closureTest = true;

@@ -87,6 +87,19 @@ TEST(SpinMeasurement, IndependentResponseWithClosureDiagnosticAndReport) {
       EXPECT_LT(s.zAtLumiWithCalibration, s.zAtLumi);
     }
   EXPECT_TRUE(foundEnt);
+  // The expected significance at the truth reference (settings and value from the reference,
+  // this measurement's errors) differs from the observed one by the measured value's pull.
+  for (const auto& s : comb.significance) {
+    if (s.statistic == "m12") {
+      EXPECT_TRUE(std::isnan(s.zExpectedAtReference));
+      continue;
+    }
+    ASSERT_TRUE(std::isfinite(s.zExpectedAtReference)) << s.statistic;
+    EXPECT_GT(s.zExpectedAtReference, 0) << s.statistic;
+    ASSERT_GT(s.value, 0) << s.statistic;
+    const double zPerSigma = s.zAtLumi * s.error / s.value;
+    EXPECT_LT(std::abs(s.zExpectedAtReference - s.zAtLumi), 4 * zPerSigma) << s.statistic;
+  }
   // Report files.
   TempDir dir;
   const std::string out = dir.file("out/spin.json");
@@ -98,6 +111,7 @@ TEST(SpinMeasurement, IndependentResponseWithClosureDiagnosticAndReport) {
   EXPECT_TRUE(j["subsets"][0]["flags"].is_array());
   EXPECT_TRUE(j["closure"].is_object());
   EXPECT_EQ(j["spin_truth"], "known");
+  EXPECT_TRUE(j["subsets"][0]["significance"][0]["z_expected_at_reference"].is_number());
   EXPECT_TRUE(std::ifstream(dir.file("out/spin.md")).good());
   EXPECT_TRUE(std::ifstream(dir.file("out/spin.scan.csv")).good());
 }
