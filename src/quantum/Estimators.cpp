@@ -163,6 +163,22 @@ SpinEstimate estimateSpin(const std::vector<AnalyserEvent>& events, const std::v
   return out;
 }
 
+SpinVector numericGradient(double (*f)(const SpinState&), const SpinVector& theta) {
+  constexpr double h = 1e-5;
+  SpinVector grad;
+  for (int a = 0; a < kNumSpinParameters; ++a) {
+    SpinVector up = theta, dn = theta;
+    up(a) += h;
+    dn(a) -= h;
+    grad(a) = (f(fromVector(up)) - f(fromVector(dn))) / (2 * h);
+  }
+  return grad;
+}
+
+double deltaMethodError(const SpinVector& gradient, const SpinCovariance& cov) {
+  return std::sqrt(std::max(0.0, gradient.dot(cov * gradient)));
+}
+
 const std::vector<ObservableDefinition>& observableDefinitions() {
   static const std::vector<ObservableDefinition> defs = {
       {"concurrence", "Wootters concurrence of rho(B+, B-, C)",
@@ -200,23 +216,6 @@ void BootstrapConfig::validate() const {
   require(threads >= 0, "bootstrap threads must be >= 0");
 }
 
-namespace {
-
-double deltaMethodError(double (*f)(const SpinState&), const SpinVector& theta,
-                        const SpinCovariance& cov) {
-  SpinVector grad;
-  for (int a = 0; a < kNumSpinParameters; ++a) {
-    const double h = 1e-5;
-    SpinVector up = theta, dn = theta;
-    up(a) += h;
-    dn(a) -= h;
-    grad(a) = (f(fromVector(up)) - f(fromVector(dn))) / (2 * h);
-  }
-  return std::sqrt(std::max(0.0, grad.dot(cov * grad)));
-}
-
-}  // namespace
-
 SpinMeasurementResult measure(const std::vector<AnalyserEvent>& events,
                               const BootstrapConfig& boot) {
   boot.validate();
@@ -228,7 +227,7 @@ SpinMeasurementResult measure(const std::vector<AnalyserEvent>& events,
     ObservableResult r;
     r.name = d.name;
     r.value = d.compute(out.estimate.value);
-    r.errorAnalytic = deltaMethodError(d.compute, theta, out.estimate.covariance);
+    r.errorAnalytic = deltaMethodError(numericGradient(d.compute, theta), out.estimate.covariance);
     r.biasCorrected = r.value;
     out.observables.push_back(r);
   }

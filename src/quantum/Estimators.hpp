@@ -91,6 +91,11 @@ struct ObservableDefinition {
 const std::vector<ObservableDefinition>& observableDefinitions();
 double observableValue(const std::string& name, const SpinState& s);
 
+// Central-difference gradient of f at theta (step 1e-5), and the delta-method error
+// sqrt(g^T cov g) of a quantity with gradient g.
+SpinVector numericGradient(double (*f)(const SpinState&), const SpinVector& theta);
+double deltaMethodError(const SpinVector& gradient, const SpinCovariance& cov);
+
 struct ObservableResult {
   std::string name;
   double value = 0;

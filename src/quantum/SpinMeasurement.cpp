@@ -54,22 +54,6 @@ double sdOf(const std::vector<double>& v) {
   return std::sqrt(s / static_cast<double>(v.size() - 1));
 }
 
-SpinVector numericGradient(double (*f)(const SpinState&), const SpinVector& theta) {
-  SpinVector g;
-  for (int a = 0; a < kNumSpinParameters; ++a) {
-    const double h = 1e-5;
-    SpinVector up = theta, dn = theta;
-    up(a) += h;
-    dn(a) -= h;
-    g(a) = (f(fromVector(up)) - f(fromVector(dn))) / (2 * h);
-  }
-  return g;
-}
-
-double quadForm(const SpinVector& g, const SpinCovariance& c) {
-  return std::sqrt(std::max(0.0, g.dot(c * g)));
-}
-
 // The K of docs/physics.md section 5: (a_tau^2 - v_tau^2)/(a_tau^2 + v_tau^2) = 0.9887.
 double zKFactor() {
   const double v = -0.25 + constants::sin2ThetaW, a = -0.25;
@@ -142,7 +126,7 @@ std::map<std::string, double> keyQuantities(const Measured& m, const SpinConfig&
   const LinearStatistics lin = LinearStatistics::chooseFor(s);
   const double sPerFb = signalPerInvFb(m.sumW, cfg.significance);
   for (const auto& name : kLinearStatistics) {
-    const double err = quadForm(lin.gradient(name), m.cov);
+    const double err = deltaMethodError(lin.gradient(name), m.cov);
     SignificanceConfig sc = cfg.significance;
     sc.lumiScanInvFb.clear();
     q["Z_" + name] =
@@ -246,7 +230,7 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
       o.name = d.name;
       o.value = d.compute(fromVector(theta));
       const SpinVector g = numericGradient(d.compute, theta);
-      o.calibration = quadForm(g, calCov);
+      o.calibration = deltaMethodError(g, calCov);
       std::vector<double> vals;
       double mean = 0;
       for (const auto& v : reps) {
@@ -254,7 +238,7 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
         mean += vals.back() / static_cast<double>(reps.size());
       }
       o.statBootstrap = sdOf(vals);
-      o.stat = firstPositive({quadForm(g, cov), o.statBootstrap});
+      o.stat = firstPositive({deltaMethodError(g, cov), o.statBootstrap});
       o.bootstrapBias = reps.empty() ? 0 : mean - o.value;
       r.calibratedObservables.push_back(o);
     }
@@ -271,7 +255,7 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
   const LinearStatistics lin = LinearStatistics::chooseFor(s);
   for (const auto& stat : kLinearStatistics) {
     const SpinVector g = lin.gradient(stat);
-    auto res = linearSignificance(stat, lin.evaluate(stat, s), quadForm(g, cov), r.nEffective,
+    auto res = linearSignificance(stat, lin.evaluate(stat, s), deltaMethodError(g, cov), r.nEffective,
                                   r.signalPerInvFb, cfg.significance);
     res.description =
         stat == "entanglement_D"
@@ -283,13 +267,13 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
                                           lin.signNn > 0 ? "+" : "-")
                             : fmt::format("2 (cos phi C_kk + sin phi C_nn) - 2, phi = {:.1f} deg",
                                           lin.phiRad * 180 / constants::pi);
-    withCalibrationUncertainty(res, r.isCalibrated, quadForm(g, calCov), r.signalPerInvFb,
+    withCalibrationUncertainty(res, r.isCalibrated, deltaMethodError(g, calCov), r.signalPerInvFb,
                                cfg.significance);
     if (r.hasReference) {
       const SpinState ref = fromVector(Eigen::Map<const SpinVector>(r.reference.data()));
       const LinearStatistics atRef = LinearStatistics::chooseFor(ref);
       res.zExpectedAtReference =
-          linearSignificance(stat, atRef.evaluate(stat, ref), quadForm(atRef.gradient(stat), cov),
+          linearSignificance(stat, atRef.evaluate(stat, ref), deltaMethodError(atRef.gradient(stat), cov),
                              r.nEffective, r.signalPerInvFb, cfg.significance)
               .zAtLumi;
     }
@@ -303,10 +287,10 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
     const double m12 = horodeckiM12(s.c) - bias;
     const SpinVector g =
         numericGradient([](const SpinState& x) { return horodeckiM12(x.c); }, theta);
-    auto res = linearSignificance("m12", m12 - 1, quadForm(g, cov), r.nEffective, r.signalPerInvFb,
+    auto res = linearSignificance("m12", m12 - 1, deltaMethodError(g, cov), r.nEffective, r.signalPerInvFb,
                                   cfg.significance);
     res.description = "Horodecki m12 - 1 (bootstrap bias removed; asymptotic, see toys)";
-    withCalibrationUncertainty(res, r.isCalibrated, quadForm(g, calCov), r.signalPerInvFb,
+    withCalibrationUncertainty(res, r.isCalibrated, deltaMethodError(g, calCov), r.signalPerInvFb,
                                cfg.significance);
     r.significance.push_back(res);
   }
@@ -478,7 +462,7 @@ void addSystematics(SpinReport& rep, const io::EventTable& table, const Analyser
         s.shift[spinParameterName(a)] = std::sqrt(std::max(0.0, nominal.calibCov(a, a)));
     for (const auto& d : observableDefinitions())
       if (q0.count(d.name))
-        s.shift[d.name] = quadForm(numericGradient(d.compute, nominal.theta), nominal.calibCov);
+        s.shift[d.name] = deltaMethodError(numericGradient(d.compute, nominal.theta), nominal.calibCov);
     rep.systematics.push_back(s);
   }
   // Total: per group (up/down pairs) the larger shift, summed in quadrature over groups.
