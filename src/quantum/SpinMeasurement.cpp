@@ -255,8 +255,8 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
   const LinearStatistics lin = LinearStatistics::chooseFor(s);
   for (const auto& stat : kLinearStatistics) {
     const SpinVector g = lin.gradient(stat);
-    auto res = linearSignificance(stat, lin.evaluate(stat, s), deltaMethodError(g, cov), r.nEffective,
-                                  r.signalPerInvFb, cfg.significance);
+    auto res = linearSignificance(stat, lin.evaluate(stat, s), deltaMethodError(g, cov),
+                                  r.nEffective, r.signalPerInvFb, cfg.significance);
     res.description =
         stat == "entanglement_D"
             ? fmt::format(
@@ -273,8 +273,9 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
       const SpinState ref = fromVector(Eigen::Map<const SpinVector>(r.reference.data()));
       const LinearStatistics atRef = LinearStatistics::chooseFor(ref);
       res.zExpectedAtReference =
-          linearSignificance(stat, atRef.evaluate(stat, ref), deltaMethodError(atRef.gradient(stat), cov),
-                             r.nEffective, r.signalPerInvFb, cfg.significance)
+          linearSignificance(stat, atRef.evaluate(stat, ref),
+                             deltaMethodError(atRef.gradient(stat), cov), r.nEffective,
+                             r.signalPerInvFb, cfg.significance)
               .zAtLumi;
     }
     r.significance.push_back(res);
@@ -287,8 +288,8 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
     const double m12 = horodeckiM12(s.c) - bias;
     const SpinVector g =
         numericGradient([](const SpinState& x) { return horodeckiM12(x.c); }, theta);
-    auto res = linearSignificance("m12", m12 - 1, deltaMethodError(g, cov), r.nEffective, r.signalPerInvFb,
-                                  cfg.significance);
+    auto res = linearSignificance("m12", m12 - 1, deltaMethodError(g, cov), r.nEffective,
+                                  r.signalPerInvFb, cfg.significance);
     res.description = "Horodecki m12 - 1 (bootstrap bias removed; asymptotic, see toys)";
     withCalibrationUncertainty(res, r.isCalibrated, deltaMethodError(g, calCov), r.signalPerInvFb,
                                cfg.significance);
@@ -462,7 +463,8 @@ void addSystematics(SpinReport& rep, const io::EventTable& table, const Analyser
         s.shift[spinParameterName(a)] = std::sqrt(std::max(0.0, nominal.calibCov(a, a)));
     for (const auto& d : observableDefinitions())
       if (q0.count(d.name))
-        s.shift[d.name] = deltaMethodError(numericGradient(d.compute, nominal.theta), nominal.calibCov);
+        s.shift[d.name] =
+            deltaMethodError(numericGradient(d.compute, nominal.theta), nominal.calibCov);
     rep.systematics.push_back(s);
   }
   // Total: per group (up/down pairs) the larger shift, summed in quadrature over groups.
