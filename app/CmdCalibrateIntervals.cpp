@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <variant>
 
 #include "app/Command.hpp"
 #include "nurec/core/AtomicFile.hpp"
@@ -48,11 +49,23 @@ int runCalibrateIntervals(const CalibrateIntervalsOptions& o) {
     const double* p = &tau[i * 8];
     trueMass[i] = (FourVector(p[0], p[1], p[2], p[3]) + FourVector(p[4], p[5], p[6], p[7])).m();
   }
-  const eval::MassIntervalCalibration c = eval::fitMassIntervals(
+  eval::MassIntervalCalibration c = eval::fitMassIntervals(
       eval::intervalEvents(t, o.method), trueMass, o.fit, o.input + " (" + o.method + ")");
+  // The candidates' sampling settings: the factors hold for these only (reconstruct checks them).
+  const std::string record = "reco_" + o.method + "_config";
+  const auto& attributes = reader.attributes();
+  if (const auto it = attributes.find(record); it != attributes.end())
+    if (const auto* text = std::get_if<std::string>(&it->second))
+      c.sampling = eval::samplingSettings(*text);
+  if (c.sampling.empty())
+    std::fprintf(stderr,
+                 "calibrate-intervals: warning: %s records no sampling settings (attribute %s); "
+                 "reconstruct cannot check that they match\n",
+                 o.input.c_str(), record.c_str());
   writeTextFileAtomically(o.output, c.toJson());
-  std::printf("calibrate-intervals: %s, method %s, target coverage %.2f\n", o.input.c_str(),
-              o.method.c_str(), c.targetCoverage);
+  std::printf("calibrate-intervals: %s, method %s (%s), target coverage %.2f\n", o.input.c_str(),
+              o.method.c_str(), c.sampling.empty() ? "sampling not recorded" : c.sampling.c_str(),
+              c.targetCoverage);
   std::printf("| median m_tautau [GeV] | events | raw coverage | scale |\n|---|---:|---:|---:|\n");
   for (std::size_t b = 0; b < c.scale.size(); ++b)
     std::printf("| %g-%g | %zu | %.3f | %.3f |\n", c.medianMassEdgesGeV[b],

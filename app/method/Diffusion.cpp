@@ -1,6 +1,9 @@
 // The conditional diffusion model of the tau pair (docs/ml-methods.md), when nurec is built with
 // LibTorch; without it the method is still listed and refused with the reason.
+#include <fmt/format.h>
+
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -40,7 +43,25 @@ class DiffusionChunkReconstructor final : public ChunkReconstructor {
   void reconstruct(io::EventTable& chunk, bool progress) override {
     reconstructor_.reconstruct(chunk, progress);
     chunk.setAttribute(io::nuModelAttribute(options_.methodName), modelLabel_);
-    if (intervals_) writeCalibratedIntervals(chunk);
+    if (!intervals_) return;
+    // The factors hold for the candidates' sampling settings they were fitted with (K, sampler,
+    // steps, eta: the interval of K draws widens with K): other settings get no intervals rather
+    // than miscalibrated ones (docs/ml.md "Calibrated mass intervals").
+    const std::string& name = options_.methodName;
+    const std::string run =
+        eval::samplingSettings(chunk.stringAttribute("reco_" + name + "_config"));
+    if (!intervals_->sampling.empty() && intervals_->sampling != run) {
+      const std::string why = fmt::format(
+          "not calibrated: {} of the model was fitted with {}, this run uses {}; fit one for these "
+          "settings with `nurec calibrate-intervals`",
+          eval::MassIntervalCalibration::kFileName, intervals_->sampling, run);
+      chunk.setAttribute("reco_" + name + "_intervals", why);
+      if (!warned_)
+        std::fprintf(stderr, "reconstruct: warning: m_tautau intervals %s\n", why.c_str());
+      warned_ = true;
+      return;
+    }
+    writeCalibratedIntervals(chunk);
   }
   std::string statusName(int) const override { return "status"; }
 
@@ -85,12 +106,15 @@ class DiffusionChunkReconstructor final : public ChunkReconstructor {
     chunk.set(io::nuMassIntervalName(name), {2}, std::move(interval));
     chunk.setAttribute("reco_" + name + "_intervals",
                        "calibrated: " + std::string(eval::MassIntervalCalibration::kFileName) +
-                           " of the model, fitted on " + intervals_->source);
+                           " of the model, fitted on " + intervals_->source +
+                           (intervals_->sampling.empty() ? " (sampling settings not recorded)"
+                                                         : " with " + intervals_->sampling));
   }
   ml::DiffusionReconstructOptions options_;
   ml::DiffusionReconstructor reconstructor_;  // checks the options and loads the model first
   std::string modelLabel_;
   std::optional<eval::MassIntervalCalibration> intervals_;
+  bool warned_ = false;
 };
 #endif
 

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "nurec/core/Error.hpp"
 #include "nurec/core/Event.hpp"
@@ -156,11 +158,27 @@ MassIntervalCalibration fitMassIntervals(const std::vector<IntervalEvent>& event
   return out;
 }
 
+std::string samplingSettings(const std::string& record) {
+  std::istringstream words(record);
+  std::map<std::string, std::string> found;
+  for (std::string w; words >> w;)
+    if (const auto eq = w.find('='); eq != std::string::npos)
+      found[w.substr(0, eq)] = w.substr(eq + 1);
+  std::string out;
+  for (const char* key : {"sampler", "steps", "eta", "candidates"})
+    if (const auto it = found.find(key); it != found.end()) {
+      if (!out.empty()) out += ' ';
+      out.append(key).append("=").append(it->second);
+    }
+  return out;
+}
+
 std::string MassIntervalCalibration::toJson() const {
   json j;
   j["format"] = kFormat;
   j["format_version"] = kFormatVersion;
   j["source"] = source;
+  j["sampling"] = sampling;
   j["target_coverage"] = targetCoverage;
   j["median_mass_edges_gev"] = medianMassEdgesGeV;
   j["scale"] = scale;
@@ -183,7 +201,7 @@ MassIntervalCalibration MassIntervalCalibration::fromJson(const std::string& tex
       throw InputError(what + ": not a mass-interval calibration (format is not '" +
                        std::string(kFormat) + "')");
     const int version = j.value("format_version", -1);
-    if (version != kFormatVersion && version != 1)
+    if (version < 1 || version > kFormatVersion)
       throw InputError(fmt::format("{}: format_version {} is not supported (expected {})", what,
                                    version, kFormatVersion));
     if (version >= 2) {
@@ -199,6 +217,7 @@ MassIntervalCalibration MassIntervalCalibration::fromJson(const std::string& tex
     c.rawCoverage = j.at("raw_coverage").get<std::vector<double>>();
     c.targetCoverage = j.at("target_coverage").get<double>();
     c.source = j.value("source", std::string());
+    if (version >= 3) c.sampling = j.at("sampling").get<std::string>();
   } catch (const json::exception& e) {
     throw InputError(what + ": damaged mass-interval calibration (" + e.what() + ")");
   }

@@ -36,7 +36,7 @@ std::vector<IntervalEvent> intervalEvents(const io::EventTable& table, const std
 
 struct MassIntervalCalibration {
   static constexpr const char* kFormat = "nurec-mass-intervals";
-  static constexpr int kFormatVersion = 2;  // 1: per mass bin only (still read)
+  static constexpr int kFormatVersion = 3;  // 2: no sampling record; 1: per mass bin only (read)
   static constexpr const char* kFileName = "mass_intervals.json";  // in a model directory
 
   // Bins of the event's median m_tautau [GeV]; events below the first (above the last) edge use
@@ -54,6 +54,11 @@ struct MassIntervalCalibration {
   std::vector<std::size_t> cellEvents;
   double targetCoverage = 0.68;
   std::string source;  // the calibration sample (file name and method)
+  // How the calibration sample's candidates were drawn (samplingSettings() of its reconstruction
+  // record, e.g. "sampler=ddim steps=100 eta=1 candidates=20"). The width of the 16-84 % interval
+  // of K candidates depends on K and the sampler, so the factors hold only for these settings;
+  // empty when not recorded (format 1-2).
+  std::string sampling;
 
   // The calibrated interval [low, high] of an event, and the factor it uses.
   std::array<double, 2> interval(const IntervalEvent& event) const;
@@ -63,6 +68,11 @@ struct MassIntervalCalibration {
   // Throws nurec::InputError naming `what` for a wrong format, version or content.
   static MassIntervalCalibration fromJson(const std::string& text, const std::string& what);
 };
+
+// The settings in a reconstruction record (the reco_<method>_config attribute, "model=... sampler=
+// ddim steps=100 eta=1 candidates=20 selection=... seed=4") that shape the candidates' spread:
+// "sampler=... steps=... eta=... candidates=...", in that order; "" when it has none of them.
+std::string samplingSettings(const std::string& reconstructionRecord);
 
 struct MassIntervalFitConfig {
   std::vector<double> medianMassEdgesGeV{40, 60, 70, 80, 90, 100, 110, 125, 150, 200, 300, 500};

@@ -20,6 +20,19 @@ rm -f model/mass_intervals.json
 grep -q '"format": "nurec-mass-intervals"' model/mass_intervals.json || { echo "FAIL: no calibration written"; cat fit.log; exit 1; }
 "$nurec" -q reconstruct s32.h5 --method diffusion --model model --candidates 20 --steps 10 --seed 2 --out r32.h5 > /dev/null
 h5ls r32.h5/nu/diffusion/mtautau_interval68 | grep -q "/Inf, 2/Inf}" || { echo "FAIL: no calibrated intervals"; exit 1; }
+grep -q '"sampling": "sampler=ddim steps=10 eta=1 candidates=20"' model/mass_intervals.json ||
+  { echo "FAIL: the calibration does not record its sampling settings"; exit 1; }
+# Other sampling settings (here K = 10): the factors do not hold, so no intervals and a warning
+# (before, the K = 20 factors were applied to any K: K = 100 over-covered).
+"$nurec" -q reconstruct s32.h5 --method diffusion --model model --candidates 10 --steps 10 --seed 2 \
+  --out r32k10.h5 > /dev/null 2> k10.err
+grep -q "intervals not calibrated: mass_intervals.json of the model was fitted with sampler=ddim steps=10 eta=1 candidates=20, this run uses sampler=ddim steps=10 eta=1 candidates=10" k10.err ||
+  { echo "FAIL: no warning for other sampling settings"; cat k10.err; exit 1; }
+if h5ls r32k10.h5/nu/diffusion/mtautau_interval68 > /dev/null 2>&1; then
+  echo "FAIL: intervals written with factors fitted for other settings"; exit 1
+fi
+h5dump -a reco_diffusion_intervals r32k10.h5 | grep -q "not calibrated" ||
+  { echo "FAIL: the file does not say why it has no intervals"; exit 1; }
 "$nurec" -q evaluate r32.h5 --out report --bootstrap 0 --no-plots > /dev/null
 grep -q "Coverage of the calibrated per-event 68 % m_ττ intervals" report/README.md ||
   { echo "FAIL: evaluate lacks the calibrated coverage"; exit 1; }

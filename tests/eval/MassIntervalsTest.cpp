@@ -67,12 +67,14 @@ TEST(MassIntervals, JsonRoundTripAndRefusals) {
   MassIntervalFitConfig config;
   config.medianMassEdgesGeV = {50, 100, 250};
   const Sample s = makeSample(2000, 3);
-  const MassIntervalCalibration c = fitMassIntervals(s.events, s.trueMass, config, "toy.h5");
+  MassIntervalCalibration c = fitMassIntervals(s.events, s.trueMass, config, "toy.h5");
+  c.sampling = "sampler=ddim steps=100 eta=1 candidates=20";
   const MassIntervalCalibration back = MassIntervalCalibration::fromJson(c.toJson(), "m.json");
   EXPECT_EQ(back.scale, c.scale);
   EXPECT_EQ(back.events, c.events);
   EXPECT_EQ(back.medianMassEdgesGeV, c.medianMassEdgesGeV);
   EXPECT_EQ(back.source, "toy.h5");
+  EXPECT_EQ(back.sampling, c.sampling);
   EXPECT_EQ(back.pairPtEdgesGeV, c.pairPtEdgesGeV);
   EXPECT_EQ(back.cellEvents, c.cellEvents);
   ASSERT_EQ(back.cellScale.size(), c.cellScale.size());
@@ -90,11 +92,15 @@ TEST(MassIntervals, JsonRoundTripAndRefusals) {
   EXPECT_THROW(MassIntervalCalibration::fromJson("{", "m.json"), InputError);
   EXPECT_THROW(MassIntervalCalibration::fromJson(R"({"format": "other"})", "m.json"), InputError);
   std::string text = c.toJson();
-  text.replace(text.find("\"format_version\": 2"), 19, "\"format_version\": 9");
+  text.replace(text.find("\"format_version\": 3"), 19, "\"format_version\": 9");
   EXPECT_THROW(MassIntervalCalibration::fromJson(text, "m.json"), InputError);
+  // Format 2 (no sampling record) is read with the settings unknown.
+  text = c.toJson();
+  text.replace(text.find("\"format_version\": 3"), 19, "\"format_version\": 2");
+  EXPECT_EQ(MassIntervalCalibration::fromJson(text, "v2.json").sampling, "");
   // Format 1 (no cells) is still read: every event uses its mass bin's factor.
   text = c.toJson();
-  text.replace(text.find("\"format_version\": 2"), 19, "\"format_version\": 1");
+  text.replace(text.find("\"format_version\": 3"), 19, "\"format_version\": 1");
   const auto v1 = MassIntervalCalibration::fromJson(text, "v1.json");
   EXPECT_TRUE(v1.cellScale.empty());
   EXPECT_DOUBLE_EQ(v1.factor(IntervalEvent{{90, 95, 99}, true, 50}), c.scale[0]);
@@ -112,6 +118,17 @@ TEST(MassIntervals, JsonRoundTripAndRefusals) {
   }
   config.medianMassEdgesGeV = {100, 50};
   EXPECT_THROW(fitMassIntervals(s.events, s.trueMass, config, "toy"), ConfigError);
+}
+
+// The settings that shape the candidates' spread, from a reconstruction record, in a fixed order.
+TEST(MassIntervals, SamplingSettingsOfAReconstructionRecord) {
+  EXPECT_EQ(samplingSettings("model=models/m sampler=ddim steps=100 eta=1 candidates=20 "
+                             "selection=mass-mode seed=4"),
+            "sampler=ddim steps=100 eta=1 candidates=20");
+  EXPECT_EQ(samplingSettings("candidates=100 seed=4 eta=0 steps=50 sampler=pndm model=x"),
+            "sampler=pndm steps=50 eta=0 candidates=100");
+  EXPECT_EQ(samplingSettings("model=x seed=4"), "");
+  EXPECT_EQ(samplingSettings(""), "");
 }
 
 // Cells: hadron-hadron events whose intervals are 1.5 times too narrow, lepton-hadron events
