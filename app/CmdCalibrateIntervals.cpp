@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
-#include <variant>
 
 #include "app/Command.hpp"
 #include "nurec/core/AtomicFile.hpp"
@@ -53,10 +52,7 @@ int runCalibrateIntervals(const CalibrateIntervalsOptions& o) {
       eval::intervalEvents(t, o.method), trueMass, o.fit, o.input + " (" + o.method + ")");
   // The candidates' sampling settings: the factors hold for these only (reconstruct checks them).
   const std::string record = "reco_" + o.method + "_config";
-  const auto& attributes = reader.attributes();
-  if (const auto it = attributes.find(record); it != attributes.end())
-    if (const auto* text = std::get_if<std::string>(&it->second))
-      c.sampling = eval::samplingSettings(*text);
+  c.sampling = eval::samplingSettings(t.stringAttributeOr(record));
   if (c.sampling.empty())
     std::fprintf(stderr,
                  "calibrate-intervals: warning: %s records no sampling settings (attribute %s); "

@@ -124,6 +124,13 @@ std::string EventTable::stringAttribute(const std::string& name) const {
   throw InputError(fmt::format("{}: attribute '{}' is not a string", where(source_), name));
 }
 
+std::string EventTable::stringAttributeOr(const std::string& name) const {
+  const auto it = attributes_.find(name);
+  if (it == attributes_.end()) return {};
+  const auto* s = std::get_if<std::string>(&it->second);
+  return s ? *s : std::string();
+}
+
 double EventTable::numberAttribute(const std::string& name) const {
   auto it = attributes_.find(name);
   if (it == attributes_.end()) {

@@ -65,6 +65,8 @@ class EventTable {
   bool hasAttribute(const std::string& name) const { return attributes_.count(name) > 0; }
   const std::map<std::string, AttributeValue>& attributes() const { return attributes_; }
   std::string stringAttribute(const std::string& name) const;
+  // The string attribute, or "" when it is missing or not a string (optional records).
+  std::string stringAttributeOr(const std::string& name) const;
   double numberAttribute(const std::string& name) const;
 
   // Keeps only the rows listed (in that order); for selections and splits. The result's

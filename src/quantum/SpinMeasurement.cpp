@@ -253,6 +253,10 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
   // Significance (statistical) of the calibrated (else raw) values.
   const SpinState s = fromVector(theta);
   const LinearStatistics lin = LinearStatistics::chooseFor(s);
+  // The truth reference's state and its statistics, for the expected significance.
+  const SpinState ref =
+      r.hasReference ? fromVector(Eigen::Map<const SpinVector>(r.reference.data())) : SpinState{};
+  const LinearStatistics atRef = LinearStatistics::chooseFor(ref);
   for (const auto& stat : kLinearStatistics) {
     const SpinVector g = lin.gradient(stat);
     auto res = linearSignificance(stat, lin.evaluate(stat, s), deltaMethodError(g, cov),
@@ -269,15 +273,12 @@ SubsetReport analyseSubset(const std::string& name, const std::vector<AnalyserEv
                                           lin.phiRad * 180 / constants::pi);
     withCalibrationUncertainty(res, r.isCalibrated, deltaMethodError(g, calCov), r.signalPerInvFb,
                                cfg.significance);
-    if (r.hasReference) {
-      const SpinState ref = fromVector(Eigen::Map<const SpinVector>(r.reference.data()));
-      const LinearStatistics atRef = LinearStatistics::chooseFor(ref);
+    if (r.hasReference)
       res.zExpectedAtReference =
           linearSignificance(stat, atRef.evaluate(stat, ref),
                              deltaMethodError(atRef.gradient(stat), cov), r.nEffective,
                              r.signalPerInvFb, cfg.significance)
               .zAtLumi;
-    }
     r.significance.push_back(res);
   }
   {

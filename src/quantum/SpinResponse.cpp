@@ -22,13 +22,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string stringAttributeOr(const io::EventTable& t, const char* name) {
-  if (!t.hasAttribute(name)) return {};
-  const auto& v = t.attributes().at(name);
-  if (const auto* s = std::get_if<std::string>(&v)) return *s;
-  return {};
-}
-
 std::int64_t intAttributeOr(const io::EventTable& t, const char* name) {
   if (!t.hasAttribute(name)) return -1;
   const auto& v = t.attributes().at(name);
@@ -92,7 +85,7 @@ std::string selectionOf(const io::EventTable& table, const AnalyserConfig& cfg) 
 }
 
 std::string generatorPhaseSpace(const io::EventTable& table) {
-  const std::string config = stringAttributeOr(table, "config");
+  const std::string config = table.stringAttributeOr("config");
   std::istringstream in(config);
   std::string line, out;
   for (const char* key : {"mass_window:", "min_visible_pt:", "min_leading_visible_pt:",
@@ -120,11 +113,11 @@ SpinResponse buildSpinResponse(const io::EventTable& sample, const AnalyserConfi
   p.analysers = analyserDescription(analysers);
   p.selection = selectionOf(sample, analysers);
   p.calibrationModel = modelName(cfg.model);
-  p.detectorCard = stringAttributeOr(sample, "detector_config");
+  p.detectorCard = sample.stringAttributeOr("detector_config");
   p.generatorPhaseSpace = generatorPhaseSpace(sample);
   p.generatorSeed = intAttributeOr(sample, "seed");
   p.detectorSeed = intAttributeOr(sample, "detector_seed");
-  p.producer = stringAttributeOr(sample, "producer");
+  p.producer = sample.stringAttributeOr("producer");
   p.model = modelLabel;
   p.sampleFile = sample.source();
   p.sampleEvents = sample.nEvents();
@@ -326,7 +319,7 @@ std::string shippedSpinResponse(const AnalyserConfig& a, const io::EventTable* m
       ".json";
   const std::string fallback = shippedFile("data/spin-response/" + name);
   if (measured == nullptr) return fallback;
-  const std::string model = stringAttributeOr(*measured, io::nuModelAttribute(a.method).c_str());
+  const std::string model = measured->stringAttributeOr(io::nuModelAttribute(a.method));
   if (model.find("FNV-1a ") == std::string::npos) return fallback;  // no model or no checksum
   const std::string wanted = modelWeightsId(model);
   const auto fittedForModel = [&](const fs::path& p) {
@@ -378,7 +371,7 @@ std::vector<std::string> checkSpinResponse(const SpinResponse& r, const io::Even
         "reproduce their truth by construction); calibrate on a sample with another seed",
         measured.source(), p.sampleFile, seed));
   std::vector<std::string> warnings;
-  const std::string card = stringAttributeOr(measured, "detector_config");
+  const std::string card = measured.stringAttributeOr("detector_config");
   if (card != p.detectorCard)
     warnings.push_back(card.empty()
                            ? "the measured file records no detector card; the response's was not "
@@ -387,8 +380,7 @@ std::vector<std::string> checkSpinResponse(const SpinResponse& r, const io::Even
   // A response belongs to the model that reconstructed its sample: compare the weights'
   // checksums (the folder may differ between machines). Files written before the attribute
   // existed are not checked.
-  const std::string model =
-      stringAttributeOr(measured, io::nuModelAttribute(analysers.method).c_str());
+  const std::string model = measured.stringAttributeOr(io::nuModelAttribute(analysers.method));
   if (!p.model.empty() && !model.empty() && modelWeightsId(model) != modelWeightsId(p.model))
     warnings.push_back(fmt::format(
         "the response was fitted for the model {}, the measured file was reconstructed with {}: "
