@@ -7,15 +7,17 @@
 # model was not trained on (a1, three prongs, kaons; about 28 % of the events), and the
 # calibration must see them. Reconstructed with the model (K = 20, DDIM-100, its card's sampler),
 # then `nurec calibrate-intervals` writes WORK/mass_intervals.json, to be copied into the model.
-#   [EVENTS=600000] [SEED=963] [SCALAR=0|1] \
+#   [EVENTS=4800000] [SEED=964] [SCALAR=0|1] \
 #     scripts/interval_calibration_sample.sh [nurec] [work dir] [model dir]
-# Cost on one core per job, 2 jobs: generation and simulation about 4 min, reconstruction about
-# 200 events/s per job (80,000 signal-region events per 600,000 generated Drell-Yan events).
-# Finished steps are kept, so an interrupted run continues.
+# The defaults are the shipped calibration of models/ztautau_logflat_ip (397,989 signal-region
+# events; fewer leave the low-mass cells with a few hundred events, docs/ml.md "The calibration
+# sample"). Cost on 2 cores: 18 min generation, 9 min simulation, 15 min reconstruction; the
+# generator file takes about 18 GB until it is simulated. Finished steps are kept, so an
+# interrupted run continues.
 set -euo pipefail
 nurec="${1:-build/app/nurec}"; work="${2:-/tmp/nurec_interval_calibration}"
 model="${3:-models/ztautau_logflat_ip}"
-events="${EVENTS:-600000}"; seed="${SEED:-963}"
+events="${EVENTS:-4800000}"; seed="${SEED:-964}"
 cuts=(--min-vis-pt 12 --min-lead-vis-pt 20 --max-vis-eta 2.7 --threads 2)
 mkdir -p "$work"
 source "$(dirname "$0")/lib/simulated_part.sh"
