@@ -286,6 +286,12 @@ void selectEvents(const io::EventTable& table, const EvaluateConfig& config,
     res.channel.push_back(channel[r]);
     res.truth.push_back(quantitiesOf(at(truthTau, r, 0), at(truthTau, r, 1)));
   }
+  if (table.has(io::ds::decayMode)) {  // 0 pi, 1 rho, 2 e, 3 mu, 4 other (docs/data-format.md)
+    const auto mode = table.get<std::int8_t>(io::ds::decayMode, {2});
+    const auto other = [](std::int8_t m) { return m < 0 || m > 3; };
+    for (std::size_t r : res.rows)
+      res.otherDecayMode.push_back(other(mode[2 * r]) || other(mode[2 * r + 1]) ? 1 : 0);
+  }
 }
 
 // The methods to evaluate: the requested ones (all /nu groups by default), each checked to be in
@@ -450,7 +456,10 @@ EvaluationResult evaluate(const io::EventTable& table, const EvaluateConfig& con
   const auto members = makeGroups(res);
   const std::size_t nTasks = summariseGroups(members, config, res);
   res.massEstimators = massEstimatorResults(table, res, members, config.hwhm, nTasks);
-  res.byTrueMass = resolutionByTrueMass(res, config, nTasks + res.groups.size() + 1);
+  const std::uint64_t massSalt = nTasks + res.groups.size() + 1;
+  res.byTrueMass = resolutionByTrueMass(res, config, massSalt);
+  res.byTrueDecays = resolutionByTrueDecays(
+      res, config, massSalt + config.trueMassEdgesGeV.size() * res.methods.size());
   calibrateCandidates(table, config, members, res);
   if (res.rows.empty())
     res.notes.push_back(
@@ -484,10 +493,12 @@ EvaluationResult evaluateFile(const std::string& path, const EvaluateConfig& con
   // latter, of the selected rows only; the /nu/<m>/p4 of the other methods only name them.
   std::vector<std::string> read, keep{io::ds::tauP4, io::ds::recoTauP4, io::ds::recoChannel};
   if (reader.has(io::ds::recoPassSr)) keep.push_back(io::ds::recoPassSr);
+  if (reader.has(io::ds::decayMode)) keep.push_back(io::ds::decayMode);
   bool candidates = false;
   for (const auto& [name, info] : reader.datasets()) {
     const bool nu = name.rfind("/nu/", 0) == 0;
-    if (name.rfind("/reco/", 0) == 0 || nu || name == io::ds::tauP4 || name == io::ds::nuP4)
+    if (name.rfind("/reco/", 0) == 0 || nu || name == io::ds::tauP4 || name == io::ds::nuP4 ||
+        name == io::ds::decayMode)
       read.push_back(name);
     if (!nu) continue;
     const std::string rest = name.substr(4);

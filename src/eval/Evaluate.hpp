@@ -144,6 +144,16 @@ struct TrueMassBin {
   std::vector<TrueMassBinMethod> methods;  // same order as EvaluationResult::methods
 };
 
+// Selected events split by the taus' true decay modes (docs/evaluate.md "By true decay modes"):
+// both in the modes the shipped models are trained on (pi, rho, e, mu), or at least one in another
+// mode (pi pi0 pi0, three prongs, kaons), which the analysis channels take as a pi or a rho.
+struct DecayClass {
+  std::string key;    // "trained_modes" or "other_modes"
+  std::string label;  // for the report
+  std::size_t events = 0;
+  std::vector<TrueMassBinMethod> methods;  // same order as EvaluationResult::methods
+};
+
 struct EvaluationResult {
   EvaluateConfig config;
   std::size_t eventsInFile = 0;
@@ -155,6 +165,10 @@ struct EvaluationResult {
   std::vector<GroupResult> groups;   // groups[0] = all channels, then channels with events
   std::vector<MassEstimatorResult> massEstimators;
   std::vector<TrueMassBin> byTrueMass;  // bins of config.trueMassEdgesGeV that hold events
+  // Per selected event: 1 if a tau decayed outside pi, rho, e, mu (/truth/decay_mode); empty if
+  // the file has no decay modes.
+  std::vector<std::uint8_t> otherDecayMode;
+  std::vector<DecayClass> byTrueDecays;  // classes that hold events; empty without decay modes
   std::vector<CalibrationResult> calibration;
   std::vector<CandidateExample> examples;
   std::string examplesMethod;
@@ -181,6 +195,12 @@ EvaluationResult evaluateFile(const std::string& path, const EvaluateConfig& con
 std::vector<TrueMassBin> resolutionByTrueMass(const EvaluationResult& res,
                                               const EvaluateConfig& config,
                                               std::uint64_t saltOffset);
+
+// The decay classes of an evaluation whose rows, truth, values and otherDecayMode are filled (part
+// of evaluate()); bootstrap salts start at `saltOffset`.
+std::vector<DecayClass> resolutionByTrueDecays(const EvaluationResult& res,
+                                               const EvaluateConfig& config,
+                                               std::uint64_t saltOffset);
 
 // Writes outDir/README.md (tables and embedded plots), outDir/metrics.json and the plots
 // (outDir/*.png, *.svg; data and gnuplot scripts in outDir/data/).

@@ -88,20 +88,54 @@ std::string distanceTable(const GroupResult& g, double DistributionDistances::*f
   return out;
 }
 
-// One row per true-mass bin, one column per method; `value` renders a method's cell.
-template <typename Value>
-std::string trueMassTable(const EvaluationResult& r, Value value) {
-  std::string out = "| true m_ττ [GeV] | events |", rule = "|---|---|";
+// One row per subset of the events (a true-mass bin or a decay class), one column per method;
+// `rowLabel` names a row, `value` renders a method's cell.
+template <typename Rows, typename RowLabel, typename Value>
+std::string subsetTable(const EvaluationResult& r, const std::string& header, const Rows& rows,
+                        RowLabel rowLabel, Value value) {
+  std::string out = "| " + header + " | events |", rule = "|---|---|";
   for (const auto& m : r.methods) {
     out += " " + methodLabel(m) + " |";
     rule += "---|";
   }
   out += "\n" + rule + "\n";
-  for (const auto& bin : r.byTrueMass) {
-    out += fmt::format("| {:g}–{:g} | {} |", bin.lowGeV, bin.highGeV, bin.events);
-    for (const auto& mb : bin.methods) cell(out, value(mb));
+  for (const auto& row : rows) {
+    out += fmt::format("| {} | {} |", rowLabel(row), row.events);
+    for (const auto& mb : row.methods) cell(out, value(mb));
     out += "\n";
   }
+  return out;
+}
+
+template <typename Value>
+std::string trueMassTable(const EvaluationResult& r, Value value) {
+  return subsetTable(
+      r, "true m_ττ [GeV]", r.byTrueMass,
+      [](const TrueMassBin& b) { return fmt::format("{:g}–{:g}", b.lowGeV, b.highGeV); }, value);
+}
+
+// By the taus' true decay modes: the events the shipped models were not trained on.
+std::string trueDecaysMarkdown(const EvaluationResult& r) {
+  const auto table = [&](auto value) {
+    return subsetTable(
+        r, "true decay modes", r.byTrueDecays, [](const DecayClass& c) { return c.label; }, value);
+  };
+  const auto coverage = [](double value, std::size_t events) {
+    return events > 0 ? num(value) : std::string("—");
+  };
+  std::string out =
+      "The shipped models are trained on taus decaying to π, ρ, e or μ; the signal region also "
+      "takes taus of other modes (π π⁰ π⁰, three prongs, kaons) as a π or a ρ. All channels.\n\n";
+  out += "**Median bias of m_ττ**\n\n" + table([](const TrueMassBinMethod& m) {
+           return pm(m.mass.medianBias, m.mass.medianBiasError);
+         });
+  out += "\n**Mean HWHM of the τ components**\n\n" +
+         table([](const TrueMassBinMethod& m) { return num(m.meanTauHwhm); });
+  out += "\n**Coverage of the per-event 68 % m_ττ intervals: raw / calibrated**\n\n" +
+         table([&](const TrueMassBinMethod& m) {
+           return coverage(m.massCoverage68, m.coverageEvents) + " / " +
+                  coverage(m.calibratedCoverage68, m.calibratedCoverageEvents);
+         });
   return out;
 }
 
@@ -639,6 +673,20 @@ json toJson(const EvaluationResult& r) {
                     {"methods", jm}});
   }
   j["by_true_mass"] = bins;
+  json classes = json::array();
+  for (const auto& c : r.byTrueDecays) {
+    json jm;
+    for (std::size_t m = 0; m < r.methods.size(); ++m) {
+      const auto& mc = c.methods[m];
+      jm[r.methods[m]] = {{"events", mc.events},
+                          {"mtautau", resolutionJson(mc.mass)},
+                          {"mean_tau_hwhm", jnum(mc.meanTauHwhm)},
+                          {"coverage68", jnum(mc.massCoverage68)},
+                          {"calibrated_coverage68", jnum(mc.calibratedCoverage68)}};
+    }
+    classes.push_back({{"class", c.key}, {"events", c.events}, {"methods", jm}});
+  }
+  j["by_true_decays"] = classes;
   j["notes"] = r.notes;
   return j;
 }
@@ -764,6 +812,8 @@ void writeReport(const EvaluationResult& r, const std::string& outDir) {
     md << "## By true m_ττ: does the reconstruction follow the event?\n\n"
        << trueMassMarkdown(r) << "\n"
        << (plotsDone ? "![median reco vs true m_ττ](mtautau_vs_true.png)\n\n" : "");
+  if (!r.byTrueDecays.empty())
+    md << "## By true τ decay modes\n\n" << trueDecaysMarkdown(r) << "\n";
   if (!r.groups.empty()) {
     const GroupResult& g = r.groups[0];
     md << "## Resolution: HWHM of the relative residuals (" << g.label << ")\n\n"

@@ -1,4 +1,5 @@
-// Resolution in bins of the true m_tautau (docs/evaluate.md "By true mass").
+// Resolution in bins of the true m_tautau and by the true tau decay modes (docs/evaluate.md "By
+// true mass", "By true decay modes").
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -97,6 +98,34 @@ std::vector<TrueMassBin> resolutionByTrueMass(const EvaluationResult& res,
   std::vector<TrueMassBin> out;
   for (auto& bin : all)
     if (bin.events > 0) out.push_back(std::move(bin));
+  return out;
+}
+
+std::vector<DecayClass> resolutionByTrueDecays(const EvaluationResult& res,
+                                               const EvaluateConfig& config,
+                                               std::uint64_t saltOffset) {
+  std::vector<DecayClass> out;
+  if (res.otherDecayMode.empty()) return out;
+  const std::size_t nMethods = res.methods.size();
+  std::array<std::vector<std::size_t>, 2> members;
+  for (std::size_t s = 0; s < res.otherDecayMode.size(); ++s)
+    members[res.otherDecayMode[s] ? 1 : 0].push_back(s);
+  std::vector<DecayClass> all(2);
+  all[0].key = "trained_modes";
+  all[0].label = "both τ → π, ρ, e or μ";
+  all[1].key = "other_modes";
+  all[1].label = "a τ in another mode";
+  for (std::size_t c = 0; c < 2; ++c) {
+    all[c].events = members[c].size();
+    all[c].methods.resize(nMethods);
+  }
+  parallelFor(2 * nMethods, config.threads, [&](std::size_t task) {
+    const std::size_t c = task / nMethods, m = task % nMethods;
+    if (members[c].empty()) return;
+    all[c].methods[m] = binResult(res, m, members[c], config.hwhm, splitmix64(saltOffset + task));
+  });
+  for (auto& c : all)
+    if (c.events > 0) out.push_back(std::move(c));
   return out;
 }
 

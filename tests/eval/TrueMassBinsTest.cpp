@@ -118,3 +118,31 @@ TEST(TrueMassBins, BadEdgesAreRefused) {
   c.trueMassEdgesGeV = {60, NAN};
   EXPECT_THROW(c.validate(), Error);
 }
+
+// eval::resolutionByTrueDecays: every third event has a tau in another decay mode, on which the
+// "follows" method reconstructs m_tautau 10 % high (intervals included): the split shows the bias
+// and the lost coverage on those events only; without decay modes there is no split.
+TEST(TrueMassBins, DecayClassesShowWhereAMethodFails) {
+  EvaluationResult r = makeResult();
+  EXPECT_TRUE(resolutionByTrueDecays(r, binConfig(1), 9).empty());
+  for (std::size_t s = 0; s < r.rows.size(); ++s) {
+    const bool other = s % 3 == 0;
+    r.otherDecayMode.push_back(other ? 1 : 0);
+    if (!other) continue;
+    r.values[1].reco[s][kMassIndex] *= 1.1;
+    for (double& q : r.values[1].massQuantiles[s]) q *= 1.1;
+  }
+  const auto classes = resolutionByTrueDecays(r, binConfig(1), 9);
+  ASSERT_EQ(classes.size(), 2u);
+  EXPECT_EQ(classes[0].key, "trained_modes");
+  EXPECT_EQ(classes[1].key, "other_modes");
+  EXPECT_EQ(classes[0].events, 4133u);
+  EXPECT_EQ(classes[1].events, 2067u);
+  const TrueMassBinMethod &trained = classes[0].methods[1], &other = classes[1].methods[1];
+  EXPECT_NEAR(trained.mass.medianBias, 0.0, 0.003);
+  EXPECT_NEAR(other.mass.medianBias, 0.1, 0.005);
+  EXPECT_NEAR(trained.massCoverage68, 0.68, 0.025);
+  EXPECT_LT(other.massCoverage68, 0.01);
+  const auto twoThreads = resolutionByTrueDecays(r, binConfig(2), 9);
+  EXPECT_EQ(twoThreads[1].methods[1].mass.medianBiasError, other.mass.medianBiasError);
+}
