@@ -651,11 +651,11 @@ json toJson(const EvaluationResult& r) {
     cal[c.method] = jc;
   }
   j["calibration"] = cal;
-  json bins = json::array();
-  for (const auto& bin : r.byTrueMass) {
+  // The methods of one subset of the events (a true-mass bin or a decay class).
+  const auto subsetMethods = [&](const std::vector<TrueMassBinMethod>& methods) {
     json jm;
     for (std::size_t m = 0; m < r.methods.size(); ++m) {
-      const auto& mb = bin.methods[m];
+      const auto& mb = methods[m];
       jm[r.methods[m]] = {{"events", mb.events},
                           {"mtautau", resolutionJson(mb.mass)},
                           {"mean_tau_hwhm", jnum(mb.meanTauHwhm)},
@@ -666,26 +666,20 @@ json toJson(const EvaluationResult& r) {
                           {"calibrated_coverage68", jnum(mb.calibratedCoverage68)},
                           {"coverage_events", mb.coverageEvents}};
     }
+    return jm;
+  };
+  json bins = json::array();
+  for (const auto& bin : r.byTrueMass)
     bins.push_back({{"true_mtautau_low", bin.lowGeV},
                     {"true_mtautau_high", bin.highGeV},
                     {"events", bin.events},
                     {"true_mtautau_median", jnum(bin.trueMassMedian)},
-                    {"methods", jm}});
-  }
+                    {"methods", subsetMethods(bin.methods)}});
   j["by_true_mass"] = bins;
   json classes = json::array();
-  for (const auto& c : r.byTrueDecays) {
-    json jm;
-    for (std::size_t m = 0; m < r.methods.size(); ++m) {
-      const auto& mc = c.methods[m];
-      jm[r.methods[m]] = {{"events", mc.events},
-                          {"mtautau", resolutionJson(mc.mass)},
-                          {"mean_tau_hwhm", jnum(mc.meanTauHwhm)},
-                          {"coverage68", jnum(mc.massCoverage68)},
-                          {"calibrated_coverage68", jnum(mc.calibratedCoverage68)}};
-    }
-    classes.push_back({{"class", c.key}, {"events", c.events}, {"methods", jm}});
-  }
+  for (const auto& c : r.byTrueDecays)
+    classes.push_back(
+        {{"class", c.key}, {"events", c.events}, {"methods", subsetMethods(c.methods)}});
   j["by_true_decays"] = classes;
   j["notes"] = r.notes;
   return j;
