@@ -122,9 +122,10 @@ struct MethodValues {
   std::vector<std::array<double, 2>> massIntervals;
 };
 
-// One method in one bin of the true m_tautau (all channels together; docs/evaluate.md "By true
-// mass"): where a learned reconstruction shows its training prior.
-struct TrueMassBinMethod {
+// One method on a subset of the selected events, all channels together: a bin of the true m_tautau
+// (docs/evaluate.md "By true mass"), where a learned reconstruction shows its training prior, or a
+// class of true decay modes ("By true decay modes").
+struct SubsetMethodResult {
   std::size_t events = 0;  // events of the bin the method reconstructed
   ResolutionSummary mass;  // relative residual of m_tautau: median bias and HWHM, bootstrap errors
   double meanTauHwhm = 0;  // mean HWHM of the 8 tau-component residuals (NaN if one is missing)
@@ -138,10 +139,10 @@ struct TrueMassBinMethod {
   std::size_t calibratedCoverageEvents = 0;
 };
 struct TrueMassBin {
-  double lowGeV = 0, highGeV = 0;          // [low, high)
-  std::size_t events = 0;                  // selected events whose true m_tautau is in the bin
-  double trueMassMedian = 0;               // GeV
-  std::vector<TrueMassBinMethod> methods;  // same order as EvaluationResult::methods
+  double lowGeV = 0, highGeV = 0;           // [low, high)
+  std::size_t events = 0;                   // selected events whose true m_tautau is in the bin
+  double trueMassMedian = 0;                // GeV
+  std::vector<SubsetMethodResult> methods;  // same order as EvaluationResult::methods
 };
 
 // Selected events split by the taus' true decay modes (docs/evaluate.md "By true decay modes"):
@@ -151,7 +152,7 @@ struct DecayClass {
   std::string key;    // "trained_modes" or "other_modes"
   std::string label;  // for the report
   std::size_t events = 0;
-  std::vector<TrueMassBinMethod> methods;  // same order as EvaluationResult::methods
+  std::vector<SubsetMethodResult> methods;  // same order as EvaluationResult::methods
 };
 
 struct EvaluationResult {

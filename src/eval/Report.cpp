@@ -126,13 +126,13 @@ std::string trueDecaysMarkdown(const EvaluationResult& r) {
   std::string out =
       "The shipped models are trained on taus decaying to π, ρ, e or μ; the signal region also "
       "takes taus of other modes (π π⁰ π⁰, three prongs, kaons) as a π or a ρ. All channels.\n\n";
-  out += "**Median bias of m_ττ**\n\n" + table([](const TrueMassBinMethod& m) {
+  out += "**Median bias of m_ττ**\n\n" + table([](const SubsetMethodResult& m) {
            return pm(m.mass.medianBias, m.mass.medianBiasError);
          });
   out += "\n**Mean HWHM of the τ components**\n\n" +
-         table([](const TrueMassBinMethod& m) { return num(m.meanTauHwhm); });
+         table([](const SubsetMethodResult& m) { return num(m.meanTauHwhm); });
   out += "\n**Coverage of the per-event 68 % m_ττ intervals: raw / calibrated**\n\n" +
-         table([&](const TrueMassBinMethod& m) {
+         table([&](const SubsetMethodResult& m) {
            return coverage(m.massCoverage68, m.coverageEvents) + " / " +
                   coverage(m.calibratedCoverage68, m.calibratedCoverageEvents);
          });
@@ -146,14 +146,14 @@ std::string trueMassMarkdown(const EvaluationResult& r) {
       "(positive bias below the peak, negative above). All channels; relative residuals as "
       "above; a bin needs 20 reconstructed events for a number.\n\n";
   out += "**Median bias of m_ττ, (reco − true)/true**\n\n" +
-         trueMassTable(r, [](const TrueMassBinMethod& m) {
+         trueMassTable(r, [](const SubsetMethodResult& m) {
            return pm(m.mass.medianBias, m.mass.medianBiasError);
          });
-  out += "\n**HWHM of m_ττ**\n\n" + trueMassTable(r, [](const TrueMassBinMethod& m) {
+  out += "\n**HWHM of m_ττ**\n\n" + trueMassTable(r, [](const SubsetMethodResult& m) {
            return pm(m.mass.hwhm, m.mass.hwhmError);
          });
   out += "\n**Mean HWHM of the τ components (px, py, pz, E of both τ)**\n\n" +
-         trueMassTable(r, [](const TrueMassBinMethod& m) { return num(m.meanTauHwhm); });
+         trueMassTable(r, [](const SubsetMethodResult& m) { return num(m.meanTauHwhm); });
   bool quantiles = false;
   for (const auto& bin : r.byTrueMass)
     for (const auto& m : bin.methods) quantiles = quantiles || m.coverageEvents > 0;
@@ -161,7 +161,7 @@ std::string trueMassMarkdown(const EvaluationResult& r) {
     out +=
         "\n**Coverage of the per-event 68 % m_ττ intervals (16–84 % of the candidates; "
         "0.68 if calibrated)**\n\n" +
-        trueMassTable(r, [](const TrueMassBinMethod& m) {
+        trueMassTable(r, [](const SubsetMethodResult& m) {
           return m.coverageEvents > 0 ? num(m.massCoverage68) : std::string("—");
         });
   bool calibrated = false;
@@ -171,11 +171,11 @@ std::string trueMassMarkdown(const EvaluationResult& r) {
     out +=
         "\n**Coverage of the calibrated per-event 68 % m_ττ intervals (mtautau_interval68; "
         "0.68 if the calibration holds on this sample)**\n\n" +
-        trueMassTable(r, [](const TrueMassBinMethod& m) {
+        trueMassTable(r, [](const SubsetMethodResult& m) {
           return m.calibratedCoverageEvents > 0 ? num(m.calibratedCoverage68) : std::string("—");
         });
   out += "\n**Reconstructed m_ττ [GeV]: median [16 %, 84 %]**\n\n" +
-         trueMassTable(r, [](const TrueMassBinMethod& m) {
+         trueMassTable(r, [](const SubsetMethodResult& m) {
            return std::isfinite(m.recoMassMedian)
                       ? fmt::format("{:.1f} [{:.1f}, {:.1f}]", m.recoMassMedian, m.recoMassQ16,
                                     m.recoMassQ84)
@@ -652,7 +652,7 @@ json toJson(const EvaluationResult& r) {
   }
   j["calibration"] = cal;
   // The methods of one subset of the events (a true-mass bin or a decay class).
-  const auto subsetMethods = [&](const std::vector<TrueMassBinMethod>& methods) {
+  const auto subsetMethods = [&](const std::vector<SubsetMethodResult>& methods) {
     json jm;
     for (std::size_t m = 0; m < r.methods.size(); ++m) {
       const auto& mb = methods[m];

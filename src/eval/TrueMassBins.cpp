@@ -22,12 +22,12 @@ int binOf(double mass, const std::vector<double>& edges) {
   return static_cast<int>(it - edges.begin()) - 1;
 }
 
-// One method on the events (indices into the selected events) of one bin.
-TrueMassBinMethod binResult(const EvaluationResult& res, std::size_t method,
-                            const std::vector<std::size_t>& events, const HwhmConfig& hwhm,
-                            std::uint64_t salt) {
+// One method on the events (indices into the selected events) of one bin or class.
+SubsetMethodResult binResult(const EvaluationResult& res, std::size_t method,
+                             const std::vector<std::size_t>& events, const HwhmConfig& hwhm,
+                             std::uint64_t salt) {
   const MethodValues& mv = res.values[method];
-  TrueMassBinMethod out;
+  SubsetMethodResult out;
   std::vector<double> massResidual, recoMass;
   std::array<std::vector<double>, kNumTauComponents> tauResidual;
   for (std::size_t s : events) {

@@ -138,7 +138,7 @@ TEST(TrueMassBins, DecayClassesShowWhereAMethodFails) {
   EXPECT_EQ(classes[1].key, "other_modes");
   EXPECT_EQ(classes[0].events, 4133u);
   EXPECT_EQ(classes[1].events, 2067u);
-  const TrueMassBinMethod &trained = classes[0].methods[1], &other = classes[1].methods[1];
+  const SubsetMethodResult &trained = classes[0].methods[1], &other = classes[1].methods[1];
   EXPECT_NEAR(trained.mass.medianBias, 0.0, 0.003);
   EXPECT_NEAR(other.mass.medianBias, 0.1, 0.005);
   EXPECT_NEAR(trained.massCoverage68, 0.68, 0.025);
