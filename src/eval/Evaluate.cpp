@@ -286,11 +286,11 @@ void selectEvents(const io::EventTable& table, const EvaluateConfig& config,
     res.channel.push_back(channel[r]);
     res.truth.push_back(quantitiesOf(at(truthTau, r, 0), at(truthTau, r, 1)));
   }
-  if (table.has(io::ds::decayMode)) {  // 0 pi, 1 rho, 2 e, 3 mu, 4 other (docs/data-format.md)
-    const auto mode = table.get<std::int8_t>(io::ds::decayMode, {2});
-    const auto other = [](std::int8_t m) { return m < 0 || m > 3; };
+  if (table.has(io::ds::decayMode)) {
+    const auto mode = io::getDecayModes(table);
     for (std::size_t r : res.rows)
-      res.otherDecayMode.push_back(other(mode[2 * r]) || other(mode[2 * r + 1]) ? 1 : 0);
+      res.otherDecayMode.push_back(
+          mode[2 * r] == DecayMode::Other || mode[2 * r + 1] == DecayMode::Other ? 1 : 0);
   }
 }
 
@@ -517,6 +517,7 @@ EvaluationResult evaluateFile(const std::string& path, const EvaluateConfig& con
     io::validateReco(chunk);
     chunk.get<double>(io::ds::tauP4, {2, 4});
     if (candidates && chunk.has(io::ds::nuP4)) chunk.get<double>(io::ds::nuP4, {2, 4});
+    if (chunk.has(io::ds::decayMode)) io::getDecayModes(chunk);
     const auto channel = chunk.get<std::int8_t>(io::ds::recoChannel, {});
     std::vector<std::uint8_t> passSr;
     if (signalRegion) passSr = chunk.get<std::uint8_t>(io::ds::recoPassSr, {});

@@ -190,6 +190,19 @@ void putTruth(EventTable& table, const std::vector<TruthEvent>& events, SpinTrut
   table.set(ds::spinC, {3, 3}, std::move(spinC));
 }
 
+std::vector<DecayMode> getDecayModes(const EventTable& table) {
+  const auto raw = table.get<std::int8_t>(ds::decayMode, {2});
+  std::vector<DecayMode> modes(raw.size());
+  for (std::size_t k = 0; k < raw.size(); ++k) {
+    const int m = raw[k];
+    if (m < 0 || m > 4)
+      throw InputError(fmt::format("{}: dataset {} has decay mode {} in event {}, expected 0-4",
+                                   table.source(), ds::decayMode, m, k / 2));
+    modes[k] = static_cast<DecayMode>(m);
+  }
+  return modes;
+}
+
 std::vector<TruthEvent> getTruth(const EventTable& table) {
   const std::size_t n = table.nEvents();
   std::vector<TruthEvent> events(n);
@@ -200,18 +213,11 @@ std::vector<TruthEvent> getTruth(const EventTable& table) {
   readPair(table.get<double>(ds::nuP4, {2, 4}), events, &TruthEvent::neutrinos);
   readPair(table.get<double>(ds::chargedPiP4, {2, 4}), events, &TruthEvent::chargedPion);
   readPair(table.get<double>(ds::neutralPiP4, {2, 4}), events, &TruthEvent::neutralPion);
-  const auto modes = table.get<std::int8_t>(ds::decayMode, {2});
+  const auto modes = getDecayModes(table);
   for (std::size_t i = 0; i < n; ++i) {
     events[i].weightPb = weight[i];
     events[i].boson = get4(boson, i * 4);
-    for (int t = 0; t < 2; ++t) {
-      const int m = modes[i * 2 + t];
-      if (m < 0 || m > 4) {
-        throw InputError(fmt::format("{}: dataset {} has decay mode {} in event {}, expected 0-4",
-                                     table.source(), ds::decayMode, m, i));
-      }
-      events[i].decayMode[t] = static_cast<DecayMode>(m);
-    }
+    for (int t = 0; t < 2; ++t) events[i].decayMode[t] = modes[i * 2 + t];
   }
   if (table.has(ds::productsP4) && table.has(ds::productsPdg)) {
     const auto& shape = table.column(ds::productsP4).rowShape;

@@ -84,6 +84,10 @@ void putTruth(EventTable& table, const std::vector<TruthEvent>& events,
 // when absent). Throws InputError naming the dataset on a missing column or wrong shape.
 std::vector<TruthEvent> getTruth(const EventTable& table);
 
+// /truth/decay_mode, two per event (tau-, tau+ of each row in turn). Throws InputError naming the
+// file, dataset and event on a wrong shape or a value outside 0-4 (core/Event.hpp DecayMode).
+std::vector<DecayMode> getDecayModes(const EventTable& table);
+
 // Writes the /reco group except the ML point cloud (detector/DetectorSimulation.hpp writes it).
 void putReco(EventTable& table, const std::vector<RecoEvent>& events);
 // Reads the /reco group after validateReco.

@@ -258,6 +258,32 @@ TEST(Evaluate, InvalidRecoInputsAreRefused) {
   EXPECT_THROW(evaluate(table, fastConfig()), InputError);
 }
 
+// The split by true decay modes counts an event as "other" when either tau has DecayMode::Other;
+// a decay mode outside 0-4 is refused as getTruth refuses it (it was counted as "other").
+TEST(Evaluate, DecayClassesAndInvalidDecayModes) {
+  io::EventTable table = makeTable(4);
+  std::vector<std::int8_t> modes(2 * table.nEvents(), 1);
+  for (std::size_t i = 0; i < table.nEvents(); i += 4) modes[2 * i + 1] = 4;
+  table.set<std::int8_t>(io::ds::decayMode, {2}, modes);
+  EvaluateConfig all = fastConfig();
+  all.selection = EventSelection::All;
+  const EvaluationResult res = evaluate(table, all);
+  ASSERT_EQ(res.byTrueDecays.size(), 2u);
+  EXPECT_EQ(res.byTrueDecays[1].key, "other_modes");
+  EXPECT_EQ(res.byTrueDecays[1].events, (table.nEvents() + 3) / 4);
+  EXPECT_EQ(res.byTrueDecays[0].events + res.byTrueDecays[1].events, table.nEvents());
+  modes[7] = 9;
+  table.set<std::int8_t>(io::ds::decayMode, {2}, modes);
+  try {
+    evaluate(table, all);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("/truth/decay_mode has decay mode 9 in event 3"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // The full report from a file on disk: README, JSON with the documented keys, plots.
 TEST(Evaluate, WritesTheReport) {
   TempDir dir;
