@@ -22,21 +22,19 @@ cuts=(--min-vis-pt 12 --min-lead-vis-pt 20 --max-vis-eta 2.7 --threads 2)
 mkdir -p "$work"
 source "$(dirname "$0")/lib/simulated_part.sh"
 
-parts=()
-if [[ "${SCALAR:-0}" == 1 ]]; then
-  simulated_part "$nurec" "$work/sr_dy.h5" "$seed" - - $((events / 2)) "${cuts[@]}" \
-    --mass-prior log-flat --mass-window 40,500
-  parts+=("$work/sr_dy.h5")
+scalar="${SCALAR:-0}"
+[[ "$scalar" == 0 || "$scalar" == 1 ]] || { echo "SCALAR must be 0 or 1, not '$scalar'" >&2; exit 1; }
+# With the scalar, half of the generated events are Drell-Yan and 1/24 go to each scalar mass.
+simulated_part "$nurec" "$work/sr_dy.h5" "$seed" - - $((events / (1 + scalar))) "${cuts[@]}" \
+  --mass-prior log-flat --mass-window 40,500
+parts=("$work/sr_dy.h5")
+if [[ "$scalar" == 1 ]]; then
   for i in $(seq 0 11); do
-    mass=$(python3 -c "print(f'{40 * 12.5 ** (($i + 0.5) / 12):.2f}')")
+    mass=$(/usr/bin/python3 -c "print(f'{40 * 12.5 ** (($i + 0.5) / 12):.2f}')")
     simulated_part "$nurec" "$work/sr_scalar_$i.h5" $((seed * 100 + i)) - - $((events / 24)) \
       "${cuts[@]}" --resonance higgs --higgs-mass "$mass"
     parts+=("$work/sr_scalar_$i.h5")
   done
-else
-  simulated_part "$nurec" "$work/sr_dy.h5" "$seed" - - "$events" "${cuts[@]}" \
-    --mass-prior log-flat --mass-window 40,500
-  parts+=("$work/sr_dy.h5")
 fi
 [[ -f "$work/sample.h5" ]] ||
   /usr/bin/python3 "$(dirname "$0")/merge_event_files.py" --out "$work/sample.h5" "${parts[@]}"

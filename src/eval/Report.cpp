@@ -88,6 +88,11 @@ std::string distanceTable(const GroupResult& g, double DistributionDistances::*f
   return out;
 }
 
+// A coverage, or "—" when no event had an interval.
+std::string coverageCell(double coverage, std::size_t events) {
+  return events > 0 ? num(coverage) : std::string("—");
+}
+
 // One row per subset of the events (a true-mass bin or a decay class), one column per method;
 // `rowLabel` names a row, `value` renders a method's cell.
 template <typename Rows, typename RowLabel, typename Value>
@@ -120,9 +125,6 @@ std::string trueDecaysMarkdown(const EvaluationResult& r) {
     return subsetTable(
         r, "true decay modes", r.byTrueDecays, [](const DecayClass& c) { return c.label; }, value);
   };
-  const auto coverage = [](double value, std::size_t events) {
-    return events > 0 ? num(value) : std::string("—");
-  };
   std::string out =
       "The shipped models are trained on taus decaying to π, ρ, e or μ; the signal region also "
       "takes taus of other modes (π π⁰ π⁰, three prongs, kaons) as a π or a ρ. All channels.\n\n";
@@ -132,9 +134,9 @@ std::string trueDecaysMarkdown(const EvaluationResult& r) {
   out += "\n**Mean HWHM of the τ components**\n\n" +
          table([](const SubsetMethodResult& m) { return num(m.meanTauHwhm); });
   out += "\n**Coverage of the per-event 68 % m_ττ intervals: raw / calibrated**\n\n" +
-         table([&](const SubsetMethodResult& m) {
-           return coverage(m.massCoverage68, m.coverageEvents) + " / " +
-                  coverage(m.calibratedCoverage68, m.calibratedCoverageEvents);
+         table([](const SubsetMethodResult& m) {
+           return coverageCell(m.massCoverage68, m.coverageEvents) + " / " +
+                  coverageCell(m.calibratedCoverage68, m.calibratedCoverageEvents);
          });
   return out;
 }
@@ -162,7 +164,7 @@ std::string trueMassMarkdown(const EvaluationResult& r) {
         "\n**Coverage of the per-event 68 % m_ττ intervals (16–84 % of the candidates; "
         "0.68 if calibrated)**\n\n" +
         trueMassTable(r, [](const SubsetMethodResult& m) {
-          return m.coverageEvents > 0 ? num(m.massCoverage68) : std::string("—");
+          return coverageCell(m.massCoverage68, m.coverageEvents);
         });
   bool calibrated = false;
   for (const auto& bin : r.byTrueMass)
@@ -172,7 +174,7 @@ std::string trueMassMarkdown(const EvaluationResult& r) {
         "\n**Coverage of the calibrated per-event 68 % m_ττ intervals (mtautau_interval68; "
         "0.68 if the calibration holds on this sample)**\n\n" +
         trueMassTable(r, [](const SubsetMethodResult& m) {
-          return m.calibratedCoverageEvents > 0 ? num(m.calibratedCoverage68) : std::string("—");
+          return coverageCell(m.calibratedCoverage68, m.calibratedCoverageEvents);
         });
   out += "\n**Reconstructed m_ττ [GeV]: median [16 %, 84 %]**\n\n" +
          trueMassTable(r, [](const SubsetMethodResult& m) {

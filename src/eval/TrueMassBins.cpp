@@ -67,34 +67,46 @@ SubsetMethodResult binResult(const EvaluationResult& res, std::size_t method,
   return out;
 }
 
+// Every method on every subset (indices into the selected events), one task per (subset, method)
+// with its own bootstrap salt, so the numbers do not depend on the threads. An empty subset keeps
+// default results.
+std::vector<std::vector<SubsetMethodResult>> methodsOnSubsets(
+    const EvaluationResult& res, const std::vector<std::vector<std::size_t>>& members,
+    const EvaluateConfig& config, std::uint64_t saltOffset) {
+  const std::size_t nMethods = res.methods.size();
+  std::vector<std::vector<SubsetMethodResult>> out(members.size(),
+                                                   std::vector<SubsetMethodResult>(nMethods));
+  parallelFor(members.size() * nMethods, config.threads, [&](std::size_t task) {
+    const std::size_t b = task / nMethods, m = task % nMethods;
+    if (members[b].empty()) return;
+    out[b][m] = binResult(res, m, members[b], config.hwhm, splitmix64(saltOffset + task));
+  });
+  return out;
+}
+
 }  // namespace
 
 std::vector<TrueMassBin> resolutionByTrueMass(const EvaluationResult& res,
                                               const EvaluateConfig& config,
                                               std::uint64_t saltOffset) {
   const auto& edges = config.trueMassEdgesGeV;
-  const std::size_t nBins = edges.size() - 1, nMethods = res.methods.size();
+  const std::size_t nBins = edges.size() - 1;
   std::vector<std::vector<std::size_t>> members(nBins);
   for (std::size_t s = 0; s < res.truth.size(); ++s) {
     const int b = binOf(res.truth[s][kMassIndex], edges);
     if (b >= 0) members[static_cast<std::size_t>(b)].push_back(s);
   }
+  auto methods = methodsOnSubsets(res, members, config, saltOffset);
   std::vector<TrueMassBin> all(nBins);
   for (std::size_t b = 0; b < nBins; ++b) {
     all[b].lowGeV = edges[b];
     all[b].highGeV = edges[b + 1];
     all[b].events = members[b].size();
-    all[b].methods.resize(nMethods);
+    all[b].methods = std::move(methods[b]);
     std::vector<double> trueMass;
     for (std::size_t s : members[b]) trueMass.push_back(res.truth[s][kMassIndex]);
     all[b].trueMassMedian = trueMass.empty() ? kNaN : median(trueMass);
   }
-  // One task per (bin, method), each with its own bootstrap salt: independent of the threads.
-  parallelFor(nBins * nMethods, config.threads, [&](std::size_t task) {
-    const std::size_t b = task / nMethods, m = task % nMethods;
-    if (members[b].empty()) return;
-    all[b].methods[m] = binResult(res, m, members[b], config.hwhm, splitmix64(saltOffset + task));
-  });
   std::vector<TrueMassBin> out;
   for (auto& bin : all)
     if (bin.events > 0) out.push_back(std::move(bin));
@@ -106,10 +118,10 @@ std::vector<DecayClass> resolutionByTrueDecays(const EvaluationResult& res,
                                                std::uint64_t saltOffset) {
   std::vector<DecayClass> out;
   if (res.otherDecayMode.empty()) return out;
-  const std::size_t nMethods = res.methods.size();
-  std::array<std::vector<std::size_t>, 2> members;
+  std::vector<std::vector<std::size_t>> members(2);
   for (std::size_t s = 0; s < res.otherDecayMode.size(); ++s)
     members[res.otherDecayMode[s] ? 1 : 0].push_back(s);
+  auto methods = methodsOnSubsets(res, members, config, saltOffset);
   std::vector<DecayClass> all(2);
   all[0].key = "trained_modes";
   all[0].label = "both τ → π, ρ, e or μ";
@@ -117,13 +129,8 @@ std::vector<DecayClass> resolutionByTrueDecays(const EvaluationResult& res,
   all[1].label = "a τ in another mode";
   for (std::size_t c = 0; c < 2; ++c) {
     all[c].events = members[c].size();
-    all[c].methods.resize(nMethods);
+    all[c].methods = std::move(methods[c]);
   }
-  parallelFor(2 * nMethods, config.threads, [&](std::size_t task) {
-    const std::size_t c = task / nMethods, m = task % nMethods;
-    if (members[c].empty()) return;
-    all[c].methods[m] = binResult(res, m, members[c], config.hwhm, splitmix64(saltOffset + task));
-  });
   for (auto& c : all)
     if (c.events > 0) out.push_back(std::move(c));
   return out;
